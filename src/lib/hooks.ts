@@ -1,0 +1,193 @@
+/**
+ * Blast's public plugin contract.
+ *
+ * This is the only module a plugin may import from the core, and it should do so with
+ * `import type` only: everything here is a type, so a plugin never depends on the core's
+ * module layout at run time. Plugins are oclif plugins whose package.json declares
+ *
+ *   "oclif": { "hooks": { "shells": "./dist/hooks/shells.js" }, "blast": { "apiVersion": "^1.0.0" } }
+ *
+ * `apiVersion` is a semver range the core's API_VERSION must satisfy, else the plugin is
+ * skipped with a warning. The core runs one event at a time (oclif runs all handlers of an
+ * event in parallel, in no order) and reads every failure: a handler that throws in a veto
+ * event (preStart, preKill) stops the command with the handler's message and the exit code
+ * of the error (`error.oclif.exit`, then `error.exitCode`, else 1) — no stack trace.
+ */
+import type { Interfaces } from '@oclif/core';
+
+type Config = Interfaces.Config;
+
+/** Bumped by semver rules whenever a type below changes incompatibly. */
+export type ApiVersion = '1.0.0';
+
+/** An environment as the core knows it. */
+export interface EnvInfo {
+  /** Display name: the named environment, or the project's name for a project-local one. */
+  name: string;
+  /** Absolute path of the venv directory (what VIRTUAL_ENV is set to). */
+  path: string;
+  /** `named` lives under BLAST_HOME/envs, `local` was created with --path. */
+  kind: 'named' | 'local';
+  python: { executable: string; version: string; implementation: string };
+}
+
+/**
+ * A change to a shell's state: the complete, already-decided difference to apply. The core
+ * computes it (including the full new PATH and the state `kill` needs); an adapter renders it
+ * in its own syntax, quoting every name and value by its shell's rules, in this order:
+ * unset, set, prompt, forget cached command paths.
+ */
+export interface ShellChange {
+  /** Variables to export with exactly these values, in this order. */
+  set: ReadonlyArray<readonly [name: string, value: string]>;
+  /** Variables to remove from the environment (unset, not emptied). */
+  unset: readonly string[];
+  /**
+   * `tag`: keep the shell's prompt as it is now aside (once: a second `tag` while one is shown
+   * replaces the tag, never the saved prompt, and an unset prompt stays remembered as unset),
+   * then show `tag` before it — unless VIRTUAL_ENV_DISABLE_PROMPT is non-empty in the shell, which
+   * the adapter checks in the shell itself because the core cannot see unexported variables.
+   * `restore`: put the saved prompt back exactly (if one was saved) and forget it.
+   * `keep`: leave the prompt alone.
+   */
+  prompt: { action: 'tag'; tag: string } | { action: 'restore' } | { action: 'keep' };
+}
+
+/** What `blast init <shell>` and the subshell need to call the CLI. */
+export interface InitContext {
+  /** Absolute path of the executable that runs Blast (quote it: it may contain anything). */
+  bin: string;
+  /** The environment variable the shell function sets to the file Blast writes shell code to. */
+  scriptVariable: 'BLAST_SHELL_SCRIPT';
+  /** The environment variable the shell function sets to its adapter's name. */
+  shellVariable: 'BLAST_SHELL';
+}
+
+/** Everything an adapter needs to describe an activated interactive subshell. */
+export interface SubshellContext extends InitContext {
+  /** The activation, already rendered by this adapter's `render`. */
+  activation: string;
+  /** A private, empty, user-only directory the adapter may put files in; removed afterwards. */
+  dir: string;
+  /** The user's home directory and the process environment the subshell inherits. */
+  home: string;
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+/** How to start the subshell: the core writes `files`, then runs `command` with `args`. */
+export interface SubshellSpec {
+  command: string;
+  args: string[];
+  /** Variables to add to (string) or remove from (null) the subshell's environment. */
+  env?: Record<string, string | null>;
+  /** Absolute path → content; paths must be inside `SubshellContext.dir`. */
+  files?: Record<string, string>;
+}
+
+/**
+ * A shell. The protocol between the CLI and the shell function: the function sets
+ * BLAST_SHELL=<name> and BLAST_SHELL_SCRIPT=<a fresh private file> in the CLI's environment,
+ * runs the CLI with the user's arguments and the terminal untouched, then sources the file if
+ * the CLI wrote to it, removes it, and returns the CLI's exit status.
+ */
+export interface ShellAdapter {
+  /** The name users type (`blast init bash`). */
+  name: string;
+  /** Other names that select this adapter (`sh` …), also matched against the parent process. */
+  aliases?: readonly string[];
+  /** The user's rc file this shell reads at interactive start, relative to home. */
+  rcFile: string;
+  /** Source of the `blast` shell function (what `blast init <name>` prints). */
+  init(ctx: InitContext): string;
+  /** Render a change in this shell's syntax. Must be safe for any byte sequence in names' values. */
+  render(change: ShellChange): string;
+  /** Quote one value so this shell reads it back byte for byte. */
+  quote(value: string): string;
+  /** An interactive subshell that reads the user's rc files first and then the activation. */
+  subshell(ctx: SubshellContext): SubshellSpec;
+}
+
+/** Variables and notes a plugin adds to an activation (the `activate` event). */
+export interface ActivationContribution {
+  /** Extra variables to export (the core records and restores them like its own). */
+  set?: Record<string, string>;
+  /** Entries to put first on PATH, after the environment's bin directory. */
+  pathPrepend?: string[];
+  /** Lines shown to the user after activation (stderr). */
+  notes?: string[];
+}
+
+export interface CheckResult {
+  /** Short name of what was checked, e.g. `python runs`. */
+  name: string;
+  status: 'ok' | 'warn' | 'fail';
+  message: string;
+  /** Which environment it is about, when it is about one. */
+  env?: string;
+  /** What `blast check --fix` would do; omitted when nothing can be done automatically. */
+  fix?: string;
+  /** Carries out `fix`; the core calls it under `--fix` and reports the result. */
+  repair?: () => Promise<void>;
+}
+
+export interface CleanAction {
+  /** What goes, e.g. a path or `registry entry foo`. */
+  what: string;
+  why: string;
+  /** Bytes freed, when known. */
+  bytes?: number;
+  /** Does it; not called under `--dry-run`. */
+  run: () => Promise<void>;
+}
+
+export interface StartEvent {
+  env: EnvInfo;
+  /** True when this start is creating the environment. */
+  creating: boolean;
+  /** The shell that will be activated. */
+  shell: string;
+}
+
+export interface KillEvent {
+  env: EnvInfo;
+  /** `blast kill --force`. */
+  force: boolean;
+}
+
+export interface CheckEvent {
+  envs: EnvInfo[];
+}
+
+export interface CleanEvent {
+  envs: EnvInfo[];
+  dryRun: boolean;
+}
+
+/** The events, typed for `Hook<'name'>` in plugins and `config.runHook` in the core. */
+export interface BlastHooks {
+  /** Return the shells this plugin provides. */
+  shells: { options: Record<string, never>; return: ShellAdapter[] };
+  /** Veto by throwing; nothing has been created or activated yet. */
+  preStart: { options: StartEvent; return: void };
+  /** Add to the activation. */
+  activate: { options: StartEvent; return: ActivationContribution | void };
+  /** After the shell change was handed to the shell. Failures are warnings. */
+  postStart: { options: StartEvent; return: void };
+  /** Veto by throwing (unless --force); the shell has not changed yet. */
+  preKill: { options: KillEvent; return: void };
+  /** After the restoration was handed to the shell. Failures are warnings. */
+  postKill: { options: KillEvent; return: void };
+  /** Return check results; a throwing handler becomes a failed check named after the plugin. */
+  check: { options: CheckEvent; return: CheckResult[] };
+  /** Return clean actions; the core runs them unless --dry-run. */
+  clean: { options: CleanEvent; return: CleanAction[] };
+}
+
+declare module '@oclif/core/hooks' {
+  // Interface merging is how oclif types custom events.
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+  interface Hooks extends BlastHooks {}
+}
+
+/** The hook context oclif passes as `this` and in `options.config`. */
+export type HookConfig = Config;

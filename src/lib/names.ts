@@ -1,0 +1,67 @@
+/**
+ * Validation of what users name: environments and the variables `--env` sets. Both end up in
+ * file names, registry keys and shell code, so the rules are strict and the errors say why.
+ */
+import { BlastError, ExitCode } from './errors.js';
+
+export const MAX_NAME_LENGTH = 100;
+
+// C0 controls, DEL and C1 controls: invisible, and a newline in a name would break every listing.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** Why `name` cannot name an environment, or undefined when it can. */
+export function envNameProblem(name: string): string | undefined {
+  if (name.length === 0) return 'it is empty';
+  if (name.length > MAX_NAME_LENGTH) return `it is longer than ${MAX_NAME_LENGTH} characters`;
+  if (name.includes('/')) return 'it contains "/"';
+  if (name.includes('..')) return 'it contains ".."';
+  if (CONTROL.test(name)) return 'it contains a control character';
+  if (name.startsWith('-')) return 'it starts with "-" (it would read as an option)';
+  if (name.startsWith('.')) return 'it starts with "." (hidden and ambiguous with paths)';
+  if (name.trim() !== name) return 'it starts or ends with white space';
+  return undefined;
+}
+
+export function assertEnvName(name: string): string {
+  const problem = envNameProblem(name);
+  if (problem) {
+    throw new BlastError(
+      `Invalid environment name ${JSON.stringify(name)}: ${problem}.`,
+      ExitCode.usage,
+      'Use letters, digits, spaces, "-", "_" or "."; at most 100 characters.',
+    );
+  }
+  return name;
+}
+
+const VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Variables Blast manages itself; `--env` may not set them. */
+export const RESERVED_VARIABLES = new Set(['PATH', 'VIRTUAL_ENV', 'VIRTUAL_ENV_PROMPT', 'PYTHONHOME', 'PS1', 'PROMPT']);
+
+/** Parse repeated `--env K=V` flags; the value may contain anything, including `=` and newlines. */
+export function parseEnvAssignments(assignments: readonly string[]): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const assignment of assignments) {
+    const eq = assignment.indexOf('=');
+    if (eq < 0) {
+      throw new BlastError(
+        `--env ${JSON.stringify(assignment)} has no "=": write --env NAME=VALUE.`,
+        ExitCode.usage,
+      );
+    }
+    const name = assignment.slice(0, eq);
+    if (!VARIABLE.test(name)) {
+      throw new BlastError(
+        `--env: ${JSON.stringify(name)} is not a valid variable name (letters, digits and "_", not starting with a digit).`,
+        ExitCode.usage,
+      );
+    }
+    if (RESERVED_VARIABLES.has(name) || name.startsWith('BLAST_') || name.startsWith('_BLAST')) {
+      throw new BlastError(`--env: ${name} is managed by Blast and cannot be set with --env.`, ExitCode.usage);
+    }
+    result[name] = assignment.slice(eq + 1);
+  }
+  return result;
+}
