@@ -32,8 +32,12 @@ export function stateDir(env: Env = process.env): string {
   return join(blastHome(env), 'state');
 }
 
-/** Regenerable data: interpreter facts, the pip seed. Under BLAST_HOME when it is set, so one variable isolates everything. */
+/**
+ * Regenerable data: interpreter facts, the pip seed. BLAST_CACHE_DIR overrides it; else it is
+ * under BLAST_HOME when that is set, so one variable isolates everything.
+ */
 export function cacheDir(env: Env = process.env): string {
+  if (env.BLAST_CACHE_DIR) return resolve(env.BLAST_CACHE_DIR);
   if (env.BLAST_HOME) return join(blastHome(env), 'cache');
   return join(xdg(env, 'XDG_CACHE_HOME', '.cache'), 'blast');
 }

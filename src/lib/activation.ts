@@ -1,0 +1,201 @@
+/**
+ * What activation and deactivation change in a shell, decided here and only rendered by shell
+ * adapters.
+ *
+ * The shell's original values are kept in one exported variable (STATE_VARIABLE) so that `kill`
+ * works from any shell that inherited the activation (a subshell, a terminal multiplexer pane)
+ * and needs neither the daemon nor a file. Switching from A to B first reverts A in memory and
+ * applies B to the result, so `kill` after any number of switches restores the shell as it was
+ * before the first `start`.
+ */
+import { join } from 'node:path';
+import type { EnvInfo, ShellChange } from './hooks.js';
+import { BlastError, ExitCode } from './errors.js';
+
+export const STATE_VARIABLE = 'BLAST_SHELL_STATE';
+export const ENV_NAME_VARIABLE = 'BLAST_ENV';
+
+/** A view of a shell's exported variables; undefined means unset (not empty). */
+export type Vars = Readonly<Record<string, string | undefined>>;
+
+/** What the core needs to undo an activation; JSON in STATE_VARIABLE (base64url, so one safe line). */
+export interface ShellState {
+  v: 1;
+  env: { name: string; path: string };
+  /** Value of each variable before the first activation; null: it was unset. */
+  original: Record<string, string | null>;
+  /** Value Blast gave each variable; null: Blast unset it. */
+  applied: Record<string, string | null>;
+  /** Entries Blast put in front of PATH, so they can be taken out again if PATH changed since. */
+  pathEntries: string[];
+}
+
+export interface ActivationInput {
+  env: EnvInfo;
+  /** The environment's stored variables and this start's `--env` ones. */
+  variables: Record<string, string>;
+  /** Plugins' additions. */
+  extraVariables: Record<string, string>;
+  extraPath: string[];
+}
+
+export function binDir(envPath: string): string {
+  return join(envPath, 'bin');
+}
+
+export function encodeState(state: ShellState): string {
+  return Buffer.from(JSON.stringify(state), 'utf8').toString('base64url');
+}
+
+function isStringMap(value: unknown, allowNull: boolean): value is Record<string, string | null> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  return Object.values(value).every((v) => typeof v === 'string' || (allowNull && v === null));
+}
+
+/** Parse the state variable; a value that is not exactly what Blast writes is refused, not guessed at. */
+export function decodeState(raw: string): ShellState {
+  let parsed: unknown;
+  try {
+    if (!/^[A-Za-z0-9_-]*$/.test(raw)) throw new Error('not base64url');
+    parsed = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  const s = parsed as Partial<ShellState> | undefined;
+  const valid =
+    s !== undefined &&
+    s !== null &&
+    s.v === 1 &&
+    typeof s.env?.name === 'string' &&
+    typeof s.env?.path === 'string' &&
+    isStringMap(s.original, true) &&
+    isStringMap(s.applied, true) &&
+    Array.isArray(s.pathEntries) &&
+    s.pathEntries.every((e) => typeof e === 'string');
+  if (!valid) {
+    throw new BlastError(
+      `This shell's ${STATE_VARIABLE} is not readable, so Blast cannot tell what to restore.`,
+      ExitCode.failure,
+      `Run \`blast kill --force\` to drop Blast's variables, or open a new shell.`,
+    );
+  }
+  return s as ShellState;
+}
+
+/** The active environment's state in these variables, if any. */
+export function activeState(vars: Vars): ShellState | undefined {
+  const raw = vars[STATE_VARIABLE];
+  return raw === undefined ? undefined : decodeState(raw);
+}
+
+function removeEntries(path: string, entries: readonly string[]): string {
+  const parts = path.split(':');
+  for (const entry of entries) {
+    const at = parts.indexOf(entry);
+    if (at >= 0) parts.splice(at, 1);
+  }
+  return parts.join(':');
+}
+
+/**
+ * The variables as they would be without the activation. A variable still holding what Blast
+ * gave it goes back to its original value (or unset); one the user changed since keeps the
+ * user's value — except PATH, from which Blast's own entries are taken out.
+ */
+export function revert(vars: Vars, state: ShellState): Record<string, string | undefined> {
+  const result: Record<string, string | undefined> = { ...vars };
+  for (const [name, original] of Object.entries(state.original)) {
+    const now = vars[name];
+    const applied = state.applied[name] ?? undefined;
+    if (now === applied) result[name] = original ?? undefined;
+    else if (name === 'PATH' && now !== undefined) result[name] = removeEntries(now, state.pathEntries);
+  }
+  delete result[STATE_VARIABLE];
+  return result;
+}
+
+/** The variables with `input` activated on top of `baseline` (a shell with no activation). */
+export function activate(baseline: Vars, input: ActivationInput): Record<string, string | undefined> {
+  const { env } = input;
+  const pathEntries = [binDir(env.path), ...input.extraPath];
+  const oldPath = baseline.PATH;
+  const target: Record<string, string | undefined> = { ...baseline };
+  // Add a separator only when there was something to separate from: an empty PATH element means
+  // "the current directory", which activation must not introduce.
+  target.PATH = pathEntries.join(':') + (oldPath ? `:${oldPath}` : '');
+  target.VIRTUAL_ENV = env.path;
+  target.VIRTUAL_ENV_PROMPT = env.name;
+  target[ENV_NAME_VARIABLE] = env.name;
+  target.PYTHONHOME = undefined; // like venv's activate: a PYTHONHOME would point python elsewhere
+  for (const [name, value] of Object.entries({ ...input.extraVariables, ...input.variables })) target[name] = value;
+
+  const touched = new Set(['PATH', 'VIRTUAL_ENV', 'VIRTUAL_ENV_PROMPT', ENV_NAME_VARIABLE, 'PYTHONHOME']);
+  for (const name of Object.keys(input.extraVariables)) touched.add(name);
+  for (const name of Object.keys(input.variables)) touched.add(name);
+  const state: ShellState = { v: 1, env: { name: env.name, path: env.path }, original: {}, applied: {}, pathEntries };
+  for (const name of [...touched].sort()) {
+    state.original[name] = baseline[name] ?? null;
+    state.applied[name] = target[name] ?? null;
+  }
+  target[STATE_VARIABLE] = encodeState(state);
+  return target;
+}
+
+/** The smallest change that turns `current` into `target`, restricted to the given names. */
+export function diff(current: Vars, target: Vars, names: Iterable<string>): Pick<ShellChange, 'set' | 'unset'> {
+  const set: Array<readonly [string, string]> = [];
+  const unset: string[] = [];
+  for (const name of [...new Set(names)].sort()) {
+    const want = target[name];
+    if (want === undefined) {
+      if (current[name] !== undefined) unset.push(name);
+    } else if (current[name] !== want) {
+      set.push([name, want]);
+    }
+  }
+  // The state last: if rendering stops half way, no state points at an activation that is not there.
+  const at = set.findIndex(([name]) => name === STATE_VARIABLE);
+  if (at >= 0) set.push(...set.splice(at, 1));
+  return { set, unset };
+}
+
+function namesOf(...maps: Array<Record<string, unknown> | undefined>): string[] {
+  return maps.flatMap((m) => (m ? Object.keys(m) : []));
+}
+
+/** The change `blast start` hands the shell: revert whatever is active, then activate `input`. */
+export function startChange(current: Vars, input: ActivationInput): ShellChange {
+  const previous = activeState(current);
+  const baseline = previous ? revert(current, previous) : current;
+  const target = activate(baseline, input);
+  const next = decodeState(target[STATE_VARIABLE]!);
+  // Keep the originals from before the first activation, not the values A left behind.
+  const names = namesOf(previous?.original, next.original);
+  return { ...diff(current, target, [...names, STATE_VARIABLE]), prompt: { action: 'tag', tag: `(${input.env.name}) ` } };
+}
+
+/** The change `blast kill` hands the shell. */
+export function killChange(current: Vars): { change: ShellChange; state: ShellState } {
+  const state = activeState(current);
+  if (!state) {
+    throw new BlastError('No Blast environment is active in this shell.', ExitCode.notFound, 'Start one with `blast start NAME`.');
+  }
+  const target = revert(current, state);
+  return {
+    change: { ...diff(current, target, [...Object.keys(state.original), STATE_VARIABLE]), prompt: { action: 'restore' } },
+    state,
+  };
+}
+
+/**
+ * `blast kill --force` when the state is unreadable: drop what Blast sets by name and take the
+ * environment's bin directory out of PATH. Best effort, said so to the user.
+ */
+export function forcedKillChange(current: Vars): ShellChange {
+  const venv = current.VIRTUAL_ENV;
+  const target: Record<string, string | undefined> = { ...current };
+  for (const name of [STATE_VARIABLE, ENV_NAME_VARIABLE, 'VIRTUAL_ENV', 'VIRTUAL_ENV_PROMPT']) target[name] = undefined;
+  if (venv && current.PATH !== undefined) target.PATH = removeEntries(current.PATH, [binDir(venv)]);
+  const names = [STATE_VARIABLE, ENV_NAME_VARIABLE, 'VIRTUAL_ENV', 'VIRTUAL_ENV_PROMPT', 'PATH'];
+  return { ...diff(current, target, names), prompt: { action: 'restore' } };
+}
