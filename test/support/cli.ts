@@ -1,0 +1,61 @@
+/**
+ * Running the real CLI (`bin/run.js`, the built dist) as a user would, in an isolated home:
+ * BLAST_HOME, XDG dirs and HOME are private temp dirs; the interpreter-facts and pip-seed cache
+ * is shared across tests (BLAST_CACHE_DIR) so each test does not pay for building it.
+ */
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const BIN = join(REPO, 'bin', 'run.js');
+export const SHARED_CACHE = join(tmpdir(), `blast-test-cache-${process.getuid?.() ?? 0}`);
+
+export interface Sandbox {
+  root: string;
+  home: string;
+  blastHome: string;
+  env: Record<string, string>;
+  cleanup(): void;
+}
+
+/** A private home for one test; `extra` adds or overrides variables. */
+export function sandbox(extra: Record<string, string> = {}): Sandbox {
+  const root = mkdtempSync(join(tmpdir(), 'blast test ')); // a space on purpose: paths are values too
+  const home = join(root, 'home');
+  const blastHome = join(root, 'blast home');
+  mkdirSync(home, { recursive: true });
+  mkdirSync(SHARED_CACHE, { recursive: true });
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  for (const k of Object.keys(env)) if (k.startsWith('BLAST_') || k === 'VIRTUAL_ENV' || k === 'VIRTUAL_ENV_PROMPT') delete env[k];
+  Object.assign(env, {
+    HOME: home,
+    BLAST_HOME: blastHome,
+    BLAST_CACHE_DIR: SHARED_CACHE,
+    XDG_DATA_HOME: join(home, '.local', 'share'),
+    XDG_CONFIG_HOME: join(home, '.config'),
+    XDG_CACHE_HOME: join(home, '.cache'),
+    NO_COLOR: '1',
+    ...extra,
+  });
+  return { root, home, blastHome, env, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+export interface Run extends Pick<SpawnSyncReturns<string>, 'stdout' | 'stderr'> {
+  status: number;
+}
+
+export function blast(box: Sandbox, args: string[], options: { env?: Record<string, string>; cwd?: string; input?: string } = {}): Run {
+  const result = spawnSync(process.execPath, [BIN, ...args], {
+    env: { ...box.env, ...options.env },
+    cwd: options.cwd ?? box.home,
+    input: options.input ?? '',
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  if (result.error) throw result.error;
+  return { stdout: result.stdout, stderr: result.stderr, status: result.status ?? 128 };
+}
