@@ -1,0 +1,20 @@
+/**
+ * Render a ShellChange for bash or zsh, in the contract's order: unset, set, prompt, and finally
+ * forget cached command paths (both shells cache them; a stale `python` would outlive the switch).
+ */
+import type { ShellChange } from 'blast/hooks';
+import type { Dialect } from './dialect.js';
+import { renderRestore, renderTag } from './prompt.js';
+import { checkName, quote } from './quote.js';
+
+export function render(dialect: Dialect, change: ShellChange): string {
+  const lines: string[] = [];
+  // -v: bash's plain `unset` removes a function of that name when no variable exists.
+  for (const name of change.unset) lines.push(`unset -v ${checkName(name)}`);
+  // `export` is global in zsh too (typeset -gx), so it survives the function's return.
+  for (const [name, value] of change.set) lines.push(`export ${checkName(name)}=${quote(value)}`);
+  if (change.prompt.action === 'tag') lines.push(renderTag(dialect, change.prompt.tag));
+  else if (change.prompt.action === 'restore') lines.push(renderRestore(dialect));
+  lines.push(dialect === 'bash' ? 'hash -r' : 'rehash');
+  return lines.join('\n') + '\n';
+}
