@@ -4,7 +4,7 @@
  * is shared across tests (BLAST_CACHE_DIR) so each test does not pay for building it.
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,3 +59,25 @@ export function blast(box: Sandbox, args: string[], options: { env?: Record<stri
   if (result.error) throw result.error;
   return { stdout: result.stdout, stderr: result.stderr, status: result.status ?? 128 };
 }
+
+/** Run a command the way the `blast` shell function does; returns the shell code it handed over. */
+export function throughFunction(
+  box: Sandbox,
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string; shell?: string } = {},
+): Run & { script: string } {
+  const file = join(box.root, `script-${Math.random().toString(36).slice(2)}`);
+  writeFileSync(file, '', { mode: 0o600 });
+  const run = blast(box, args, { ...options, env: { BLAST_SHELL: options.shell ?? 'bash', BLAST_SHELL_SCRIPT: file, ...options.env } });
+  const script = readFileSync(file, 'utf8');
+  rmSync(file);
+  return { ...run, script };
+}
+
+/** Link a test plugin the way a user would, without npm installing anything. */
+export function linkPlugin(box: Sandbox, dir: string): void {
+  const run = blast(box, ['plugins', 'link', '--no-install', dir]);
+  if (run.status !== 0) throw new Error(`plugins link ${dir} failed: ${run.stderr}`);
+}
+
+export const FIXTURES = join(REPO, 'test', 'fixtures', 'plugins');

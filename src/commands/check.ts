@@ -1,0 +1,59 @@
+import { Flags } from '@oclif/core';
+import { BlastCommand } from '../lib/base-command.js';
+import { coreChecks } from '../lib/checks.js';
+import { ExitCode, messageOf } from '../lib/errors.js';
+import type { CheckResult } from '../lib/hooks.js';
+import { runPhase } from '../lib/phases.js';
+import { table } from '../lib/table.js';
+
+type Reported = Omit<CheckResult, 'repair'> & { source: string; repaired?: boolean; repairError?: string };
+
+export default class Check extends BlastCommand {
+  static override summary = "Doctor: check Blast's state and every environment; --fix repairs what it can.";
+  static override description = 'Exits non-zero when a check fails. Plugins add their own checks.';
+  static override enableJsonFlag = true;
+  static override examples = ['<%= config.bin %> check', '<%= config.bin %> check --fix', '<%= config.bin %> check --json'];
+  static override flags = { fix: Flags.boolean({ description: 'repair what can be repaired' }) };
+
+  async run(): Promise<{ ok: boolean; checks: Reported[] }> {
+    const { flags } = await this.parse(Check);
+    const core = await coreChecks(process.env);
+    const all: Array<{ source: string; check: CheckResult }> = core.results.map((check) => ({ source: 'blast', check }));
+    const { results, failures } = await runPhase(this.config, 'check', { envs: core.envs }, 'inform', () => {});
+    for (const { plugin, result } of results) for (const check of result ?? []) all.push({ source: plugin, check });
+    for (const f of failures) all.push({ source: f.plugin, check: { name: 'plugin check', status: 'fail', message: f.message } });
+
+    const reported: Reported[] = [];
+    for (const { source, check } of all) {
+      const { repair, ...rest } = check;
+      const entry: Reported = { ...rest, source };
+      if (flags.fix && repair && check.status !== 'ok') {
+        try {
+          await repair();
+          entry.repaired = true;
+        } catch (error) {
+          entry.repaired = false;
+          entry.repairError = messageOf(error);
+        }
+      }
+      reported.push(entry);
+    }
+    const ok = reported.every((c) => c.status !== 'fail' || c.repaired === true);
+    if (!this.jsonEnabled()) {
+      const mark = (c: Reported) => (c.repaired ? 'fixed' : c.status);
+      this.log(
+        table(
+          ['STATUS', 'CHECK', 'ENV', 'DETAIL'],
+          reported.map((c) => [
+            mark(c),
+            c.name,
+            c.env ?? '',
+            c.message + (c.fix && !c.repaired ? ` (--fix: ${c.fix})` : '') + (c.repairError ? ` (repair failed: ${c.repairError})` : ''),
+          ]),
+        ),
+      );
+    }
+    if (!ok) process.exitCode = ExitCode.checkFailed;
+    return { ok, checks: reported };
+  }
+}

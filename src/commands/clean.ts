@@ -1,0 +1,103 @@
+import { Args, Flags } from '@oclif/core';
+import { createInterface } from 'node:readline/promises';
+import { BlastCommand } from '../lib/base-command.js';
+import { coreCleanActions, removeEnvironment } from '../lib/cleaning.js';
+import { formatBytes } from '../lib/disk-usage.js';
+import { resolveTarget, loadEnv } from '../lib/environments.js';
+import { BlastError, ExitCode, messageOf } from '../lib/errors.js';
+import type { CleanAction } from '../lib/hooks.js';
+import { activePath } from '../lib/listing.js';
+import { runPhase } from '../lib/phases.js';
+import { withRegistry } from '../lib/registry.js';
+
+interface Reported {
+  what: string;
+  why: string;
+  bytes?: number;
+  source: string;
+  done: boolean;
+  error?: string;
+}
+
+export default class Clean extends BlastCommand {
+  static override summary = 'Remove leftovers (stale locks, vanished environments, …) or a named environment.';
+  static override description = `Without NAME: removes what crashes and deleted folders left behind, plus what plugins report.
+With NAME: deletes that environment (asks first on a terminal; elsewhere pass --yes).`;
+
+  static override enableJsonFlag = true;
+  static override examples = ['<%= config.bin %> clean --dry-run', '<%= config.bin %> clean', '<%= config.bin %> clean demo --yes'];
+  static override args = { name: Args.string({ description: 'a named environment to delete' }) };
+  static override flags = {
+    'dry-run': Flags.boolean({ char: 'n', description: 'show what would go, change nothing' }),
+    yes: Flags.boolean({ char: 'y', description: 'do not ask before deleting an environment' }),
+  };
+
+  async run(): Promise<{ actions: Reported[] }> {
+    const { args, flags } = await this.parse(Clean);
+    const env = process.env;
+    if (args.name !== undefined) return { actions: [await this.removeNamed(args.name, flags)] };
+
+    const actions: Array<{ source: string; action: CleanAction }> = (await coreCleanActions(env)).map((action) => ({
+      source: 'blast',
+      action,
+    }));
+    const envs = await withRegistry(env, (tx) => tx.all()).catch(() => []);
+    const { results } = await runPhase(this.config, 'clean', { envs, dryRun: flags['dry-run'] }, 'inform');
+    for (const { plugin, result } of results) for (const action of result ?? []) actions.push({ source: plugin, action });
+
+    const reported: Reported[] = [];
+    for (const { source, action } of actions) {
+      const entry: Reported = { what: action.what, why: action.why, bytes: action.bytes, source, done: false };
+      if (!flags['dry-run']) {
+        try {
+          await action.run();
+          entry.done = true;
+        } catch (error) {
+          entry.error = messageOf(error);
+        }
+      }
+      reported.push(entry);
+    }
+    if (!this.jsonEnabled()) {
+      if (reported.length === 0) this.log('Nothing to clean.');
+      for (const r of reported) {
+        const verb = flags['dry-run'] ? 'would remove' : r.done ? 'removed' : 'FAILED to remove';
+        const size = r.bytes ? ` (${formatBytes(r.bytes)})` : '';
+        this.log(`${verb} ${r.what}${size}: ${r.why}${r.error ? ` — ${r.error}` : ''}`);
+      }
+    }
+    if (reported.some((r) => r.error)) process.exitCode = ExitCode.failure;
+    return { actions: reported };
+  }
+
+  private async removeNamed(name: string, flags: { 'dry-run': boolean; yes: boolean }): Promise<Reported> {
+    const env = process.env;
+    const target = resolveTarget(name, undefined, { env, cwd: process.cwd() });
+    const loaded = await loadEnv(target);
+    if (!loaded) throw new BlastError(`There is no environment named ${JSON.stringify(name)}.`, ExitCode.notFound, 'See `blast list`.');
+    if (activePath(env) === target.path) {
+      throw new BlastError(`${name} is active in this shell.`, ExitCode.usage, 'Run `blast kill` first.');
+    }
+    const entry: Reported = { what: target.path, why: `environment ${name} deleted on request`, source: 'blast', done: false };
+    if (flags['dry-run']) {
+      if (!this.jsonEnabled()) this.log(`would remove ${target.path}`);
+      return entry;
+    }
+    if (!flags.yes) {
+      if (!process.stdin.isTTY || !process.stderr.isTTY) {
+        throw new BlastError(`Deleting ${name} needs confirmation: pass --yes.`, ExitCode.usage);
+      }
+      const rl = createInterface({ input: process.stdin, output: process.stderr });
+      const answer = await rl.question(`Delete environment ${name} (${target.path})? [y/N] `);
+      rl.close();
+      if (!/^y(es)?$/i.test(answer.trim())) {
+        this.log('Nothing deleted.');
+        return entry;
+      }
+    }
+    await removeEnvironment(env, target.path);
+    entry.done = true;
+    if (!this.jsonEnabled()) this.log(`removed ${name} (${target.path})`);
+    return entry;
+  }
+}

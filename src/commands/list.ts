@@ -1,0 +1,37 @@
+import { Flags } from '@oclif/core';
+import { BlastCommand } from '../lib/base-command.js';
+import { listEnvironments, type Listed } from '../lib/listing.js';
+import { formatBytes } from '../lib/disk-usage.js';
+import { table } from '../lib/table.js';
+
+export default class List extends BlastCommand {
+  static override summary = 'List environments: name, Python, size, path, and which one is active.';
+  static override enableJsonFlag = true;
+  static override examples = ['<%= config.bin %> list', '<%= config.bin %> list --json', '<%= config.bin %> list --no-size'];
+  static override flags = {
+    size: Flags.boolean({ description: 'measure disk usage (walks each environment)', default: true, allowNo: true }),
+  };
+
+  async run(): Promise<Listed[]> {
+    const { flags } = await this.parse(List);
+    const envs = await listEnvironments(process.env, { size: flags.size });
+    if (!this.jsonEnabled()) {
+      if (envs.length === 0) this.log('No environments yet. Create one with `blast start NAME`.');
+      else
+        this.log(
+          table(
+            ['', 'NAME', 'PYTHON', 'SIZE', 'KIND', 'PATH'],
+            envs.map((e) => [
+              e.active ? '*' : '',
+              e.name,
+              e.python.version,
+              e.missing ? 'missing' : e.bytes === undefined ? '-' : formatBytes(e.bytes),
+              e.kind,
+              e.path,
+            ]),
+          ),
+        );
+    }
+    return envs;
+  }
+}

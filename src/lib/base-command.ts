@@ -1,0 +1,18 @@
+/**
+ * What every Blast command shares: a user-facing error is one clear message (and a hint) on
+ * stderr, or a JSON object under --json, with its exit code — never a stack trace.
+ */
+import { Command } from '@oclif/core';
+import { isBlastError } from './errors.js';
+
+export abstract class BlastCommand extends Command {
+  protected override async catch(error: Error & { exitCode?: number }): Promise<unknown> {
+    if (!isBlastError(error)) return super.catch(error);
+    if (this.jsonEnabled()) {
+      this.logJson({ error: { message: error.message, hint: error.hint, exitCode: error.exitCode } });
+    } else {
+      process.stderr.write(`blast: ${error.message}\n${error.hint ? `  ${error.hint}\n` : ''}`);
+    }
+    return this.exit(error.exitCode);
+  }
+}

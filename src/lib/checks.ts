@@ -1,0 +1,137 @@
+/**
+ * The core's own checks for `blast check`: the registry is readable, registry and disk agree, and
+ * every environment's pyvenv.cfg is sound and its Python runs as that environment. Plugins add
+ * theirs through the `check` event.
+ */
+import { execFile } from 'node:child_process';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { CheckResult, EnvInfo } from './hooks.js';
+import { messageOf } from './errors.js';
+import { CONFIG_FILE, infoOf, readEnvConfig } from './env-config.js';
+import { type Env, envsDir } from './paths.js';
+import { type EnvRecord, setAsideRegistry, withRegistry } from './registry.js';
+
+const run = promisify(execFile);
+
+async function exists(path: string): Promise<boolean> {
+  return !!(await stat(path).catch(() => undefined));
+}
+
+/** pyvenv.cfg as `key = value` lines; undefined when missing or without `home`. */
+export async function readPyvenvCfg(envPath: string): Promise<Record<string, string> | undefined> {
+  const text = await readFile(join(envPath, 'pyvenv.cfg'), 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  const cfg: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const at = line.indexOf('=');
+    if (at > 0) cfg[line.slice(0, at).trim().toLowerCase()] = line.slice(at + 1).trim();
+  }
+  return cfg.home ? cfg : undefined;
+}
+
+async function checkEnvironment(info: EnvInfo): Promise<CheckResult[]> {
+  const env = info.name;
+  if (!(await exists(info.path))) {
+    return [{ name: 'environment exists', status: 'fail', env, message: `${info.path} is gone`, fix: 'forget it in the registry' }];
+  }
+  const cfg = await readPyvenvCfg(info.path);
+  if (!cfg) {
+    return [{ name: 'pyvenv.cfg valid', status: 'fail', env, message: `${join(info.path, 'pyvenv.cfg')} is missing or has no home` }];
+  }
+  const results: CheckResult[] = [{ name: 'pyvenv.cfg valid', status: 'ok', env, message: `home = ${cfg.home}` }];
+  const python = join(info.path, 'bin', 'python');
+  try {
+    const { stdout } = await run(python, ['-c', 'import sys; print(sys.prefix); print(sys.version.split()[0])'], { timeout: 15_000 });
+    const [prefix, version] = stdout.split('\n');
+    if (prefix !== info.path) {
+      results.push({ name: 'python runs', status: 'fail', env, message: `bin/python runs with prefix ${prefix}, not the environment` });
+    } else {
+      results.push({ name: 'python runs', status: 'ok', env, message: `Python ${version}` });
+    }
+  } catch (error) {
+    results.push({
+      name: 'python runs',
+      status: 'fail',
+      env,
+      message: `bin/python does not run: ${messageOf(error).split('\n')[0]} (was its interpreter ${cfg.home} removed?)`,
+    });
+  }
+  return results;
+}
+
+export interface CoreChecks {
+  results: CheckResult[];
+  /** The environments the registry knows, for plugins' checks. */
+  envs: EnvInfo[];
+}
+
+export async function coreChecks(env: Env): Promise<CoreChecks> {
+  let records: EnvRecord[];
+  try {
+    records = await withRegistry(env, (tx) => tx.all());
+  } catch (error) {
+    return {
+      envs: [],
+      results: [
+        {
+          name: 'registry readable',
+          status: 'fail',
+          message: messageOf(error),
+          fix: 'set the damaged registry aside and rebuild it from the environments on disk',
+          repair: async () => {
+            await setAsideRegistry(env);
+            await registerFromDisk(env);
+          },
+        },
+      ],
+    };
+  }
+  const results: CheckResult[] = [{ name: 'registry readable', status: 'ok', message: `${records.length} environment(s)` }];
+  const perEnv = await Promise.all(records.map((r) => checkEnvironment(r)));
+  for (const [i, checks] of perEnv.entries()) {
+    const record = records[i]!;
+    for (const check of checks) {
+      if (check.name === 'environment exists') {
+        check.repair = async () => void (await withRegistry(env, (tx) => tx.remove(record.path)));
+      }
+      results.push(check);
+    }
+  }
+  const unregistered = await unregisteredNamed(env, records);
+  for (const info of unregistered) {
+    results.push({
+      name: 'registry and disk agree',
+      status: 'warn',
+      env: info.name,
+      message: `${info.path} is a Blast environment the registry does not list`,
+      fix: 'register it',
+      repair: async () => withRegistry(env, (tx) => tx.put({ ...info, createdAt: new Date().toISOString() })),
+    });
+  }
+  if (unregistered.length === 0) results.push({ name: 'registry and disk agree', status: 'ok', message: 'every named environment is registered' });
+  return { results, envs: records };
+}
+
+/** Named environments on disk (they carry blast.json) that the registry lacks. */
+async function unregisteredNamed(env: Env, records: EnvRecord[]): Promise<EnvInfo[]> {
+  const known = new Set(records.map((r) => r.path));
+  const dir = envsDir(env);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const found: EnvInfo[] = [];
+  for (const name of names) {
+    const path = join(dir, name);
+    if (known.has(path) || name.startsWith('.')) continue;
+    const config = await readEnvConfig(path).catch(() => undefined);
+    if (config && (await exists(join(path, CONFIG_FILE)))) found.push(infoOf(path, config));
+  }
+  return found;
+}
+
+async function registerFromDisk(env: Env): Promise<void> {
+  const found = await unregisteredNamed(env, []);
+  await withRegistry(env, async (tx) => {
+    for (const info of found) await tx.put({ ...info, createdAt: new Date().toISOString() });
+  });
+}

@@ -1,0 +1,67 @@
+/**
+ * The core's share of `blast clean`: what a crash or a deleted folder leaves behind. Each action
+ * says what goes and why, so `--dry-run` can show it, and is idempotent.
+ */
+import { readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CleanAction } from './hooks.js';
+import { diskUsage } from './disk-usage.js';
+import { type Env, envsDir } from './paths.js';
+import { registryFile, withRegistry } from './registry.js';
+
+/** Creations leave `.blast-tmp-*` siblings only if killed mid-way; older than this, nobody owns them. */
+const ABANDONED_AFTER_MS = 10 * 60_000;
+/** proper-lockfile refreshes a held lock's mtime; this old, its holder is dead. */
+const STALE_LOCK_MS = 30_000;
+
+async function age(path: string): Promise<number | undefined> {
+  const st = await stat(path).catch(() => undefined);
+  return st ? Date.now() - st.mtimeMs : undefined;
+}
+
+export async function coreCleanActions(env: Env): Promise<CleanAction[]> {
+  const actions: CleanAction[] = [];
+  const lock = `${registryFile(env)}.lock`;
+  const lockAge = await age(lock);
+  if (lockAge !== undefined && lockAge > STALE_LOCK_MS) {
+    actions.push({
+      what: lock,
+      why: `stale registry lock (untouched for ${Math.round(lockAge / 1000)} s, its process is gone)`,
+      run: () => rm(lock, { recursive: true, force: true }),
+    });
+  }
+
+  const dir = envsDir(env);
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const path = join(dir, name);
+    const leftoverAge = name.startsWith('.blast-tmp-') ? await age(path) : undefined;
+    if (leftoverAge !== undefined && leftoverAge > ABANDONED_AFTER_MS) {
+      actions.push({
+        what: path,
+        why: 'half-made environment left by an interrupted creation',
+        bytes: await diskUsage(path),
+        run: () => rm(path, { recursive: true, force: true }),
+      });
+    }
+  }
+
+  // Skip the registry while its lock is stale: withRegistry would wait for it.
+  if (!actions.some((a) => a.what === lock)) {
+    const records = await withRegistry(env, (tx) => tx.all());
+    for (const record of records) {
+      if (await stat(record.path).catch(() => undefined)) continue;
+      actions.push({
+        what: `registry entry ${record.name}`,
+        why: `${record.path} no longer exists`,
+        run: async () => void (await withRegistry(env, (tx) => tx.remove(record.path))),
+      });
+    }
+  }
+  return actions;
+}
+
+/** Remove a named environment: its folder, then its registry entry. */
+export async function removeEnvironment(env: Env, path: string): Promise<void> {
+  await rm(path, { recursive: true, force: true });
+  await withRegistry(env, (tx) => tx.remove(path));
+}

@@ -1,0 +1,73 @@
+/**
+ * What Blast keeps about one environment, inside the environment (`<env>/blast.json`), so that
+ * starting an existing environment reads one small file and never the registry, and so that a
+ * copied or moved environment carries its settings along.
+ */
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { EnvInfo } from './hooks.js';
+import { BlastError, ExitCode, messageOf } from './errors.js';
+
+export const CONFIG_FILE = 'blast.json';
+
+export interface EnvConfig {
+  v: 1;
+  name: string;
+  kind: EnvInfo['kind'];
+  python: EnvInfo['python'];
+  createdAt: string;
+  /** Variables every activation exports (`blast start --env`). */
+  variables: Record<string, string>;
+}
+
+function isValid(c: Partial<EnvConfig> | null | undefined): c is EnvConfig {
+  return (
+    !!c &&
+    c.v === 1 &&
+    typeof c.name === 'string' &&
+    (c.kind === 'named' || c.kind === 'local') &&
+    typeof c.python?.executable === 'string' &&
+    typeof c.python?.version === 'string' &&
+    typeof c.createdAt === 'string' &&
+    typeof c.variables === 'object' &&
+    c.variables !== null &&
+    Object.values(c.variables).every((v) => typeof v === 'string')
+  );
+}
+
+/** The config of the environment at `envPath`; undefined when it has none (not made by Blast). */
+export async function readEnvConfig(envPath: string): Promise<EnvConfig | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(envPath, CONFIG_FILE), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new BlastError(`Cannot read ${join(envPath, CONFIG_FILE)}: ${messageOf(error)}`);
+  }
+  let parsed: Partial<EnvConfig> | undefined;
+  try {
+    parsed = JSON.parse(text) as Partial<EnvConfig>;
+  } catch {
+    parsed = undefined;
+  }
+  if (!isValid(parsed)) {
+    throw new BlastError(
+      `${join(envPath, CONFIG_FILE)} is damaged.`,
+      ExitCode.failure,
+      '`blast check --fix` rewrites it from pyvenv.cfg.',
+    );
+  }
+  return parsed;
+}
+
+/** Write atomically: a reader sees the old file or the new one. */
+export async function writeEnvConfig(envPath: string, config: EnvConfig): Promise<void> {
+  const file = join(envPath, CONFIG_FILE);
+  const temp = `${file}.${process.pid}.tmp`;
+  await writeFile(temp, JSON.stringify(config, null, 2) + '\n', { mode: 0o644 });
+  await rename(temp, file);
+}
+
+export function infoOf(path: string, config: EnvConfig): EnvInfo {
+  return { name: config.name, path, kind: config.kind, python: config.python };
+}

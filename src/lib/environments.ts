@@ -1,0 +1,131 @@
+/**
+ * Environments as users name them: `blast start NAME` (under BLAST_HOME/envs), `blast start
+ * --path DIR` (project-local), or plain `blast start` (the project's `.venv`, like uv).
+ */
+import { stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { EnvInfo } from './hooks.js';
+import { BlastError, ExitCode, messageOf } from './errors.js';
+import { assertEnvName } from './names.js';
+import { type Env, envsDir } from './paths.js';
+import { type EnvConfig, infoOf, readEnvConfig, writeEnvConfig } from './env-config.js';
+import { withRegistry } from './registry.js';
+import { type Interpreter, findPython } from './python/index.js';
+import { createVenv } from './venv/index.js';
+
+export interface Target {
+  name: string;
+  path: string;
+  kind: EnvInfo['kind'];
+}
+
+export interface Context {
+  env: Env;
+  cwd: string;
+}
+
+/** Where `blast start [name] [--path DIR]` points, validated before anything is touched. */
+export function resolveTarget(name: string | undefined, pathFlag: string | undefined, ctx: Context): Target {
+  if (pathFlag !== undefined) {
+    if (pathFlag.trim() === '') throw new BlastError('--path is empty.', ExitCode.usage);
+    const path = resolve(ctx.cwd, pathFlag);
+    // A `.venv` is named after its project, like uv and virtualenv prompts do.
+    const fallback = basename(path) === '.venv' ? basename(dirname(path)) : basename(path);
+    return { name: assertEnvName(name ?? (fallback || 'venv')), path, kind: 'local' };
+  }
+  if (name === undefined) {
+    const path = join(ctx.cwd, '.venv');
+    return { name: assertEnvName(basename(ctx.cwd) || 'venv'), path, kind: 'local' };
+  }
+  return { name: assertEnvName(name), path: join(envsDir(ctx.env), name), kind: 'named' };
+}
+
+export interface Loaded {
+  info: EnvInfo;
+  config: EnvConfig;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The environment at `target`, or undefined when there is none yet. */
+export async function loadEnv(target: Target): Promise<Loaded | undefined> {
+  const config = await readEnvConfig(target.path);
+  if (config) return { info: infoOf(target.path, config), config };
+  if (!(await exists(target.path))) return undefined;
+  if (await exists(join(target.path, 'pyvenv.cfg'))) {
+    throw new BlastError(
+      `${target.path} is a virtual environment Blast did not create.`,
+      ExitCode.usage,
+      'Blast manages only environments it creates; pick another --path or name.',
+    );
+  }
+  throw new BlastError(`${target.path} exists and is not a Blast environment; nothing was changed.`, ExitCode.usage);
+}
+
+/** Find the interpreter first: a bad --python must fail before anything is written. */
+export async function planCreation(target: Target, pythonSpec: string | undefined, ctx: Context): Promise<Planned> {
+  const python = await findPython(pythonSpec, { env: ctx.env, cwd: ctx.cwd });
+  const info: EnvInfo = {
+    name: target.name,
+    path: target.path,
+    kind: target.kind,
+    python: { executable: python.executable, version: python.version, implementation: python.implementation },
+  };
+  return { info, python };
+}
+
+export interface Planned {
+  info: EnvInfo;
+  python: Interpreter;
+}
+
+/**
+ * Create the venv, its config and its registry entry. The venv appears atomically; if another
+ * `blast start` created it meanwhile, theirs is used. A registry failure removes nothing the
+ * user had: the environment is there and `blast check --fix` registers it.
+ */
+export async function createEnv({ info, python }: Planned, variables: Record<string, string>, ctx: Context): Promise<Loaded> {
+  const config: EnvConfig = {
+    v: 1,
+    name: info.name,
+    kind: info.kind,
+    python: info.python,
+    createdAt: new Date().toISOString(),
+    variables,
+  };
+  try {
+    await createVenv(info.path, python, {
+      prompt: info.name,
+      env: ctx.env,
+      // The config goes in before the venv appears, so no reader sees a venv without it.
+      extraFiles: { 'blast.json': JSON.stringify(config, null, 2) + '\n' },
+    });
+  } catch (error) {
+    const theirs = await readEnvConfig(info.path).catch(() => undefined);
+    if (theirs) return { info: infoOf(info.path, theirs), config: theirs };
+    throw error;
+  }
+  try {
+    await withRegistry(ctx.env, (tx) => tx.put({ ...info, createdAt: config.createdAt }));
+  } catch (error) {
+    process.stderr.write(`blast: warning: ${info.name} was created but not registered: ${messageOf(error)}\n`);
+  }
+  return { info, config };
+}
+
+/** Merge `--env` assignments into the stored variables; written only when something changed. */
+export async function updateVariables(loaded: Loaded, assignments: Record<string, string>): Promise<Loaded> {
+  const variables = { ...loaded.config.variables, ...assignments };
+  const changed = Object.entries(assignments).some(([k, v]) => loaded.config.variables[k] !== v);
+  if (!changed) return loaded;
+  const config = { ...loaded.config, variables };
+  await writeEnvConfig(loaded.info.path, config);
+  return { info: loaded.info, config };
+}

@@ -1,0 +1,124 @@
+/**
+ * The hook contract through the real CLI and real oclif plugins linked the way users link them:
+ * failures are reported by plugin name, vetoes stop cleanly with their exit code and leave
+ * nothing behind, informational failures are warnings, incompatible plugins are skipped.
+ */
+import { expect } from 'chai';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { blast, FIXTURES, linkPlugin, sandbox, throughFunction, type Sandbox } from './support/cli.js';
+
+describe('plugin contract (real CLI, linked plugins)', function () {
+  this.timeout(120_000);
+  let box: Sandbox;
+  let log: string;
+  const behave = (spec: object) => ({ BLAST_FIXTURE: JSON.stringify(spec), BLAST_FIXTURE_LOG: log });
+  const events = () =>
+    existsSync(log)
+      ? readFileSync(log, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as { event: string; env: string | null })
+      : [];
+  const registryNames = () => {
+    const run = blast(box, ['list', '--json', '--no-size']);
+    expect(run.status, run.stderr).to.equal(0);
+    return (JSON.parse(run.stdout) as Array<{ name: string }>).map((e) => e.name);
+  };
+
+  beforeEach(() => {
+    box = sandbox();
+    log = join(box.root, 'events.log');
+    linkPlugin(box, join(FIXTURES, 'blast-fixture'));
+  });
+  afterEach(() => box.cleanup());
+
+  it('runs preStart, activate and postStart, one phase after another, and uses the contribution', () => {
+    const run = throughFunction(box, ['start', 'demo'], {
+      env: behave({ activate: { return: { set: { FIXTURE_VAR: 'from plugin' }, pathPrepend: ['/fixture/bin'], notes: ['fixture note'] } } }),
+    });
+    expect(run.status, run.stderr).to.equal(0);
+    expect(events().map((e) => e.event)).to.deep.equal(['preStart', 'activate', 'postStart']);
+    expect(run.script).to.include("FIXTURE_VAR='from plugin'");
+    expect(run.script).to.match(/PATH='[^']*\/envs\/demo\/bin:\/fixture\/bin:/);
+    expect(run.stderr).to.include('fixture note');
+  });
+
+  it('a preStart veto stops start with the plugin named, no stack, nothing created', () => {
+    const run = throughFunction(box, ['start', 'vetoed'], { env: behave({ preStart: { throw: 'policy says no' } }) });
+    expect(run.status).to.equal(4);
+    expect(run.stderr).to.include('preStart stopped by plugin blast-fixture: policy says no');
+    expect(run.stderr).not.to.match(/\n\s+at /);
+    expect(run.script).to.equal('');
+    expect(existsSync(join(box.blastHome, 'envs', 'vetoed'))).to.equal(false);
+    expect(registryNames()).to.deep.equal([]);
+    expect(events().map((e) => e.event)).to.deep.equal(['preStart']);
+  });
+
+  it("a veto through oclif's this.error keeps its exit code", () => {
+    const run = throughFunction(box, ['start', 'coded'], { env: behave({ preStart: { error: 'quota exceeded', exit: 7 } }) });
+    expect(run.status).to.equal(7);
+    expect(run.stderr).to.include('blast-fixture: quota exceeded');
+    expect(existsSync(join(box.blastHome, 'envs', 'coded'))).to.equal(false);
+  });
+
+  it('a failing activate handler stops start and names the plugin; the shell is not changed', () => {
+    const run = throughFunction(box, ['start', 'demo'], { env: behave({ activate: { throw: 'no socket' } }) });
+    expect(run.status).to.not.equal(0);
+    expect(run.stderr).to.include('activate failed in plugin blast-fixture: no socket');
+    expect(run.script).to.equal('');
+  });
+
+  it('a failing postStart handler is a warning; the activation stands', () => {
+    const run = throughFunction(box, ['start', 'demo'], { env: behave({ postStart: { throw: 'could not say hello' } }) });
+    expect(run.status, run.stderr).to.equal(0);
+    expect(run.stderr).to.include('postStart: plugin blast-fixture failed: could not say hello');
+    expect(run.script).to.include('VIRTUAL_ENV=');
+  });
+
+  it('a preKill veto keeps the environment active; --force goes on', () => {
+    const started = throughFunction(box, ['start', 'demo']);
+    expect(started.status, started.stderr).to.equal(0);
+    const state = /BLAST_SHELL_STATE='([^']*)'/.exec(started.script)![1]!;
+    const active = { BLAST_SHELL_STATE: state, VIRTUAL_ENV: join(box.blastHome, 'envs', 'demo') };
+    const vetoed = throughFunction(box, ['kill'], { env: { ...active, ...behave({ preKill: { throw: 'busy' } }) } });
+    expect(vetoed.status).to.equal(4);
+    expect(vetoed.stderr).to.include('preKill stopped by plugin blast-fixture: busy');
+    expect(vetoed.script).to.equal('');
+    const forced = throughFunction(box, ['kill', '--force'], { env: { ...active, ...behave({ preKill: { throw: 'busy' } }) } });
+    expect(forced.status, forced.stderr).to.equal(0);
+    expect(forced.stderr).to.include('busy');
+    expect(forced.script).to.include('unset');
+  });
+
+  it('check includes plugin results, and a throwing check handler is a failed check named after it', () => {
+    const ok = blast(box, ['check', '--json'], {
+      env: behave({ check: { return: [{ name: 'fixture check', status: 'warn', message: 'just saying' }] } }),
+    });
+    expect(ok.status, ok.stderr).to.equal(0);
+    const report = JSON.parse(ok.stdout) as { checks: Array<{ source: string; name: string; status: string }> };
+    expect(report.checks).to.deep.include({ source: 'blast-fixture', name: 'fixture check', status: 'warn', message: 'just saying' });
+    const bad = blast(box, ['check', '--json'], { env: behave({ check: { throw: 'cannot look' } }) });
+    expect(bad.status).to.equal(5);
+    const failed = (JSON.parse(bad.stdout) as { checks: Array<{ source: string; status: string; message: string }> }).checks;
+    expect(failed).to.deep.include({ name: 'plugin check', status: 'fail', message: 'cannot look', source: 'blast-fixture' });
+  });
+
+  it('clean runs plugin actions, and --dry-run only lists them', () => {
+    const marker = join(box.root, 'marker');
+    const dry = blast(box, ['clean', '--dry-run'], { env: behave({ clean: { marker } }) });
+    expect(dry.status, dry.stderr).to.equal(0);
+    expect(dry.stdout).to.include(`would remove ${marker}`);
+    expect(existsSync(marker)).to.equal(false);
+    const wet = blast(box, ['clean'], { env: behave({ clean: { marker } }) });
+    expect(wet.status, wet.stderr).to.equal(0);
+    expect(readFileSync(marker, 'utf8')).to.equal('cleaned');
+  });
+
+  it('skips a plugin written for another API version, with a warning', () => {
+    linkPlugin(box, join(FIXTURES, 'blast-fixture-incompatible'));
+    const run = throughFunction(box, ['start', 'demo']);
+    expect(run.status, run.stderr).to.equal(0);
+    expect(run.stderr).to.include('plugin blast-fixture-incompatible skipped: it needs Blast plugin API ^2.0.0');
+  });
+});
