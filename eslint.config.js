@@ -16,11 +16,23 @@ export default tseslint.config(
     },
   },
   {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', process: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['plugins/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/src/lib/*', '../../src/*', 'blast/*', '!blast/hooks'], message: 'Plugins import only blast/hooks (types).' }] },
+        {
+          patterns: [
+            {
+              group: ['**/src/lib/*', '../../src/*', 'blast/*', '!blast/hooks'],
+              message: 'Plugins import only blast/hooks (types).',
+            },
+          ],
+        },
       ],
     },
   },
