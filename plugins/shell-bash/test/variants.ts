@@ -1,0 +1,30 @@
+/**
+ * The shells the adapters are run in, non-interactively. Besides the defaults, variants with the
+ * options users really set and that change how code is read: posix mode for bash; RC_QUOTES
+ * (`''` inside quotes), GLOB_SUBST, SH_WORD_SPLIT, KSH_ARRAYS, WARN_CREATE_GLOBAL for zsh.
+ */
+import type { ShellAdapter } from 'blast/hooks';
+import { bash, zsh } from '../src/adapters.js';
+
+export interface Variant {
+  label: string;
+  adapter: ShellAdapter;
+  argv: string[];
+  /** Code run first (options). */
+  setup: string;
+}
+
+export const VARIANTS: Variant[] = [
+  { label: 'bash', adapter: bash, argv: ['bash', '--norc', '--noprofile'], setup: '' },
+  { label: 'bash --posix', adapter: bash, argv: ['bash', '--posix', '--norc', '--noprofile'], setup: '' },
+  { label: 'zsh -f', adapter: zsh, argv: ['zsh', '-f'], setup: '' },
+  {
+    label: 'zsh -f with rcquotes globsubst shwordsplit ksharrays warncreateglobal',
+    adapter: zsh,
+    argv: ['zsh', '-f'],
+    setup: 'setopt rcquotes globsubst shwordsplit ksharrays warncreateglobal',
+  },
+];
+
+/** Source a file the way the `blast` function does: inside a function that has locals. */
+export const SOURCE_IN_FUNCTION = '__blast_test_source() { local __blast_test_local=1; . "$1"; }';
