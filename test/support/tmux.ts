@@ -148,11 +148,14 @@ export class TmuxShell {
     const shell = new TmuxShell(root, home, out, env, dialect, join(root, 'tmux.sock'));
     const vars = Object.entries(env).map(([k, v]) => `${k}=${v}`);
     // env -i: the shell sees exactly `env`, not the test runner's environment nor the server's.
+    // It starts in HOME, so a test that proves nothing ran (`touch pwned`) looks in a private place.
     await shell.tmux(
       'new-session',
       '-d',
       '-s',
       'main',
+      '-c',
+      home,
       '-x',
       String(options.width ?? 200),
       '-y',

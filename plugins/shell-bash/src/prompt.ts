@@ -10,7 +10,7 @@
  *
  * The tag must show literally. Prompt strings are a language of their own:
  *   bash decodes backslash escapes, in posix mode turns `!` into the history number, and with
- *   `promptvars` (the default) expands `$`, `$(…)` and backticks in the result;
+ *   `promptvars` (the default) or in posix mode expands `$`, `$(…)` and backticks in the result;
  *   zsh expands `$`/`$(…)`/backticks with PROMPT_SUBST, then `!` with PROMPT_BANG, then `%` escapes
  *   with PROMPT_PERCENT (the default) — the last two also apply to text that came from a variable.
  * So where the shell expands variables in prompts, PS1 refers to `${_BLAST_PROMPT}` (an expanded
@@ -60,10 +60,9 @@ function bashTag(tag: string): string {
     'if [ -z "${VIRTUAL_ENV_DISABLE_PROMPT-}" ]; then',
     ...save('bash'),
     `  _BLAST_PROMPT=${quote(tag)}`,
-    '  if shopt -q promptvars; then',
+    // Posix mode expands prompts even without promptvars (bash's decode_prompt_string).
+    '  if shopt -q promptvars || shopt -qo posix; then',
     `    PS1='\${_BLAST_PROMPT}'"\${_BLAST_OLD_PS1-}"`,
-    '  elif shopt -qo posix; then',
-    `    PS1=${quote(backslashes.replaceAll('!', '!!'))}"\${_BLAST_OLD_PS1-}"`,
     '  else',
     `    PS1=${quote(backslashes)}"\${_BLAST_OLD_PS1-}"`,
     '  fi',

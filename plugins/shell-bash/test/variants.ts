@@ -28,3 +28,29 @@ export const VARIANTS: Variant[] = [
 
 /** Source a file the way the `blast` function does: inside a function that has locals. */
 export const SOURCE_IN_FUNCTION = '__blast_test_source() { local __blast_test_local=1; . "$1"; }';
+
+/** Tags that would run code, or show something else, if they reached the prompt language. */
+export const HOSTILE_TAGS: readonly string[] = [
+  '(demo) ',
+  '($(touch pwned)) ',
+  '(`touch pwned`) ',
+  '(${HOME} $HOME) ',
+  '(\\u \\w \\$ \\[ \\] \\\\) ',
+  '(%n %~ %# %{ %} %%) ',
+  '(! !! \\!) ',
+  `('"') `,
+  '(日本 😀) ',
+];
+
+/** Option settings that change what a prompt string means. */
+export const PROMPT_OPTIONS: Record<string, string[]> = {
+  bash: ['', 'shopt -u promptvars', 'set -o posix', 'set -o posix; shopt -u promptvars'],
+  zsh: [
+    '',
+    'setopt promptsubst',
+    'setopt promptbang',
+    'setopt promptsubst promptbang',
+    'unsetopt promptpercent',
+    'unsetopt promptpercent; setopt promptsubst promptbang',
+  ],
+};
