@@ -7,7 +7,13 @@ import { resolve, join } from 'node:path';
 
 for (const dir of process.argv.slice(2)) {
   const root = resolve(dir);
-  const plugin = new Plugin({ root, type: 'core', ignoreManifest: true, errorOnManifestCreate: true, isRoot: true });
+  const plugin = new Plugin({
+    root,
+    type: 'core',
+    ignoreManifest: true,
+    errorOnManifestCreate: true,
+    isRoot: true,
+  });
   await plugin.load();
   const manifest = JSON.parse(JSON.stringify(plugin.manifest));
   await writeFile(join(root, 'oclif.manifest.json'), JSON.stringify(manifest, null, 2) + '\n');

@@ -90,7 +90,12 @@ describe('activation plan', () => {
   });
 
   it('refuses a damaged state instead of guessing', () => {
-    for (const raw of ['', 'garbage!', Buffer.from('{"v":2}').toString('base64url'), Buffer.from('[1]').toString('base64url')]) {
+    for (const raw of [
+      '',
+      'garbage!',
+      Buffer.from('{"v":2}').toString('base64url'),
+      Buffer.from('[1]').toString('base64url'),
+    ]) {
       expect(() => decodeState(raw), raw).to.throw(BlastError, /not readable/);
       expect(() => killChange({ ...shell, [STATE_VARIABLE]: raw })).to.throw(BlastError);
     }
@@ -100,7 +105,8 @@ describe('activation plan', () => {
     const on = { ...start(shell, envA), [STATE_VARIABLE]: 'damaged' };
     const off = apply(on, forcedKillChange(on));
     expect(off.PATH).to.equal('/usr/bin:/bin');
-    for (const name of [STATE_VARIABLE, 'BLAST_ENV', 'VIRTUAL_ENV', 'VIRTUAL_ENV_PROMPT']) expect(off).not.to.have.property(name);
+    for (const name of [STATE_VARIABLE, 'BLAST_ENV', 'VIRTUAL_ENV', 'VIRTUAL_ENV_PROMPT'])
+      expect(off).not.to.have.property(name);
   });
 
   it('carries hostile values as data, byte for byte', () => {

@@ -35,7 +35,15 @@ describe('plugin contract (real CLI, linked plugins)', function () {
 
   it('runs preStart, activate and postStart, one phase after another, and uses the contribution', () => {
     const run = throughFunction(box, ['start', 'demo'], {
-      env: behave({ activate: { return: { set: { FIXTURE_VAR: 'from plugin' }, pathPrepend: ['/fixture/bin'], notes: ['fixture note'] } } }),
+      env: behave({
+        activate: {
+          return: {
+            set: { FIXTURE_VAR: 'from plugin' },
+            pathPrepend: ['/fixture/bin'],
+            notes: ['fixture note'],
+          },
+        },
+      }),
     });
     expect(run.status, run.stderr).to.equal(0);
     expect(events().map((e) => e.event)).to.deep.equal(['preStart', 'activate', 'postStart']);
@@ -45,7 +53,9 @@ describe('plugin contract (real CLI, linked plugins)', function () {
   });
 
   it('a preStart veto stops start with the plugin named, no stack, nothing created', () => {
-    const run = throughFunction(box, ['start', 'vetoed'], { env: behave({ preStart: { throw: 'policy says no' } }) });
+    const run = throughFunction(box, ['start', 'vetoed'], {
+      env: behave({ preStart: { throw: 'policy says no' } }),
+    });
     expect(run.status).to.equal(4);
     expect(run.stderr).to.include('preStart stopped by plugin blast-fixture: policy says no');
     expect(run.stderr).not.to.match(/\n\s+at /);
@@ -56,21 +66,27 @@ describe('plugin contract (real CLI, linked plugins)', function () {
   });
 
   it("a veto through oclif's this.error keeps its exit code", () => {
-    const run = throughFunction(box, ['start', 'coded'], { env: behave({ preStart: { error: 'quota exceeded', exit: 7 } }) });
+    const run = throughFunction(box, ['start', 'coded'], {
+      env: behave({ preStart: { error: 'quota exceeded', exit: 7 } }),
+    });
     expect(run.status).to.equal(7);
     expect(run.stderr).to.include('blast-fixture: quota exceeded');
     expect(existsSync(join(box.blastHome, 'envs', 'coded'))).to.equal(false);
   });
 
   it('a failing activate handler stops start and names the plugin; the shell is not changed', () => {
-    const run = throughFunction(box, ['start', 'demo'], { env: behave({ activate: { throw: 'no socket' } }) });
+    const run = throughFunction(box, ['start', 'demo'], {
+      env: behave({ activate: { throw: 'no socket' } }),
+    });
     expect(run.status).to.not.equal(0);
     expect(run.stderr).to.include('activate failed in plugin blast-fixture: no socket');
     expect(run.script).to.equal('');
   });
 
   it('a failing postStart handler is a warning; the activation stands', () => {
-    const run = throughFunction(box, ['start', 'demo'], { env: behave({ postStart: { throw: 'could not say hello' } }) });
+    const run = throughFunction(box, ['start', 'demo'], {
+      env: behave({ postStart: { throw: 'could not say hello' } }),
+    });
     expect(run.status, run.stderr).to.equal(0);
     expect(run.stderr).to.include('postStart: plugin blast-fixture failed: could not say hello');
     expect(run.script).to.include('VIRTUAL_ENV=');
@@ -81,11 +97,15 @@ describe('plugin contract (real CLI, linked plugins)', function () {
     expect(started.status, started.stderr).to.equal(0);
     const state = /BLAST_SHELL_STATE='([^']*)'/.exec(started.script)![1]!;
     const active = { BLAST_SHELL_STATE: state, VIRTUAL_ENV: join(box.blastHome, 'envs', 'demo') };
-    const vetoed = throughFunction(box, ['kill'], { env: { ...active, ...behave({ preKill: { throw: 'busy' } }) } });
+    const vetoed = throughFunction(box, ['kill'], {
+      env: { ...active, ...behave({ preKill: { throw: 'busy' } }) },
+    });
     expect(vetoed.status).to.equal(4);
     expect(vetoed.stderr).to.include('preKill stopped by plugin blast-fixture: busy');
     expect(vetoed.script).to.equal('');
-    const forced = throughFunction(box, ['kill', '--force'], { env: { ...active, ...behave({ preKill: { throw: 'busy' } }) } });
+    const forced = throughFunction(box, ['kill', '--force'], {
+      env: { ...active, ...behave({ preKill: { throw: 'busy' } }) },
+    });
     expect(forced.status, forced.stderr).to.equal(0);
     expect(forced.stderr).to.include('busy');
     expect(forced.script).to.include('unset');
@@ -96,12 +116,26 @@ describe('plugin contract (real CLI, linked plugins)', function () {
       env: behave({ check: { return: [{ name: 'fixture check', status: 'warn', message: 'just saying' }] } }),
     });
     expect(ok.status, ok.stderr).to.equal(0);
-    const report = JSON.parse(ok.stdout) as { checks: Array<{ source: string; name: string; status: string }> };
-    expect(report.checks).to.deep.include({ source: 'blast-fixture', name: 'fixture check', status: 'warn', message: 'just saying' });
+    const report = JSON.parse(ok.stdout) as {
+      checks: Array<{ source: string; name: string; status: string }>;
+    };
+    expect(report.checks).to.deep.include({
+      source: 'blast-fixture',
+      name: 'fixture check',
+      status: 'warn',
+      message: 'just saying',
+    });
     const bad = blast(box, ['check', '--json'], { env: behave({ check: { throw: 'cannot look' } }) });
     expect(bad.status).to.equal(5);
-    const failed = (JSON.parse(bad.stdout) as { checks: Array<{ source: string; status: string; message: string }> }).checks;
-    expect(failed).to.deep.include({ name: 'plugin check', status: 'fail', message: 'cannot look', source: 'blast-fixture' });
+    const failed = (
+      JSON.parse(bad.stdout) as { checks: Array<{ source: string; status: string; message: string }> }
+    ).checks;
+    expect(failed).to.deep.include({
+      name: 'plugin check',
+      status: 'fail',
+      message: 'cannot look',
+      source: 'blast-fixture',
+    });
   });
 
   it('clean runs plugin actions, and --dry-run only lists them', () => {
@@ -119,6 +153,8 @@ describe('plugin contract (real CLI, linked plugins)', function () {
     linkPlugin(box, join(FIXTURES, 'blast-fixture-incompatible'));
     const run = throughFunction(box, ['start', 'demo']);
     expect(run.status, run.stderr).to.equal(0);
-    expect(run.stderr).to.include('plugin blast-fixture-incompatible skipped: it needs Blast plugin API ^2.0.0');
+    expect(run.stderr).to.include(
+      'plugin blast-fixture-incompatible skipped: it needs Blast plugin API ^2.0.0',
+    );
   });
 });

@@ -31,11 +31,26 @@ describe('names', () => {
   });
 
   it('parses --env NAME=VALUE, keeping "=" and newlines in the value', () => {
-    expect(parseEnvAssignments(['A=1', 'B=x=y', 'C=', 'D=line\nline'])).to.deep.equal({ A: '1', B: 'x=y', C: '', D: 'line\nline' });
+    expect(parseEnvAssignments(['A=1', 'B=x=y', 'C=', 'D=line\nline'])).to.deep.equal({
+      A: '1',
+      B: 'x=y',
+      C: '',
+      D: 'line\nline',
+    });
   });
 
   it('rejects --env without "=", invalid names, and variables Blast manages', () => {
-    for (const bad of ['NOVALUE', '=x', '1A=x', 'A-B=x', 'A B=x', 'PATH=x', 'VIRTUAL_ENV=x', 'BLAST_ENV=x', 'PS1=x']) {
+    for (const bad of [
+      'NOVALUE',
+      '=x',
+      '1A=x',
+      'A-B=x',
+      'A B=x',
+      'PATH=x',
+      'VIRTUAL_ENV=x',
+      'BLAST_ENV=x',
+      'PS1=x',
+    ]) {
       expect(() => parseEnvAssignments([bad]), bad).to.throw(BlastError);
     }
   });

@@ -8,10 +8,21 @@ import { REPO, sandbox, type Sandbox } from './support/cli.js';
 
 function writer(box: Sandbox, prefix: string, count: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'test/support/registry-writer.ts'), box.blastHome, prefix, String(count)], {
-      cwd: REPO,
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(REPO, 'test/support/registry-writer.ts'),
+        box.blastHome,
+        prefix,
+        String(count),
+      ],
+      {
+        cwd: REPO,
+        stdio: ['ignore', 'inherit', 'inherit'],
+      },
+    );
     child.on('error', reject);
     child.on('exit', (code) => resolve(code ?? 1));
   });
@@ -26,8 +37,12 @@ describe('registry', () => {
 
   it('round-trips, replaces by path and removes', async () => {
     const env = box.env;
-    await withRegistry(env, (tx) => tx.put({ name: 'a', path: '/e/a', kind: 'named', python, createdAt: 't' }));
-    await withRegistry(env, (tx) => tx.put({ name: 'a2', path: '/e/a', kind: 'named', python, createdAt: 't' }));
+    await withRegistry(env, (tx) =>
+      tx.put({ name: 'a', path: '/e/a', kind: 'named', python, createdAt: 't' }),
+    );
+    await withRegistry(env, (tx) =>
+      tx.put({ name: 'a2', path: '/e/a', kind: 'named', python, createdAt: 't' }),
+    );
     expect((await withRegistry(env, (tx) => tx.all())).map((r) => r.name)).to.deep.equal(['a2']);
     expect(await withRegistry(env, (tx) => tx.remove('/e/a'))).to.equal(true);
     expect(await withRegistry(env, (tx) => tx.all())).to.deep.equal([]);
@@ -38,7 +53,8 @@ describe('registry', () => {
     expect(codes).to.deep.equal([0, 0, 0]);
     const names = (await withRegistry(box.env, (tx) => tx.all())).map((r) => r.name).sort();
     expect(names).to.have.length(60);
-    for (const prefix of ['p', 'q', 'r']) for (let i = 0; i < 20; i++) expect(names).to.include(`${prefix}-${i}`);
+    for (const prefix of ['p', 'q', 'r'])
+      for (let i = 0; i < 20; i++) expect(names).to.include(`${prefix}-${i}`);
   });
 
   it('reports a damaged file as a clear error and leaves it untouched', async () => {

@@ -12,16 +12,31 @@ export default class Check extends BlastCommand {
   static override summary = "Doctor: check Blast's state and every environment; --fix repairs what it can.";
   static override description = 'Exits non-zero when a check fails. Plugins add their own checks.';
   static override enableJsonFlag = true;
-  static override examples = ['<%= config.bin %> check', '<%= config.bin %> check --fix', '<%= config.bin %> check --json'];
+  static override examples = [
+    '<%= config.bin %> check',
+    '<%= config.bin %> check --fix',
+    '<%= config.bin %> check --json',
+  ];
   static override flags = { fix: Flags.boolean({ description: 'repair what can be repaired' }) };
 
   async run(): Promise<{ ok: boolean; checks: Reported[] }> {
     const { flags } = await this.parse(Check);
     const core = await coreChecks(process.env);
-    const all: Array<{ source: string; check: CheckResult }> = core.results.map((check) => ({ source: 'blast', check }));
-    const { results, failures } = await runPhase(this.config, 'check', { envs: core.envs }, 'inform', () => {});
-    for (const { plugin, result } of results) for (const check of result ?? []) all.push({ source: plugin, check });
-    for (const f of failures) all.push({ source: f.plugin, check: { name: 'plugin check', status: 'fail', message: f.message } });
+    const all: Array<{ source: string; check: CheckResult }> = core.results.map((check) => ({
+      source: 'blast',
+      check,
+    }));
+    const { results, failures } = await runPhase(
+      this.config,
+      'check',
+      { envs: core.envs },
+      'inform',
+      () => {},
+    );
+    for (const { plugin, result } of results)
+      for (const check of result ?? []) all.push({ source: plugin, check });
+    for (const f of failures)
+      all.push({ source: f.plugin, check: { name: 'plugin check', status: 'fail', message: f.message } });
 
     const reported: Reported[] = [];
     for (const { source, check } of all) {
@@ -48,7 +63,9 @@ export default class Check extends BlastCommand {
             mark(c),
             c.name,
             c.env ?? '',
-            c.message + (c.fix && !c.repaired ? ` (--fix: ${c.fix})` : '') + (c.repairError ? ` (repair failed: ${c.repairError})` : ''),
+            c.message +
+              (c.fix && !c.repaired ? ` (--fix: ${c.fix})` : '') +
+              (c.repairError ? ` (repair failed: ${c.repairError})` : ''),
           ]),
         ),
       );

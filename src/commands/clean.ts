@@ -20,12 +20,17 @@ interface Reported {
 }
 
 export default class Clean extends BlastCommand {
-  static override summary = 'Remove leftovers (stale locks, vanished environments, …) or a named environment.';
+  static override summary =
+    'Remove leftovers (stale locks, vanished environments, …) or a named environment.';
   static override description = `Without NAME: removes what crashes and deleted folders left behind, plus what plugins report.
 With NAME: deletes that environment (asks first on a terminal; elsewhere pass --yes).`;
 
   static override enableJsonFlag = true;
-  static override examples = ['<%= config.bin %> clean --dry-run', '<%= config.bin %> clean', '<%= config.bin %> clean demo --yes'];
+  static override examples = [
+    '<%= config.bin %> clean --dry-run',
+    '<%= config.bin %> clean',
+    '<%= config.bin %> clean demo --yes',
+  ];
   static override args = { name: Args.string({ description: 'a named environment to delete' }) };
   static override flags = {
     'dry-run': Flags.boolean({ char: 'n', description: 'show what would go, change nothing' }),
@@ -37,17 +42,26 @@ With NAME: deletes that environment (asks first on a terminal; elsewhere pass --
     const env = process.env;
     if (args.name !== undefined) return { actions: [await this.removeNamed(args.name, flags)] };
 
-    const actions: Array<{ source: string; action: CleanAction }> = (await coreCleanActions(env)).map((action) => ({
-      source: 'blast',
-      action,
-    }));
+    const actions: Array<{ source: string; action: CleanAction }> = (await coreCleanActions(env)).map(
+      (action) => ({
+        source: 'blast',
+        action,
+      }),
+    );
     const envs = await withRegistry(env, (tx) => tx.all()).catch(() => []);
     const { results } = await runPhase(this.config, 'clean', { envs, dryRun: flags['dry-run'] }, 'inform');
-    for (const { plugin, result } of results) for (const action of result ?? []) actions.push({ source: plugin, action });
+    for (const { plugin, result } of results)
+      for (const action of result ?? []) actions.push({ source: plugin, action });
 
     const reported: Reported[] = [];
     for (const { source, action } of actions) {
-      const entry: Reported = { what: action.what, why: action.why, bytes: action.bytes, source, done: false };
+      const entry: Reported = {
+        what: action.what,
+        why: action.why,
+        bytes: action.bytes,
+        source,
+        done: false,
+      };
       if (!flags['dry-run']) {
         try {
           await action.run();
@@ -74,11 +88,21 @@ With NAME: deletes that environment (asks first on a terminal; elsewhere pass --
     const env = process.env;
     const target = resolveTarget(name, undefined, { env, cwd: process.cwd() });
     const loaded = await loadEnv(target);
-    if (!loaded) throw new BlastError(`There is no environment named ${JSON.stringify(name)}.`, ExitCode.notFound, 'See `blast list`.');
+    if (!loaded)
+      throw new BlastError(
+        `There is no environment named ${JSON.stringify(name)}.`,
+        ExitCode.notFound,
+        'See `blast list`.',
+      );
     if (activePath(env) === target.path) {
       throw new BlastError(`${name} is active in this shell.`, ExitCode.usage, 'Run `blast kill` first.');
     }
-    const entry: Reported = { what: target.path, why: `environment ${name} deleted on request`, source: 'blast', done: false };
+    const entry: Reported = {
+      what: target.path,
+      why: `environment ${name} deleted on request`,
+      source: 'blast',
+      done: false,
+    };
     if (flags['dry-run']) {
       if (!this.jsonEnabled()) this.log(`would remove ${target.path}`);
       return entry;

@@ -13,7 +13,11 @@ for your shell to its rc file, like \`conda init\` or \`direnv hook\`:
   ~/.bashrc:  eval "$(blast init bash)"
   ~/.zshrc:   eval "$(blast init zsh)"`;
 
-  static override examples = ['<%= config.bin %> init bash', '<%= config.bin %> init zsh', 'eval "$(<%= config.bin %> init bash)"'];
+  static override examples = [
+    '<%= config.bin %> init bash',
+    '<%= config.bin %> init zsh',
+    'eval "$(<%= config.bin %> init bash)"',
+  ];
 
   static override args = {
     shell: Args.string({ description: 'the shell (default: detected from the parent process, then $SHELL)' }),
@@ -24,11 +28,18 @@ for your shell to its rc file, like \`conda init\` or \`direnv hook\`:
     const name = args.shell ?? detectShell(process.env);
     if (!name) {
       const known = (await availableShells(this.config)).map((s) => s.adapter.name).join(', ');
-      throw new BlastError(`Cannot tell which shell you use; name it: blast init <${known}>.`, ExitCode.usage);
+      throw new BlastError(
+        `Cannot tell which shell you use; name it: blast init <${known}>.`,
+        ExitCode.usage,
+      );
     }
     const adapter = await findShell(this.config, name);
     process.stdout.write(
-      adapter.init({ bin: join(this.config.root, 'bin', 'run.js'), scriptVariable: SCRIPT_VARIABLE, shellVariable: SHELL_VARIABLE }),
+      adapter.init({
+        bin: join(this.config.root, 'bin', 'run.js'),
+        scriptVariable: SCRIPT_VARIABLE,
+        shellVariable: SHELL_VARIABLE,
+      }),
     );
   }
 }

@@ -17,7 +17,10 @@ empty), the prompt is restored, and plugins stop what they started (the daemon, 
   static override examples = ['<%= config.bin %> kill', '<%= config.bin %> kill --force'];
 
   static override flags = {
-    force: Flags.boolean({ char: 'f', description: 'go on even if a plugin objects or the saved state is unreadable' }),
+    force: Flags.boolean({
+      char: 'f',
+      description: 'go on even if a plugin objects or the saved state is unreadable',
+    }),
   };
 
   async run(): Promise<void> {
@@ -47,7 +50,9 @@ empty), the prompt is restored, and plugins stop what they started (the daemon, 
     } catch (error) {
       if (!flags.force || !isBlastError(error) || env[STATE_VARIABLE] === undefined) throw error;
       change = forcedKillChange(env);
-      this.warn("Blast's saved state was unreadable: dropped Blast's variables; other variables keep their current values.");
+      this.warn(
+        "Blast's saved state was unreadable: dropped Blast's variables; other variables keep their current values.",
+      );
     }
 
     const event: KillEvent | undefined = info ? { env: info, force: flags.force } : undefined;

@@ -7,9 +7,17 @@ import { table } from '../lib/table.js';
 export default class List extends BlastCommand {
   static override summary = 'List environments: name, Python, size, path, and which one is active.';
   static override enableJsonFlag = true;
-  static override examples = ['<%= config.bin %> list', '<%= config.bin %> list --json', '<%= config.bin %> list --no-size'];
+  static override examples = [
+    '<%= config.bin %> list',
+    '<%= config.bin %> list --json',
+    '<%= config.bin %> list --no-size',
+  ];
   static override flags = {
-    size: Flags.boolean({ description: 'measure disk usage (walks each environment)', default: true, allowNo: true }),
+    size: Flags.boolean({
+      description: 'measure disk usage (walks each environment)',
+      default: true,
+      allowNo: true,
+    }),
   };
 
   async run(): Promise<Listed[]> {

@@ -28,17 +28,26 @@ active switches to it; \`blast kill\` restores the shell as it was before the fi
   ];
 
   static override args = {
-    name: Args.string({ description: 'environment name (default: the project .venv in the current directory)' }),
+    name: Args.string({
+      description: 'environment name (default: the project .venv in the current directory)',
+    }),
   };
 
   static override flags = {
     python: Flags.string({
       char: 'p',
-      description: 'interpreter for a new environment: a path, 3.12, 3.12.1, a PEP 440 spec like >=3.10,<3.13, or python3.11',
+      description:
+        'interpreter for a new environment: a path, 3.12, 3.12.1, a PEP 440 spec like >=3.10,<3.13, or python3.11',
     }),
     path: Flags.string({ description: 'project-local environment directory' }),
-    env: Flags.string({ char: 'e', description: 'variable to export while active, NAME=VALUE (repeatable; stored with the environment)', multiple: true }),
-    shell: Flags.string({ description: 'shell for the subshell when the shell function is not installed (default: detected)' }),
+    env: Flags.string({
+      char: 'e',
+      description: 'variable to export while active, NAME=VALUE (repeatable; stored with the environment)',
+      multiple: true,
+    }),
+    shell: Flags.string({
+      description: 'shell for the subshell when the shell function is not installed (default: detected)',
+    }),
   };
 
   async run(): Promise<void> {
@@ -55,7 +64,9 @@ active switches to it; \`blast kill\` restores the shell as it was before the fi
     let loaded = await loadEnv(target);
     const planned = loaded ? undefined : await planCreation(target, flags.python, ctx);
     if (loaded && flags.python) {
-      this.warn(`${loaded.info.name} exists (Python ${loaded.info.python.version}); --python applies only when creating.`);
+      this.warn(
+        `${loaded.info.name} exists (Python ${loaded.info.python.version}); --python applies only when creating.`,
+      );
     }
     const info = loaded?.info ?? planned!.info;
     const event = { env: info, creating: !loaded, shell: adapter.name };
@@ -69,7 +80,11 @@ active switches to it; \`blast kill\` restores the shell as it was before the fi
     }
 
     const contributions = await collectActivation(this.config, event);
-    const change = startChange(env, { env: loaded.info, variables: loaded.config.variables, ...contributions });
+    const change = startChange(env, {
+      env: loaded.info,
+      variables: loaded.config.variables,
+      ...contributions,
+    });
     const code = adapter.render(change);
 
     if (through) {

@@ -127,12 +127,19 @@ export function activate(baseline: Vars, input: ActivationInput): Record<string,
   target.VIRTUAL_ENV_PROMPT = env.name;
   target[ENV_NAME_VARIABLE] = env.name;
   target.PYTHONHOME = undefined; // like venv's activate: a PYTHONHOME would point python elsewhere
-  for (const [name, value] of Object.entries({ ...input.extraVariables, ...input.variables })) target[name] = value;
+  for (const [name, value] of Object.entries({ ...input.extraVariables, ...input.variables }))
+    target[name] = value;
 
   const touched = new Set(['PATH', 'VIRTUAL_ENV', 'VIRTUAL_ENV_PROMPT', ENV_NAME_VARIABLE, 'PYTHONHOME']);
   for (const name of Object.keys(input.extraVariables)) touched.add(name);
   for (const name of Object.keys(input.variables)) touched.add(name);
-  const state: ShellState = { v: 1, env: { name: env.name, path: env.path }, original: {}, applied: {}, pathEntries };
+  const state: ShellState = {
+    v: 1,
+    env: { name: env.name, path: env.path },
+    original: {},
+    applied: {},
+    pathEntries,
+  };
   for (const name of [...touched].sort()) {
     state.original[name] = baseline[name] ?? null;
     state.applied[name] = target[name] ?? null;
@@ -142,7 +149,11 @@ export function activate(baseline: Vars, input: ActivationInput): Record<string,
 }
 
 /** The smallest change that turns `current` into `target`, restricted to the given names. */
-export function diff(current: Vars, target: Vars, names: Iterable<string>): Pick<ShellChange, 'set' | 'unset'> {
+export function diff(
+  current: Vars,
+  target: Vars,
+  names: Iterable<string>,
+): Pick<ShellChange, 'set' | 'unset'> {
   const set: Array<readonly [string, string]> = [];
   const unset: string[] = [];
   for (const name of [...new Set(names)].sort()) {
@@ -171,18 +182,28 @@ export function startChange(current: Vars, input: ActivationInput): ShellChange 
   const next = decodeState(target[STATE_VARIABLE]!);
   // Keep the originals from before the first activation, not the values A left behind.
   const names = namesOf(previous?.original, next.original);
-  return { ...diff(current, target, [...names, STATE_VARIABLE]), prompt: { action: 'tag', tag: `(${input.env.name}) ` } };
+  return {
+    ...diff(current, target, [...names, STATE_VARIABLE]),
+    prompt: { action: 'tag', tag: `(${input.env.name}) ` },
+  };
 }
 
 /** The change `blast kill` hands the shell. */
 export function killChange(current: Vars): { change: ShellChange; state: ShellState } {
   const state = activeState(current);
   if (!state) {
-    throw new BlastError('No Blast environment is active in this shell.', ExitCode.notFound, 'Start one with `blast start NAME`.');
+    throw new BlastError(
+      'No Blast environment is active in this shell.',
+      ExitCode.notFound,
+      'Start one with `blast start NAME`.',
+    );
   }
   const target = revert(current, state);
   return {
-    change: { ...diff(current, target, [...Object.keys(state.original), STATE_VARIABLE]), prompt: { action: 'restore' } },
+    change: {
+      ...diff(current, target, [...Object.keys(state.original), STATE_VARIABLE]),
+      prompt: { action: 'restore' },
+    },
     state,
   };
 }
@@ -194,7 +215,8 @@ export function killChange(current: Vars): { change: ShellChange; state: ShellSt
 export function forcedKillChange(current: Vars): ShellChange {
   const venv = current.VIRTUAL_ENV;
   const target: Record<string, string | undefined> = { ...current };
-  for (const name of [STATE_VARIABLE, ENV_NAME_VARIABLE, 'VIRTUAL_ENV', 'VIRTUAL_ENV_PROMPT']) target[name] = undefined;
+  for (const name of [STATE_VARIABLE, ENV_NAME_VARIABLE, 'VIRTUAL_ENV', 'VIRTUAL_ENV_PROMPT'])
+    target[name] = undefined;
   if (venv && current.PATH !== undefined) target.PATH = removeEntries(current.PATH, [binDir(venv)]);
   const names = [STATE_VARIABLE, ENV_NAME_VARIABLE, 'VIRTUAL_ENV', 'VIRTUAL_ENV_PROMPT', 'PATH'];
   return { ...diff(current, target, names), prompt: { action: 'restore' } };

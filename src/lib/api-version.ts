@@ -50,14 +50,23 @@ export function incompatiblePlugins(config: Config): Incompatible[] {
     const usesBlastEvents = Object.keys(plugin.hooks ?? {}).some((event) => BLAST_EVENTS.has(event));
     if (declared === undefined) {
       if (usesBlastEvents) {
-        found.push({ name: plugin.name, reason: 'it handles Blast events but declares no oclif.blast.apiVersion' });
+        found.push({
+          name: plugin.name,
+          reason: 'it handles Blast events but declares no oclif.blast.apiVersion',
+        });
       }
       continue;
     }
     if (typeof declared !== 'string' || !validRange(declared)) {
-      found.push({ name: plugin.name, reason: `its oclif.blast.apiVersion ${JSON.stringify(declared)} is not a semver range` });
+      found.push({
+        name: plugin.name,
+        reason: `its oclif.blast.apiVersion ${JSON.stringify(declared)} is not a semver range`,
+      });
     } else if (!satisfies(core, declared)) {
-      found.push({ name: plugin.name, reason: `it needs Blast plugin API ${declared}, this Blast has ${core}` });
+      found.push({
+        name: plugin.name,
+        reason: `it needs Blast plugin API ${declared}, this Blast has ${core}`,
+      });
     }
   }
   return found;

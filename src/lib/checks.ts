@@ -34,19 +34,45 @@ export async function readPyvenvCfg(envPath: string): Promise<Record<string, str
 async function checkEnvironment(info: EnvInfo): Promise<CheckResult[]> {
   const env = info.name;
   if (!(await exists(info.path))) {
-    return [{ name: 'environment exists', status: 'fail', env, message: `${info.path} is gone`, fix: 'forget it in the registry' }];
+    return [
+      {
+        name: 'environment exists',
+        status: 'fail',
+        env,
+        message: `${info.path} is gone`,
+        fix: 'forget it in the registry',
+      },
+    ];
   }
   const cfg = await readPyvenvCfg(info.path);
   if (!cfg) {
-    return [{ name: 'pyvenv.cfg valid', status: 'fail', env, message: `${join(info.path, 'pyvenv.cfg')} is missing or has no home` }];
+    return [
+      {
+        name: 'pyvenv.cfg valid',
+        status: 'fail',
+        env,
+        message: `${join(info.path, 'pyvenv.cfg')} is missing or has no home`,
+      },
+    ];
   }
-  const results: CheckResult[] = [{ name: 'pyvenv.cfg valid', status: 'ok', env, message: `home = ${cfg.home}` }];
+  const results: CheckResult[] = [
+    { name: 'pyvenv.cfg valid', status: 'ok', env, message: `home = ${cfg.home}` },
+  ];
   const python = join(info.path, 'bin', 'python');
   try {
-    const { stdout } = await run(python, ['-c', 'import sys; print(sys.prefix); print(sys.version.split()[0])'], { timeout: 15_000 });
+    const { stdout } = await run(
+      python,
+      ['-c', 'import sys; print(sys.prefix); print(sys.version.split()[0])'],
+      { timeout: 15_000 },
+    );
     const [prefix, version] = stdout.split('\n');
     if (prefix !== info.path) {
-      results.push({ name: 'python runs', status: 'fail', env, message: `bin/python runs with prefix ${prefix}, not the environment` });
+      results.push({
+        name: 'python runs',
+        status: 'fail',
+        env,
+        message: `bin/python runs with prefix ${prefix}, not the environment`,
+      });
     } else {
       results.push({ name: 'python runs', status: 'ok', env, message: `Python ${version}` });
     }
@@ -88,7 +114,9 @@ export async function coreChecks(env: Env): Promise<CoreChecks> {
       ],
     };
   }
-  const results: CheckResult[] = [{ name: 'registry readable', status: 'ok', message: `${records.length} environment(s)` }];
+  const results: CheckResult[] = [
+    { name: 'registry readable', status: 'ok', message: `${records.length} environment(s)` },
+  ];
   const perEnv = await Promise.all(records.map((r) => checkEnvironment(r)));
   for (const [i, checks] of perEnv.entries()) {
     const record = records[i]!;
@@ -110,7 +138,12 @@ export async function coreChecks(env: Env): Promise<CoreChecks> {
       repair: async () => withRegistry(env, (tx) => tx.put({ ...info, createdAt: new Date().toISOString() })),
     });
   }
-  if (unregistered.length === 0) results.push({ name: 'registry and disk agree', status: 'ok', message: 'every named environment is registered' });
+  if (unregistered.length === 0)
+    results.push({
+      name: 'registry and disk agree',
+      status: 'ok',
+      message: 'every named environment is registered',
+    });
   return { results, envs: records };
 }
 

@@ -15,7 +15,10 @@ export interface Contributions {
   notes: string[];
 }
 
-export async function collectActivation(config: Interfaces.Config, event: StartEvent): Promise<Contributions> {
+export async function collectActivation(
+  config: Interfaces.Config,
+  event: StartEvent,
+): Promise<Contributions> {
   const { results } = await runPhase(config, 'activate', event, 'require');
   const merged: Contributions = { extraVariables: {}, extraPath: [], notes: [] };
   const owner: Record<string, string> = {};

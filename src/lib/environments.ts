@@ -66,11 +66,18 @@ export async function loadEnv(target: Target): Promise<Loaded | undefined> {
       'Blast manages only environments it creates; pick another --path or name.',
     );
   }
-  throw new BlastError(`${target.path} exists and is not a Blast environment; nothing was changed.`, ExitCode.usage);
+  throw new BlastError(
+    `${target.path} exists and is not a Blast environment; nothing was changed.`,
+    ExitCode.usage,
+  );
 }
 
 /** Find the interpreter first: a bad --python must fail before anything is written. */
-export async function planCreation(target: Target, pythonSpec: string | undefined, ctx: Context): Promise<Planned> {
+export async function planCreation(
+  target: Target,
+  pythonSpec: string | undefined,
+  ctx: Context,
+): Promise<Planned> {
   const python = await findPython(pythonSpec, { env: ctx.env, cwd: ctx.cwd });
   const info: EnvInfo = {
     name: target.name,
@@ -91,7 +98,11 @@ export interface Planned {
  * `blast start` created it meanwhile, theirs is used. A registry failure removes nothing the
  * user had: the environment is there and `blast check --fix` registers it.
  */
-export async function createEnv({ info, python }: Planned, variables: Record<string, string>, ctx: Context): Promise<Loaded> {
+export async function createEnv(
+  { info, python }: Planned,
+  variables: Record<string, string>,
+  ctx: Context,
+): Promise<Loaded> {
   const config: EnvConfig = {
     v: 1,
     name: info.name,
@@ -115,7 +126,9 @@ export async function createEnv({ info, python }: Planned, variables: Record<str
   try {
     await withRegistry(ctx.env, (tx) => tx.put({ ...info, createdAt: config.createdAt }));
   } catch (error) {
-    process.stderr.write(`blast: warning: ${info.name} was created but not registered: ${messageOf(error)}\n`);
+    process.stderr.write(
+      `blast: warning: ${info.name} was created but not registered: ${messageOf(error)}\n`,
+    );
   }
   return { info, config };
 }

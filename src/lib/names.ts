@@ -38,7 +38,14 @@ export function assertEnvName(name: string): string {
 const VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Variables Blast manages itself; `--env` may not set them. */
-export const RESERVED_VARIABLES = new Set(['PATH', 'VIRTUAL_ENV', 'VIRTUAL_ENV_PROMPT', 'PYTHONHOME', 'PS1', 'PROMPT']);
+export const RESERVED_VARIABLES = new Set([
+  'PATH',
+  'VIRTUAL_ENV',
+  'VIRTUAL_ENV_PROMPT',
+  'PYTHONHOME',
+  'PS1',
+  'PROMPT',
+]);
 
 /** Parse repeated `--env K=V` flags; the value may contain anything, including `=` and newlines. */
 export function parseEnvAssignments(assignments: readonly string[]): Record<string, string> {
@@ -59,7 +66,10 @@ export function parseEnvAssignments(assignments: readonly string[]): Record<stri
       );
     }
     if (RESERVED_VARIABLES.has(name) || name.startsWith('BLAST_') || name.startsWith('_BLAST')) {
-      throw new BlastError(`--env: ${name} is managed by Blast and cannot be set with --env.`, ExitCode.usage);
+      throw new BlastError(
+        `--env: ${name} is managed by Blast and cannot be set with --env.`,
+        ExitCode.usage,
+      );
     }
     result[name] = assignment.slice(eq + 1);
   }

@@ -52,7 +52,10 @@ export async function runPhase<E extends EventName>(
 ): Promise<PhaseOutcome<BlastHooks[E]['return']>> {
   // captureErrors: true — we read every failure ourselves instead of letting the first one escape.
   const raw = await config.runHook(event, options as never, undefined, true);
-  const results = raw.successes.map((s) => ({ plugin: s.plugin.name, result: s.result as BlastHooks[E]['return'] }));
+  const results = raw.successes.map((s) => ({
+    plugin: s.plugin.name,
+    result: s.result as BlastHooks[E]['return'],
+  }));
   const failures = raw.failures.map((f) => ({
     plugin: f.plugin.name,
     message: messageOf(f.error),
@@ -64,7 +67,8 @@ export async function runPhase<E extends EventName>(
 
   if (failures.length > 0 && policy !== 'inform') {
     const [first] = failures;
-    const what = policy === 'veto' ? `stopped by plugin ${first!.plugin}` : `failed in plugin ${first!.plugin}`;
+    const what =
+      policy === 'veto' ? `stopped by plugin ${first!.plugin}` : `failed in plugin ${first!.plugin}`;
     const others = failures.slice(1).map((f) => `\n  also ${f.plugin}: ${f.message}`);
     throw new BlastError(`${event} ${what}: ${first!.message}${others.join('')}`, first!.exitCode);
   }

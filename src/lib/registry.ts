@@ -97,7 +97,10 @@ export async function withRegistry<T>(env: Env, fn: (tx: RegistryTx) => Promise<
       },
     };
     const result = await fn(tx);
-    if (dirty) await (db as unknown as { __original: { compactDatafileAsync(): Promise<void> } }).__original.compactDatafileAsync();
+    if (dirty)
+      await (
+        db as unknown as { __original: { compactDatafileAsync(): Promise<void> } }
+      ).__original.compactDatafileAsync();
     return result;
   } finally {
     await release();

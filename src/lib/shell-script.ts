@@ -25,13 +25,19 @@ export function writeShellScript(path: string, code: string): void {
   try {
     fd = openSync(path, constants.O_WRONLY | constants.O_TRUNC | constants.O_NOFOLLOW);
   } catch (error) {
-    throw new BlastError(`Cannot write the shell function's script file ${path}: ${(error as Error).message}`, ExitCode.failure);
+    throw new BlastError(
+      `Cannot write the shell function's script file ${path}: ${(error as Error).message}`,
+      ExitCode.failure,
+    );
   }
   try {
     const st = fstatSync(fd);
     const uid = typeof process.getuid === 'function' ? process.getuid() : st.uid;
     if (!st.isFile() || st.uid !== uid) {
-      throw new BlastError(`Refusing to write shell code to ${path}: not a regular file of this user.`, ExitCode.failure);
+      throw new BlastError(
+        `Refusing to write shell code to ${path}: not a regular file of this user.`,
+        ExitCode.failure,
+      );
     }
     writeSync(fd, code);
   } finally {

@@ -40,7 +40,10 @@ export async function findShell(config: Config, name: string): Promise<ShellAdap
   const found = shells.find((s) => matches(s.adapter, name));
   if (found) return found.adapter;
   const known = shells.map((s) => s.adapter.name).join(', ') || 'none (no shell plugin is installed)';
-  throw new BlastError(`Blast has no adapter for the shell ${JSON.stringify(name)}. Known shells: ${known}.`, ExitCode.usage);
+  throw new BlastError(
+    `Blast has no adapter for the shell ${JSON.stringify(name)}. Known shells: ${known}.`,
+    ExitCode.usage,
+  );
 }
 
 /** A login shell's argv[0] is "-bash"; an absolute path names the program too. */
@@ -52,7 +55,8 @@ function shellName(program: string): string {
 export function detectShell(env: Env, parentPid: number = process.ppid): string | undefined {
   try {
     const comm = readFileSync(`/proc/${parentPid}/comm`, 'utf8').trim();
-    if (comm && !['node', 'npm', 'npx', 'sh', 'env', 'tmux', 'sudo', 'login'].includes(comm)) return shellName(comm);
+    if (comm && !['node', 'npm', 'npx', 'sh', 'env', 'tmux', 'sudo', 'login'].includes(comm))
+      return shellName(comm);
   } catch {
     // No /proc (macOS): fall back to $SHELL.
   }

@@ -30,7 +30,8 @@ export function sandbox(extra: Record<string, string> = {}): Sandbox {
   mkdirSync(SHARED_CACHE, { recursive: true });
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-  for (const k of Object.keys(env)) if (k.startsWith('BLAST_') || k === 'VIRTUAL_ENV' || k === 'VIRTUAL_ENV_PROMPT') delete env[k];
+  for (const k of Object.keys(env))
+    if (k.startsWith('BLAST_') || k === 'VIRTUAL_ENV' || k === 'VIRTUAL_ENV_PROMPT') delete env[k];
   Object.assign(env, {
     HOME: home,
     BLAST_HOME: blastHome,
@@ -48,7 +49,11 @@ export interface Run extends Pick<SpawnSyncReturns<string>, 'stdout' | 'stderr'>
   status: number;
 }
 
-export function blast(box: Sandbox, args: string[], options: { env?: Record<string, string>; cwd?: string; input?: string } = {}): Run {
+export function blast(
+  box: Sandbox,
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string; input?: string } = {},
+): Run {
   const result = spawnSync(process.execPath, [BIN, ...args], {
     env: { ...box.env, ...options.env },
     cwd: options.cwd ?? box.home,
@@ -68,7 +73,10 @@ export function throughFunction(
 ): Run & { script: string } {
   const file = join(box.root, `script-${Math.random().toString(36).slice(2)}`);
   writeFileSync(file, '', { mode: 0o600 });
-  const run = blast(box, args, { ...options, env: { BLAST_SHELL: options.shell ?? 'bash', BLAST_SHELL_SCRIPT: file, ...options.env } });
+  const run = blast(box, args, {
+    ...options,
+    env: { BLAST_SHELL: options.shell ?? 'bash', BLAST_SHELL_SCRIPT: file, ...options.env },
+  });
   const script = readFileSync(file, 'utf8');
   rmSync(file);
   return { ...run, script };
