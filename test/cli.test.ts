@@ -210,7 +210,7 @@ describe('blast CLI', function () {
   describe('in-process (@oclif/test)', () => {
     it('init prints the bash function and --help shows examples', async () => {
       const { stdout } = await runCommand(['init', 'bash'], { root: REPO });
-      expect(stdout).to.match(/blast\s*\(\)/);
+      expect(stdout).to.match(/function blast \{/);
       const help = await runCommand(['start', '--help'], { root: REPO });
       expect(help.stdout).to.include('EXAMPLES');
       expect(help.stdout).to.include('--python');
