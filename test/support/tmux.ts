@@ -23,7 +23,7 @@ export interface TmuxDialect {
   quote(value: string): string;
   /** Code that writes the previous command's exit status and a newline to `file`. */
   status(file: string): string;
-  /** Code that writes a snapshot: `env -0`, the prompt, variable names, function names, options. */
+  /** Code that writes a snapshot: `env -0`, the prompt, variable and function names, options, traps. */
   snapshot(files: SnapshotFiles): string;
   /** Characters a typed line must not contain (history expansion would rewrite them). */
   untypeable: RegExp;
@@ -37,6 +37,7 @@ export interface SnapshotFiles {
   variables: string;
   functions: string;
   options: string;
+  traps: string;
 }
 
 const sq = (v: string) => `'${v.replaceAll("'", `'\\''`)}'`;
@@ -52,6 +53,7 @@ export const bashDialect: TmuxDialect = {
       `compgen -v >| ${sq(f.variables)}`,
       `compgen -A function >| ${sq(f.functions)}`,
       `{ set +o; shopt -p; } >| ${sq(f.options)}`,
+      `trap -p >| ${sq(f.traps)}`,
     ].join('; '),
   untypeable: /[!\n]/,
   // Set by bash itself as commands run, independent of what the command did.
@@ -75,9 +77,10 @@ export const zshDialect: TmuxDialect = {
     [
       `env -0 >| ${sq(f.env)}`,
       `if [[ -n \${PS1+x} ]]; then printf 'set\\0%s' "$PS1"; else printf 'unset\\0'; fi >| ${sq(f.prompt)}`,
-      `print -rl -- \${(ok)parameters} >| ${sq(f.variables)}`,
-      `print -rl -- \${(ok)functions} >| ${sq(f.functions)}`,
+      `print -rl -- "\${(@ok)parameters[@]}" >| ${sq(f.variables)}`,
+      `print -rl -- "\${(@ok)functions[@]}" >| ${sq(f.functions)}`,
       `set +o >| ${sq(f.options)}`,
+      `trap >| ${sq(f.traps)}`,
     ].join('; '),
   untypeable: /[!\n]/,
   volatile: new Set(['_', 'OLDPWD']),
@@ -95,6 +98,7 @@ export interface Snapshot {
   variables: Set<string>;
   functions: Set<string>;
   options: string[];
+  traps: string[];
 }
 
 export interface TmuxShellOptions {
@@ -270,6 +274,7 @@ export class TmuxShell {
       variables: join(this.out, `snap-${n}.vars`),
       functions: join(this.out, `snap-${n}.funcs`),
       options: join(this.out, `snap-${n}.opts`),
+      traps: join(this.out, `snap-${n}.traps`),
     };
     const status = await this.run(this.dialect.snapshot(files));
     if (status !== 0) throw new Error(`snapshot command failed with ${status}`);
@@ -284,6 +289,7 @@ export class TmuxShell {
       variables: new Set(lines(files.variables).filter((v) => !this.dialect.volatile.has(v))),
       functions: new Set(lines(files.functions)),
       options: lines(files.options),
+      traps: lines(files.traps),
     };
   }
 
@@ -341,5 +347,6 @@ export function diffSnapshots(before: Snapshot, after: Snapshot, ignore: { env?:
   sets('variable', before.variables, after.variables);
   sets('function', before.functions, after.functions);
   sets('option', new Set(before.options), new Set(after.options));
+  sets('trap', new Set(before.traps), new Set(after.traps));
   return out;
 }

@@ -8,8 +8,9 @@
  * Its own variables are local and named `__blast_*` so the sourced change cannot collide with them.
  *
  * The file is removed on every path, including Ctrl-C: an interactive shell abandons the running
- * function when its foreground child dies of SIGINT, unless a SIGINT trap exists (bash) or the
- * cleanup is an `always` block (zsh). A CLI killed by a signal (status > 128) may have left a
+ * function when its foreground child dies of SIGINT, unless a SIGINT trap exists (bash: the
+ * function goes on, status 130) or the cleanup is an `always` block (zsh: the command line is
+ * abandoned as for any ^C, status 130). A CLI killed by a signal (status > 128) may have left a
  * half-written file, so it is not sourced: the shell keeps its previous, consistent state.
  */
 import type { InitContext } from 'blast/hooks';
@@ -45,12 +46,16 @@ function bash(run: string): string[] {
 function zsh(run: string): string[] {
   return [
     'function blast {',
-    '  local __blast_script __blast_status=0',
+    // Options come back on return. Without errexit/errreturn here a failing CLI is handled below,
+    // and no `||` is needed — after ^C, zsh would give an interrupted `a || b` status 1, not 130.
+    '  setopt local_options no_err_exit no_err_return',
+    '  local __blast_script __blast_status',
     `  __blast_script=$(${MKTEMP}) || return`,
     '  {',
-    `    ${run} "$@" || __blast_status=$?`,
+    `    ${run} "$@"`,
+    '    __blast_status=$?',
     '    if (( __blast_status <= 128 )) && [[ -s $__blast_script ]]; then',
-    '      builtin . "$__blast_script" || :',
+    '      builtin . "$__blast_script"',
     '    fi',
     '  } always {',
     '    command rm -f -- "$__blast_script"',

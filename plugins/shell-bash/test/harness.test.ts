@@ -37,7 +37,7 @@ for (const shell of ['bash', 'zsh']) {
     it('sees every kind of change', async () => {
       const a = await sh.snapshot();
       await sh.source(
-        "export NEW_ONE='a\nb'; export HOME=/elsewhere; unset -v TERM; shell_only=1; PS1='other> '\nf_new() { :; }\nset -u\n",
+        "export NEW_ONE='a\nb'; export HOME=/elsewhere; unset -v TERM; shell_only=1; PS1='other> '\nf_new() { :; }\nset -u\ntrap 'echo hup' HUP\n",
       );
       const b = await sh.snapshot();
       const diff = diffSnapshots(a, b);
@@ -48,6 +48,7 @@ for (const shell of ['bash', 'zsh']) {
       expect(diff).to.include('PS1: "plain> " -> "other> "');
       expect(diff).to.include('function f_new: added');
       expect(diff.some((d) => d.startsWith('option'))).to.equal(true);
+      expect(diff.some((d) => d.startsWith('trap') && d.includes('echo hup'))).to.equal(true);
       await sh.source('unset -v PS1\n');
       expect((await sh.snapshot()).prompt).to.equal(undefined);
     });
