@@ -10,8 +10,7 @@ import { assertEnvName } from './names.js';
 import { type Env, envsDir } from './paths.js';
 import { type EnvConfig, infoOf, readEnvConfig, writeEnvConfig } from './env-config.js';
 import { withRegistry } from './registry.js';
-import { type Interpreter, findPython } from './python/index.js';
-import { createVenv } from './venv/index.js';
+import type { Interpreter } from './python/index.js';
 
 export interface Target {
   name: string;
@@ -78,6 +77,8 @@ export async function planCreation(
   pythonSpec: string | undefined,
   ctx: Context,
 ): Promise<Planned> {
+  // Loaded only when creating: starting an existing environment needs neither.
+  const { findPython } = await import('./python/index.js');
   const python = await findPython(pythonSpec, { env: ctx.env, cwd: ctx.cwd });
   const info: EnvInfo = {
     name: target.name,
@@ -111,6 +112,7 @@ export async function createEnv(
     createdAt: new Date().toISOString(),
     variables,
   };
+  const { createVenv } = await import('./venv/index.js');
   try {
     await createVenv(info.path, python, {
       prompt: info.name,
