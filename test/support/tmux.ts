@@ -108,8 +108,11 @@ export interface TmuxShellOptions {
   dialect?: TmuxDialect;
   /** Files to create, relative to the temp HOME (rc files, scripts). */
   files?: Record<string, string>;
-  /** Variables on top of cleanEnv() (HOME, TMPDIR, TERM are the harness's). */
-  env?: Record<string, string>;
+  /**
+   * Variables on top of cleanEnv() (HOME, TMPDIR, TERM are the harness's). A function gets the
+   * session's HOME, for values that live under it, and is called after `files` are written.
+   */
+  env?: Record<string, string> | ((home: string) => Record<string, string>);
   width?: number;
   height?: number;
 }
@@ -148,7 +151,8 @@ export class TmuxShell {
       mkdirSync(dirname(join(home, rel)), { recursive: true });
       writeFileSync(join(home, rel), content);
     }
-    const env = cleanEnv({ HOME: home, TMPDIR: join(root, 'tmp'), TERM: 'screen', ...options.env });
+    const extra = typeof options.env === 'function' ? options.env(home) : options.env;
+    const env = cleanEnv({ HOME: home, TMPDIR: join(root, 'tmp'), TERM: 'screen', ...extra });
     const shell = new TmuxShell(root, home, out, env, dialect, join(root, 'tmux.sock'));
     const vars = Object.entries(env).map(([k, v]) => `${k}=${v}`);
     // env -i: the shell sees exactly `env`, not the test runner's environment nor the server's.
