@@ -1,0 +1,247 @@
+/**
+ * The pip seed, like virtualenv's app-data: a pip wheel extracted and byte-compiled once per
+ * (wheel, interpreter bytecode flavour) under `cacheDir/seed/<wheel-stem>/<cache_tag>-<magic>/`,
+ * then hard-linked into each new venv's site-packages.
+ *
+ *   tree/           the wheel's files (its RECORD left out: each venv gets its own) + __pycache__
+ *   manifest.json   what is in tree/, so creation never walks it; written last
+ *
+ * A seed is built in a temporary sibling and renamed into place, so concurrent creators each
+ * either see a complete seed or build their own and let the first rename win.
+ */
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { BlastError, ExitCode } from '../errors.js';
+import { cacheDir, type Env } from '../paths.js';
+import { pythonEnv } from '../python/probe.js';
+import type { Interpreter } from '../python/types.js';
+
+export const SEED_FORMAT = 1;
+
+export interface SeedManifest {
+  format: number;
+  /** The wheel's file name without `.whl`. */
+  wheel: string;
+  /** `pip-24.2.dist-info`. */
+  distInfo: string;
+  /** pip's version. */
+  version: string;
+  /** Directories under tree/, parents first (posix, relative). */
+  dirs: string[];
+  /** Files under tree/ (posix, relative); the dist-info's RECORD is not among them. */
+  files: string[];
+  /** RECORD rows of the installed files (wheel rows and the .pyc files, as pip records them); RECORD itself excluded. */
+  record: Array<[string, string, string]>;
+  /** The `pip` console script's target (`pip._internal.cli.main:main`). */
+  entryPoint: { module: string; attr: string };
+}
+
+export interface Seed {
+  tree: string;
+  manifest: SeedManifest;
+}
+
+const BUILD = String.raw`
+import sys, os, zipfile, compileall, json, csv
+wheel, dest = sys.argv[1], sys.argv[2]
+tree = os.path.join(dest, 'tree')
+z = zipfile.ZipFile(wheel)
+try:
+    for info in z.infolist():
+        name = info.filename
+        if name.startswith('/') or '..' in name.split('/'):
+            raise SystemExit('unsafe path in wheel: ' + name)
+    z.extractall(tree)
+    for info in z.infolist():
+        mode = (info.external_attr >> 16) & 0o777
+        if mode & 0o111 and not info.filename.endswith('/'):
+            p = os.path.join(tree, info.filename)
+            os.chmod(p, os.stat(p).st_mode | 0o111)
+finally:
+    z.close()
+top = os.listdir(tree)
+dist = [n for n in top if n.endswith('.dist-info')]
+if len(dist) != 1:
+    raise SystemExit('expected one .dist-info in the wheel, found %d' % len(dist))
+if [n for n in top if n.endswith('.data')]:
+    raise SystemExit('wheels with a .data directory are not supported as a seed')
+dist = dist[0]
+record_path = os.path.join(tree, dist, 'RECORD')
+rows = []
+f = open(record_path) if sys.version_info[0] < 3 else open(record_path, newline='', encoding='utf-8')
+try:
+    for row in csv.reader(f):
+        if row and row[0] != dist + '/RECORD':
+            rows.append([row[0], row[1] if len(row) > 1 else '', row[2] if len(row) > 2 else ''])
+finally:
+    f.close()
+os.remove(record_path)
+for leftover in ('INSTALLER', 'REQUESTED', 'direct_url.json'):
+    p = os.path.join(tree, dist, leftover)
+    if os.path.exists(p):
+        os.remove(p)
+        rows = [r for r in rows if r[0] != dist + '/' + leftover]
+try:
+    compileall.compile_dir(tree, quiet=2, workers=0)
+except Exception:
+    compileall.compile_dir(tree, quiet=2)
+dirs, files = [], []
+for dirpath, dirnames, filenames in os.walk(tree):
+    dirnames.sort()
+    rel = os.path.relpath(dirpath, tree).replace(os.sep, '/')
+    if rel != '.':
+        dirs.append(rel)
+    for fn in sorted(filenames):
+        p = fn if rel == '.' else rel + '/' + fn
+        files.append(p)
+        if fn.endswith('.pyc') and rel.split('/')[-1] == '__pycache__':
+            rows.append([p, '', ''])
+entry = None
+ep = os.path.join(tree, dist, 'entry_points.txt')
+if os.path.exists(ep):
+    section = None
+    for line in open(ep):
+        line = line.strip()
+        if line.startswith('['):
+            section = line.strip('[]').strip()
+        elif section == 'console_scripts' and '=' in line:
+            name, _, target = line.partition('=')
+            if name.strip() == 'pip':
+                target = target.split('[')[0].strip()
+                module, _, attr = target.partition(':')
+                entry = {'module': module.strip(), 'attr': attr.strip() or 'main'}
+if entry is None:
+    raise SystemExit('the wheel declares no pip console script')
+version = dist[:-len('.dist-info')].split('-', 1)[1]
+manifest = {'format': %FORMAT%, 'wheel': os.path.basename(wheel)[:-4], 'distInfo': dist, 'version': version,
+            'dirs': dirs, 'files': files, 'record': rows, 'entryPoint': entry}
+f = open(os.path.join(dest, 'manifest.json'), 'w')
+try:
+    json.dump(manifest, f)
+finally:
+    f.close()
+`.replace('%FORMAT%', String(SEED_FORMAT));
+
+function seedsRoot(env: Env): string {
+  return join(cacheDir(env), 'seed');
+}
+
+/**
+ * Where the seed of `wheel` for `interp`'s bytecode lives. The flavour names the bytecode
+ * (cache tag and magic number: .pyc files are only valid for those) and the wheel file (so a
+ * wheel replaced under the same name, as distributions do with patched ones, gets a new seed).
+ */
+export function seedDir(env: Env, wheel: string, interp: Interpreter): string {
+  const tag =
+    interp.facts.cacheTag ?? `${interp.implementation}-${interp.versionInfo[0]}${interp.versionInfo[1]}`;
+  const st = statSync(wheel);
+  const file = createHash('sha256').update(`${wheel}\0${st.size}\0${st.mtimeMs}`).digest('hex').slice(0, 10);
+  return join(
+    seedsRoot(env),
+    basename(wheel).replace(/\.whl$/, ''),
+    `${tag}-${interp.facts.magic ?? 'nomagic'}-${file}`,
+  );
+}
+
+function readManifest(dir: string): SeedManifest | undefined {
+  try {
+    const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as SeedManifest;
+    if (m.format !== SEED_FORMAT || !Array.isArray(m.files) || !Array.isArray(m.record) || !m.entryPoint)
+      return undefined;
+    return m;
+  } catch {
+    return undefined;
+  }
+}
+
+function unique(): string {
+  return `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** Move a broken seed out of the way (rename is atomic; removal can then take its time). */
+export function discardSeed(dir: string): void {
+  const trash = `${dir}.trash-${unique()}`;
+  try {
+    renameSync(dir, trash);
+  } catch {
+    return;
+  }
+  rmSync(trash, { recursive: true, force: true });
+}
+
+function run(python: string, args: string[], env: Env): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      python,
+      args,
+      { env: pythonEnv(env), cwd: '/', maxBuffer: 16 << 20, encoding: 'utf8' },
+      (error, _stdout, stderr) => {
+        if (error) reject(new Error(stderr.trim().split('\n').slice(-3).join('\n') || error.message));
+        else resolve();
+      },
+    );
+  });
+}
+
+/** The seed for `wheel` and `interp`, built now if it is not there yet. */
+export async function ensureSeed(wheel: string, interp: Interpreter, env: Env): Promise<Seed> {
+  if (!statSync(wheel, { throwIfNoEntry: false })) {
+    throw new BlastError(
+      `The pip wheel ${wheel} is gone.`,
+      ExitCode.failure,
+      'Reinstall that Python, or pick another with --python.',
+    );
+  }
+  const dir = seedDir(env, wheel, interp);
+  const tree = join(dir, 'tree');
+  const existing = readManifest(dir);
+  if (existing) return { tree, manifest: existing };
+  if (statSync(dir, { throwIfNoEntry: false })) discardSeed(dir);
+  const parent = join(dir, '..');
+  mkdirSync(parent, { recursive: true });
+  const tmp = join(parent, `.tmp-${basename(dir)}-${unique()}`);
+  try {
+    mkdirSync(tmp);
+    await run(interp.realpath, ['-E', '-s', '-c', BUILD, wheel, tmp], env);
+    const manifest = readManifest(tmp);
+    if (!manifest) throw new Error('the seed build wrote no manifest');
+    try {
+      renameSync(tmp, dir);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // Someone else finished first: use theirs.
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
+      const theirs = readManifest(dir);
+      if (!theirs) throw error;
+      return { tree, manifest: theirs };
+    }
+    return { tree, manifest };
+  } catch (error) {
+    throw new BlastError(
+      `Could not prepare pip from ${wheel} for Python ${interp.version}: ${(error as Error).message}`,
+      ExitCode.failure,
+    );
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Seeds on disk (for `blast clean`): directories under cacheDir/seed/<wheel>/. */
+export function listSeeds(env: Env): string[] {
+  const root = seedsRoot(env);
+  const out: string[] = [];
+  for (const wheel of safeReaddir(root)) {
+    for (const flavour of safeReaddir(join(root, wheel))) out.push(join(root, wheel, flavour));
+  }
+  return out;
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
