@@ -5,7 +5,8 @@
  * sources what the CLI wrote. Written to survive the settings users really have: `set -u`,
  * `set -e` (a failing CLI is caught with `||`, never aborting half-way), aliases (`command`,
  * `builtin`, and `function NAME` which no alias can hijack), bash 3.2's `"$@"` under `set -u`.
- * Its own variables are local and named `__blast_*` so the sourced change cannot collide with them.
+ * Its own variables are local and named `_BLAST_FN_*`, a prefix the core never lets a change set
+ * (a change assigning one would only assign the local, and be lost on return).
  *
  * The file is removed on every path, including Ctrl-C: an interactive shell abandons the running
  * function when its foreground child dies of SIGINT, unless a SIGINT trap exists (bash: the
@@ -20,25 +21,25 @@ import { quote } from './quote.js';
 const MKTEMP = 'command mktemp "${TMPDIR:-/tmp}/blast.XXXXXXXXXX"';
 
 export function init(dialect: Dialect, ctx: InitContext): string {
-  const run = `${ctx.shellVariable}=${dialect} ${ctx.scriptVariable}="$__blast_script" ${quote(ctx.bin)}`;
+  const run = `${ctx.shellVariable}=${dialect} ${ctx.scriptVariable}="$_BLAST_FN_FILE" ${quote(ctx.bin)}`;
   return (dialect === 'bash' ? bash(run) : zsh(run)).join('\n') + '\n';
 }
 
 function bash(run: string): string[] {
   return [
     'function blast {',
-    '  local __blast_script __blast_status=0 __blast_trap',
-    `  __blast_script=$(${MKTEMP}) || return`,
+    '  local _BLAST_FN_FILE _BLAST_FN_STATUS=0 _BLAST_FN_TRAP',
+    `  _BLAST_FN_FILE=$(${MKTEMP}) || return`,
     // Only when the user has no INT trap of their own; theirs (even `trap '' INT`) stays in force.
-    '  __blast_trap=$(trap -p INT)',
-    '  if [ -z "$__blast_trap" ]; then trap \':\' INT; fi',
-    `  ${run} \${1+"$@"} || __blast_status=$?`,
-    '  if [ -z "$__blast_trap" ]; then trap - INT; fi',
-    '  if [ "$__blast_status" -le 128 ] && [ -s "$__blast_script" ]; then',
-    '    builtin . "$__blast_script" || :',
+    '  _BLAST_FN_TRAP=$(trap -p INT)',
+    '  if [ -z "$_BLAST_FN_TRAP" ]; then trap \':\' INT; fi',
+    `  ${run} \${1+"$@"} || _BLAST_FN_STATUS=$?`,
+    '  if [ -z "$_BLAST_FN_TRAP" ]; then trap - INT; fi',
+    '  if [ "$_BLAST_FN_STATUS" -le 128 ] && [ -s "$_BLAST_FN_FILE" ]; then',
+    '    builtin . "$_BLAST_FN_FILE" || :',
     '  fi',
-    '  command rm -f -- "$__blast_script"',
-    '  return "$__blast_status"',
+    '  command rm -f -- "$_BLAST_FN_FILE"',
+    '  return "$_BLAST_FN_STATUS"',
     '}',
   ];
 }
@@ -49,18 +50,18 @@ function zsh(run: string): string[] {
     // Options come back on return. Without errexit/errreturn here a failing CLI is handled below,
     // and no `||` is needed — after ^C, zsh would give an interrupted `a || b` status 1, not 130.
     '  setopt local_options no_err_exit no_err_return',
-    '  local __blast_script __blast_status',
-    `  __blast_script=$(${MKTEMP}) || return`,
+    '  local _BLAST_FN_FILE _BLAST_FN_STATUS',
+    `  _BLAST_FN_FILE=$(${MKTEMP}) || return`,
     '  {',
     `    ${run} "$@"`,
-    '    __blast_status=$?',
-    '    if (( __blast_status <= 128 )) && [[ -s $__blast_script ]]; then',
-    '      builtin . "$__blast_script"',
+    '    _BLAST_FN_STATUS=$?',
+    '    if (( _BLAST_FN_STATUS <= 128 )) && [[ -s $_BLAST_FN_FILE ]]; then',
+    '      builtin . "$_BLAST_FN_FILE"',
     '    fi',
     '  } always {',
-    '    command rm -f -- "$__blast_script"',
+    '    command rm -f -- "$_BLAST_FN_FILE"',
     '  }',
-    '  return $__blast_status',
+    '  return $_BLAST_FN_STATUS',
     '}',
   ];
 }

@@ -13,9 +13,10 @@
  *   `promptvars` (the default) or in posix mode expands `$`, `$(…)` and backticks in the result;
  *   zsh expands `$`/`$(…)`/backticks with PROMPT_SUBST, then `!` with PROMPT_BANG, then `%` escapes
  *   with PROMPT_PERCENT (the default) — the last two also apply to text that came from a variable.
- * So where the shell expands variables in prompts, PS1 refers to `${_BLAST_PROMPT}` (an expanded
- * value is never expanded again, and bash decodes escapes before expanding); otherwise the tag is
- * inlined with its escapes doubled. The options are read in the shell when the script runs.
+ * So where the shell expands variables in prompts, PS1 refers to `${_BLAST_PROMPT-}` (an expanded
+ * value is never expanded again, and bash decodes escapes before expanding; `-` keeps a child shell
+ * that inherits an exported PS1 quiet under `set -u`); otherwise the tag is inlined with its escapes
+ * doubled. The options are read in the shell when the script runs.
  */
 import type { Dialect } from './dialect.js';
 import { quote } from './quote.js';
@@ -62,7 +63,7 @@ function bashTag(tag: string): string {
     `  _BLAST_PROMPT=${quote(tag)}`,
     // Posix mode expands prompts even without promptvars (bash's decode_prompt_string).
     '  if shopt -q promptvars || shopt -qo posix; then',
-    `    PS1='\${_BLAST_PROMPT}'"\${_BLAST_OLD_PS1-}"`,
+    `    PS1='\${_BLAST_PROMPT-}'"\${_BLAST_OLD_PS1-}"`,
     '  else',
     `    PS1=${quote(backslashes)}"\${_BLAST_OLD_PS1-}"`,
     '  fi',
@@ -85,7 +86,7 @@ function zshTag(tag: string): string {
     `    typeset -g _BLAST_PROMPT=${quote(tag)}`,
     '  fi',
     '  if [[ -o promptsubst ]]; then',
-    `    typeset -g PS1='\${_BLAST_PROMPT}'"\${_BLAST_OLD_PS1-}"`,
+    `    typeset -g PS1='\${_BLAST_PROMPT-}'"\${_BLAST_OLD_PS1-}"`,
     '  else',
     '    typeset -g PS1="$_BLAST_PROMPT${_BLAST_OLD_PS1-}"',
     '  fi',
