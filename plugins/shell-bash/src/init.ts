@@ -3,8 +3,9 @@
  *
  * It runs the CLI with the terminal untouched and two variables set for that command only, then
  * sources what the CLI wrote. Written to survive the settings users really have: `set -u`,
- * `set -e` (a failing CLI is caught with `||`, never aborting half-way), aliases (`command`,
- * `builtin`, and `function NAME` which no alias can hijack), bash 3.2's `"$@"` under `set -u`.
+ * `set -e` (a failing CLI never aborts the function half way: bash catches it with `||`, zsh turns
+ * errexit off locally), aliases (`command`, `builtin`, and `function NAME`, which no alias can
+ * hijack), bash 3.2's `"$@"` under `set -u`.
  * Its own variables are local and named `_BLAST_FN_*`, a prefix the core never lets a change set
  * (a change assigning one would only assign the local, and be lost on return).
  *
