@@ -3,7 +3,6 @@
  * script must run on every Python a user may have (2.7 included, so it can be listed and
  * rejected with a reason), so it avoids f-strings and anything newer than 2.7/3.3.
  */
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import type { Env } from '../paths.js';
 import type { ProbeFacts } from './types.js';
@@ -153,7 +152,9 @@ export function pythonEnv(env: Env): NodeJS.ProcessEnv {
 export class ProbeError extends Error {}
 
 /** Run the probe with `executable`; rejects with a ProbeError saying why it is not a usable Python. */
-export function probe(executable: string, env: Env, timeoutMs = 20000): Promise<ProbeFacts> {
+export async function probe(executable: string, env: Env, timeoutMs = 20000): Promise<ProbeFacts> {
+  // Loaded only on a cache miss: most runs never start a Python.
+  const { execFile } = await import('node:child_process');
   return new Promise((resolve, reject) => {
     execFile(
       executable,

@@ -189,19 +189,50 @@ function writeActivation(b: Build, layout: ReturnType<typeof layoutOf>, binDir: 
   }
 }
 
+/** The path a RECORD line is about (its first CSV field). */
+export function recordPath(line: string): string {
+  if (!line.startsWith('"')) {
+    const comma = line.indexOf(',');
+    return comma < 0 ? line : line.slice(0, comma);
+  }
+  let out = '';
+  for (let i = 1; i < line.length; i++) {
+    const ch = line[i] as string;
+    if (ch === '"') {
+      if (line[i + 1] !== '"') break;
+      i++;
+    }
+    out += ch;
+  }
+  return out;
+}
+
+/** Insert `row` into RECORD lines sorted by path, keeping them sorted. */
+function insertSorted(lines: string[], row: readonly [string, string, string]): void {
+  let lo = 0;
+  let hi = lines.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (recordPath(lines[mid] as string) < row[0]) lo = mid + 1;
+    else hi = mid;
+  }
+  lines.splice(lo, 0, csvRow(row));
+}
+
 function writePip(b: Build, layout: ReturnType<typeof layoutOf>, binDir: string): void {
   const { manifest, tree } = b.seed;
-  const sp = join(b.tmp, layout.sitePackages);
-  for (const d of manifest.dirs) mkdirSync(join(sp, d));
+  // Paths from the manifest are already normal: plain concatenation, no path.join per file.
+  const sp = `${join(b.tmp, layout.sitePackages)}/`;
+  const src = `${tree}/`;
+  for (const d of manifest.dirs) mkdirSync(sp + d);
   const placer = new Placer();
-  for (const file of manifest.files) placer.place(join(tree, file), join(sp, file));
+  for (const file of manifest.files) placer.place(src + file, sp + file);
 
   const dist = manifest.distInfo;
-  const rows: Array<[string, string, string]> = [...manifest.record];
+  const lines = manifest.record.slice();
   const add = (rel: string, content: string, mode?: number) => {
-    const abs = join(sp, rel);
-    writeFileSync(abs, content, mode === undefined ? {} : { mode });
-    rows.push([rel, recordHash(content), String(Buffer.byteLength(content))]);
+    writeFileSync(sp + rel, content, mode === undefined ? {} : { mode });
+    insertSorted(lines, [rel, recordHash(content), String(Buffer.byteLength(content))]);
   };
   add(`${dist}/INSTALLER`, 'pip\n');
   add(`${dist}/REQUESTED`, '');
@@ -209,13 +240,13 @@ function writePip(b: Build, layout: ReturnType<typeof layoutOf>, binDir: string)
   const python = join(b.target, layout.bin, basename(b.interp.executable));
   const script = consoleScript(python, manifest.entryPoint.module, manifest.entryPoint.attr);
   const toBin = posix.relative(posix.join('/', layout.sitePackages), posix.join('/', layout.bin));
+  const scriptRow = [recordHash(script), String(Buffer.byteLength(script))] as const;
   for (const name of ['pip', `pip${major}`, `pip${major}.${minor}`]) {
     writeFileSync(join(binDir, name), script, { mode: 0o755 });
-    rows.push([`${toBin}/${name}`, recordHash(script), String(Buffer.byteLength(script))]);
+    insertSorted(lines, [`${toBin}/${name}`, ...scriptRow]);
   }
-  rows.push([`${dist}/RECORD`, '', '']);
-  rows.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
-  writeFileSync(join(sp, dist, 'RECORD'), rows.map((r) => csvRow(r) + '\r\n').join(''));
+  insertSorted(lines, [`${dist}/RECORD`, '', '']);
+  writeFileSync(`${sp}${dist}/RECORD`, lines.join('\r\n') + '\r\n');
 }
 
 /** Everything, in the temporary directory, with the final paths written into the files. */

@@ -9,7 +9,6 @@
  * A seed is built in a temporary sibling and renamed into place, so concurrent creators each
  * either see a complete seed or build their own and let the first rename win.
  */
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -18,7 +17,7 @@ import { cacheDir, type Env } from '../paths.js';
 import { pythonEnv } from '../python/probe.js';
 import type { Interpreter } from '../python/types.js';
 
-export const SEED_FORMAT = 1;
+export const SEED_FORMAT = 2;
 
 export interface SeedManifest {
   format: number;
@@ -32,8 +31,11 @@ export interface SeedManifest {
   dirs: string[];
   /** Files under tree/ (posix, relative); the dist-info's RECORD is not among them. */
   files: string[];
-  /** RECORD rows of the installed files (wheel rows and the .pyc files, as pip records them); RECORD itself excluded. */
-  record: Array<[string, string, string]>;
+  /**
+   * RECORD lines (CSV, no line ends) of the installed files, sorted as pip sorts them: the
+   * wheel's rows and the .pyc files; RECORD itself and per-venv files excluded.
+   */
+  record: string[];
   /** The `pip` console script's target (`pip._internal.cli.main:main`). */
   entryPoint: { module: string; attr: string };
 }
@@ -44,7 +46,7 @@ export interface Seed {
 }
 
 const BUILD = String.raw`
-import sys, os, zipfile, compileall, json, csv
+import sys, os, io, zipfile, compileall, json, csv
 wheel, dest = sys.argv[1], sys.argv[2]
 tree = os.path.join(dest, 'tree')
 z = zipfile.ZipFile(wheel)
@@ -98,6 +100,15 @@ for dirpath, dirnames, filenames in os.walk(tree):
         files.append(p)
         if fn.endswith('.pyc') and rel.split('/')[-1] == '__pycache__':
             rows.append([p, '', ''])
+rows.sort()
+buf = io.StringIO()
+writer = csv.writer(buf, lineterminator='\n')
+record = []
+for row in rows:
+    buf.seek(0)
+    buf.truncate()
+    writer.writerow(row)
+    record.append(buf.getvalue()[:-1])
 entry = None
 ep = os.path.join(tree, dist, 'entry_points.txt')
 if os.path.exists(ep):
@@ -116,7 +127,7 @@ if entry is None:
     raise SystemExit('the wheel declares no pip console script')
 version = dist[:-len('.dist-info')].split('-', 1)[1]
 manifest = {'format': %FORMAT%, 'wheel': os.path.basename(wheel)[:-4], 'distInfo': dist, 'version': version,
-            'dirs': dirs, 'files': files, 'record': rows, 'entryPoint': entry}
+            'dirs': dirs, 'files': files, 'record': record, 'entryPoint': entry}
 f = open(os.path.join(dest, 'manifest.json'), 'w')
 try:
     json.dump(manifest, f)
@@ -171,7 +182,9 @@ export function discardSeed(dir: string): void {
   rmSync(trash, { recursive: true, force: true });
 }
 
-function run(python: string, args: string[], env: Env): Promise<void> {
+async function run(python: string, args: string[], env: Env): Promise<void> {
+  // Loaded only when a seed is built: most runs never need it.
+  const { execFile } = await import('node:child_process');
   return new Promise((resolve, reject) => {
     execFile(
       python,
