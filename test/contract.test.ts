@@ -83,6 +83,17 @@ describe('plugin contract (real CLI, linked plugins)', function () {
     expect(run.script).to.equal('');
   });
 
+  it('refuses a contribution that sets a variable the core or the shell adapters own', () => {
+    for (const name of ['PATH', 'BLAST_SHELL_STATE', '_BLAST_PROMPT', 'bad-name']) {
+      const run = throughFunction(box, ['start', 'demo'], {
+        env: behave({ activate: { return: { set: { [name]: 'x' } } } }),
+      });
+      expect(run.status, name).to.equal(1);
+      expect(run.stderr).to.include(`Plugin blast-fixture tried to set ${JSON.stringify(name)}`);
+      expect(run.script).to.equal('');
+    }
+  });
+
   it('a failing postStart handler is a warning; the activation stands', () => {
     const run = throughFunction(box, ['start', 'demo'], {
       env: behave({ postStart: { throw: 'could not say hello' } }),

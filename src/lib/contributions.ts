@@ -15,6 +15,24 @@ export interface Contributions {
   notes: string[];
 }
 
+const VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** BLAST_* names the core itself sets or reads; plugins may use other BLAST_* names (BLAST_SOCKET…). */
+const CORE_BLAST_VARIABLES = new Set([
+  'BLAST_ENV',
+  'BLAST_SHELL_STATE',
+  'BLAST_SHELL',
+  'BLAST_SHELL_SCRIPT',
+  'BLAST_HOME',
+]);
+
+function contributedNameProblem(name: string): string | undefined {
+  if (!VARIABLE.test(name)) return 'not a valid variable name';
+  if (RESERVED_VARIABLES.has(name) || CORE_BLAST_VARIABLES.has(name)) return 'the core manages it';
+  // Shell adapters keep their own state in _BLAST* shell variables.
+  if (name.startsWith('_BLAST')) return 'names starting with _BLAST belong to shell adapters';
+  return undefined;
+}
+
 export async function collectActivation(
   config: Interfaces.Config,
   event: StartEvent,
@@ -25,9 +43,8 @@ export async function collectActivation(
   for (const { plugin, result } of results) {
     if (!result) continue;
     for (const [name, value] of Object.entries(result.set ?? {})) {
-      if (RESERVED_VARIABLES.has(name) || name === 'BLAST_SHELL_STATE' || name === 'BLAST_ENV') {
-        throw new BlastError(`Plugin ${plugin} tried to set ${name}, which the core manages.`);
-      }
+      const problem = contributedNameProblem(name);
+      if (problem) throw new BlastError(`Plugin ${plugin} tried to set ${JSON.stringify(name)}: ${problem}.`);
       if (name in merged.extraVariables && merged.extraVariables[name] !== value) {
         throw new BlastError(`Plugins ${owner[name]} and ${plugin} both set ${name}, to different values.`);
       }
