@@ -4,6 +4,7 @@ import { BlastCommand } from '../lib/base-command.js';
 import { BlastError, ExitCode } from '../lib/errors.js';
 import { availableShells, detectShell, findShell } from '../lib/shells.js';
 import { SCRIPT_VARIABLE, SHELL_VARIABLE } from '../lib/shell-script.js';
+import { completionModel } from '../lib/completion.js';
 
 export default class Init extends BlastCommand {
   static override summary = 'Print the shell code that defines the `blast` shell function.';
@@ -39,6 +40,7 @@ for your shell to its rc file, like \`conda init\` or \`direnv hook\`:
         bin: join(this.config.root, 'bin', 'run.js'),
         scriptVariable: SCRIPT_VARIABLE,
         shellVariable: SHELL_VARIABLE,
+        completion: completionModel(this.config),
       }),
     );
   }

@@ -13,6 +13,10 @@ export default class List extends BlastCommand {
     '<%= config.bin %> list --no-size',
   ];
   static override flags = {
+    names: Flags.boolean({
+      description: 'print only names, one per line (for shell completion)',
+      hidden: true,
+    }),
     size: Flags.boolean({
       description: 'measure disk usage (walks each environment)',
       default: true,
@@ -22,7 +26,11 @@ export default class List extends BlastCommand {
 
   async run(): Promise<Listed[]> {
     const { flags } = await this.parse(List);
-    const envs = await listEnvironments(process.env, { size: flags.size });
+    const envs = await listEnvironments(process.env, { size: flags.size && !flags.names });
+    if (flags.names) {
+      for (const e of envs) if (e.kind === 'named') this.log(e.name);
+      return envs;
+    }
     if (!this.jsonEnabled()) {
       if (envs.length === 0) this.log('No environments yet. Create one with `blast start NAME`.');
       else

@@ -17,8 +17,8 @@ import type { Interfaces } from '@oclif/core';
 
 type Config = Interfaces.Config;
 
-/** Bumped by semver rules whenever a type below changes incompatibly. */
-export type ApiVersion = '1.0.0';
+/** Bumped by semver rules: minor for additions (1.1: completion, rc installation), major for breaks. */
+export type ApiVersion = '1.1.0';
 
 /** An environment as the core knows it. */
 export interface EnvInfo {
@@ -61,6 +61,27 @@ export interface InitContext {
   scriptVariable: 'BLAST_SHELL_SCRIPT';
   /** The environment variable the shell function sets to its adapter's name. */
   shellVariable: 'BLAST_SHELL';
+  /**
+   * The command line for shells that complete from a model of their own (API 1.1). Adapters
+   * whose shell @oclif/plugin-autocomplete covers may ignore it.
+   */
+  completion?: CompletionModel;
+}
+
+/** Every visible command with its flags and arguments, from the oclif manifest (API 1.1). */
+export interface CompletionModel {
+  commands: CompletionCommand[];
+  /** Arguments after `bin` that print one environment name per line (for `start`, `clean`, …). */
+  listEnvironments: string[];
+  /** Command ids whose first argument is an environment name. */
+  envArgumentCommands: string[];
+}
+
+export interface CompletionCommand {
+  /** Space-separated, as typed: `plugins link`. */
+  id: string;
+  summary: string;
+  flags: Array<{ name: string; char?: string; summary: string; takesValue: boolean; options?: string[] }>;
 }
 
 /** Everything an adapter needs to describe an activated interactive subshell. */
@@ -97,6 +118,13 @@ export interface ShellAdapter {
   aliases?: readonly string[];
   /** The user's rc file this shell reads at interactive start, relative to home. */
   rcFile: string;
+  /**
+   * The line `blast init --install` puts in rcFile to load the function at every start, e.g.
+   * `eval "$(blast init bash)"` (API 1.1). `bin` is how the user runs Blast.
+   */
+  rcLine?(bin: string): string;
+  /** How rcFile is written (API 1.1): PowerShell profiles want a BOM. Default `utf8`. */
+  rcEncoding?: 'utf8' | 'utf8-bom';
   /** Source of the `blast` shell function (what `blast init <name>` prints). */
   init(ctx: InitContext): string;
   /** Render a change in this shell's syntax. Must be safe for any byte sequence in names' values. */

@@ -1,0 +1,35 @@
+/**
+ * The command line as data, for shells that complete from a model of their own (fish: oclif's
+ * autocomplete plugin has no fish support, oclif/plugin-autocomplete#38). Built from the oclif
+ * manifest, so it costs no command imports.
+ */
+import type { Interfaces } from '@oclif/core';
+import type { CompletionModel } from './hooks.js';
+
+/** Commands whose first argument names an environment. */
+const ENV_ARGUMENT_COMMANDS = ['start', 'clean', 'load', 'save'];
+
+export function completionModel(config: Interfaces.Config): CompletionModel {
+  const commands = config.commands
+    .filter((c) => !c.hidden)
+    .map((c) => ({
+      id: c.id.split(':').join(' '),
+      summary: (c.summary ?? c.description ?? '').split('\n')[0] ?? '',
+      flags: Object.values(c.flags)
+        .filter((f) => !f.hidden)
+        .map((f) => ({
+          name: f.name,
+          ...(f.char ? { char: f.char } : {}),
+          summary: (f.summary ?? f.description ?? '').split('\n')[0] ?? '',
+          takesValue: f.type === 'option',
+          ...(f.type === 'option' && f.options ? { options: [...f.options] } : {}),
+        })),
+    }))
+    .sort((a, b) => a.id.localeCompare(b.id));
+  const ids = new Set(commands.map((c) => c.id));
+  return {
+    commands,
+    listEnvironments: ['list', '--names'],
+    envArgumentCommands: ENV_ARGUMENT_COMMANDS.filter((id) => ids.has(id)),
+  };
+}
