@@ -7,6 +7,7 @@ import { runPhase } from '../lib/phases.js';
 import { findShell } from '../lib/shells.js';
 import { shellFunction, writeShellScript } from '../lib/shell-script.js';
 import { BlastError, ExitCode, isBlastError } from '../lib/errors.js';
+import { SUBSHELL_VARIABLE } from '../lib/subshell.js';
 
 export default class Kill extends BlastCommand {
   static override summary = 'Deactivate: restore the shell exactly as it was before `blast start`.';
@@ -59,5 +60,10 @@ empty), the prompt is restored, and plugins stop what they started (the daemon, 
     if (event) await runPhase(this.config, 'preKill', event, flags.force ? 'inform' : 'veto');
     writeShellScript(through.script, adapter.render(change));
     if (event) await runPhase(this.config, 'postKill', event, 'inform');
+    if (env[SUBSHELL_VARIABLE]) {
+      process.stderr.write(
+        'blast: deactivated; this is still the subshell `blast start` opened: `exit` leaves it.\n',
+      );
+    }
   }
 }

@@ -10,6 +10,8 @@ import { join, relative, isAbsolute } from 'node:path';
 import type { ShellAdapter, SubshellContext } from './hooks.js';
 import { BlastError } from './errors.js';
 
+export const SUBSHELL_VARIABLE = 'BLAST_SUBSHELL';
+
 export async function runSubshell(adapter: ShellAdapter, ctx: Omit<SubshellContext, 'dir'>): Promise<number> {
   // mkdtemp makes the directory 0700: the rc files inside hold the user's variables.
   const dir = await mkdtemp(join(tmpdir(), 'blast-subshell-'));
@@ -24,7 +26,8 @@ export async function runSubshell(adapter: ShellAdapter, ctx: Omit<SubshellConte
       }
       await writeFile(path, content, { mode: 0o600 });
     }
-    const env: Record<string, string> = {};
+    // Marks the subshell as Blast's, so `blast kill` inside it can say that `exit` leaves it.
+    const env: Record<string, string> = { [SUBSHELL_VARIABLE]: '1' };
     for (const [k, v] of Object.entries(ctx.env)) if (v !== undefined) env[k] = v;
     for (const [k, v] of Object.entries(spec.env ?? {})) {
       if (v === null) delete env[k];

@@ -119,6 +119,9 @@ for (const adapter of [bash, zsh]) {
       }
       expect(await s.prompt()).to.equal('(demo) user>');
       await expectActive(s, 'demo');
+      // Inside, the function is defined: kill deactivates the subshell and says how to leave it.
+      expect(await read(s, 'blast kill')).to.match(/still the subshell .*`exit` leaves it/);
+      expect(await s.prompt()).to.equal('user>');
       await s.keys('-l', 'exit');
       await s.keys('Enter');
       expect(await outer.wait(SLOW)).to.equal(0);
