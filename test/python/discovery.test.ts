@@ -125,6 +125,23 @@ describe('python discovery in a controlled world', () => {
       expect(py.executable).to.equal(join(world.systemBin, 'python3'));
     });
 
+    it("resolves another pyenv root's shims on PATH by what the shim says", async () => {
+      const other = join(world.root, 'other-pyenv');
+      mkdirSync(join(other, 'shims'), { recursive: true });
+      mkdirSync(join(other, 'versions', oldest.version, 'bin'), { recursive: true });
+      symlinkSync(oldest.realpath, join(other, 'versions', oldest.version, 'bin', 'python3'));
+      writeFileSync(join(other, 'version'), `${oldest.version}\n`);
+      const shim = join(other, 'shims', 'python3');
+      writeFileSync(
+        shim,
+        `#!/usr/bin/env bash\nset -e\nprogram="\${0##*/}"\nexport PYENV_ROOT="${other}"\nexec "${other}/libexec/pyenv" exec "$program" "$@"\n`,
+      );
+      chmodSync(shim, 0o755);
+      const py = await find(undefined, project, { PATH: `${join(other, 'shims')}:${world.env.PATH}` });
+      expect(py.version).to.equal(oldest.version);
+      expect(py.executable).to.equal(join(other, 'versions', oldest.version, 'bin', 'python3'));
+    });
+
     it('skips a shim whose program the selected version lacks', async () => {
       // python3.<newest minor> is a shim, but the selected version is the oldest: pyenv would fail,
       // so the name falls back to meaning that version, found in pyenv's versions folder.

@@ -18,7 +18,15 @@ import { basename, dirname, join, relative } from 'node:path';
 import * as pep440 from '@renovatebot/pep440';
 import { BlastError, ExitCode } from '../../src/lib/errors.js';
 import type { Interpreter } from '../../src/lib/python/index.js';
-import { createVenv, layoutOf, readVenv, TEMP_PREFIX } from '../../src/lib/venv/index.js';
+import {
+  createVenv,
+  layoutOf,
+  listSeeds,
+  readVenv,
+  staleSeedTemps,
+  staleTemps,
+  TEMP_PREFIX,
+} from '../../src/lib/venv/index.js';
 import { buildWheel, isolatedPipEnv } from '../support/wheels.js';
 import { machineInterpreters, makeWorld, supportedByVersion } from '../python/world.js';
 
@@ -58,6 +66,33 @@ function tree(dir: string, skip: (rel: string) => boolean = () => false): string
   return out.sort();
 }
 
+/** Spare directories of every seed under `home`. */
+function spareDirs(home: string): string[] {
+  const seeds = join(home, 'cache', 'seed');
+  const out: string[] = [];
+  for (const wheel of existsSync(seeds) ? readdirSync(seeds) : []) {
+    for (const flavour of readdirSync(join(seeds, wheel))) out.push(join(seeds, wheel, flavour, 'spares'));
+  }
+  return out;
+}
+
+/** Wait until `cond` holds; fails after a generous bound. */
+async function waitFor(cond: () => boolean, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Wait (bounded) until no background refill of spares runs under `home`. */
+async function sparesSettled(home: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline && spareDirs(home).some((d) => existsSync(join(d, '.lock')))) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 const versions = await supportedByVersion();
 const targets = [
   ...new Map(
@@ -79,8 +114,10 @@ describe('createVenv', function () {
     mkdirSync(nasty);
   });
 
-  after(() => {
-    if (root) rmSync(root, { recursive: true, force: true });
+  after(async () => {
+    if (!root) return;
+    await sparesSettled(env.BLAST_HOME as string);
+    rmSync(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   });
 
   for (const py of targets) {
@@ -206,6 +243,40 @@ describe('createVenv', function () {
       );
     });
 
+    it('refills ready-made site-packages in the background and uses them', async () => {
+      const home = join(root, 'spares-home');
+      const spareEnv = { ...env, BLAST_HOME: home, BLAST_SEED_SPARES: '2' };
+      const ready = () =>
+        spareDirs(home).flatMap((d) =>
+          existsSync(d) ? readdirSync(d).filter((n) => !n.startsWith('.')) : [],
+        );
+      await createVenv(join(root, 'spares', 'first'), newest, { env: spareEnv });
+      await waitFor(() => ready().length === 2);
+      const before = ready();
+      const dir = join(root, 'spares', 'second');
+      await createVenv(dir, newest, { env: spareEnv });
+      // Spare names are unique: one of the two is gone, taken by this venv.
+      expect(
+        before.filter((n) => !ready().includes(n)),
+        'one spare taken',
+      ).to.have.length(1);
+      const sp = join(dir, layoutOf(newest).sitePackages);
+      expect(run(join(dir, 'bin', 'pip'), ['--version'])).to.include(sp);
+      const dist = readdirSync(sp).find((n) => n.endsWith('.dist-info')) as string;
+      expect(readFileSync(join(sp, dist, 'RECORD'), 'utf8')).to.include('../../../bin/pip,sha256=');
+      await waitFor(() => ready().length === 2);
+    });
+
+    it('links pip file by file when spares are off', async () => {
+      const home = join(root, 'nospares-home');
+      const dir = join(root, 'nospares', 'env');
+      await createVenv(dir, newest, { env: { ...env, BLAST_HOME: home, BLAST_SEED_SPARES: '0' } });
+      expect(run(join(dir, 'bin', 'pip'), ['--version'])).to.include(
+        join(dir, layoutOf(newest).sitePackages),
+      );
+      expect(spareDirs(home).filter(existsSync)).to.deep.equal([]);
+    });
+
     it('never touches an existing directory', async () => {
       const dir = join(root, 'existing');
       mkdirSync(dir);
@@ -299,6 +370,35 @@ describe('createVenv', function () {
       } finally {
         world.cleanup();
       }
+    });
+  });
+
+  describe('leftovers for blast clean', () => {
+    it('finds temporary directories of dead creators only', () => {
+      const parent = mkdtempSync(join(root, 'stale-'));
+      const dead = join(parent, `${TEMP_PREFIX}999999999-x-y`);
+      const mine = join(parent, `${TEMP_PREFIX}${process.pid}-x-y`);
+      mkdirSync(dead);
+      mkdirSync(mine);
+      mkdirSync(join(parent, 'env'));
+      expect(staleTemps(parent)).to.deep.equal([dead]);
+    });
+
+    it('finds dead seed builds and spare refills', () => {
+      const home = join(root, 'stale-home');
+      const wheelDir = join(home, 'cache', 'seed', 'pip-1.0-py3-none-any');
+      const spares = join(wheelDir, 'flavour', 'spares');
+      mkdirSync(spares, { recursive: true });
+      const paths = [
+        join(wheelDir, '.tmp-999999999-1-flavour'),
+        join(wheelDir, '.trash-999999999-1-flavour'),
+        join(spares, '.building-999999999-1'),
+      ];
+      for (const p of paths) mkdirSync(p);
+      mkdirSync(join(wheelDir, `.tmp-${process.pid}-1-flavour`));
+      mkdirSync(join(spares, 'spare-1'));
+      expect(staleSeedTemps({ BLAST_HOME: home }).sort()).to.deep.equal(paths.sort());
+      expect(listSeeds({ BLAST_HOME: home })).to.deep.equal([join(wheelDir, 'flavour')]);
     });
   });
 

@@ -5,10 +5,10 @@
  * The common case (no --python, or a spec the default interpreter satisfies) touches only the
  * default interpreter: a handful of stats and no Python process once its facts are cached.
  */
-import { readdirSync, realpathSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { homedir } from 'node:os';
-import { delimiter, dirname, join, resolve } from 'node:path';
+import { basename, delimiter, dirname, join, resolve } from 'node:path';
 import { BlastError, ExitCode } from '../errors.js';
 import type { Env } from '../paths.js';
 import { FactsCache, cacheFile } from './cache.js';
@@ -79,6 +79,7 @@ export class Discovery {
   readonly cache: FactsCache;
   private readonly inFlight = new Map<string, Promise<FactsResult>>();
   private readonly venvDirs = new Map<string, boolean>();
+  private readonly otherPyenvs = new Map<string, Pyenv | null>();
   private defaultMemo: Promise<Interpreter | undefined> | undefined;
   private discovered: Promise<Discovered> | undefined;
 
@@ -87,7 +88,8 @@ export class Discovery {
     this.cwd = resolve(opts.cwd);
     const seen = new Set<string>();
     this.pathDirs = [];
-    for (const entry of (opts.env.PATH ?? '').split(delimiter)) {
+    const path = opts.env.PATH ?? '';
+    for (const entry of path === '' ? [] : path.split(delimiter)) {
       // An empty PATH entry means the current directory, as for the shell.
       const dir = resolve(this.cwd, entry || '.');
       if (!seen.has(dir)) {
@@ -99,11 +101,36 @@ export class Discovery {
     this.cache = new FactsCache(cacheFile(opts.env));
   }
 
+  /**
+   * The pyenv whose shims live in `dir`, if they do: PYENV_ROOT's, or another root's shims dir
+   * on PATH (recognised by its shims, which name their root).
+   */
+  private shimsOf(dir: string, name: string): Pyenv | undefined {
+    if (this.pyenv.isShimDir(dir)) return this.pyenv;
+    if (basename(dir) !== 'shims') return undefined;
+    let other = this.otherPyenvs.get(dir);
+    if (other === undefined) {
+      other = null;
+      try {
+        const text = readFileSync(join(dir, name), 'utf8').slice(0, 4096);
+        const root = /^export PYENV_ROOT="([^"]+)"$/m.exec(text)?.[1];
+        if (root && text.includes('pyenv') && resolve(root, 'shims') === dir) {
+          other = new Pyenv({ ...this.env, PYENV_ROOT: root }, this.cwd);
+        }
+      } catch {
+        // Not readable: not a shim we can resolve.
+      }
+      this.otherPyenvs.set(dir, other);
+    }
+    return other ?? undefined;
+  }
+
   /** The first `name` on PATH, pyenv shims resolved; undefined if none. */
   findOnPath(name: string): { path: string; stat: Stats } | undefined {
     for (const dir of this.pathDirs) {
-      if (this.pyenv.isShimDir(dir)) {
-        const resolved = this.pyenv.resolveShim(name, this.pathDirs);
+      const shims = this.shimsOf(dir, name);
+      if (shims) {
+        const resolved = shims.resolveShim(name, this.pathDirs);
         const stat = resolved ? executableStat(resolved) : undefined;
         if (resolved && stat) return { path: resolved, stat };
         continue;
@@ -258,9 +285,9 @@ export class Discovery {
     for (const dir of this.pathDirs) {
       const names = readdirOrEmpty(dir).filter((n) => PYTHON_NAME.test(n));
       names.sort(nameOrder);
-      const shim = this.pyenv.isShimDir(dir);
       for (const name of names) {
-        const path = shim ? this.pyenv.resolveShim(name, this.pathDirs) : join(dir, name);
+        const shims = this.shimsOf(dir, name);
+        const path = shims ? shims.resolveShim(name, this.pathDirs) : join(dir, name);
         if (path) push(path, 'path', executableStat(path));
       }
     }

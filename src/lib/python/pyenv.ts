@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Env } from '../paths.js';
 
 export function pyenvRoot(env: Env): string {
@@ -139,7 +139,7 @@ export class Pyenv {
     for (const name of this.selected().names) {
       if (name === 'system') {
         for (const dir of pathDirs) {
-          if (this.isShimDir(dir)) continue;
+          if (this.isShimDir(dir) || basename(dir) === 'shims') continue;
           const candidate = join(dir, program);
           if (executableStat(candidate)) return candidate;
         }

@@ -105,6 +105,12 @@ export function readVenv(dir: string): VenvInfo {
     }
     throw new BlastError(`Cannot read ${cfgPath}: ${(error as Error).message}`, ExitCode.failure);
   }
+  return parseCfg(text, dir);
+}
+
+/** pyvenv.cfg text as site.py reads it (`key = value`, keys case-insensitive); BlastError without `home`. */
+export function parseCfg(text: string, dir: string): VenvInfo {
+  const cfgPath = join(dir, 'pyvenv.cfg');
   const values: Record<string, string> = {};
   for (const line of text.split(/\r?\n/)) {
     const eq = line.indexOf('=');

@@ -12,6 +12,7 @@ import {
   linkSync,
   lstatSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmdirSync,
@@ -27,9 +28,17 @@ import type { Env } from '../paths.js';
 import { listInterpreters } from '../python/discovery.js';
 import type { Interpreter } from '../python/types.js';
 import { dialectOf, renderTemplate, type Placeholder } from './activate.js';
-import { readVenv, renderCfg, type VenvInfo } from './cfg.js';
+import { parseCfg, renderCfg, type VenvInfo } from './cfg.js';
 import { consoleScript, csvRow, recordHash } from './scripts.js';
-import { discardSeed, ensureSeed, type Seed } from './seed.js';
+import {
+  discardSeed,
+  ensureSeed,
+  replenishSpares,
+  sparesWanted,
+  takeSpare,
+  type Seed,
+  type SpareResult,
+} from './seed.js';
 
 export interface CreateOptions {
   /** The prompt (written to pyvenv.cfg and the activation scripts); default: the directory's name. */
@@ -154,6 +163,11 @@ interface Build {
   seed: Seed;
   prompt: string | undefined;
   extraFiles: Readonly<Record<string, string>>;
+  env: Env;
+  /** The pyvenv.cfg text written (set by build). */
+  cfg?: string;
+  /** What taking a ready-made site-packages gave (set by writePip). */
+  spare?: SpareResult;
 }
 
 function writeActivation(b: Build, layout: ReturnType<typeof layoutOf>, binDir: string): void {
@@ -221,12 +235,17 @@ function insertSorted(lines: string[], row: readonly [string, string, string]): 
 
 function writePip(b: Build, layout: ReturnType<typeof layoutOf>, binDir: string): void {
   const { manifest, tree } = b.seed;
+  const spDir = join(b.tmp, layout.sitePackages);
   // Paths from the manifest are already normal: plain concatenation, no path.join per file.
-  const sp = `${join(b.tmp, layout.sitePackages)}/`;
-  const src = `${tree}/`;
-  for (const d of manifest.dirs) mkdirSync(sp + d);
-  const placer = new Placer();
-  for (const file of manifest.files) placer.place(src + file, sp + file);
+  const sp = `${spDir}/`;
+  b.spare = sparesWanted(b.env) > 0 ? takeSpare(b.seed, spDir) : { taken: false, left: 0, usable: false };
+  if (!b.spare.taken) {
+    mkdirSync(spDir);
+    const src = `${tree}/`;
+    for (const d of manifest.dirs) mkdirSync(sp + d);
+    const placer = new Placer();
+    for (const file of manifest.files) placer.place(src + file, sp + file);
+  }
 
   const dist = manifest.distInfo;
   const lines = manifest.record.slice();
@@ -255,7 +274,7 @@ function build(b: Build): void {
   const layout = layoutOf(interp);
   const binDir = join(tmp, layout.bin);
   mkdirSync(join(tmp, layout.include), { recursive: true });
-  mkdirSync(join(tmp, layout.sitePackages), { recursive: true });
+  mkdirSync(dirname(join(tmp, layout.sitePackages)), { recursive: true });
   if (layout.lib64) symlinkSync('lib', join(tmp, 'lib64'));
   mkdirSync(binDir, { recursive: true });
 
@@ -266,17 +285,15 @@ function build(b: Build): void {
   for (const name of layout.pythonNames) if (name !== exeName) symlinkSync(exeName, join(binDir, name));
 
   const [major, minor, micro] = interp.versionInfo;
-  writeFileSync(
-    join(tmp, 'pyvenv.cfg'),
-    renderCfg({
-      home: dirname(exe),
-      version: `${major}.${minor}.${micro}`,
-      executable: interp.realpath,
-      invokedAs: exe,
-      dir: target,
-      ...(b.prompt === undefined ? {} : { prompt: b.prompt }),
-    }),
-  );
+  b.cfg = renderCfg({
+    home: dirname(exe),
+    version: `${major}.${minor}.${micro}`,
+    executable: interp.realpath,
+    invokedAs: exe,
+    dir: target,
+    ...(b.prompt === undefined ? {} : { prompt: b.prompt }),
+  });
+  writeFileSync(join(tmp, 'pyvenv.cfg'), b.cfg);
   if (layout.gitignore)
     writeFileSync(
       join(tmp, '.gitignore'),
@@ -324,6 +341,12 @@ export async function createVenv(
       ExitCode.usage,
     );
   }
+  if (!statSync(interpreter.realpath, { throwIfNoEntry: false })) {
+    throw new BlastError(
+      `Python ${interpreter.version} is gone: ${interpreter.realpath} does not exist.`,
+      ExitCode.notFound,
+    );
+  }
   const exists = () => lstatSync(target, { throwIfNoEntry: false }) !== undefined;
   const alreadyThere = () => new BlastError(`${target} already exists; nothing was changed.`, ExitCode.usage);
   if (exists()) throw alreadyThere();
@@ -334,17 +357,19 @@ export async function createVenv(
   const parent = dirname(target);
   const firstCreated = mkdirSync(parent, { recursive: true });
   let tmp: string | undefined;
+  let b: Build | undefined;
   try {
     for (let attempt = 0; ; attempt++) {
       tmp = join(parent, `${TEMP_PREFIX}${unique()}`);
       mkdirSync(tmp);
-      const b: Build = {
+      b = {
         tmp,
         target,
         interp: interpreter,
         seed,
         prompt: opts.prompt,
         extraFiles: opts.extraFiles ?? {},
+        env: opts.env,
       };
       try {
         build(b);
@@ -353,7 +378,7 @@ export async function createVenv(
         // A seed file went missing (someone cleaned the cache): rebuild the seed once.
         if (errnoOf(error) !== 'ENOENT' || attempt > 0) throw error;
         rmSync(tmp, { recursive: true, force: true });
-        discardSeed(dirname(seed.tree));
+        discardSeed(seed.dir);
         seed = await ensureSeed(wheel, interpreter, opts.env);
       }
     }
@@ -377,5 +402,35 @@ export async function createVenv(
     );
   }
 
-  return readVenv(target);
+  // Refill the spares for the next venv; a spare that could not be used here says nothing about others.
+  const spare = b?.spare;
+  if (spare && (spare.taken || spare.usable) && spare.left < sparesWanted(opts.env)) {
+    await replenishSpares(seed, interpreter.realpath, opts.env);
+  }
+  return parseCfg(b?.cfg ?? '', target);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return errnoOf(error) === 'EPERM';
+  }
+}
+
+/**
+ * Temporary build directories in `parent` (e.g. BLAST_HOME/envs) left by a creation that was
+ * killed: `.blast-tmp-<pid>-...` whose process is gone. For `blast clean`.
+ */
+export function staleTemps(parent: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => n.startsWith(TEMP_PREFIX) && !alive(Number(n.slice(TEMP_PREFIX.length).split('-')[0])))
+    .map((n) => join(parent, n));
 }

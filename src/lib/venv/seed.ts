@@ -5,13 +5,14 @@
  *
  *   tree/           the wheel's files (its RECORD left out: each venv gets its own) + __pycache__
  *   manifest.json   what is in tree/, so creation never walks it; written last
+ *   spares/         ready-made site-packages trees (see takeSpare)
  *
  * A seed is built in a temporary sibling and renamed into place, so concurrent creators each
  * either see a complete seed or build their own and let the first rename win.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { BlastError, ExitCode } from '../errors.js';
 import { cacheDir, type Env } from '../paths.js';
 import { pythonEnv } from '../python/probe.js';
@@ -41,6 +42,8 @@ export interface SeedManifest {
 }
 
 export interface Seed {
+  /** The seed directory (tree/, manifest.json, spares/). */
+  dir: string;
   tree: string;
   manifest: SeedManifest;
 }
@@ -173,7 +176,7 @@ function unique(): string {
 
 /** Move a broken seed out of the way (rename is atomic; removal can then take its time). */
 export function discardSeed(dir: string): void {
-  const trash = `${dir}.trash-${unique()}`;
+  const trash = join(dirname(dir), `.trash-${unique()}-${basename(dir)}`);
   try {
     renameSync(dir, trash);
   } catch {
@@ -210,11 +213,11 @@ export async function ensureSeed(wheel: string, interp: Interpreter, env: Env): 
   const dir = seedDir(env, wheel, interp);
   const tree = join(dir, 'tree');
   const existing = readManifest(dir);
-  if (existing) return { tree, manifest: existing };
+  if (existing) return { dir, tree, manifest: existing };
   if (statSync(dir, { throwIfNoEntry: false })) discardSeed(dir);
   const parent = join(dir, '..');
   mkdirSync(parent, { recursive: true });
-  const tmp = join(parent, `.tmp-${basename(dir)}-${unique()}`);
+  const tmp = join(parent, `.tmp-${unique()}-${basename(dir)}`);
   try {
     mkdirSync(tmp);
     await run(interp.realpath, ['-E', '-s', '-c', BUILD, wheel, tmp], env);
@@ -228,9 +231,9 @@ export async function ensureSeed(wheel: string, interp: Interpreter, env: Env): 
       if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
       const theirs = readManifest(dir);
       if (!theirs) throw error;
-      return { tree, manifest: theirs };
+      return { dir, tree, manifest: theirs };
     }
-    return { tree, manifest };
+    return { dir, tree, manifest };
   } catch (error) {
     throw new BlastError(
       `Could not prepare pip from ${wheel} for Python ${interp.version}: ${(error as Error).message}`,
@@ -246,7 +249,52 @@ export function listSeeds(env: Env): string[] {
   const root = seedsRoot(env);
   const out: string[] = [];
   for (const wheel of safeReaddir(root)) {
-    for (const flavour of safeReaddir(join(root, wheel))) out.push(join(root, wheel, flavour));
+    for (const flavour of safeReaddir(join(root, wheel))) {
+      if (!flavour.startsWith('.')) out.push(join(root, wheel, flavour));
+    }
+  }
+  return out;
+}
+
+function deadOwner(name: string, prefix: string): boolean {
+  const pid = Number(name.slice(prefix.length).split('-')[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return true;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'EPERM';
+  }
+}
+
+/**
+ * Leftovers of seed builds and spare refills whose process died (for `blast clean`):
+ * `.tmp-<pid>-*` and `.trash-<pid>-*` next to seeds, `spares/.building-<pid>-*`, and a
+ * `spares/.lock` older than five minutes.
+ */
+export function staleSeedTemps(env: Env): string[] {
+  const root = seedsRoot(env);
+  const out: string[] = [];
+  for (const wheel of safeReaddir(root)) {
+    for (const name of safeReaddir(join(root, wheel))) {
+      const path = join(root, wheel, name);
+      if (
+        (name.startsWith('.tmp-') && deadOwner(name, '.tmp-')) ||
+        (name.startsWith('.trash-') && deadOwner(name, '.trash-'))
+      ) {
+        out.push(path);
+        continue;
+      }
+      if (name.startsWith('.')) continue;
+      const spares = join(path, 'spares');
+      for (const spare of safeReaddir(spares)) {
+        if (spare.startsWith('.building-') && deadOwner(spare, '.building-')) out.push(join(spares, spare));
+        if (spare === '.lock') {
+          const st = statSync(join(spares, spare), { throwIfNoEntry: false });
+          if (st && Date.now() - st.mtimeMs > 300_000) out.push(join(spares, spare));
+        }
+      }
+    }
   }
   return out;
 }
@@ -256,5 +304,111 @@ function safeReaddir(dir: string): string[] {
     return readdirSync(dir);
   } catch {
     return [];
+  }
+}
+
+/**
+ * Spares: complete site-packages trees (directories plus hard links into tree/) made ahead of
+ * time, so a new venv gets pip with one rename instead of ~100 mkdirs and ~1000 links, whose
+ * cost varies a lot with the file system's state (tens of ms on a busy ext4). A spare is built
+ * under a dot name and renamed when complete; taking one is a rename, so two creators never get
+ * the same one. The pool is refilled by a detached Python process after a creation, so no CLI
+ * waits for it. BLAST_SEED_SPARES sets the pool size (0 turns spares off).
+ */
+export function sparesWanted(env: Env): number {
+  const raw = env.BLAST_SEED_SPARES;
+  if (raw === undefined || raw === '') return 2;
+  const n = Number(raw);
+  return Number.isInteger(n) && n >= 0 ? Math.min(n, 8) : 2;
+}
+
+export type SpareResult =
+  /** `dest` now holds a complete site-packages tree; `left` ready spares remain. */
+  | { taken: true; left: number }
+  /** No spare was ready. */
+  | { taken: false; left: 0; usable: true }
+  /** Spares cannot be used for `dest` (another file system): do not refill for it. */
+  | { taken: false; left: number; usable: false };
+
+/** Move a ready spare to `dest` (which must not exist). */
+export function takeSpare(seed: Seed, dest: string): SpareResult {
+  const dir = join(seed.dir, 'spares');
+  const names = safeReaddir(dir).filter((n) => !n.startsWith('.'));
+  for (let i = 0; i < names.length; i++) {
+    try {
+      renameSync(join(dir, names[i] as string), dest);
+      return { taken: true, left: names.length - i - 1 };
+    } catch (error) {
+      // Someone else took it: try the next one.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      return { taken: false, left: names.length - i, usable: false };
+    }
+  }
+  return { taken: false, left: 0, usable: true };
+}
+
+const REPLENISH = String.raw`
+import os, sys, json, time, shutil
+seed, want = sys.argv[1], int(sys.argv[2])
+spares = os.path.join(seed, 'spares')
+try:
+    os.mkdir(spares)
+except OSError:
+    pass
+lock = os.path.join(spares, '.lock')
+try:
+    os.mkdir(lock)
+except OSError:
+    try:
+        stale = time.time() - os.stat(lock).st_mtime > 300
+    except OSError:
+        stale = False
+    if not stale:
+        sys.exit(0)
+    os.utime(lock, None)
+tmp = None
+try:
+    with open(os.path.join(seed, 'manifest.json')) as f:
+        m = json.load(f)
+    tree = os.path.join(seed, 'tree')
+    for n in os.listdir(spares):
+        if n.startswith('.building-'):
+            shutil.rmtree(os.path.join(spares, n), ignore_errors=True)
+    while len([n for n in os.listdir(spares) if not n.startswith('.')]) < want:
+        name = '%d-%d' % (os.getpid(), int(time.time() * 1e6))
+        tmp = os.path.join(spares, '.building-' + name)
+        os.mkdir(tmp)
+        for d in m['dirs']:
+            os.mkdir(os.path.join(tmp, d))
+        for p in m['files']:
+            os.link(os.path.join(tree, p), os.path.join(tmp, p))
+        os.rename(tmp, os.path.join(spares, 'spare-' + name))
+        tmp = None
+except Exception:
+    if tmp:
+        shutil.rmtree(tmp, ignore_errors=True)
+finally:
+    try:
+        os.rmdir(lock)
+    except OSError:
+        pass
+`;
+
+/** Refill the spares pool in a detached process (never waited for; failures only cost speed). */
+export async function replenishSpares(seed: Seed, python: string, env: Env): Promise<void> {
+  const want = sparesWanted(env);
+  if (want === 0) return;
+  try {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(python, ['-E', '-s', '-c', REPLENISH, seed.dir, String(want)], {
+      cwd: '/',
+      env: pythonEnv(env),
+      detached: true,
+      stdio: 'ignore',
+    });
+    child.on('error', () => {});
+    child.unref();
+  } catch {
+    // Spares are an optimisation.
   }
 }

@@ -1,0 +1,307 @@
+// `npm run bench`: Blast's environment creation side by side with `python -m venv` and virtualenv,
+// N runs each (default 10), medians and ratios, in one run on one interpreter.
+//
+//   node bench/run.js [--n 10] [--python SPEC] [--skip-venv] [--skip-virtualenv] [--keep]
+//
+// Every tool makes a venv with pip usable, with its own defaults. Blast is measured as a user
+// meets it: the whole CLI process (`blast start NAME` through the shell-function protocol), and
+// also its library alone. Results: a table on stdout, JSON in bench/results/.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = dirname(dirname(fileURLToPath(import.meta.url)));
+const bin = join(repo, 'bin', 'run.js');
+
+function parseArgs(argv) {
+  const opts = { n: 10, python: undefined, skipVenv: false, skipVirtualenv: false, keep: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--n') opts.n = Number(argv[++i]);
+    else if (a === '--python') opts.python = argv[++i];
+    else if (a === '--skip-venv') opts.skipVenv = true;
+    else if (a === '--skip-virtualenv') opts.skipVirtualenv = true;
+    else if (a === '--keep') opts.keep = true;
+    else {
+      process.stderr.write(`bench: unknown argument ${a}\n`);
+      process.exit(2);
+    }
+  }
+  if (!Number.isInteger(opts.n) || opts.n < 1) {
+    process.stderr.write('bench: --n wants a positive integer\n');
+    process.exit(2);
+  }
+  return opts;
+}
+
+/** The environment a user's shell would pass, minus any active venv or Blast state. */
+function cleanEnv(extra = {}) {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (k === 'VIRTUAL_ENV' || k === 'VIRTUAL_ENV_PROMPT' || k.startsWith('BLAST_')) continue;
+    env[k] = v;
+  }
+  return { ...env, ...extra };
+}
+
+function run(cmd, args, opts = {}) {
+  const start = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...opts });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  return {
+    ms,
+    status: r.status,
+    stdout: r.stdout ?? '',
+    stderr: (r.stderr ?? '') + (r.error ? String(r.error) : ''),
+  };
+}
+
+function must(result, what) {
+  if (result.status !== 0) {
+    throw new Error(
+      `${what} failed (exit ${result.status}):\n${(result.stderr || result.stdout).trim().slice(-2000)}`,
+    );
+  }
+  return result;
+}
+
+function stats(samples) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return { n: samples.length, median, min: sorted[0], max: sorted.at(-1), samples };
+}
+
+function log(line) {
+  process.stderr.write(`${line}\n`);
+}
+
+/** `pip config list` lines like global.extra-index-url='a b' → { 'global.extra-index-url': 'a b' }. */
+function pipConfig(pip, env) {
+  const out = {};
+  const r = run(pip, ['config', 'list'], { env });
+  for (const line of r.stdout.split('\n')) {
+    const m = /^([^=]+)='(.*)'$/.exec(line.trim());
+    if (m) out[m[1]] = m[2];
+  }
+  return out;
+}
+
+/** virtualenv in a venv of its own, from the machine's configured (local) index. */
+function installVirtualenv(python, dir, env) {
+  must(run(python, ['-m', 'venv', dir], { env }), 'python -m venv (for virtualenv)');
+  const pip = join(dir, 'bin', 'pip');
+  const cfg = pipConfig(pip, env);
+  const pick = (key) => cfg[`:env:.${key}`] ?? cfg[`global.${key}`] ?? cfg[`install.${key}`];
+  const index = pick('index-url');
+  const extra = (pick('extra-index-url') ?? '').split(/\s+/).filter(Boolean);
+  const args = ['install', '-q', '--disable-pip-version-check'];
+  // Only extra indexes configured (typical offline mirror): make the first the index, so pip does
+  // not spend minutes retrying the unreachable default one.
+  if (!index && extra.length > 0) args.push('--index-url', extra[0]);
+  args.push('virtualenv');
+  must(run(pip, args, { env, timeout: 600_000 }), 'pip install virtualenv');
+  return join(dir, 'bin', 'virtualenv');
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  if (!existsSync(join(repo, 'dist', 'lib', 'python', 'index.js'))) {
+    throw new Error('dist/ is missing: run `npm run build` first (`npm run bench` does).');
+  }
+  const { findPython } = await import('../dist/lib/python/index.js');
+  const tmp = mkdtempSync(join(tmpdir(), 'blast-bench-'));
+  const notes = [];
+  const results = [];
+  const add = (id, label, samples, extra = {}) => {
+    const s = stats(samples);
+    results.push({ id, label, ...s, ...extra });
+    log(`  ${label}: median ${s.median.toFixed(1)} ms`);
+  };
+
+  try {
+    const probeHome = join(tmp, 'probe-home');
+    const py = await findPython(opts.python, {
+      env: cleanEnv({ BLAST_HOME: probeHome }),
+      cwd: process.cwd(),
+    });
+    log(`bench: Python ${py.version} (${py.executable}), ${opts.n} runs each, in ${tmp}`);
+    const env = cleanEnv();
+    const N = opts.n;
+
+    // Blast, the whole CLI, as the shell function runs it.
+    const home = join(tmp, 'blast-home');
+    const script = join(tmp, 'shell-script');
+    const project = join(tmp, 'project');
+    mkdirSync(project);
+    const blastEnv = cleanEnv({ BLAST_HOME: home, BLAST_SHELL: 'bash', BLAST_SHELL_SCRIPT: script });
+    const blast = (args) => {
+      writeFileSync(script, '', { mode: 0o600 });
+      return run(process.execPath, [bin, ...args], { env: blastEnv, cwd: project });
+    };
+
+    log('blast --version');
+    const version = [];
+    must(blast(['--version']), 'blast --version');
+    for (let i = 0; i < N; i++) version.push(must(blast(['--version']), 'blast --version').ms);
+    add('blast-version', 'blast --version', version);
+
+    log('blast start NEW (whole CLI)');
+    const cold = blast(['start', 'cold', '--python', py.executable]);
+    let cliWorks = cold.status === 0;
+    if (!cliWorks) {
+      notes.push(
+        `blast start failed, so only the library was measured: ${cold.stderr.trim().split('\n').slice(-2).join(' ')}`,
+      );
+      log(`  blast start failed: ${cold.stderr.trim()}`);
+    } else {
+      results.push({
+        id: 'blast-start-first',
+        label: 'blast start NEW, first ever (probe + pip seed)',
+        ...stats([cold.ms]),
+      });
+      const starts = [];
+      for (let i = 0; i < N; i++) {
+        const r = blast(['start', `env${i}`, '--python', py.executable]);
+        if (r.status !== 0) {
+          cliWorks = false;
+          notes.push(`blast start env${i} failed: ${r.stderr.trim()}`);
+          break;
+        }
+        starts.push(r.ms);
+      }
+      if (cliWorks) {
+        must(run(join(home, 'envs', 'env0', 'bin', 'pip'), ['--version'], { env }), 'pip of a Blast env');
+        add('blast-start-new', 'blast start NEW (CLI, pip usable)', starts);
+        const again = [];
+        for (let i = 0; i < N; i++) again.push(must(blast(['start', 'env0']), 'blast start existing').ms);
+        add('blast-start-existing', 'blast start EXISTING (activation)', again);
+      }
+    }
+
+    log('blast createVenv (library in a fresh node process)');
+    const libHome = join(tmp, 'lib-home');
+    const lib = [];
+    const inProcess = [];
+    const libRun = (i) =>
+      must(
+        run(
+          process.execPath,
+          [join(repo, 'bench', 'create.js'), join(tmp, 'lib', `env${i}`), py.executable, libHome],
+          { env },
+        ),
+        'bench/create.js',
+      );
+    libRun('warm');
+    for (let i = 0; i < N; i++) {
+      const r = libRun(i);
+      lib.push(r.ms);
+      inProcess.push(JSON.parse(r.stdout.trim()).createMs);
+    }
+    add('blast-library', 'blast createVenv (node process)', lib);
+    add('blast-create-only', 'blast createVenv (in-process time only)', inProcess);
+
+    if (!opts.skipVirtualenv) {
+      log('virtualenv');
+      try {
+        const virtualenv = installVirtualenv(py.executable, join(tmp, 'tools'), env);
+        const venvEnv = { ...env, VIRTUALENV_OVERRIDE_APP_DATA: join(tmp, 'virtualenv-app-data') };
+        const ve = (name) =>
+          run(virtualenv, ['-q', '-p', py.executable, join(tmp, 'virtualenv', name)], { env: venvEnv });
+        must(ve('warm'), 'virtualenv (warm-up)');
+        const samples = [];
+        for (let i = 0; i < N; i++) samples.push(must(ve(`env${i}`), 'virtualenv').ms);
+        must(
+          run(join(tmp, 'virtualenv', 'env0', 'bin', 'pip'), ['--version'], { env }),
+          'pip of a virtualenv env',
+        );
+        const v = run(virtualenv, ['--version'], { env }).stdout.trim().split(' ')[1];
+        add('virtualenv', `virtualenv ${v ?? ''} (app-data warm)`.replace('  ', ' '), samples);
+      } catch (error) {
+        notes.push(`virtualenv skipped: ${error.message.split('\n')[0]}`);
+        log(`  skipped: ${error.message}`);
+      }
+    }
+
+    if (!opts.skipVenv) {
+      log(`python -m venv (${N} runs, each a few seconds)`);
+      const samples = [];
+      for (let i = 0; i < N; i++)
+        samples.push(
+          must(run(py.executable, ['-m', 'venv', join(tmp, 'venv', `env${i}`)], { env }), 'python -m venv')
+            .ms,
+        );
+      must(
+        run(join(tmp, 'venv', 'env0', 'bin', 'pip'), ['--version'], { env }),
+        'pip of a python -m venv env',
+      );
+      add('python-venv', 'python -m venv (ensurepip)', samples);
+    }
+
+    const base = results.find((r) => r.id === (cliWorks ? 'blast-start-new' : 'blast-library'));
+    for (const r of results) r.ratio = base ? r.median / base.median : undefined;
+    report({ py, results, notes, base, N, tmp });
+  } finally {
+    if (opts.keep) log(`bench: kept ${tmp}`);
+    else rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+function report({ py, results, notes, base, N }) {
+  const rows = results.map((r) => [
+    r.label,
+    r.median.toFixed(1),
+    r.min.toFixed(1),
+    r.max.toFixed(1),
+    String(r.n),
+    r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}x`,
+  ]);
+  const head = ['what', 'median ms', 'min', 'max', 'n', `vs ${base ? base.label.split(' (')[0] : '-'}`];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const out = [
+    `Blast creation benchmark — Python ${py.version} (${py.executable}), Node ${process.version}, ${cpus().length} CPUs, ${N} runs each`,
+    '',
+    line(head),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map(line),
+  ];
+  const goal = (id, ms, what) => {
+    const r = results.find((x) => x.id === id);
+    if (r)
+      out.push(
+        `goal ${what} ≤ ${ms} ms: ${r.median <= ms ? 'met' : 'NOT met'} (median ${r.median.toFixed(1)} ms)`,
+      );
+  };
+  out.push('');
+  goal('blast-start-new', 200, 'blast start NEW');
+  goal('blast-start-existing', 150, 'blast start EXISTING');
+  goal('blast-version', 120, 'blast --version');
+  for (const n of notes) out.push(`note: ${n}`);
+  process.stdout.write(out.join('\n') + '\n');
+
+  const dir = join(repo, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const data = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: cpus().length,
+    python: { version: py.version, executable: py.executable },
+    runs: N,
+    baseline: base?.id,
+    results,
+    notes,
+  };
+  const file = join(dir, `create-${data.date.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify(data, null, 2) + '\n');
+  writeFileSync(join(dir, 'latest.json'), JSON.stringify(data, null, 2) + '\n');
+  process.stdout.write(`results: ${file}\n`);
+}
+
+main().catch((error) => {
+  process.stderr.write(`bench: ${error.message}\n`);
+  process.exit(1);
+});
