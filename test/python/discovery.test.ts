@@ -220,9 +220,13 @@ describe('python discovery in a controlled world', () => {
       expect(notPython.message).to.include('not a Python').and.include(oldest.version);
     });
 
-    it('rejects an invalid specifier as a usage error before looking', async () => {
+    it('rejects an invalid spec as a usage error that lists what was found', async () => {
       const error = await rejection(find('>=three'));
       expect(error.exitCode).to.equal(ExitCode.usage);
+      expect(error.message).to.include(newest.version);
+      const garbage = await rejection(find('py thon'));
+      expect(garbage.exitCode).to.equal(ExitCode.usage);
+      expect(garbage.message).to.include('Found:').and.include(oldest.version);
     });
 
     it('lists Python 2 but refuses it with a reason when asked for it', async function () {

@@ -131,8 +131,7 @@ export class Discovery {
       const shims = this.shimsOf(dir, name);
       if (shims) {
         const resolved = shims.resolveShim(name, this.pathDirs);
-        const stat = resolved ? executableStat(resolved) : undefined;
-        if (resolved && stat) return { path: resolved, stat };
+        if (resolved) return resolved;
         continue;
       }
       const path = join(dir, name);
@@ -287,8 +286,13 @@ export class Discovery {
       names.sort(nameOrder);
       for (const name of names) {
         const shims = this.shimsOf(dir, name);
-        const path = shims ? shims.resolveShim(name, this.pathDirs) : join(dir, name);
-        if (path) push(path, 'path', executableStat(path));
+        if (shims) {
+          const resolved = shims.resolveShim(name, this.pathDirs);
+          if (resolved) push(resolved.path, 'path', resolved.stat);
+        } else {
+          const path = join(dir, name);
+          push(path, 'path', executableStat(path));
+        }
       }
     }
     const versions = join(this.pyenv.root, 'versions');
@@ -422,14 +426,23 @@ function rejectUnsupported(interp: Interpreter): Interpreter {
  * matches, else the highest version. Errors (BlastError) list what was found.
  */
 export async function findPython(spec: string | undefined, opts: DiscoveryOptions): Promise<Interpreter> {
-  const parsed = parseSpec(spec);
-  if (parsed.kind === 'specifier') {
-    const pep440 = await import('@renovatebot/pep440');
-    if (!pep440.validRange(parsed.specifier))
-      throw invalidSpec(parsed.specifier, 'not a PEP 440 version specifier');
-  }
   const d = new Discovery(opts);
   try {
+    let parsed: PythonSpec;
+    try {
+      parsed = parseSpec(spec);
+      if (parsed.kind === 'specifier') {
+        const pep440 = await import('@renovatebot/pep440');
+        if (!pep440.validRange(parsed.specifier)) {
+          throw invalidSpec(parsed.specifier, 'not a PEP 440 version specifier');
+        }
+      }
+    } catch (error) {
+      // Say what is there, so the user can pick: the same listing as for a spec that matches nothing.
+      if (!(error instanceof BlastError)) throw error;
+      const { interpreters } = await d.discover();
+      throw new BlastError(`${error.message}\n${foundList(interpreters, d.env)}`, error.exitCode, error.hint);
+    }
     return await choose(d, parsed);
   } finally {
     d.cache.save();

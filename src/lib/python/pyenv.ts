@@ -3,7 +3,7 @@
  * directory, so facts are never cached under a shim's path: a shim is resolved here, cheaply
  * and the way `pyenv exec` does it, to the real executable it would run.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Env } from '../paths.js';
@@ -135,20 +135,22 @@ export class Pyenv {
    * What `pyenv exec <program>` would run: the first selected version that has `program`, or,
    * for `system`, the first match on PATH outside the shims. Undefined when pyenv would fail.
    */
-  resolveShim(program: string, pathDirs: readonly string[]): string | undefined {
+  resolveShim(program: string, pathDirs: readonly string[]): { path: string; stat: Stats } | undefined {
     for (const name of this.selected().names) {
       if (name === 'system') {
         for (const dir of pathDirs) {
           if (this.isShimDir(dir) || basename(dir) === 'shims') continue;
-          const candidate = join(dir, program);
-          if (executableStat(candidate)) return candidate;
+          const path = join(dir, program);
+          const stat = executableStat(path);
+          if (stat) return { path, stat };
         }
         continue;
       }
       const version = this.resolveName(name);
       if (!version) continue;
-      const candidate = join(this.root, 'versions', version, 'bin', program);
-      if (executableStat(candidate)) return candidate;
+      const path = join(this.root, 'versions', version, 'bin', program);
+      const stat = executableStat(path);
+      if (stat) return { path, stat };
     }
     return undefined;
   }
