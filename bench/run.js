@@ -3,9 +3,11 @@
 //
 //   node bench/run.js [--n 10] [--python SPEC] [--skip-venv] [--skip-virtualenv] [--keep]
 //
-// Every tool makes a venv with pip usable, with its own defaults. Blast is measured as a user
-// meets it: the whole CLI process (`blast start NAME` through the shell-function protocol), and
-// also its library alone. Results: a table on stdout, JSON in bench/results/.
+// Every tool makes a venv with pip usable, with its own defaults (python -m venv and virtualenv
+// also install setuptools for Python < 3.12; Blast installs pip only). Blast is measured as a
+// user meets it: the whole CLI process (`blast start NAME` through the shell-function protocol),
+// and also its library alone. The series run round-robin, so a busy machine slows all alike.
+// Results: a table on stdout, JSON in bench/results/.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -115,23 +117,17 @@ async function main() {
   const tmp = mkdtempSync(join(tmpdir(), 'blast-bench-'));
   const notes = [];
   const results = [];
-  const add = (id, label, samples, extra = {}) => {
-    const s = stats(samples);
-    results.push({ id, label, ...s, ...extra });
-    log(`  ${label}: median ${s.median.toFixed(1)} ms`);
-  };
 
   try {
-    const probeHome = join(tmp, 'probe-home');
     const py = await findPython(opts.python, {
-      env: cleanEnv({ BLAST_HOME: probeHome }),
+      env: cleanEnv({ BLAST_HOME: join(tmp, 'probe-home') }),
       cwd: process.cwd(),
     });
     log(`bench: Python ${py.version} (${py.executable}), ${opts.n} runs each, in ${tmp}`);
     const env = cleanEnv();
     const N = opts.n;
 
-    // Blast, the whole CLI, as the shell function runs it.
+    // Blast, the whole CLI, as the shell function runs it (BLAST_SHELL + a script file to write).
     const home = join(tmp, 'blast-home');
     const script = join(tmp, 'shell-script');
     const project = join(tmp, 'project');
@@ -141,111 +137,129 @@ async function main() {
       writeFileSync(script, '', { mode: 0o600 });
       return run(process.execPath, [bin, ...args], { env: blastEnv, cwd: project });
     };
-
-    log('blast --version');
-    const version = [];
-    must(blast(['--version']), 'blast --version');
-    for (let i = 0; i < N; i++) version.push(must(blast(['--version']), 'blast --version').ms);
-    add('blast-version', 'blast --version', version);
-
-    log('blast start NEW (whole CLI)');
-    const cold = blast(['start', 'cold', '--python', py.executable]);
-    let cliWorks = cold.status === 0;
-    if (!cliWorks) {
-      notes.push(
-        `blast start failed, so only the library was measured: ${cold.stderr.trim().split('\n').slice(-2).join(' ')}`,
+    const libHome = join(tmp, 'lib-home');
+    const lib = (name) =>
+      run(
+        process.execPath,
+        [join(repo, 'bench', 'create.js'), join(tmp, 'lib', name), py.executable, libHome],
+        {
+          env,
+        },
       );
-      log(`  blast start failed: ${cold.stderr.trim()}`);
-    } else {
+
+    // Warm-ups (not timed, except the very first start, reported on its own): facts cache, pip
+    // seed and spares, virtualenv's app-data, the OS's file cache.
+    log('warming up');
+    must(blast(['--version']), 'blast --version');
+    const cold = blast(['start', 'cold', '--python', py.executable]);
+    const cliWorks = cold.status === 0;
+    if (cliWorks) {
       results.push({
         id: 'blast-start-first',
         label: 'blast start NEW, first ever (probe + pip seed)',
         ...stats([cold.ms]),
       });
-      const starts = [];
-      for (let i = 0; i < N; i++) {
-        const r = blast(['start', `env${i}`, '--python', py.executable]);
-        if (r.status !== 0) {
-          cliWorks = false;
-          notes.push(`blast start env${i} failed: ${r.stderr.trim()}`);
-          break;
-        }
-        starts.push(r.ms);
-      }
-      if (cliWorks) {
-        must(run(join(home, 'envs', 'env0', 'bin', 'pip'), ['--version'], { env }), 'pip of a Blast env');
-        add('blast-start-new', 'blast start NEW (CLI, pip usable)', starts);
-        const again = [];
-        for (let i = 0; i < N; i++) again.push(must(blast(['start', 'env0']), 'blast start existing').ms);
-        add('blast-start-existing', 'blast start EXISTING (activation)', again);
-      }
+    } else {
+      const why = cold.stderr.trim().split('\n').slice(-2).join(' ');
+      notes.push(`blast start does not work here, so Blast is measured through its library only: ${why}`);
+      log(`  blast start failed: ${cold.stderr.trim()}`);
     }
+    must(lib('warm'), 'bench/create.js');
 
-    log('blast createVenv (library in a fresh node process)');
-    const libHome = join(tmp, 'lib-home');
-    const lib = [];
-    const inProcess = [];
-    const libRun = (i) =>
-      must(
-        run(
-          process.execPath,
-          [join(repo, 'bench', 'create.js'), join(tmp, 'lib', `env${i}`), py.executable, libHome],
-          { env },
-        ),
-        'bench/create.js',
-      );
-    libRun('warm');
-    for (let i = 0; i < N; i++) {
-      const r = libRun(i);
-      lib.push(r.ms);
-      inProcess.push(JSON.parse(r.stdout.trim()).createMs);
-    }
-    add('blast-library', 'blast createVenv (node process)', lib);
-    add('blast-create-only', 'blast createVenv (in-process time only)', inProcess);
-
+    let virtualenv;
+    const venvEnv = { ...env, VIRTUALENV_OVERRIDE_APP_DATA: join(tmp, 'virtualenv-app-data') };
     if (!opts.skipVirtualenv) {
-      log('virtualenv');
       try {
-        const virtualenv = installVirtualenv(py.executable, join(tmp, 'tools'), env);
-        const venvEnv = { ...env, VIRTUALENV_OVERRIDE_APP_DATA: join(tmp, 'virtualenv-app-data') };
-        const ve = (name) =>
-          run(virtualenv, ['-q', '-p', py.executable, join(tmp, 'virtualenv', name)], { env: venvEnv });
-        must(ve('warm'), 'virtualenv (warm-up)');
-        const samples = [];
-        for (let i = 0; i < N; i++) samples.push(must(ve(`env${i}`), 'virtualenv').ms);
+        virtualenv = installVirtualenv(py.executable, join(tmp, 'tools'), env);
         must(
-          run(join(tmp, 'virtualenv', 'env0', 'bin', 'pip'), ['--version'], { env }),
-          'pip of a virtualenv env',
+          run(virtualenv, ['-q', '-p', py.executable, join(tmp, 'virtualenv', 'warm')], { env: venvEnv }),
+          'virtualenv',
         );
-        const v = run(virtualenv, ['--version'], { env }).stdout.trim().split(' ')[1];
-        add('virtualenv', `virtualenv ${v ?? ''} (app-data warm)`.replace('  ', ' '), samples);
       } catch (error) {
+        virtualenv = undefined;
         notes.push(`virtualenv skipped: ${error.message.split('\n')[0]}`);
-        log(`  skipped: ${error.message}`);
+        log(`  virtualenv skipped: ${error.message}`);
       }
     }
+    const virtualenvVersion = virtualenv
+      ? run(virtualenv, ['--version'], { env }).stdout.trim().split(' ')[1]
+      : '';
 
-    if (!opts.skipVenv) {
-      log(`python -m venv (${N} runs, each a few seconds)`);
-      const samples = [];
-      for (let i = 0; i < N; i++)
-        samples.push(
-          must(run(py.executable, ['-m', 'venv', join(tmp, 'venv', `env${i}`)], { env }), 'python -m venv')
-            .ms,
-        );
-      must(
-        run(join(tmp, 'venv', 'env0', 'bin', 'pip'), ['--version'], { env }),
-        'pip of a python -m venv env',
-      );
-      add('python-venv', 'python -m venv (ensurepip)', samples);
+    // The series, run round-robin (one run of each per round) so load changes hit all alike.
+    const inProcess = [];
+    const series = [
+      { id: 'blast-version', label: 'blast --version', run: () => blast(['--version']) },
+      cliWorks && {
+        id: 'blast-start-new',
+        label: 'blast start NEW (CLI, pip usable)',
+        run: (i) => blast(['start', `env${i}`, '--python', py.executable]),
+        check: () => join(home, 'envs', 'env0'),
+      },
+      cliWorks && {
+        id: 'blast-start-existing',
+        label: 'blast start EXISTING (activation)',
+        run: () => blast(['start', 'cold']),
+      },
+      {
+        id: 'blast-library',
+        label: 'blast createVenv (node process)',
+        run: (i) => {
+          const r = lib(`env${i}`);
+          if (r.status === 0) inProcess.push(JSON.parse(r.stdout.trim()).createMs);
+          return r;
+        },
+        check: () => join(tmp, 'lib', 'env0'),
+      },
+      virtualenv && {
+        id: 'virtualenv',
+        label: `virtualenv ${virtualenvVersion} (app-data warm)`,
+        run: (i) =>
+          run(virtualenv, ['-q', '-p', py.executable, join(tmp, 'virtualenv', `env${i}`)], { env: venvEnv }),
+        check: () => join(tmp, 'virtualenv', 'env0'),
+      },
+      !opts.skipVenv && {
+        id: 'python-venv',
+        label: 'python -m venv (ensurepip)',
+        run: (i) => run(py.executable, ['-m', 'venv', join(tmp, 'venv', `env${i}`)], { env }),
+        check: () => join(tmp, 'venv', 'env0'),
+      },
+    ].filter(Boolean);
+
+    const samples = new Map(series.map((s) => [s.id, []]));
+    const failed = new Set();
+    for (let i = 0; i < N; i++) {
+      log(`round ${i + 1}/${N}`);
+      for (const s of series) {
+        if (failed.has(s.id)) continue;
+        const r = s.run(i);
+        if (r.status !== 0) {
+          failed.add(s.id);
+          notes.push(`${s.label} failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-2).join(' ')}`);
+          continue;
+        }
+        samples.get(s.id).push(r.ms);
+      }
+    }
+    for (const s of series) {
+      if (failed.has(s.id)) continue;
+      // Each tool's venv must have a working pip, or its time means nothing.
+      if (s.check) must(run(join(s.check(), 'bin', 'pip'), ['--version'], { env }), `pip of ${s.label}`);
+      results.push({ id: s.id, label: s.label, ...stats(samples.get(s.id)) });
+      if (s.id === 'blast-library' && inProcess.length > 0) {
+        results.push({
+          id: 'blast-create-only',
+          label: 'blast createVenv (in-process time only)',
+          ...stats(inProcess),
+        });
+      }
     }
 
     const base = results.find((r) => r.id === (cliWorks ? 'blast-start-new' : 'blast-library'));
     for (const r of results) r.ratio = base ? r.median / base.median : undefined;
-    report({ py, results, notes, base, N, tmp });
+    report({ py, results, notes, base, N });
   } finally {
     if (opts.keep) log(`bench: kept ${tmp}`);
-    else rmSync(tmp, { recursive: true, force: true });
+    else rmSync(tmp, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   }
 }
 
