@@ -1,0 +1,17 @@
+/** The fish adapter. */
+import type { ShellAdapter } from 'blast/hooks';
+import { init } from './init.js';
+import { quote, word } from './quote.js';
+import { render } from './render.js';
+import { subshell } from './subshell.js';
+
+export const fish: ShellAdapter = {
+  name: 'fish',
+  rcFile: '.config/fish/config.fish',
+  // fish has no `eval "$(…)"` idiom; piping into `source` is its way (like `zoxide init fish | source`).
+  rcLine: (bin) => `${word(bin)} init fish | source`,
+  init,
+  render,
+  quote,
+  subshell,
+};

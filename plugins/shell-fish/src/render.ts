@@ -1,0 +1,35 @@
+/**
+ * Render a ShellChange for fish, in the contract's order: unset, set, prompt.
+ *
+ * Scope: the script is sourced inside the `blast` function, and in fish a plain `set` there makes
+ * a function-local variable and `set -e` erases the innermost one. So every variable is set
+ * `-gx` (global, exported) and erased `-e -g`.
+ *
+ * Lists: fish keeps PATH, and every other variable whose name ends in PATH, as a list it exports
+ * joined with `:`. The core hands over the joined value; it is split back into elements here and
+ * set with `--path`, so it is exported joined with `:` even if the user had turned the variable
+ * into a plain list. An empty value is the empty list, which fish exports as the empty string —
+ * different from unset, which `set -e` gives. (fish itself turns an empty element of PATH or
+ * CDPATH into `.`, the directory an empty element means; other path variables keep theirs.)
+ *
+ * Nothing is done to forget cached command paths: fish keeps no such cache (unlike bash's `hash`
+ * or zsh's command table) and looks every command up on PATH when it runs it.
+ */
+import type { ShellChange } from 'blast/hooks';
+import { renderRestore, renderTag } from './prompt.js';
+import { checkName, isPathVariable, quote } from './quote.js';
+
+export function render(change: ShellChange): string {
+  const lines: string[] = [];
+  for (const name of change.unset) lines.push(`set -e -g ${checkName(name)}`);
+  for (const [name, value] of change.set) lines.push(setLine(checkName(name), value));
+  if (change.prompt.action === 'tag') lines.push(renderTag(change.prompt.tag));
+  else if (change.prompt.action === 'restore') lines.push(renderRestore());
+  return lines.join('\n') + '\n';
+}
+
+function setLine(name: string, value: string): string {
+  if (!isPathVariable(name)) return `set -gx ${name} ${quote(value)}`;
+  const elements = value === '' ? [] : value.split(':');
+  return ['set -gx --path', name, ...elements.map(quote)].join(' ');
+}
