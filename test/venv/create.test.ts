@@ -277,6 +277,16 @@ describe('createVenv', function () {
       expect(spareDirs(home).filter(existsSync)).to.deep.equal([]);
     });
 
+    it('writes extra files into the venv before it appears', async () => {
+      const dir = join(root, 'extra', 'env');
+      await createVenv(dir, newest, {
+        env,
+        extraFiles: { 'blast.json': '{"v":1}\n', 'etc/notes.txt': 'hi' },
+      });
+      expect(readFileSync(join(dir, 'blast.json'), 'utf8')).to.equal('{"v":1}\n');
+      expect(readFileSync(join(dir, 'etc', 'notes.txt'), 'utf8')).to.equal('hi');
+    });
+
     it('never touches an existing directory', async () => {
       const dir = join(root, 'existing');
       mkdirSync(dir);
