@@ -1,0 +1,20 @@
+/** The PowerShell adapter: pwsh 7 first, written to stay valid in Windows PowerShell 5.1. */
+import type { ShellAdapter } from 'blast/hooks';
+import { init, rcLine } from './init.js';
+import { quote } from './quote.js';
+import { render } from './render.js';
+import { subshell } from './subshell.js';
+
+export const powershell: ShellAdapter = {
+  name: 'powershell',
+  aliases: ['pwsh'],
+  // $PROFILE (CurrentUserCurrentHost) of pwsh on Linux and macOS.
+  rcFile: '.config/powershell/Microsoft.PowerShell_profile.ps1',
+  rcLine,
+  // Windows PowerShell 5.1 reads a profile without BOM in the ANSI code page.
+  rcEncoding: 'utf8-bom',
+  init,
+  render,
+  quote,
+  subshell,
+};

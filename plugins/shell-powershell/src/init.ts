@@ -1,0 +1,81 @@
+/**
+ * The `blast` function (what `blast init powershell` prints, for the profile to Invoke-Expression).
+ *
+ * It runs the CLI with the terminal untouched and the two protocol variables set for that call
+ * only, then dot-sources what the CLI wrote. PowerShell has no per-command environment prefix
+ * (`VAR=x cmd`), so the variables are set in the process environment and put back afterwards in a
+ * `finally` — unset stays unset (through `[NullString]::Value`: a plain `$null` would reach .NET as
+ * '', which .NET 9 keeps as an empty variable).
+ *
+ * Written for the settings users really have, like the bash function:
+ * - only language syntax and .NET calls, so no function or alias named like a cmdlet (`Remove-Item`,
+ *   `Get-Content`…) can change what it does, and no `$WhatIfPreference`/`$ConfirmPreference`
+ *   applies; works under `Set-StrictMode -Version Latest`;
+ * - `$PSNativeCommandUseErrorActionPreference` (7.3+) is turned off in the function's scope: with it on
+ *   and `$ErrorActionPreference = 'Stop'`, a CLI exiting non-zero would throw before the script is
+ *   read; the status is passed on in `$LASTEXITCODE` instead;
+ * - the file is read as UTF-8 (the core writes UTF-8 without BOM) whatever the session's default
+ *   encoding — Windows PowerShell 5.1's Get-Content would read it in the ANSI code page;
+ * - its own variables are named `$_BLAST_FN_*`, local to the function.
+ *
+ * The file is removed in `finally`, so on every path: ^C stops the whole pipeline (the CLI and the
+ * function) and runs the `finally` blocks, and nothing is sourced then. A CLI killed by a signal
+ * (status > 128 on Unix, a negative NTSTATUS on Windows) may have left a half-written file, so it is
+ * not sourced either. A CLI that cannot be started leaves `$LASTEXITCODE` at 127, as in POSIX shells.
+ *
+ * `$?` after `blast` only says whether PowerShell itself saw an error: a plain function cannot set
+ * it. The CLI's status is in `$LASTEXITCODE`, as for any native command.
+ */
+import type { InitContext } from 'blast/hooks';
+import { quote } from './quote.js';
+
+const ENV = '[System.Environment]';
+
+export function init(ctx: InitContext): string {
+  const shell = quote(ctx.shellVariable);
+  const script = quote(ctx.scriptVariable);
+  const restore = (name: string, saved: string) =>
+    `if ($null -eq ${saved}) { ${ENV}::SetEnvironmentVariable(${name}, [NullString]::Value) } ` +
+    `else { ${ENV}::SetEnvironmentVariable(${name}, ${saved}) }`;
+  return (
+    [
+      'function global:blast {',
+      '  $PSNativeCommandUseErrorActionPreference = $false',
+      '  $_BLAST_FN_FILE = [System.IO.Path]::GetTempFileName()',
+      '  try {',
+      `    $_BLAST_FN_SHELL = ${ENV}::GetEnvironmentVariable(${shell})`,
+      `    $_BLAST_FN_SCRIPT = ${ENV}::GetEnvironmentVariable(${script})`,
+      '    $global:LASTEXITCODE = 127',
+      '    try {',
+      `      ${ENV}::SetEnvironmentVariable(${shell}, 'powershell')`,
+      `      ${ENV}::SetEnvironmentVariable(${script}, $_BLAST_FN_FILE)`,
+      `      & ${quote(ctx.bin)} @args`,
+      '    } finally {',
+      `      ${restore(shell, '$_BLAST_FN_SHELL')}`,
+      `      ${restore(script, '$_BLAST_FN_SCRIPT')}`,
+      '    }',
+      '    $_BLAST_FN_STATUS = $global:LASTEXITCODE',
+      '    if ($_BLAST_FN_STATUS -ge 0 -and $_BLAST_FN_STATUS -le 128) {',
+      '      $_BLAST_FN_CODE = [System.IO.File]::ReadAllText($_BLAST_FN_FILE, [System.Text.Encoding]::UTF8)',
+      '      if ($_BLAST_FN_CODE.Length -gt 0) { . ([ScriptBlock]::Create($_BLAST_FN_CODE)) }',
+      '    }',
+      // Whatever the script ran, the function's status is the CLI's.
+      '    $global:LASTEXITCODE = $_BLAST_FN_STATUS',
+      '  } finally {',
+      '    [System.IO.File]::Delete($_BLAST_FN_FILE)',
+      '  }',
+      '}',
+    ].join('\n') + '\n'
+  );
+}
+
+/**
+ * The profile line (`blast init powershell --install`). The CLI's output comes back as an array of
+ * lines; joining them keeps the function one piece of code. On Windows PowerShell 5.1 a native
+ * command's output is decoded with [Console]::OutputEncoding (the OEM code page by default), so a
+ * Blast installed under a non-ASCII path needs a UTF-8 console there; pwsh 7 on Linux and macOS
+ * decodes UTF-8.
+ */
+export function rcLine(bin: string): string {
+  return `Invoke-Expression ((& ${quote(bin)} init powershell) -join [System.Environment]::NewLine)`;
+}
