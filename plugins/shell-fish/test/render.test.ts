@@ -1,0 +1,224 @@
+/**
+ * render() and quote() in real fish: every value must come back byte for byte, from the shell and
+ * from a child process's environment (`env -0`), whether the change is sourced inside a function
+ * (as the `blast` function does) or at top level (as the subshell does). PATH-like variables are
+ * lists in fish: split into elements, exported joined with `:`, empty apart from unset.
+ */
+import { expect } from 'chai';
+import type { ShellChange } from 'blast/hooks';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  HOSTILE_VALUES,
+  parseDump,
+  parseEnv0,
+  prng,
+  randomValue,
+  splitNul,
+  tempDir,
+  testSeed,
+} from '../../../test/support/shells.js';
+import { fish } from '../src/adapters.js';
+import { fishDump, runFish, SOURCE_IN_FUNCTION } from './fish.js';
+
+const keep = { action: 'keep' } as const;
+
+describe('render in fish', function () {
+  this.timeout(60_000);
+  let dir: ReturnType<typeof tempDir>;
+  beforeEach(() => (dir = tempDir()));
+  afterEach(() => dir.cleanup());
+
+  /** Apply `change` (inside a function unless `top`) after `before`, then dump `names` and the env. */
+  function apply(change: ShellChange, names: string[], before = '', top = false, after = '') {
+    const file = join(dir.path, 'change.fish');
+    writeFileSync(file, fish.render(change));
+    const script = [
+      SOURCE_IN_FUNCTION,
+      before,
+      top ? `builtin source '${file}'` : `__blast_test_source '${file}'`,
+      fishDump(names),
+      // /usr/bin/env: a change may leave PATH empty.
+      `/usr/bin/env -0 > '${join(dir.path, 'env0')}'`,
+      after,
+    ].join('\n');
+    const result = runFish(script, { dir: dir.path });
+    expect(result.stderr, 'stderr').to.equal('');
+    expect(result.status, 'status').to.equal(0);
+    return {
+      shell: parseDump(result.stdout, names),
+      env: parseEnv0(readFileSync(join(dir.path, 'env0'))),
+      stdout: result.stdout,
+    };
+  }
+
+  function roundTrip(values: readonly string[], label: string, top = false) {
+    const names = values.map((_, i) => `BLAST_T_${i}`);
+    const { shell, env } = apply(
+      { set: values.map((v, i) => [names[i]!, v] as const), unset: [], prompt: keep },
+      names,
+      '',
+      top,
+    );
+    values.forEach((value, i) => {
+      const want = Buffer.from(value, 'utf8');
+      const why = `${label} value #${i} ${JSON.stringify(value)}`;
+      expect(shell.get(names[i]!)?.equals(want), `${why} in the shell`).to.equal(true);
+      expect(env.get(names[i]!)?.equals(want), `${why} in the environment`).to.equal(true);
+    });
+    expect(existsSync(join(dir.path, 'pwned')), 'nothing ran').to.equal(false);
+  }
+
+  it('round-trips the fixed hostile values', () => roundTrip(HOSTILE_VALUES, 'hostile'));
+
+  it('round-trips them when sourced at top level too (the subshell does that)', () =>
+    roundTrip(HOSTILE_VALUES, 'hostile, top level', true));
+
+  it('round-trips 250 random values', () => {
+    const seed = testSeed();
+    const random = prng(seed + 4);
+    const values = Array.from({ length: 250 }, () => randomValue(random));
+    roundTrip(values, `BLAST_TEST_SEED=${seed}`);
+  });
+
+  it("round-trips what fish encodes internally (private-use and non-characters) and fish's escapes", () =>
+    roundTrip(
+      ['\uf600\uf6ff\ufdd0\ufdef\ufffe\uffff', '\u{10ffff}', '\\x41\\u0041\\e\\c\\0', "a\\\nb'\\", '\\\\\\'],
+      'fish-specific',
+    ));
+
+  it('quote() reads back byte for byte as a command argument', () => {
+    const values = [...HOSTILE_VALUES, '-n', '--', '%self', '{a,b}', '~', '*', '$argv'];
+    const result = runFish(`printf '%s\\0' ${values.map(fish.quote).join(' ')}`, { dir: dir.path });
+    expect(result.status).to.equal(0);
+    expect(splitNul(result.stdout).map((b) => b.toString('utf8'))).to.deep.equal(values);
+  });
+
+  it('keeps unset apart from empty, for exported and shell-only variables', () => {
+    const before = 'set -gx GONE 1; set -gx EMPTY_BEFORE x; set -g LOCAL_ONLY 2';
+    const change: ShellChange = {
+      unset: ['GONE', 'LOCAL_ONLY', 'ALREADY_UNSET'],
+      set: [
+        ['EMPTY_BEFORE', ''],
+        ['NEW_EMPTY', ''],
+      ],
+      prompt: keep,
+    };
+    const names = ['GONE', 'LOCAL_ONLY', 'ALREADY_UNSET', 'EMPTY_BEFORE', 'NEW_EMPTY'];
+    const { shell, env } = apply(change, names, before);
+    for (const n of ['GONE', 'LOCAL_ONLY', 'ALREADY_UNSET']) {
+      expect(shell.get(n), n).to.equal(undefined);
+      expect(env.has(n), n).to.equal(false);
+    }
+    for (const n of ['EMPTY_BEFORE', 'NEW_EMPTY']) {
+      expect(shell.get(n)?.toString(), n).to.equal('');
+      expect(env.get(n)?.toString(), n).to.equal('');
+    }
+  });
+
+  it('sets globals that outlive the function that sourced them, and erases the global', () => {
+    // A function-local of the same name is what `set`/`set -e` without -g would touch.
+    const before = [
+      'set -gx OUTER before',
+      'function __blast_test_local_shadow; set -l OUTER local; __blast_test_source $argv[1]; end',
+    ].join('\n');
+    const file = join(dir.path, 'change.fish');
+    writeFileSync(file, fish.render({ set: [['SET_HERE', 'v']], unset: ['OUTER'], prompt: keep }));
+    const script = [
+      SOURCE_IN_FUNCTION,
+      before,
+      `__blast_test_local_shadow '${file}'`,
+      fishDump(['SET_HERE', 'OUTER']),
+    ].join('\n');
+    const result = runFish(script, { dir: dir.path });
+    expect(result.stderr).to.equal('');
+    const dump = parseDump(result.stdout, ['SET_HERE', 'OUTER']);
+    expect(dump.get('SET_HERE')?.toString()).to.equal('v');
+    expect(dump.get('OUTER')).to.equal(undefined);
+  });
+
+  it('sets PATH as a list of its elements, exported joined with ":"', () => {
+    const path = `/env dir/bin:/usr/bin:/bin:/with'quote $(x)`;
+    const { shell, env, stdout } = apply(
+      { set: [['PATH', path]], unset: [], prompt: keep },
+      ['PATH'],
+      '',
+      false,
+      `printf '%s\\0' (count $PATH) $PATH`,
+    );
+    expect(shell.get('PATH')?.toString()).to.equal(path);
+    expect(env.get('PATH')?.toString()).to.equal(path);
+    const tail = splitNul(stdout)
+      .slice(2)
+      .map((b) => b.toString('utf8'));
+    expect(tail).to.deep.equal(['4', '/env dir/bin', '/usr/bin', '/bin', "/with'quote $(x)"]);
+  });
+
+  it('keeps an empty PATH apart from an unset one', () => {
+    const empty = apply(
+      { set: [['PATH', '']], unset: [], prompt: keep },
+      ['PATH'],
+      '',
+      false,
+      "printf '%s\\n' (count $PATH)",
+    );
+    expect(empty.shell.get('PATH')?.toString()).to.equal('');
+    expect(empty.env.get('PATH')?.toString()).to.equal('');
+    expect(empty.stdout.toString().endsWith('0\n'), 'the empty list').to.equal(true);
+    // /usr/bin/env: with PATH gone, fish would not find env on it.
+    const file = join(dir.path, 'change.fish');
+    writeFileSync(file, fish.render({ set: [], unset: ['PATH'], prompt: keep }));
+    const result = runFish(
+      `${SOURCE_IN_FUNCTION}\n__blast_test_source '${file}'\n${fishDump(['PATH'])}\n/usr/bin/env -0 > '${join(dir.path, 'env0')}'`,
+      { dir: dir.path },
+    );
+    expect(parseDump(result.stdout, ['PATH']).get('PATH')).to.equal(undefined);
+    expect(parseEnv0(readFileSync(join(dir.path, 'env0'))).has('PATH')).to.equal(false);
+  });
+
+  it('keeps empty elements of other path variables, and exports with ":" even an unpathed one', () => {
+    const values: Array<[string, string]> = [
+      ['PYTHONPATH', '/a::/b:'],
+      ['MANPATH', ':/usr/share/man'],
+      ['LD_LIBRARY_PATH', ''],
+      ['MYPATH', 'x:y'],
+      ['NOT_A_PATH_VAR', 'a:b::c'],
+    ];
+    const { shell, env } = apply(
+      { set: values, unset: [], prompt: keep },
+      values.map(([n]) => n),
+      'set -gx --unpath MYPATH before',
+    );
+    for (const [name, value] of values) {
+      expect(env.get(name)?.toString(), `${name} in the environment`).to.equal(value);
+      expect(shell.get(name)?.toString(), `${name} in the shell`).to.equal(value);
+    }
+  });
+
+  it('needs no command cache reset: fish finds a command that appeared earlier on PATH', () => {
+    const script = [
+      SOURCE_IN_FUNCTION,
+      `mkdir a b; printf '#!/bin/sh\\necho b\\n' > b/tool; chmod +x b/tool`,
+      'set -gx PATH $PWD/a $PWD/b $PATH; tool; cp b/tool a/tool',
+      `__blast_test_source '${join(dir.path, 'change.fish')}'`,
+      'command -v tool',
+    ].join('\n');
+    writeFileSync(join(dir.path, 'change.fish'), fish.render({ set: [['X', '1']], unset: [], prompt: keep }));
+    const result = runFish(script, { dir: dir.path });
+    expect(result.stdout.toString()).to.equal(`b\n${join(dir.path, 'a', 'tool')}\n`);
+  });
+});
+
+describe('fish quote and render refuse what fish cannot hold', () => {
+  it('refuses a NUL in a value', () => {
+    expect(() => fish.quote('a\0b')).to.throw(/NUL/);
+  });
+  it('refuses an invalid name rather than splice it into code', () => {
+    expect(() => fish.render({ set: [['A;touch pwned', 'x']], unset: [], prompt: keep })).to.throw(/name/);
+    expect(() => fish.render({ set: [], unset: ['$(x)'], prompt: keep })).to.throw(/name/);
+  });
+  it('refuses the variables fish keeps read-only, naming them', () => {
+    for (const name of ['status', 'PWD', 'SHLVL', 'fish_pid', 'version'])
+      expect(() => fish.render({ set: [[name, 'x']], unset: [], prompt: keep }), name).to.throw(name);
+  });
+});
