@@ -1,47 +1,111 @@
-import { Args } from '@oclif/core';
+import { Args, Flags } from '@oclif/core';
 import { join } from 'node:path';
 import { BlastCommand } from '../lib/base-command.js';
 import { BlastError, ExitCode } from '../lib/errors.js';
-import { availableShells, detectShell, findShell } from '../lib/shells.js';
+import { applyRc, rcPath, tildePath, type RcResult } from '../lib/rc-install.js';
+import { availableShells, chooseShell } from '../lib/shells.js';
 import { SCRIPT_VARIABLE, SHELL_VARIABLE } from '../lib/shell-script.js';
 import { completionModel } from '../lib/completion.js';
+import { userBin } from '../lib/user-bin.js';
+
+type Printed = { shell: string; code: string };
+type Installed = RcResult & { shell: string; line: string };
 
 export default class Init extends BlastCommand {
-  static override summary = 'Print the shell code that defines the `blast` shell function.';
-  static override description = `With the function, \`blast start\` and \`blast kill\` change the shell you are in. Add the line
-for your shell to its rc file, like \`conda init\` or \`direnv hook\`:
+  static override summary =
+    'Print the shell code that defines the `blast` shell function; --install adds it to your rc file.';
+  static override description = `With the function, \`blast start\` and \`blast kill\` change the shell you are in. Load it from
+your shell's rc file, like \`conda init\` or \`direnv hook\`:
 
   ~/.bashrc:  eval "$(blast init bash)"
-  ~/.zshrc:   eval "$(blast init zsh)"`;
+  ~/.zshrc:   eval "$(blast init zsh)"
+
+--install writes that line for you, between "# >>> blast initialize >>>" marker comments (a second run
+changes nothing; the previous file is kept as <file>.blast-backup); --uninstall removes exactly that block.
+Without a shell name, the shell is detected from the parent process, then $SHELL.`;
+
+  static override enableJsonFlag = true;
 
   static override examples = [
     '<%= config.bin %> init bash',
-    '<%= config.bin %> init zsh',
     'eval "$(<%= config.bin %> init bash)"',
+    '<%= config.bin %> init --install',
+    '<%= config.bin %> init zsh --install --json',
+    '<%= config.bin %> init --uninstall',
   ];
 
   static override args = {
     shell: Args.string({ description: 'the shell (default: detected from the parent process, then $SHELL)' }),
   };
 
-  async run(): Promise<void> {
-    const { args } = await this.parse(Init);
-    const name = args.shell ?? detectShell(process.env);
-    if (!name) {
-      const known = (await availableShells(this.config)).map((s) => s.adapter.name).join(', ');
+  static override flags = {
+    install: Flags.boolean({
+      description: "add the line that loads the function to the shell's rc file (idempotent)",
+      exclusive: ['uninstall'],
+    }),
+    uninstall: Flags.boolean({ description: 'remove what --install added', exclusive: ['install'] }),
+    shell: Flags.string({ description: 'the shell, overriding detection (same as the argument)' }),
+  };
+
+  async run(): Promise<Printed | Installed> {
+    const { args, flags } = await this.parse(Init);
+    const env = process.env;
+    if (args.shell !== undefined && flags.shell !== undefined && args.shell !== flags.shell) {
+      throw new BlastError(
+        `Two shells named: ${args.shell} and --shell ${flags.shell}; name one.`,
+        ExitCode.usage,
+      );
+    }
+    const chosen = await chooseShell(this.config, env, flags.shell ?? args.shell);
+    if (!chosen) {
+      const known = (await availableShells(this.config)).map((s) => s.adapter.name).join('|');
       throw new BlastError(
         `Cannot tell which shell you use; name it: blast init <${known}>.`,
         ExitCode.usage,
       );
     }
-    const adapter = await findShell(this.config, name);
-    process.stdout.write(
-      adapter.init({
+    const { adapter } = chosen;
+
+    if (!flags.install && !flags.uninstall) {
+      const code = adapter.init({
         bin: join(this.config.root, 'bin', 'run.js'),
         scriptVariable: SCRIPT_VARIABLE,
         shellVariable: SHELL_VARIABLE,
         completion: completionModel(this.config),
-      }),
-    );
+      });
+      if (!this.jsonEnabled()) process.stdout.write(code);
+      return { shell: adapter.name, code };
+    }
+
+    if (!adapter.rcLine) {
+      throw new BlastError(
+        `The ${adapter.name} adapter cannot install itself in an rc file (it has no rcLine; plugin API 1.1).`,
+        ExitCode.failure,
+        `Load the output of \`blast init ${adapter.name}\` from your shell's startup file yourself.`,
+      );
+    }
+    const line = adapter.rcLine(userBin(this.config.root, env));
+    const result = applyRc({
+      file: rcPath(adapter.rcFile, env),
+      action: flags.install ? 'install' : 'uninstall',
+      line,
+      encoding: adapter.rcEncoding ?? 'utf8',
+    });
+    if (!this.jsonEnabled()) this.log(describe(result, adapter.name, env));
+    return { shell: adapter.name, line, ...result };
   }
+}
+
+function describe(result: RcResult, shell: string, env: NodeJS.ProcessEnv): string {
+  const file = tildePath(result.file, env);
+  const backup = result.backup ? ` (the previous version is in ${tildePath(result.backup, env)})` : '';
+  if (result.action === 'install') {
+    return result.changed
+      ? `${result.created ? 'Created' : 'Updated'} ${file}: it loads the blast function now${backup}.\n` +
+          `Open a new ${shell} to use it.`
+      : `${file} already loads the blast function; nothing changed.`;
+  }
+  return result.changed
+    ? `Removed the blast block from ${file}${backup}.`
+    : `${file} has no blast block; nothing changed.`;
 }
