@@ -354,3 +354,46 @@ export function diffSnapshots(before: Snapshot, after: Snapshot, ignore: { env?:
   sets('trap', new Set(before.traps), new Set(after.traps));
   return out;
 }
+
+/** fish's quoting: inside single quotes only `\\` and `\'` are escapes, newlines are fine. */
+const fishQuote = (v: string) => `'${v.replace(/[\\']/g, '\\$&')}'`;
+
+/**
+ * fish: the prompt is the function `fish_prompt`, so the snapshot's prompt is its definition
+ * (`functions fish_prompt`, with the `# Defined in …` line that says where fish got it); options
+ * are fish's feature flags, abbreviations and key bindings; traps are its event handlers. No rc
+ * file is created up front: fish starts quietly without config.fish (and rcFiles are written
+ * without their directory).
+ */
+export const fishDialect: TmuxDialect = {
+  rcFiles: [],
+  quote: fishQuote,
+  status: (file) => `printf '%s\\n' $status > ${fishQuote(file)}`,
+  snapshot: (f) =>
+    [
+      `env -0 > ${fishQuote(f.env)}`,
+      `if functions -q fish_prompt; printf 'set\\0'; functions fish_prompt; else; printf 'unset\\0'; end > ${fishQuote(f.prompt)}`,
+      `set -n > ${fishQuote(f.variables)}`,
+      `functions -a -n > ${fishQuote(f.functions)}`,
+      `begin; status features; abbr --show; bind; end > ${fishQuote(f.options)}`,
+      `functions --handlers > ${fishQuote(f.traps)}`,
+    ].join('; '),
+  // fish has no history expansion; a newline would end the typed line.
+  untypeable: /\n/,
+  // Set by fish itself as commands run, independent of what the command did.
+  volatile: new Set([
+    '_',
+    'CMD_DURATION',
+    'COLUMNS',
+    'LINES',
+    'PWD',
+    'dirprev',
+    'dirnext',
+    'history',
+    'pipestatus',
+    'status',
+    'status_generation',
+    'last_pid',
+    'fish_kill_signal',
+  ]),
+};
