@@ -207,6 +207,31 @@ describe('blast CLI', function () {
     });
   });
 
+  it("--version answers in oclif's own format without loading oclif", async () => {
+    const { Config } = await import('@oclif/core');
+    const config = await Config.load(REPO);
+    const run = blast(box, ['--version']);
+    expect(run.status).to.equal(0);
+    expect(run.stdout).to.equal(`${config.userAgent}\n`);
+  });
+
+  it('clean removes what an interrupted creation left (its process is gone) and keeps a live one', () => {
+    const envs = join(box.blastHome, 'envs');
+    mkdirSync(envs, { recursive: true });
+    const dead = join(envs, '.blast-tmp-999999999-x-y');
+    const live = join(envs, `.blast-tmp-${process.pid}-x-y`);
+    mkdirSync(join(dead, 'bin'), { recursive: true });
+    mkdirSync(live);
+    const dry = blast(box, ['clean', '--dry-run']);
+    expect(dry.stdout).to.include(`would remove ${dead}`);
+    expect(dry.stdout).not.to.include(live);
+    expect(existsSync(dead)).to.equal(true);
+    const wet = blast(box, ['clean', '--json']);
+    expect(wet.status, wet.stderr).to.equal(0);
+    expect(existsSync(dead)).to.equal(false);
+    expect(existsSync(live)).to.equal(true);
+  });
+
   describe('in-process (@oclif/test)', () => {
     it('init prints the bash function and --help shows examples', async () => {
       const { stdout } = await runCommand(['init', 'bash'], { root: REPO });

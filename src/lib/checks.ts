@@ -4,7 +4,7 @@
  * theirs through the `check` event.
  */
 import { execFile } from 'node:child_process';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { CheckResult, EnvInfo } from './hooks.js';
@@ -12,23 +12,12 @@ import { messageOf } from './errors.js';
 import { CONFIG_FILE, infoOf, readEnvConfig } from './env-config.js';
 import { type Env, envsDir } from './paths.js';
 import { type EnvRecord, setAsideRegistry, withRegistry } from './registry.js';
+import { readVenv, type VenvInfo } from './venv/index.js';
 
 const run = promisify(execFile);
 
 async function exists(path: string): Promise<boolean> {
   return !!(await stat(path).catch(() => undefined));
-}
-
-/** pyvenv.cfg as `key = value` lines; undefined when missing or without `home`. */
-export async function readPyvenvCfg(envPath: string): Promise<Record<string, string> | undefined> {
-  const text = await readFile(join(envPath, 'pyvenv.cfg'), 'utf8').catch(() => undefined);
-  if (text === undefined) return undefined;
-  const cfg: Record<string, string> = {};
-  for (const line of text.split('\n')) {
-    const at = line.indexOf('=');
-    if (at > 0) cfg[line.slice(0, at).trim().toLowerCase()] = line.slice(at + 1).trim();
-  }
-  return cfg.home ? cfg : undefined;
 }
 
 async function checkEnvironment(info: EnvInfo): Promise<CheckResult[]> {
@@ -44,16 +33,11 @@ async function checkEnvironment(info: EnvInfo): Promise<CheckResult[]> {
       },
     ];
   }
-  const cfg = await readPyvenvCfg(info.path);
-  if (!cfg) {
-    return [
-      {
-        name: 'pyvenv.cfg valid',
-        status: 'fail',
-        env,
-        message: `${join(info.path, 'pyvenv.cfg')} is missing or has no home`,
-      },
-    ];
+  let cfg: VenvInfo;
+  try {
+    cfg = readVenv(info.path);
+  } catch (error) {
+    return [{ name: 'pyvenv.cfg valid', status: 'fail', env, message: messageOf(error) }];
   }
   const results: CheckResult[] = [
     { name: 'pyvenv.cfg valid', status: 'ok', env, message: `home = ${cfg.home}` },

@@ -2,15 +2,14 @@
  * The core's share of `blast clean`: what a crash or a deleted folder leaves behind. Each action
  * says what goes and why, so `--dry-run` can show it, and is idempotent.
  */
-import { readdir, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { rm, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { CleanAction } from './hooks.js';
 import { diskUsage } from './disk-usage.js';
 import { type Env, envsDir } from './paths.js';
 import { registryFile, withRegistry } from './registry.js';
+import { staleSeedTemps, staleTemps } from './venv/index.js';
 
-/** Creations leave `.blast-tmp-*` siblings only if killed mid-way; older than this, nobody owns them. */
-const ABANDONED_AFTER_MS = 10 * 60_000;
 /** proper-lockfile refreshes a held lock's mtime; this old, its holder is dead. */
 const STALE_LOCK_MS = 30_000;
 
@@ -31,23 +30,29 @@ export async function coreCleanActions(env: Env): Promise<CleanAction[]> {
     });
   }
 
-  const dir = envsDir(env);
-  for (const name of await readdir(dir).catch(() => [] as string[])) {
-    const path = join(dir, name);
-    const leftoverAge = name.startsWith('.blast-tmp-') ? await age(path) : undefined;
-    if (leftoverAge !== undefined && leftoverAge > ABANDONED_AFTER_MS) {
-      actions.push({
-        what: path,
-        why: 'half-made environment left by an interrupted creation',
-        bytes: await diskUsage(path),
-        run: () => rm(path, { recursive: true, force: true }),
-      });
-    }
+  // Half-made environments and seed builds whose creating process died (their names carry its pid).
+  for (const path of [...staleTemps(envsDir(env)), ...staleSeedTemps(env)]) {
+    actions.push({
+      what: path,
+      why: 'left by an interrupted environment creation',
+      bytes: await diskUsage(path),
+      run: () => rm(path, { recursive: true, force: true }),
+    });
   }
 
   // Skip the registry while its lock is stale: withRegistry would wait for it.
   if (!actions.some((a) => a.what === lock)) {
     const records = await withRegistry(env, (tx) => tx.all());
+    const localParents = new Set(records.filter((r) => r.kind === 'local').map((r) => dirname(r.path)));
+    for (const parent of localParents) {
+      for (const path of staleTemps(parent)) {
+        actions.push({
+          what: path,
+          why: 'left by an interrupted environment creation',
+          run: () => rm(path, { recursive: true, force: true }),
+        });
+      }
+    }
     for (const record of records) {
       if (await stat(record.path).catch(() => undefined)) continue;
       actions.push({
