@@ -1,0 +1,82 @@
+/**
+ * Through the real CLI (the built dist), as the `blast` function runs it with BLAST_SHELL=powershell:
+ * `init powershell` prints the function; `start` with hostile `--env` values and `kill` hand over
+ * PowerShell that parses, and whose variables, read back by PowerShell's quoting rules, are exactly
+ * the values given — and, after kill, exactly what was there before.
+ */
+import { expect } from 'chai';
+import { join } from 'node:path';
+import { blast, BIN, sandbox, throughFunction, type Sandbox } from '../../../test/support/cli.js';
+import { HOSTILE_VALUES, prng, randomValue, testSeed } from '../../../test/support/shells.js';
+import { powershell } from '../src/adapter.js';
+import { checkScript, envCalls, powershellParser } from './support/powershell.js';
+
+/** Apply the decoded calls to an environment as .NET would on Linux (PathSeparator ':'). */
+function apply(
+  env: Record<string, string>,
+  script: Awaited<ReturnType<typeof checkScript>>,
+): Record<string, string> {
+  const next = { ...env };
+  for (const { name, value } of envCalls(script)) {
+    if (value === undefined) delete next[name];
+    else next[name] = Array.isArray(value) ? value.join(':') : value;
+  }
+  return next;
+}
+
+describe('powershell through the real CLI', function () {
+  this.timeout(200_000);
+  let box: Sandbox;
+  before(() => powershellParser());
+  beforeEach(() => (box = sandbox()));
+  afterEach(() => box.cleanup());
+
+  it('blast init powershell prints the function for this CLI', async () => {
+    const run = blast(box, ['init', 'powershell']);
+    expect(run.stderr).to.equal('');
+    expect(run.status).to.equal(0);
+    expect(run.stdout).to.equal(
+      powershell.init({ bin: BIN, scriptVariable: 'BLAST_SHELL_SCRIPT', shellVariable: 'BLAST_SHELL' }),
+    );
+    await checkScript(run.stdout);
+    // pwsh is the same shell.
+    expect(blast(box, ['init', 'pwsh']).stdout).to.equal(run.stdout);
+  });
+
+  it('start and kill hand over hostile --env values byte for byte, then restore exactly', async () => {
+    const seed = testSeed();
+    const random = prng(seed + 7);
+    const values = [
+      ...HOSTILE_VALUES.filter((v) => v.length < 1000),
+      'it\u2019s \u2018quoted\u2019 \u201Aand\u201B',
+      "\u2019; New-Item pwned; '",
+      ...Array.from({ length: 220 }, () => randomValue(random)),
+    ];
+    const names = values.map((_, i) => `PS_T_${i}`);
+    const before = { ...box.env, PS_T_0: 'was set before', PATH: `/opt/it\u2019s/bin:${box.env.PATH}` };
+    const start = throughFunction(
+      box,
+      ['start', 'demo', ...values.flatMap((v, i) => ['--env', `${names[i]}=${v}`])],
+      {
+        shell: 'powershell',
+        env: before,
+      },
+    );
+    expect(start.status, start.stderr).to.equal(0);
+    const started = await checkScript(start.script);
+    const after = apply(before, started);
+    values.forEach((v, i) => {
+      expect(after[names[i]!], `BLAST_TEST_SEED=${seed} value #${i} ${JSON.stringify(v)}`).to.equal(v);
+    });
+    const venv = after.VIRTUAL_ENV!;
+    expect(venv).to.equal(join(box.blastHome, 'envs', 'demo'));
+    expect(after.PATH).to.equal(`${join(venv, 'bin')}:${before.PATH}`);
+    expect(start.script).to.include("$global:_BLAST_PROMPT = '(demo) '");
+
+    const kill = throughFunction(box, ['kill'], { shell: 'powershell', env: after });
+    expect(kill.status, kill.stderr).to.equal(0);
+    const restored = apply(after, await checkScript(kill.script));
+    expect(restored).to.deep.equal(before);
+    expect(kill.script).to.include('${function:global:prompt} = $global:_BLAST_OLD_PROMPT');
+  });
+});
