@@ -204,6 +204,11 @@ const PIECES = [
   '$$',
   '$#',
   '$_',
+  // PowerShell reads these as single quotes too (U+2018..U+201B).
+  '\u2018',
+  '\u2019',
+  '\u201a',
+  '\u201b',
 ];
 
 /** A random value of 0–40 pieces: mostly hostile, sometimes empty. */
