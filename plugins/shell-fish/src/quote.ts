@@ -12,8 +12,9 @@
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
- * Variables fish will not let a script set (read-only or special): `set -gx status 1` fails, so a
- * change naming one could never be applied, and saying so beats a half-applied activation.
+ * Variables fish will not let a script set (read-only or special): `set -gx status 1` fails. The
+ * core may still name one (`--env SHLVL=2` is fine in bash), so render leaves them alone and says
+ * so, rather than fail every later activation of an environment that stores one.
  */
 const FISH_READ_ONLY = new Set([
   '_',
@@ -45,9 +46,11 @@ export function word(value: string): string {
 
 export function checkName(name: string): string {
   if (!NAME.test(name)) throw new Error(`not a valid shell variable name: ${JSON.stringify(name)}`);
-  if (FISH_READ_ONLY.has(name))
-    throw new Error(`fish does not let a script set ${name} (it is read-only there)`);
   return name;
+}
+
+export function isReadOnly(name: string): boolean {
+  return FISH_READ_ONLY.has(name);
 }
 
 /**

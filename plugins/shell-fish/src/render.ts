@@ -12,17 +12,26 @@
  * different from unset, which `set -e` gives. (fish itself turns an empty element of PATH or
  * CDPATH into `.`, the directory an empty element means; other path variables keep theirs.)
  *
+ * Variables fish keeps read-only (`status`, `PWD`, `SHLVL`…) cannot be set or erased by a script:
+ * setting one prints a warning instead, erasing one is left out (no user ever owns one in fish).
+ *
  * Nothing is done to forget cached command paths: fish keeps no such cache (unlike bash's `hash`
  * or zsh's command table) and looks every command up on PATH when it runs it.
  */
 import type { ShellChange } from 'blast/hooks';
 import { renderRestore, renderTag } from './prompt.js';
-import { checkName, isPathVariable, quote } from './quote.js';
+import { checkName, isPathVariable, isReadOnly, quote } from './quote.js';
 
 export function render(change: ShellChange): string {
   const lines: string[] = [];
-  for (const name of change.unset) lines.push(`set -e -g ${checkName(name)}`);
-  for (const [name, value] of change.set) lines.push(setLine(checkName(name), value));
+  for (const name of change.unset) if (!isReadOnly(checkName(name))) lines.push(`set -e -g ${name}`);
+  for (const [name, value] of change.set) {
+    if (!isReadOnly(checkName(name))) lines.push(setLine(name, value));
+    else
+      lines.push(
+        `builtin printf '%s\\n' ${quote(`blast: fish keeps ${name} read-only; it is left as it is.`)} >&2`,
+      );
+  }
   if (change.prompt.action === 'tag') lines.push(renderTag(change.prompt.tag));
   else if (change.prompt.action === 'restore') lines.push(renderRestore());
   return lines.join('\n') + '\n';

@@ -209,7 +209,7 @@ describe('render in fish', function () {
   });
 });
 
-describe('fish quote and render refuse what fish cannot hold', () => {
+describe('fish quote and render, and what fish cannot hold', () => {
   it('refuses a NUL in a value', () => {
     expect(() => fish.quote('a\0b')).to.throw(/NUL/);
   });
@@ -217,8 +217,28 @@ describe('fish quote and render refuse what fish cannot hold', () => {
     expect(() => fish.render({ set: [['A;touch pwned', 'x']], unset: [], prompt: keep })).to.throw(/name/);
     expect(() => fish.render({ set: [], unset: ['$(x)'], prompt: keep })).to.throw(/name/);
   });
-  it('refuses the variables fish keeps read-only, naming them', () => {
-    for (const name of ['status', 'PWD', 'SHLVL', 'fish_pid', 'version'])
-      expect(() => fish.render({ set: [[name, 'x']], unset: [], prompt: keep }), name).to.throw(name);
+  it('leaves the variables fish keeps read-only alone, saying so, and applies the rest', () => {
+    const dir = tempDir();
+    try {
+      const file = join(dir.path, 'change.fish');
+      const names = ['status', 'PWD', 'SHLVL', 'fish_pid', 'version'];
+      writeFileSync(
+        file,
+        fish.render({
+          set: [...names.map((n) => [n, 'x'] as const), ['AFTER', 'yes']],
+          unset: names,
+          prompt: keep,
+        }),
+      );
+      const result = runFish(`${SOURCE_IN_FUNCTION}\n__blast_test_source '${file}'\n${fishDump(['AFTER'])}`, {
+        dir: dir.path,
+      });
+      expect(result.stderr.split('\n').filter(Boolean)).to.deep.equal(
+        names.map((n) => `blast: fish keeps ${n} read-only; it is left as it is.`),
+      );
+      expect(parseDump(result.stdout, ['AFTER']).get('AFTER')?.toString()).to.equal('yes');
+    } finally {
+      dir.cleanup();
+    }
   });
 });
