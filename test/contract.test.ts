@@ -160,6 +160,31 @@ describe('plugin contract (real CLI, linked plugins)', function () {
     expect(readFileSync(marker, 'utf8')).to.equal('cleaned');
   });
 
+  it('passes the shell pid: the calling shell through the function', () => {
+    const run = throughFunction(box, ['start', 'demo'], { env: behave({}) });
+    expect(run.status, run.stderr).to.equal(0);
+    const lines = readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { shellPid: number });
+    // spawnSync makes this test process the CLI's parent, as the shell is under the function.
+    expect(lines.map((l) => l.shellPid)).to.deep.equal([process.pid, process.pid, process.pid]);
+  });
+
+  it('list shows what plugins report about each environment, in text and --json', () => {
+    expect(throughFunction(box, ['start', 'demo']).status).to.equal(0);
+    const fields = { daemon: 'running', rss: 1234 };
+    const json = blast(box, ['list', '--json', '--no-size'], { env: behave({ list: { fields } }) });
+    expect(json.status, json.stderr).to.equal(0);
+    const [entry] = JSON.parse(json.stdout) as Array<{ plugins: Record<string, unknown> }>;
+    expect(entry!.plugins).to.deep.equal({ 'blast-fixture': fields });
+    const text = blast(box, ['list', '--no-size'], { env: behave({ list: { fields } }) });
+    expect(text.stdout).to.match(/demo\s.*daemon=running rss=1234/);
+    const failing = blast(box, ['list', '--no-size'], { env: behave({ list: { throw: 'no daemon info' } }) });
+    expect(failing.status).to.equal(0);
+    expect(failing.stderr).to.include('list: plugin blast-fixture failed: no daemon info');
+  });
+
   it('skips a plugin written for another API version, with a warning', () => {
     linkPlugin(box, join(FIXTURES, 'blast-fixture-incompatible'));
     const run = throughFunction(box, ['start', 'demo']);

@@ -56,7 +56,9 @@ empty), the prompt is restored, and plugins stop what they started (the daemon, 
       );
     }
 
-    const event: KillEvent | undefined = info ? { env: info, force: flags.force } : undefined;
+    const event: KillEvent | undefined = info
+      ? { env: info, force: flags.force, shellPid: process.ppid }
+      : undefined;
     if (event) await runPhase(this.config, 'preKill', event, flags.force ? 'inform' : 'veto');
     writeShellScript(through.script, adapter.render(change));
     if (event) await runPhase(this.config, 'postKill', event, 'inform');

@@ -4,6 +4,13 @@ import { listEnvironments, type Listed } from '../lib/listing.js';
 import { formatBytes } from '../lib/disk-usage.js';
 import { table } from '../lib/table.js';
 
+/** Plugins' facts as `key=value`, in plugin order. */
+function details(e: Listed): string {
+  return Object.values(e.plugins)
+    .flatMap((fields) => Object.entries(fields).map(([k, v]) => `${k}=${v ?? '-'}`))
+    .join(' ');
+}
+
 export default class List extends BlastCommand {
   static override summary = 'List environments: name, Python, size, path, and which one is active.';
   static override enableJsonFlag = true;
@@ -26,7 +33,10 @@ export default class List extends BlastCommand {
 
   async run(): Promise<Listed[]> {
     const { flags } = await this.parse(List);
-    const envs = await listEnvironments(process.env, { size: flags.size && !flags.names });
+    const envs = await listEnvironments(process.env, {
+      size: flags.size && !flags.names,
+      ...(flags.names ? {} : { config: this.config }),
+    });
     if (flags.names) {
       for (const e of envs) if (e.kind === 'named') this.log(e.name);
       return envs;
@@ -36,13 +46,14 @@ export default class List extends BlastCommand {
       else
         this.log(
           table(
-            ['', 'NAME', 'PYTHON', 'SIZE', 'KIND', 'PATH'],
+            ['', 'NAME', 'PYTHON', 'SIZE', 'KIND', 'DETAILS', 'PATH'],
             envs.map((e) => [
               e.active ? '*' : '',
               e.name,
               e.python.version,
               e.missing ? 'missing' : e.bytes === undefined ? '-' : formatBytes(e.bytes),
               e.kind,
+              details(e) || '-',
               e.path,
             ]),
           ),

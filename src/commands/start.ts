@@ -69,7 +69,10 @@ active switches to it; \`blast kill\` restores the shell as it was before the fi
       );
     }
     const info = loaded?.info ?? planned!.info;
-    const event = { env: info, creating: !loaded, shell: adapter.name };
+    // Through the function the activation lives as long as the calling shell; a subshell lives as
+    // long as this process, which waits for it.
+    const shellPid = through ? process.ppid : process.pid;
+    const event = { env: info, creating: !loaded, shell: adapter.name, shellPid };
     await runPhase(this.config, 'preStart', event, 'veto');
 
     if (planned) {

@@ -20,6 +20,7 @@ const BLAST_EVENTS: ReadonlySet<string> = new Set<keyof BlastHooks>([
   'postKill',
   'check',
   'clean',
+  'list',
 ]);
 
 interface BlastManifest {

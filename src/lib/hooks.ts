@@ -174,12 +174,31 @@ export interface StartEvent {
   creating: boolean;
   /** The shell that will be activated. */
   shell: string;
+  /**
+   * The process whose lifetime is the activation's (API 1.1): the shell that runs the function,
+   * or Blast's own process while it runs an activated subshell. When it is gone, so is the activation.
+   */
+  shellPid: number;
 }
 
 export interface KillEvent {
   env: EnvInfo;
   /** `blast kill --force`. */
   force: boolean;
+  /** As in StartEvent: the process the activation belonged to. */
+  shellPid: number;
+}
+
+/** One plugin's facts about one environment for `blast list` (the `list` event, API 1.1). */
+export interface EnvStatus {
+  /** EnvInfo.path of the environment it is about. */
+  path: string;
+  /** Short facts, e.g. `{ daemon: 'running', rss: 31457280 }`; shown as key=value, and in --json. */
+  fields: Record<string, string | number | boolean | null>;
+}
+
+export interface ListEvent {
+  envs: EnvInfo[];
 }
 
 export interface CheckEvent {
@@ -209,6 +228,8 @@ export interface BlastHooks {
   check: { options: CheckEvent; return: CheckResult[] };
   /** Return clean actions; the core runs them unless --dry-run. */
   clean: { options: CleanEvent; return: CleanAction[] };
+  /** Return facts per environment for `blast list`; failures are warnings (API 1.1). */
+  list: { options: ListEvent; return: EnvStatus[] };
 }
 
 declare module '@oclif/core/hooks' {

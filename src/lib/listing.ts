@@ -5,11 +5,16 @@ import { diskUsage } from './disk-usage.js';
 import type { EnvRecord } from './registry.js';
 import { withRegistry } from './registry.js';
 import type { Env } from './paths.js';
+import type { Interfaces } from '@oclif/core';
+import type { EnvStatus } from './hooks.js';
+import { runPhase } from './phases.js';
 
 export interface Listed extends EnvRecord {
   active: boolean;
   missing: boolean;
   bytes?: number;
+  /** What plugins report about it (`list` event), by plugin name. */
+  plugins: Record<string, EnvStatus['fields']>;
 }
 
 /** The environment active in this shell, by path; an unreadable state means none. */
@@ -21,15 +26,29 @@ export function activePath(vars: Vars): string | undefined {
   }
 }
 
-export async function listEnvironments(env: Env, options: { size: boolean }): Promise<Listed[]> {
+export async function listEnvironments(
+  env: Env,
+  options: { size: boolean; config?: Interfaces.Config },
+): Promise<Listed[]> {
   const records = await withRegistry(env, (tx) => tx.all());
   const active = activePath(env);
-  return Promise.all(
+  const listed = await Promise.all(
     records.map(async (record) => {
       const missing = !(await stat(record.path).catch(() => undefined));
-      const listed: Listed = { ...record, active: record.path === active, missing };
-      if (options.size && !missing) listed.bytes = await diskUsage(record.path);
-      return listed;
+      const entry: Listed = { ...record, active: record.path === active, missing, plugins: {} };
+      if (options.size && !missing) entry.bytes = await diskUsage(record.path);
+      return entry;
     }),
   );
+  if (options.config && records.length > 0) {
+    const byPath = new Map(listed.map((e) => [e.path, e]));
+    const { results } = await runPhase(options.config, 'list', { envs: records }, 'inform');
+    for (const { plugin, result } of results) {
+      for (const status of Array.isArray(result) ? result : []) {
+        const entry = byPath.get(status.path);
+        if (entry) entry.plugins[plugin] = status.fields;
+      }
+    }
+  }
+  return listed;
 }
