@@ -552,6 +552,34 @@ describe('a third-party shell plugin: elvish from examples/blast-shell-elvish', 
     expect(diffSnapshots(before, await s.snapshot())).to.deep.equal([]);
   });
 
+  it('without the function: an activated elvish subshell that read the user rc.elv; exit returns unchanged', async () => {
+    sh = await TmuxShell.start({
+      shell: 'elvish',
+      args: [],
+      dialect: elvishDialect,
+      files: { '.config/elvish/rc.elv': ELVISH_RC + 'set-env FROM_RC yes\n' },
+      env: (home) => {
+        cliAt(home, ['plugins', 'link', '--no-install', ELVISH_EXAMPLE]);
+        return blastEnv(home);
+      },
+    });
+    const s = sh;
+    const before = await s.snapshot();
+    const outer = s.send(`node ${elvishQuote(BIN)} start demo`);
+    for (let i = 0; i < 600 && !(await s.prompt().catch(() => '')).startsWith('(demo) '); i++)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await s.prompt()).to.equal('(demo) user>');
+    const file = join(s.out, 'sub');
+    const code = `print $E:VIRTUAL_ENV"|"$E:FROM_RC"|"(e:which python) > ${elvishQuote(file)}`;
+    expect(await s.run(attempt(code))).to.equal(0);
+    const demo = join(s.env.BLAST_HOME!, 'envs', 'demo');
+    expect(readFileSync(file, 'utf8')).to.equal(`${demo}|yes|${join(demo, 'bin', 'python')}`);
+    await s.keys('-l', 'exit');
+    await s.keys('Enter');
+    expect(await outer.wait(SLOW)).to.equal(0);
+    expect(diffSnapshots(before, await s.snapshot())).to.deep.equal([]);
+  });
+
   it('VIRTUAL_ENV_DISABLE_PROMPT: the prompt function stays the same, VIRTUAL_ENV_PROMPT is set', async () => {
     sh = await TmuxShell.start({
       shell: 'elvish',
