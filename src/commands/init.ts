@@ -14,15 +14,14 @@ type Installed = RcResult & { shell: string; line: string };
 export default class Init extends BlastCommand {
   static override summary =
     'Print the shell code that defines the `blast` shell function; --install adds it to your rc file.';
-  static override description = `With the function, \`blast start\` and \`blast kill\` change the shell you are in. Load it from
-your shell's rc file, like \`conda init\` or \`direnv hook\`:
+  static override description = `With the function, \`blast start\` and \`blast kill\` change the shell you are in. Load it from your shell's rc file, like \`conda init\` or \`direnv hook\`:
 
   ~/.bashrc:  eval "$(blast init bash)"
   ~/.zshrc:   eval "$(blast init zsh)"
 
---install writes that line for you, between "# >>> blast initialize >>>" marker comments (a second run
-changes nothing; the previous file is kept as <file>.blast-backup); --uninstall removes exactly that block.
-Without a shell name, the shell is detected from the parent process, then $SHELL.`;
+--install writes that line for you, between "# >>> blast initialize >>>" marker comments: a second run changes nothing, and the previous file is kept as <file>.blast-backup. --uninstall removes exactly that block.
+
+Without a shell name, the shell is the one running the \`blast\` function, else the parent process, else $SHELL.`;
 
   static override enableJsonFlag = true;
 
