@@ -1,0 +1,96 @@
+/**
+ * Talking to a daemon: one request per connection, newline-delimited JSON
+ * `{v:1, id, op, ...}` → `{v:1, id, ok, result | error}`.
+ */
+import { connect } from 'node:net';
+import { readFileSync, statSync } from 'node:fs';
+
+export const PROTOCOL_VERSION = 1;
+
+export class DaemonError extends Error {
+  constructor(
+    message: string,
+    /** `unreachable`: nothing answers on the socket; `timeout`; `refused`: the daemon said no. */
+    readonly kind: 'unreachable' | 'timeout' | 'refused' | 'protocol',
+  ) {
+    super(message);
+  }
+}
+
+export interface Reply {
+  v: number;
+  id: unknown;
+  ok: boolean;
+  result?: unknown;
+  error?: string;
+}
+
+let nextId = 1;
+
+export function request<T = unknown>(
+  socket: string,
+  op: string,
+  args: Record<string, unknown> = {},
+  timeoutMs = 1000,
+): Promise<T> {
+  return new Promise<T>((resolvePromise, rejectPromise) => {
+    const id = nextId++;
+    const conn = connect(socket);
+    let buffer = '';
+    let settled = false;
+    const finish = (error: DaemonError | undefined, value?: T) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      conn.destroy();
+      if (error) rejectPromise(error);
+      else resolvePromise(value as T);
+    };
+    const timer = setTimeout(
+      () => finish(new DaemonError(`no answer from ${socket} within ${timeoutMs} ms`, 'timeout')),
+      timeoutMs,
+    );
+    conn.setEncoding('utf8');
+    conn.on('connect', () => conn.write(JSON.stringify({ v: PROTOCOL_VERSION, id, op, ...args }) + '\n'));
+    conn.on('data', (chunk: string) => {
+      buffer += chunk;
+      const end = buffer.indexOf('\n');
+      if (end < 0) return;
+      let reply: Reply;
+      try {
+        reply = JSON.parse(buffer.slice(0, end)) as Reply;
+      } catch {
+        return finish(new DaemonError('unreadable reply', 'protocol'));
+      }
+      if (reply.ok) finish(undefined, reply.result as T);
+      else finish(new DaemonError(reply.error ?? 'refused', 'refused'));
+    });
+    conn.on('error', (error: NodeJS.ErrnoException) =>
+      finish(new DaemonError(`${socket}: ${error.code ?? error.message}`, 'unreachable')),
+    );
+    conn.on('close', () => finish(new DaemonError('connection closed without a reply', 'unreachable')));
+  });
+}
+
+/** Is a process with this pid alive (or at least present: a zombie counts)? */
+export function alive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The pid in a pid file and the file's age; undefined when there is no file. */
+export function readPidFile(file: string): { pid: number; ageMs: number } | undefined {
+  try {
+    const text = readFileSync(file, 'utf8');
+    const ageMs = Date.now() - statSync(file).mtimeMs;
+    const pid = /^\d+$/.test(text.trim()) ? Number(text.trim()) : 0;
+    return { pid, ageMs };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * Exactly one daemon per environment. The pid file, created with O_EXCL, is the lock: whoever
+ * creates it owns the environment, binds the socket and serves. A process that finds a pid file:
+ *  - of a live daemon that answers: attaches its shells there and exits;
+ *  - of a dead process (kill -9, crash, reboot): replaces the leftovers under the takeover lock
+ *    (an O_EXCL mkdir), re-checking the pid under it, so two newcomers never both take over;
+ *  - of a live process that never answers (hung, or a reused pid): after a grace period, SIGKILLs
+ *    it if it is a Blast daemon, and takes over.
+ * The owner removes its files under the same takeover lock when it exits.
+ */
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { alive, readPidFile, request, DaemonError } from '../client.js';
+import type { DaemonPaths } from '../paths.js';
+
+/** The runtime dir: created 0700; refused when another user owns it or others may enter it. */
+export function ensureRunDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = statSync(dir);
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid) throw new Error(`${dir} belongs to uid ${st.uid}, not ${uid}`);
+  if ((st.mode & 0o077) !== 0)
+    throw new Error(`${dir} is open to other users (mode ${(st.mode & 0o777).toString(8)})`);
+}
+
+async function withTakeoverLock<T>(paths: DaemonPaths, fn: () => T): Promise<T | undefined> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      mkdirSync(paths.takeover, { mode: 0o700 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const age = Date.now() - (statSync(paths.takeover, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      // Held for milliseconds at a time; older means its holder died holding it.
+      if (age > 10_000) rmSync(paths.takeover, { recursive: true, force: true });
+      await sleep(10 + Math.random() * 20);
+      continue;
+    }
+    try {
+      return fn();
+    } finally {
+      rmSync(paths.takeover, { recursive: true, force: true });
+    }
+  }
+  return undefined;
+}
+
+function isDaemon(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('daemon/main.js');
+  } catch {
+    return false;
+  }
+}
+
+export type Acquired = { owner: true } | { owner: false; pid: number };
+
+/** Becomes the environment's daemon, or hands `attach` to the one that is. */
+export async function acquire(
+  paths: DaemonPaths,
+  attach: number[],
+  log: (m: string) => void,
+): Promise<Acquired> {
+  ensureRunDir(paths.runDir);
+  const deadline = Date.now() + 30_000;
+  let unanswered: { pid: number; since: number } | undefined;
+  while (Date.now() < deadline) {
+    try {
+      const fd = openSync(paths.pidFile, 'wx', 0o600);
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      return { owner: true };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const info = readPidFile(paths.pidFile);
+    if (!info) continue; // removed meanwhile: try again at once
+    if (info.pid === 0 && info.ageMs < 2000) {
+      await sleep(10); // being written
+      continue;
+    }
+    if (info.pid !== 0 && alive(info.pid)) {
+      try {
+        for (const pid of attach) await request(paths.socket, 'attach', { pid }, 2000);
+        if (attach.length === 0) await request(paths.socket, 'ping', {}, 2000);
+        return { owner: false, pid: info.pid };
+      } catch (error) {
+        const refused = error instanceof DaemonError && error.kind === 'refused';
+        if (!unanswered || unanswered.pid !== info.pid) unanswered = { pid: info.pid, since: Date.now() };
+        // Starting (no socket yet) or shutting down (refuses): wait for it to answer or exit.
+        if (Date.now() - unanswered.since < 5000 || (refused && Date.now() - unanswered.since < 10_000)) {
+          await sleep(30);
+          continue;
+        }
+        if (isDaemon(info.pid)) {
+          log(`daemon ${info.pid} has not answered for 5 s: killing it`);
+          try {
+            process.kill(info.pid, 'SIGKILL');
+          } catch {
+            // gone
+          }
+          await sleep(50);
+        }
+      }
+    }
+    // The owner is gone: take its place.
+    await withTakeoverLock(paths, () => {
+      const again = readPidFile(paths.pidFile);
+      if (again && again.pid === info.pid) {
+        log(
+          `removing leftovers of daemon ${info.pid || '?'} (${alive(info.pid) ? 'not answering' : 'dead'})`,
+        );
+        rmSync(paths.socket, { force: true });
+        rmSync(paths.pidFile, { force: true });
+      }
+    });
+  }
+  throw new Error(`could not become or reach the daemon of this environment within 30 s`);
+}
+
+/** The owner's exit: its socket and pid file go, unless someone already replaced them. */
+export async function release(paths: DaemonPaths): Promise<void> {
+  await withTakeoverLock(paths, () => {
+    if (readPidFile(paths.pidFile)?.pid === process.pid) {
+      rmSync(paths.socket, { force: true });
+      rmSync(paths.pidFile, { force: true });
+    }
+  });
+}

@@ -1,0 +1,284 @@
+/**
+ * The daemon of one environment: `node main.js <env path> [--attach PID]...`, started detached by
+ * the plugin's `activate` hook with the CLI's environment (so it computes the same paths).
+ *
+ * It owns the environment (see lock.ts), serves the socket (protocol.ts), keeps the attached
+ * shells (checked every few seconds with kill(pid, 0); it exits when none is left), watches
+ * site-packages and bin/ (fs.watch, debounced) and records every settled change of the installed
+ * distributions in the state database (store.ts), and keeps a few figures (disk size, packages,
+ * its own memory and CPU).
+ */
+import { mkdirSync, readFileSync, renameSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { alive } from '../client.js';
+import { daemonPaths } from '../paths.js';
+import { diskUsage } from './disk.js';
+import { acquire, release } from './lock.js';
+import { Log } from './log.js';
+import { diff, scanPackages, sitePackagesDirs, type Packages } from './packages.js';
+import { pidArg, RequestError, serveConnection } from './protocol.js';
+import { Store, type ChangeRecord } from './store.js';
+
+const number = (name: string, fallback: number) => {
+  const value = Number(process.env[name]);
+  return Number.isFinite(value) && value > 0 ? value : fallback;
+};
+/** How often attached shells are checked (ms). */
+const SHELL_CHECK_MS = number('BLAST_DAEMON_SHELL_CHECK_MS', 2000);
+/** Quiet time before a burst of file events counts as one settled change (ms). */
+const DEBOUNCE_MS = number('BLAST_DAEMON_DEBOUNCE_MS', 300);
+/** A connection that sends nothing for this long is closed (ms). */
+const IDLE_MS = number('BLAST_DAEMON_IDLE_MS', 5000);
+
+function parseArgs(argv: string[]): { envPath: string; attach: number[] } {
+  const [envPath, ...rest] = argv;
+  if (!envPath) throw new Error('usage: main.js <env path> [--attach PID]...');
+  const attach: number[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    if (rest[i] === '--attach') {
+      const pid = Number(rest[++i]);
+      if (Number.isInteger(pid) && pid > 0) attach.push(pid);
+    }
+  }
+  return { envPath: resolve(envPath), attach };
+}
+
+async function main(): Promise<void> {
+  const { envPath, attach } = parseArgs(process.argv.slice(2));
+  const paths = daemonPaths(envPath, process.env);
+  mkdirSync(paths.stateDir, { recursive: true, mode: 0o700 });
+  const log = new Log(paths.log);
+  const say = (m: string) => log.write(m);
+
+  const acquired = await acquire(paths, attach, say);
+  if (!acquired.owner) {
+    say(`daemon ${acquired.pid} runs already: attached ${attach.join(', ') || 'nothing'} there`);
+    return;
+  }
+  say(`started for ${envPath}`);
+  const started = Date.now();
+  const startCpu = process.cpuUsage();
+
+  let shuttingDown = false;
+  const attached = new Set<number>();
+  const saveAttached = () => {
+    try {
+      writeFileSync(`${paths.attached}.tmp`, JSON.stringify([...attached]), { mode: 0o600 });
+      renameSync(`${paths.attached}.tmp`, paths.attached);
+    } catch (error) {
+      say(`cannot save attached shells: ${(error as Error).message}`);
+    }
+  };
+  // Shells a crashed predecessor had: those still alive stay attached.
+  try {
+    for (const pid of JSON.parse(readFileSync(paths.attached, 'utf8')) as unknown[])
+      if (typeof pid === 'number' && alive(pid)) attached.add(pid);
+  } catch {
+    // none
+  }
+  for (const pid of attach) attached.add(pid);
+  saveAttached();
+
+  let store: Store;
+  try {
+    store = await Store.open(paths.db);
+  } catch (error) {
+    say(`state database ${paths.db} unreadable: ${(error as Error).message}`);
+    await release(paths);
+    process.exitCode = 1;
+    return;
+  }
+
+  // Packages: compare with what the database last saw (changes made while no daemon ran).
+  const dirs = sitePackagesDirs(envPath);
+  let packages: Packages = scanPackages(dirs);
+  let lastChange: ChangeRecord | undefined = (await store.history(1))[0];
+  {
+    const known = await store.current();
+    const change = known ? diff(known, packages) : undefined;
+    const record = await store.record(change, packages, true);
+    if (record) {
+      lastChange = record;
+      say(`changed while no daemon ran: ${JSON.stringify(change)}`);
+    }
+  }
+
+  let diskBytes: number | null = null;
+  let measuring: Promise<void> | undefined;
+  let measureAgain = false;
+  const measure = () => {
+    if (measuring) {
+      measureAgain = true;
+      return;
+    }
+    measuring = diskUsage(envPath)
+      .then((bytes) => {
+        diskBytes = bytes;
+      })
+      .finally(() => {
+        measuring = undefined;
+        if (measureAgain) {
+          measureAgain = false;
+          measure();
+        }
+      });
+  };
+  measure();
+
+  // Watching: every event restarts the debounce timer; when it fires, rescan and record.
+  let settleTimer: NodeJS.Timeout | undefined;
+  let recording = Promise.resolve();
+  const settle = () => {
+    settleTimer = undefined;
+    recording = recording.then(async () => {
+      const now = scanPackages(dirs);
+      const change = diff(packages, now);
+      if (change) {
+        try {
+          const record = await store.record(change, now);
+          packages = now;
+          lastChange = record;
+          say(`change #${record?.seq}: ${JSON.stringify(change)}`);
+        } catch (error) {
+          say(`cannot record a change: ${(error as Error).message}`);
+        }
+      }
+      measure();
+    });
+  };
+  const watchers: FSWatcher[] = [];
+  for (const dir of [...dirs, join(envPath, 'bin')]) {
+    try {
+      const watcher = watch(dir, { persistent: true }, () => {
+        if (shuttingDown) return;
+        clearTimeout(settleTimer);
+        settleTimer = setTimeout(settle, DEBOUNCE_MS);
+      });
+      watcher.on('error', (error) => say(`watch ${dir}: ${error.message}`));
+      watchers.push(watcher);
+    } catch (error) {
+      say(`cannot watch ${dir}: ${(error as Error).message}`);
+    }
+  }
+
+  const status = () => {
+    const cpu = process.cpuUsage(startCpu);
+    return {
+      pid: process.pid,
+      env: envPath,
+      attached: [...attached],
+      uptimeMs: Date.now() - started,
+      rss: process.memoryUsage.rss(),
+      cpu: { userMs: Math.round(cpu.user / 1000), systemMs: Math.round(cpu.system / 1000) },
+      packages: Object.keys(packages).length,
+      diskBytes,
+      lastChange: lastChange?.time ?? null,
+      changes: lastChange?.seq ?? 0,
+    };
+  };
+
+  const shutdown = async (why: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    clearInterval(shellTimer);
+    clearTimeout(settleTimer);
+    for (const w of watchers) w.close();
+    say(`stopping: ${why}`);
+    await new Promise<void>((done) => server.close(() => done()));
+    try {
+      await recording;
+      // A change still settling is recorded before exit.
+      const now = scanPackages(dirs);
+      const change = diff(packages, now);
+      await store.record(change, now);
+      await store.setMeta({ lastExit: new Date().toISOString(), why, ...status() });
+    } catch (error) {
+      say(`cannot persist final state: ${(error as Error).message}`);
+    }
+    attached.clear();
+    saveAttached();
+    await release(paths);
+    say('stopped');
+    process.exit(0);
+  };
+
+  const handle = async (op: string, request: Record<string, unknown>): Promise<unknown> => {
+    if (shuttingDown && op !== 'ping' && op !== 'status') throw new RequestError('shutting down');
+    switch (op) {
+      case 'ping':
+        return { pong: true, pid: process.pid };
+      case 'status':
+        return status();
+      case 'attach': {
+        const pid = pidArg(request);
+        if (!alive(pid)) throw new RequestError(`no process ${pid}`);
+        if (!attached.has(pid)) {
+          attached.add(pid);
+          saveAttached();
+          say(`attached ${pid}`);
+        }
+        return { attached: [...attached] };
+      }
+      case 'detach': {
+        const pid = pidArg(request);
+        if (attached.delete(pid)) {
+          saveAttached();
+          say(`detached ${pid}`);
+        }
+        if (attached.size === 0) setImmediate(() => void shutdown('the last shell detached'));
+        return { attached: [...attached] };
+      }
+      case 'shutdown':
+        setImmediate(() => void shutdown('asked to'));
+        return { stopping: true };
+      case 'history': {
+        const limit = request.limit === undefined ? 100 : request.limit;
+        if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > 10_000)
+          throw new RequestError('limit must be an integer from 1 to 10000');
+        await recording;
+        return { changes: await store.history(limit) };
+      }
+      default:
+        throw new RequestError(`unknown op ${JSON.stringify(op.slice(0, 50))}`);
+    }
+  };
+
+  // Attached shells: gone ones are dropped; with none left, stop.
+  const shellTimer = setInterval(() => {
+    let changed = false;
+    for (const pid of attached)
+      if (!alive(pid)) {
+        attached.delete(pid);
+        changed = true;
+        say(`shell ${pid} is gone`);
+      }
+    if (changed) saveAttached();
+    if (attached.size === 0) void shutdown('no shell attached');
+  }, SHELL_CHECK_MS);
+
+  rmSync(paths.socket, { force: true }); // a dead predecessor's; we hold the lock
+  const server = createServer((socket) => serveConnection(socket, handle, IDLE_MS, say));
+  server.maxConnections = 128;
+  server.on('error', (error) => {
+    say(`server: ${error.message}`);
+    void shutdown('socket error');
+  });
+  const umask = process.umask(0o177); // the socket is created 0600
+  await new Promise<void>((done) => server.listen(paths.socket, done));
+  process.umask(umask);
+  say(`listening on ${paths.socket}; attached ${[...attached].join(', ') || 'nothing'}`);
+
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const)
+    process.on(signal, () => void shutdown(`signal ${signal}`));
+}
+
+main().catch((error: unknown) => {
+  try {
+    const paths = daemonPaths(resolve(process.argv[2] ?? '.'), process.env);
+    new Log(paths.log).write(`fatal: ${(error as Error).stack ?? String(error)}`);
+  } catch {
+    // nowhere to report
+  }
+  process.exit(1);
+});

@@ -1,0 +1,32 @@
+/**
+ * `activate`: make sure the environment's daemon runs and has this shell attached, and tell the
+ * shell where it is (BLAST_SOCKET). Fast: one connect + one round trip when the daemon runs;
+ * otherwise a detached spawn that is not waited for (the daemon attaches the shell itself).
+ */
+import type { Hook } from '@oclif/core';
+import { mkdirSync } from 'node:fs';
+import { request } from '../client.js';
+import { spawnDaemon } from '../control.js';
+import { daemonPaths } from '../paths.js';
+
+const hook: Hook<'activate'> = async function (event) {
+  const paths = daemonPaths(event.env.path, process.env);
+  // Switching from another environment: that one's daemon no longer has this shell.
+  const previous = process.env.BLAST_SOCKET;
+  const leaving =
+    previous && previous !== paths.socket
+      ? request(previous, 'detach', { pid: event.shellPid }, 300).catch(() => undefined)
+      : undefined;
+  try {
+    await request(paths.socket, 'attach', { pid: event.shellPid }, 1000);
+  } catch {
+    // Nothing answers (no daemon, a dead one's socket, one shutting down): start one. It sorts
+    // out stale files and concurrent starts itself (see daemon/lock.ts).
+    mkdirSync(paths.runDir, { recursive: true, mode: 0o700 });
+    spawnDaemon(event.env.path, [event.shellPid], process.env);
+  }
+  await leaving;
+  return { set: { BLAST_SOCKET: paths.socket } };
+};
+
+export default hook;

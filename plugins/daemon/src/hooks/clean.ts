@@ -1,0 +1,56 @@
+/**
+ * `clean`: what dead daemons left in the runtime dir — sockets and pid files whose daemon is gone,
+ * takeover locks older than a minute — for every environment, registered or not (the files are
+ * found by name in the runtime dir).
+ */
+import type { Hook } from '@oclif/core';
+import type { CleanAction } from 'blast/hooks';
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import { daemonState, removeLeftovers } from '../control.js';
+import { daemonPaths, pathsForHash, runtimeDir } from '../paths.js';
+
+const NAME = /^d-([0-9a-f]{16})\.(sock|pid|takeover)$/;
+
+const hook: Hook<'clean'> = async function ({ envs }) {
+  const env = process.env;
+  const dirs = new Set([runtimeDir(env), ...envs.map((e) => daemonPaths(e.path, env).runDir)]);
+  const hashes = new Set<string>();
+  const actions: CleanAction[] = [];
+  for (const dir of dirs) {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const match = NAME.exec(name);
+      if (!match) continue;
+      const paths = pathsForHash(match[1]!, env);
+      if (paths.runDir !== dir) continue;
+      if (match[2] === 'takeover') {
+        const age = Date.now() - (statSync(paths.takeover, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+        if (age > 60_000)
+          actions.push({
+            what: paths.takeover,
+            why: 'takeover lock of a process that died',
+            run: async () => rmSync(paths.takeover, { recursive: true, force: true }),
+          });
+        continue;
+      }
+      if (hashes.has(match[1]!)) continue;
+      hashes.add(match[1]!);
+      const state = await daemonState(paths);
+      if (state.state !== 'stale') continue;
+      for (const file of state.leftovers)
+        actions.push({
+          what: file,
+          why: `left by a dead daemon (${state.why})`,
+          run: async () => removeLeftovers(paths, state.pid),
+        });
+    }
+  }
+  return actions;
+};
+
+export default hook;
