@@ -18,10 +18,10 @@
  * newlines intact) and printed after the tag.
  *
  * Restoring: an autoloaded prompt comes back the way fish loaded it — by sourcing its file again —
- * because a copy made with `functions -c` is a different function to fish (`functions fish_prompt`
- * would say "Defined interactively" instead of naming the file, and fish would no longer reload it
- * when the file changes). If that file is gone or fails, and for every other prompt, the saved
- * copy is copied back; its body is the user's, only that provenance comment differs (fish 3.6
+ * because a copy made with `functions -c` forgets where it came from (`functions fish_prompt` would
+ * say "Defined interactively" instead of naming the file). Sourced over the wrapper, it reads
+ * exactly as before; only `functions -D -v` can tell it is no longer marked autoloaded. If that file is gone or fails, and for every other prompt,
+ * the saved copy is copied back: the user's code, with that provenance comment lost (fish 3.6
  * keeps no origin for copies).
  *
  * fish's reserved words (`set`, `test`, `string`, `status`…) cannot be redefined by the user; the
@@ -70,15 +70,16 @@ export function renderTag(tag: string): string {
 export function renderRestore(): string {
   return [
     'if set -q _BLAST_PROMPT_SAVED',
-    '    builtin functions -e fish_prompt',
     '    if test "$_BLAST_PROMPT_SAVED[1]" = autoloaded',
     '        and test -f "$_BLAST_PROMPT_SAVED[2]"',
     '        and builtin source "$_BLAST_PROMPT_SAVED[2]"',
-    '        and builtin functions -q fish_prompt',
-    '        # Loaded from its file again, as fish had done.',
-    `    else if test "$_BLAST_PROMPT_SAVED[1]" != none; and builtin functions -q ${OLD}`,
+    '        and test (builtin functions -D fish_prompt | string collect) = "$_BLAST_PROMPT_SAVED[2]"',
+    '        # Read from its file again, over the wrapper, as fish had loaded it.',
+    '    else',
     '        builtin functions -e fish_prompt',
-    `        builtin functions -c ${OLD} fish_prompt`,
+    `        if test "$_BLAST_PROMPT_SAVED[1]" != none; and builtin functions -q ${OLD}`,
+    `            builtin functions -c ${OLD} fish_prompt`,
+    '        end',
     '    end',
     `    builtin functions -e ${OLD}`,
     '    set -e -g _BLAST_PROMPT_SAVED',
