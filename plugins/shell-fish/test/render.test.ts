@@ -87,8 +87,19 @@ describe('render in fish', function () {
       'fish-specific',
     ));
 
-  it('quote() reads back byte for byte as a command argument', () => {
-    const values = [...HOSTILE_VALUES, '-n', '--', '%self', '{a,b}', '~', '*', '$argv'];
+  it('quote() reads back byte for byte as a command argument (hostile and 250 random values)', () => {
+    const random = prng(testSeed() + 5);
+    const values = [
+      ...HOSTILE_VALUES,
+      '-n',
+      '--',
+      '%self',
+      '{a,b}',
+      '~',
+      '*',
+      '$argv',
+      ...Array.from({ length: 250 }, () => randomValue(random)),
+    ];
     const result = runFish(`printf '%s\\0' ${values.map(fish.quote).join(' ')}`, { dir: dir.path });
     expect(result.status).to.equal(0);
     expect(splitNul(result.stdout).map((b) => b.toString('utf8'))).to.deep.equal(values);
