@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Node, Parser } from 'web-tree-sitter';
 import { BIN, REPO, sandbox, type Sandbox } from './support/cli.js';
-import { cleanEnv, hasShell, splitNul } from './support/shells.js';
+import { cleanEnv, splitNul } from './support/shells.js';
 import { TmuxShell } from './support/tmux.js';
 
 const require = createRequire(import.meta.url);
@@ -143,16 +143,11 @@ describe('completion (@oclif/plugin-autocomplete)', function () {
   });
 
   it('PowerShell: our part of the script parses without error nodes, and no summary is expanded', async function () {
-    let parser: Parser;
-    try {
-      const ts = await import('web-tree-sitter');
-      await ts.Parser.init();
-      const grammar = require.resolve('tree-sitter-powershell/tree-sitter-powershell.wasm');
-      parser = new ts.Parser();
-      parser.setLanguage(await ts.Language.load(grammar));
-    } catch {
-      this.skip(); // web-tree-sitter and tree-sitter-powershell come with the PowerShell plugin
-    }
+    const ts = await import('web-tree-sitter');
+    await ts.Parser.init();
+    const grammar = require.resolve('tree-sitter-powershell/tree-sitter-powershell.wasm');
+    const parser: Parser = new ts.Parser();
+    parser.setLanguage(await ts.Language.load(grammar));
     const ps1 = readFileSync(join(dir, 'functions', 'powershell', 'blast.ps1'), 'utf8');
     const errorsIn = (code: string) => {
       const found: Array<{ line: string; text: string }> = [];
@@ -242,7 +237,6 @@ describe('completion (@oclif/plugin-autocomplete)', function () {
     ];
     for (const { shell, rc, dump } of shells) {
       it(`${shell}: blast st<TAB> → start, blast start --py<TAB> → --python`, async function () {
-        if (!hasShell(shell)) this.skip();
         sh = await TmuxShell.start({
           shell,
           files: { [rc]: `PS1='user> '\neval "$(node '${BIN}' init ${shell})"\n${dump}\n` },

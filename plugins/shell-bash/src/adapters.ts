@@ -8,6 +8,7 @@ import { bashSubshell, zshSubshell } from './subshell.js';
 export const bash: ShellAdapter = {
   name: 'bash',
   rcFile: '.bashrc',
+  rcLine: (bin) => `eval "$(${quote(bin)} init bash)"`,
   init: (ctx) => init('bash', ctx),
   render: (change) => render('bash', change),
   quote,
@@ -17,6 +18,7 @@ export const bash: ShellAdapter = {
 export const zsh: ShellAdapter = {
   name: 'zsh',
   rcFile: '.zshrc',
+  rcLine: (bin) => `eval "$(${quote(bin)} init zsh)"`,
   init: (ctx) => init('zsh', ctx),
   render: (change) => render('zsh', change),
   quote,
