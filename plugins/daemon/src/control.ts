@@ -65,20 +65,18 @@ export function removeLeftovers(paths: DaemonPaths, deadPid: number | null): voi
 
 /**
  * Starts the environment's daemon detached and does not wait for it. If another daemon wins the
- * race for the environment, the new one attaches the pids there and exits.
- *
- * No inherited file descriptors: the daemon's stdio is /dev/null, Node opens its own descriptors
- * close-on-exec, and descriptors 3–9 this process may have inherited without close-on-exec from
- * its shell are closed by the `/bin/sh` that execs the daemon (a held pipe would keep a caller's
- * `$(…)` or a test harness waiting for EOF until the daemon exits).
+ * race for the environment, the new one attaches the pids there and exits. Its stdio is /dev/null;
+ * descriptors this process inherited without close-on-exec are closed by the daemon first thing
+ * (see daemon/fds.ts).
  */
 export function spawnDaemon(envPath: string, attach: number[], env: Env): number | undefined {
   const args = [DAEMON_MAIN, envPath, ...attach.flatMap((pid) => ['--attach', String(pid)])];
-  const child = spawn(
-    '/bin/sh',
-    ['-c', 'exec "$0" "$@" 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-', process.execPath, ...args],
-    { detached: true, stdio: 'ignore', env: env as NodeJS.ProcessEnv, cwd: '/' },
-  );
+  const child = spawn(process.execPath, args, {
+    detached: true,
+    stdio: 'ignore',
+    env: env as NodeJS.ProcessEnv,
+    cwd: '/',
+  });
   child.on('error', () => {});
   child.unref();
   return child.pid;

@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { alive } from '../client.js';
 import { daemonPaths } from '../paths.js';
 import { diskUsage } from './disk.js';
+import { closeInheritedDescriptors } from './fds.js';
 import { acquire, release } from './lock.js';
 import { Log } from './log.js';
 import { diff, scanPackages, sitePackagesDirs, type Packages } from './packages.js';
@@ -45,6 +46,7 @@ function parseArgs(argv: string[]): { envPath: string; attach: number[] } {
 }
 
 async function main(): Promise<void> {
+  const inherited = closeInheritedDescriptors();
   const { envPath, attach } = parseArgs(process.argv.slice(2));
   const paths = daemonPaths(envPath, process.env);
   mkdirSync(paths.stateDir, { recursive: true, mode: 0o700 });
@@ -56,7 +58,9 @@ async function main(): Promise<void> {
     say(`daemon ${acquired.pid} runs already: attached ${attach.join(', ') || 'nothing'} there`);
     return;
   }
-  say(`started for ${envPath}`);
+  say(
+    `started for ${envPath}${inherited.length ? `; closed inherited descriptors ${inherited.join(', ')}` : ''}`,
+  );
   const started = Date.now();
   const startCpu = process.cpuUsage();
 

@@ -1,0 +1,167 @@
+/**
+ * The daemon's lifecycle through the real CLI and real bash shells using the real `blast`
+ * function: start brings it up with the shell attached, kill detaches and it exits, a shell that
+ * dies without kill is noticed, 20 concurrent starts leave one daemon.
+ */
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { alive } from '../src/client.js';
+import {
+  blast,
+  daemonBox,
+  daemonProcesses,
+  killDaemons,
+  pathsOf,
+  shellStart,
+  status,
+  waitFor,
+  type Box,
+  type Shell,
+} from './support.js';
+import { BIN, throughFunction } from '../../../test/support/cli.js';
+
+describe('daemon lifecycle (real CLI, real bash, real processes)', function () {
+  this.timeout(200_000);
+  let box: Box;
+  let shells: Shell[] = [];
+
+  beforeEach(() => {
+    box = daemonBox();
+    shells = [];
+  });
+  afterEach(() => {
+    for (const s of shells) s.stop();
+    killDaemons(box);
+    box.cleanup();
+  });
+
+  const open = async (env = 'demo') => {
+    const shell = await shellStart(box, env);
+    shells.push(shell);
+    await shell.read('ready');
+    expect(await shell.read('start.rc'), await shell.read('start.err')).to.equal('0\n');
+    return shell;
+  };
+
+  it('start brings the daemon up with the shell attached; kill detaches it and the daemon exits', async () => {
+    const shell = await open();
+    const paths = pathsOf(box, 'demo');
+    expect(await shell.read('socket')).to.equal(paths.socket);
+    expect(await shell.read('venv')).to.equal(join(box.blastHome, 'envs', 'demo'));
+    const s = await waitFor('daemon status', () => status(paths));
+    expect(s.attached).to.deep.equal([shell.pid]);
+    expect(s.env).to.equal(join(box.blastHome, 'envs', 'demo'));
+    expect(s.packages).to.be.greaterThan(0); // pip
+    // The socket is the user's only: 0600 in a 0700 dir.
+    expect(statSync(paths.runDir).mode & 0o777).to.equal(0o700);
+    expect(statSync(paths.socket).mode & 0o777).to.equal(0o600);
+    expect(statSync(paths.socket).isSocket()).to.equal(true);
+
+    shell.signal('go-kill');
+    await shell.read('done');
+    expect(await shell.read('kill.rc'), await shell.read('kill.err')).to.equal('0\n');
+    expect(await shell.read('socket-after')).to.equal('unset');
+    await waitFor('daemon exit', () => !alive(s.pid), 10_000);
+    expect(existsSync(paths.socket)).to.equal(false);
+    expect(existsSync(paths.pidFile)).to.equal(false);
+    // Its final state was persisted.
+    expect(blast(box, ['check', '--json']).stdout).to.include('not running');
+  });
+
+  it('a shell that dies without kill: the daemon notices and exits within a few seconds', async () => {
+    const shell = await open();
+    const paths = pathsOf(box, 'demo');
+    const s = await waitFor('daemon status', () => status(paths));
+    shell.stop();
+    const since = Date.now();
+    await waitFor('daemon exit', () => !alive(s.pid), 10_000);
+    expect(Date.now() - since).to.be.lessThan(6000);
+    expect(existsSync(paths.socket)).to.equal(false);
+  });
+
+  it('a second shell attaches to the same daemon; the daemon stays until the last one goes', async () => {
+    const a = await open();
+    const paths = pathsOf(box, 'demo');
+    const first = await waitFor('daemon', () => status(paths));
+    const b = await open();
+    const both = await waitFor('both attached', async () => {
+      const s = await status(paths);
+      return s.attached.length === 2 ? s : undefined;
+    });
+    expect(both.pid).to.equal(first.pid);
+    expect(both.attached).to.have.members([a.pid, b.pid]);
+    a.signal('go-kill');
+    await a.read('done');
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await status(paths)).attached).to.deep.equal([b.pid]);
+    b.stop();
+    await waitFor('daemon exit', () => !alive(first.pid), 10_000);
+  });
+
+  it('20 concurrent starts of one environment leave one daemon, one socket, every shell attached', async () => {
+    // Create the environment first (creation races are the core's business), then stop its daemon.
+    const created = throughFunction(box, ['start', 'demo']);
+    expect(created.status, created.stderr).to.equal(0);
+    const paths = pathsOf(box, 'demo');
+    const envPath = join(box.blastHome, 'envs', 'demo');
+    const first = await waitFor('daemon', () => status(paths));
+    throughFunction(box, ['kill'], {
+      env: {
+        BLAST_SHELL_STATE: /BLAST_SHELL_STATE='([^']*)'/.exec(created.script)![1]!,
+        VIRTUAL_ENV: envPath,
+      },
+    });
+    await waitFor('first daemon exit', () => !alive(first.pid), 10_000);
+
+    const started = await Promise.all(Array.from({ length: 20 }, () => shellStart(box, 'demo')));
+    shells.push(...started);
+    for (const s of started) {
+      await s.read('ready');
+      expect(await s.read('start.rc'), await s.read('start.err')).to.equal('0\n');
+    }
+    const all = await waitFor('20 attached', async () => {
+      const s = await status(paths);
+      return s.attached.length === 20 ? s : undefined;
+    });
+    expect(all.attached).to.have.members(started.map((s) => s.pid));
+    // Losers exit right after attaching to the winner.
+    await waitFor('one daemon process', () => daemonProcesses(envPath).length === 1, 10_000);
+    expect(daemonProcesses(envPath)).to.deep.equal([all.pid]);
+    expect(readdirSync(paths.runDir).filter((n) => n.endsWith('.sock'))).to.have.length(1);
+    expect(readdirSync(paths.runDir).filter((n) => n.endsWith('.pid'))).to.have.length(1);
+  });
+
+  it("the daemon holds none of the CLI's file descriptors (inherited pipes and files are closed)", async () => {
+    const file = join(box.root, 'script');
+    writeFileSync(file, '', { mode: 0o600 });
+    const held = join(box.root, 'held');
+    // bash hands the CLI a pipe on 3 and a file on 200, without close-on-exec, as shells do.
+    const child = spawn('bash', ['-c', 'exec 200>"$HELD"; exec 3>&1; exec node "$BIN" start demo'], {
+      env: { ...box.env, BLAST_SHELL: 'bash', BLAST_SHELL_SCRIPT: file, HELD: held, BIN },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    // 'close' fires only when every holder of the stdout/stderr pipes closed them.
+    const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    const code = await Promise.race([
+      closed,
+      new Promise<string>((resolve) => setTimeout(() => resolve('still open'), 30_000)),
+    ]);
+    expect(code, stderr).to.equal(0);
+    const s = await waitFor('daemon', () => status(pathsOf(box, 'demo')));
+    const targets = readdirSync(`/proc/${s.pid}/fd`).map((fd) => {
+      try {
+        return readlinkSync(`/proc/${s.pid}/fd/${fd}`);
+      } catch {
+        return '';
+      }
+    });
+    expect(targets).not.to.include(held);
+    expect(readFileSync(join(pathsOf(box, 'demo').log), 'utf8')).to.match(
+      /closed inherited descriptors .*200/,
+    );
+  });
+});

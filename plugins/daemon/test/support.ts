@@ -1,0 +1,145 @@
+/**
+ * Helpers for the daemon's tests: a sandbox with a private runtime dir, real bash shells that use
+ * the real `blast` shell function, the daemon's client, and cleanup of every daemon a test left.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { blast, linkPlugin, REPO, sandbox, type Sandbox } from '../../../test/support/cli.js';
+import { alive, request } from '../src/client.js';
+import type { Status } from '../src/control.js';
+import { daemonPaths, type DaemonPaths } from '../src/paths.js';
+
+export const PLUGIN = join(REPO, 'plugins', 'daemon');
+
+export interface Box extends Sandbox {
+  runDir: string;
+}
+
+/** A sandbox whose runtime dir is private too, with the daemon plugin loaded. */
+export function daemonBox(extra: Record<string, string> = {}): Box {
+  const box = sandbox(extra);
+  const xdgRuntime = join(box.root, 'run');
+  mkdirSync(xdgRuntime, { mode: 0o700 });
+  box.env.XDG_RUNTIME_DIR = xdgRuntime;
+  const root = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
+    oclif: { plugins: string[] };
+  };
+  // Until the core lists the plugin, load it the way a user would add it.
+  if (!root.oclif.plugins.includes('@blast/daemon')) linkPlugin(box, PLUGIN);
+  return { ...box, runDir: join(xdgRuntime, 'blast') };
+}
+
+export function pathsOf(box: Box, envName: string): DaemonPaths {
+  return daemonPaths(join(box.blastHome, 'envs', envName), box.env);
+}
+
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export function status(paths: DaemonPaths): Promise<Status> {
+  return request<Status>(paths.socket, 'status', {}, 2000);
+}
+
+/** Pids of running daemon processes for this env path (from /proc). */
+export function daemonProcesses(envPath: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (/\) Z /.test(stat)) continue; // zombies are gone for our purposes
+      if (argv.some((a) => a.endsWith('daemon/main.js')) && argv.includes(envPath)) pids.push(Number(entry));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids;
+}
+
+/** Every daemon process of this sandbox (its env paths are under its root). */
+export function killDaemons(box: Sandbox): void {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (argv.some((a) => a.endsWith('daemon/main.js')) && argv.some((a) => a.startsWith(box.root)))
+        process.kill(Number(entry), 'SIGKILL');
+    } catch {
+      // exited meanwhile
+    }
+  }
+}
+
+export interface Shell {
+  proc: ChildProcess;
+  pid: number;
+  dir: string;
+  /** Resolves with the file's content once the shell wrote it. */
+  read(name: string, timeoutMs?: number): Promise<string>;
+  /** Creates `name` in the shell's dir: the shell waits for `go-kill` before `blast kill`. */
+  signal(name: string): void;
+  stop(): void;
+}
+
+let shells = 0;
+
+/**
+ * A real bash that loads `blast init bash`, runs `blast start <env>` through the function, records
+ * BLAST_SOCKET, then waits for `go-kill`, runs `blast kill`, and stays alive until stopped.
+ */
+export async function shellStart(box: Box, envName: string): Promise<Shell> {
+  const dir = join(box.root, `shell-${++shells}`);
+  mkdirSync(dir);
+  const script = `
+    eval "$(node ${JSON.stringify(join(REPO, 'bin', 'run.js'))} init bash)"
+    blast start ${envName} 2>"$D/start.err"; echo $? >"$D/start.rc"
+    printf '%s' "\${BLAST_SOCKET-unset}" >"$D/socket"; printf '%s' "$VIRTUAL_ENV" >"$D/venv"
+    echo ready >"$D/ready"
+    while [ ! -e "$D/go-kill" ]; do sleep 0.05; done
+    blast kill 2>"$D/kill.err"; echo $? >"$D/kill.rc"
+    printf '%s' "\${BLAST_SOCKET-unset}" >"$D/socket-after"
+    echo done >"$D/done"
+    while :; do sleep 1; done
+  `;
+  const proc = spawn('bash', ['--norc', '--noprofile', '-c', script], {
+    env: { ...box.env, D: dir },
+    stdio: 'ignore',
+  });
+  const shell: Shell = {
+    proc,
+    pid: proc.pid!,
+    dir,
+    read: (name, timeoutMs = 60_000) =>
+      waitFor(
+        `${name} from shell ${proc.pid}`,
+        () => (existsSync(join(dir, name)) ? readFileSync(join(dir, name), 'utf8') : undefined),
+        timeoutMs,
+      ),
+    signal: (name) => writeFileSync(join(dir, name), ''),
+    stop: () => {
+      if (alive(proc.pid!)) proc.kill('SIGKILL');
+    },
+  };
+  return shell;
+}
+
+export { blast };
