@@ -8,6 +8,9 @@ if (process.argv.length === 3 && process.argv[2] === '--version') {
   const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
   process.stdout.write(`blast/${version} ${process.platform}-${process.arch} node-${process.version}\n`);
 } else {
-  const { execute } = await import('@oclif/core');
+  const { execute, settings } = await import('@oclif/core');
+  // Linked plugins run from their built JavaScript; without this, oclif warns on every command
+  // that a linked TypeScript plugin "cannot be auto-transpiled".
+  settings.enableAutoTranspile = false;
   await execute({ dir: import.meta.url });
 }

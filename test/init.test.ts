@@ -56,7 +56,6 @@ const blastEnv = (home: string) => ({
   XDG_CACHE_HOME: join(home, '.cache'),
   NO_COLOR: '1',
   // Linked plugins are ESM; without this, oclif warns on every command that it will not transpile them.
-  OCLIF_DISABLE_LINKED_ESM_WARNING: '1',
 });
 
 /** The CLI as the user of a tmux session's HOME runs it (before the session starts). */
@@ -244,7 +243,7 @@ describe('blast init', function () {
 
   describe('through the CLI', () => {
     let box: Sandbox;
-    beforeEach(() => (box = sandbox({ OCLIF_DISABLE_LINKED_ESM_WARNING: '1' })));
+    beforeEach(() => (box = sandbox()));
     afterEach(() => box.cleanup());
     const json = (args: string[], options: Parameters<typeof blast>[2] = {}) => {
       const run = blast(box, [...args, '--json'], options);
@@ -474,7 +473,7 @@ describe('a third-party shell plugin: elvish from examples/blast-shell-elvish', 
   });
 
   it('linked: blast init elvish prints code elvish compiles; without the link there is no elvish', () => {
-    const box = sandbox({ OCLIF_DISABLE_LINKED_ESM_WARNING: '1' });
+    const box = sandbox();
     try {
       const unknown = blast(box, ['init', 'elvish']);
       expect(unknown.status).to.equal(2);

@@ -34,7 +34,7 @@ empty), the prompt is restored, and plugins stop what they started (the daemon, 
           ? 'No Blast environment is active in this shell.'
           : '`blast kill` needs the blast shell function to change this shell.',
         ExitCode.usage,
-        'Add eval "$(blast init bash)" (or zsh, …) to your shell rc file; in a Blast subshell, `exit` leaves it.',
+        'Run `blast init --install` to add it to your shell rc file; in a Blast subshell, `exit` leaves it.',
       );
     }
     const adapter = await findShell(this.config, through.shell);

@@ -2,10 +2,18 @@ import { Args, Flags } from '@oclif/core';
 import { join } from 'node:path';
 import { BlastCommand } from '../lib/base-command.js';
 import { startChange } from '../lib/activation.js';
-import { createEnv, loadEnv, planCreation, resolveTarget, updateVariables } from '../lib/environments.js';
+import {
+  createEnv,
+  loadEnv,
+  planCreation,
+  resolveTarget,
+  type Target,
+  updateVariables,
+} from '../lib/environments.js';
+import type { ShellAdapter } from '../lib/hooks.js';
 import { parseEnvAssignments } from '../lib/names.js';
 import { runPhase } from '../lib/phases.js';
-import { detectShell, findShell } from '../lib/shells.js';
+import { chooseShell, findShell } from '../lib/shells.js';
 import { SCRIPT_VARIABLE, SHELL_VARIABLE, shellFunction, writeShellScript } from '../lib/shell-script.js';
 import { runSubshell } from '../lib/subshell.js';
 import { collectActivation } from '../lib/contributions.js';
@@ -57,9 +65,12 @@ active switches to it; \`blast kill\` restores the shell as it was before the fi
     const assignments = parseEnvAssignments(flags.env ?? []);
     const target = resolveTarget(args.name, flags.path, ctx);
     const through = shellFunction(env);
-    const shellName = through?.shell ?? flags.shell ?? detectShell(env);
-    if (!shellName) throw new BlastError('Cannot tell which shell you use; pass --shell.', ExitCode.usage);
-    const adapter = await findShell(this.config, shellName);
+    // Through the function, the function's shell is the one to render for, whatever --shell says.
+    const chosen = through
+      ? { adapter: await findShell(this.config, through.shell) }
+      : await chooseShell(this.config, env, flags.shell);
+    if (!chosen) throw new BlastError('Cannot tell which shell you use; pass --shell.', ExitCode.usage);
+    const { adapter } = chosen;
 
     let loaded = await loadEnv(target);
     const planned = loaded ? undefined : await planCreation(target, flags.python, ctx);
@@ -69,9 +80,9 @@ active switches to it; \`blast kill\` restores the shell as it was before the fi
       );
     }
     const info = loaded?.info ?? planned!.info;
-    // Through the function the activation lives as long as the calling shell; a subshell lives as
-    // long as this process, which waits for it.
-    const shellPid = through ? process.ppid : process.pid;
+    // The activation lives as long as the shell that runs the function (in a subshell, the start
+    // inside it is the one that activates).
+    const shellPid = process.ppid;
     const event = { env: info, creating: !loaded, shell: adapter.name, shellPid };
     await runPhase(this.config, 'preStart', event, 'veto');
 
@@ -82,33 +93,41 @@ active switches to it; \`blast kill\` restores the shell as it was before the fi
       loaded = await updateVariables(loaded!, assignments);
     }
 
+    if (!through) {
+      await this.openSubshell(adapter, target);
+      return;
+    }
     const contributions = await collectActivation(this.config, event);
     const change = startChange(env, {
       env: loaded.info,
       variables: loaded.config.variables,
       ...contributions,
     });
-    const code = adapter.render(change);
+    writeShellScript(through.script, adapter.render(change));
+    for (const note of contributions.notes) process.stderr.write(`${note}\n`);
+    await runPhase(this.config, 'postStart', event, 'inform');
+  }
 
-    if (through) {
-      writeShellScript(through.script, code);
-      for (const note of contributions.notes) process.stderr.write(`${note}\n`);
-      await runPhase(this.config, 'postStart', event, 'inform');
-      return;
-    }
-
+  /**
+   * Without the shell function: an interactive subshell that runs the user's rc files, defines the
+   * function and only then starts the environment through it. The activation is thus computed
+   * from the subshell's own variables, so PATH entries the rc files add are kept (below the
+   * environment) and `kill` inside it restores the subshell as its rc files left it.
+   */
+  private async openSubshell(adapter: ShellAdapter, target: Target): Promise<void> {
+    const args =
+      target.kind === 'local' ? ['start', '--path', target.path, target.name] : ['start', target.name];
     process.stderr.write(
       `blast: opening an activated ${adapter.name} subshell; \`exit\` leaves it.\n` +
-        `  To activate in your own shell instead, add this to ~/${adapter.rcFile}: eval "$(blast init ${adapter.name})"\n`,
+        `  To activate in your own shell instead: blast init ${adapter.name} --install\n`,
     );
-    await runPhase(this.config, 'postStart', event, 'inform');
     const status = await runSubshell(adapter, {
-      activation: code,
+      activation: `blast ${args.map((a) => adapter.quote(a)).join(' ')}\n`,
       bin: join(this.config.root, 'bin', 'run.js'),
       scriptVariable: SCRIPT_VARIABLE,
       shellVariable: SHELL_VARIABLE,
-      home: env.HOME ?? '',
-      env,
+      home: process.env.HOME ?? '',
+      env: process.env,
     });
     if (status !== 0) this.exit(status);
   }

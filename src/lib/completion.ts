@@ -9,18 +9,23 @@ import type { CompletionModel } from './hooks.js';
 /** Commands whose first argument names an environment. */
 const ENV_ARGUMENT_COMMANDS = ['start', 'clean', 'load', 'save'];
 
+/** oclif summaries are ejs templates; completions show them as help would. */
+function rendered(text: string, config: Interfaces.Config, id: string): string {
+  return text.replaceAll('<%= config.bin %>', config.bin).replaceAll('<%= command.id %>', id);
+}
+
 export function completionModel(config: Interfaces.Config): CompletionModel {
   const commands = config.commands
     .filter((c) => !c.hidden)
     .map((c) => ({
       id: c.id.split(':').join(' '),
-      summary: (c.summary ?? c.description ?? '').split('\n')[0] ?? '',
+      summary: rendered((c.summary ?? c.description ?? '').split('\n')[0] ?? '', config, c.id),
       flags: Object.values(c.flags)
         .filter((f) => !f.hidden)
         .map((f) => ({
           name: f.name,
           ...(f.char ? { char: f.char } : {}),
-          summary: (f.summary ?? f.description ?? '').split('\n')[0] ?? '',
+          summary: rendered((f.summary ?? f.description ?? '').split('\n')[0] ?? '', config, c.id),
           takesValue: f.type === 'option',
           ...(f.type === 'option' && f.options ? { options: [...f.options] } : {}),
         })),

@@ -86,7 +86,12 @@ export interface CompletionCommand {
 
 /** Everything an adapter needs to describe an activated interactive subshell. */
 export interface SubshellContext extends InitContext {
-  /** The activation, already rendered by this adapter's `render`. */
+  /**
+   * Code in this shell's syntax that activates the environment: a call of the `blast` function
+   * (`blast 'start' 'demo'`, arguments quoted with this adapter's `quote`). Run it at the top level
+   * after the user's rc files and the function's definition: the activation is then computed from
+   * the subshell's own variables, so PATH entries the rc files add stay (below the environment).
+   */
   activation: string;
   /** A private, empty, user-only directory the adapter may put files in; removed afterwards. */
   dir: string;
@@ -175,8 +180,8 @@ export interface StartEvent {
   /** The shell that will be activated. */
   shell: string;
   /**
-   * The process whose lifetime is the activation's (API 1.1): the shell that runs the function,
-   * or Blast's own process while it runs an activated subshell. When it is gone, so is the activation.
+   * The process whose lifetime is the activation's (API 1.1): the shell that runs the function
+   * (in a subshell, the subshell itself). When it is gone, so is the activation.
    */
   shellPid: number;
 }

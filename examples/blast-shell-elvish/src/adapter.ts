@@ -171,7 +171,8 @@ export function subshell(ctx: SubshellContext): SubshellSpec {
     own,
     '# Blast subshell: the user rc.elv above, then the blast function and the activation.',
     init(ctx),
-    `eval &ns=$blast-state ${quote(ctx.activation)}`,
+    // A call of the function defined just above, at the top level of the rc file.
+    ctx.activation,
     '',
   ].join('\n');
   return {

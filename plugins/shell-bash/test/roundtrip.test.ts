@@ -119,6 +119,9 @@ for (const adapter of [bash, zsh]) {
       }
       expect(await s.prompt()).to.equal('(demo) user>');
       await expectActive(s, 'demo');
+      // The rc file's PATH entry is kept, below the environment: the activation ran after it.
+      const path = (await read(s, 'printf %s "$PATH"')).split(':');
+      expect(path.slice(0, 2)).to.deep.equal([join(envDir(s, 'demo'), 'bin'), join(s.home, 'pre')]);
       // Inside, the function is defined: kill deactivates the subshell and says how to leave it.
       expect(await read(s, 'blast kill')).to.match(/still the subshell .*`exit` leaves it/);
       expect(await s.prompt()).to.equal('user>');
