@@ -5,7 +5,15 @@
  */
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { alive } from '../src/client.js';
 import {
@@ -78,6 +86,16 @@ describe('daemon lifecycle (real CLI, real bash, real processes)', function () {
     const since = Date.now();
     await waitFor('daemon exit', () => !alive(s.pid), 10_000);
     expect(Date.now() - since).to.be.lessThan(6000);
+    expect(existsSync(paths.socket)).to.equal(false);
+  });
+
+  it('an environment deleted under its daemon: the daemon exits and writes nothing there', async () => {
+    await open();
+    const paths = pathsOf(box, 'demo');
+    const s = await waitFor('daemon status', () => status(paths));
+    rmSync(join(box.blastHome), { recursive: true, force: true });
+    await waitFor('daemon exit', () => !alive(s.pid), 10_000);
+    expect(existsSync(box.blastHome)).to.equal(false);
     expect(existsSync(paths.socket)).to.equal(false);
   });
 

@@ -8,8 +8,17 @@
  * distributions in the state database (store.ts), and keeps a few figures (disk size, packages,
  * its own memory and CPU).
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
-import { createServer } from 'node:net';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  watch,
+  writeFileSync,
+  type FSWatcher,
+} from 'node:fs';
+import { createServer, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { alive } from '../client.js';
 import { daemonPaths } from '../paths.js';
@@ -133,8 +142,12 @@ async function main(): Promise<void> {
   // Watching: every event restarts the debounce timer; when it fires, rescan and record.
   let settleTimer: NodeJS.Timeout | undefined;
   let recording = Promise.resolve();
+  // The environment (or Blast's whole home) deleted under the daemon: nothing left to watch, and
+  // nothing to write either (nedb would recreate the deleted directories).
+  const envGone = () => !existsSync(join(envPath, 'pyvenv.cfg')) || !existsSync(paths.stateDir);
   const settle = () => {
     settleTimer = undefined;
+    if (envGone()) return void shutdown('the environment was removed');
     recording = recording.then(async () => {
       const now = scanPackages(dirs);
       const change = diff(packages, now);
@@ -189,19 +202,26 @@ async function main(): Promise<void> {
     clearTimeout(settleTimer);
     for (const w of watchers) w.close();
     say(`stopping: ${why}`);
-    await new Promise<void>((done) => server.close(() => done()));
-    try {
-      await recording;
-      // A change still settling is recorded before exit.
-      const now = scanPackages(dirs);
-      const change = diff(packages, now);
-      await store.record(change, now);
-      await store.setMeta({ lastExit: new Date().toISOString(), why, ...status() });
-    } catch (error) {
-      say(`cannot persist final state: ${(error as Error).message}`);
+    const closed = new Promise<void>((done) => server.close(() => done()));
+    // Clients still connected get what was written to them, then the end of the connection.
+    for (const conn of connections) {
+      conn.end();
+      setTimeout(() => conn.destroy(), 1000).unref();
     }
+    await closed;
+    if (!envGone())
+      try {
+        await recording;
+        // A change still settling is recorded before exit.
+        const now = scanPackages(dirs);
+        const change = diff(packages, now);
+        await store.record(change, now);
+        await store.setMeta({ lastExit: new Date().toISOString(), why, ...status() });
+      } catch (error) {
+        say(`cannot persist final state: ${(error as Error).message}`);
+      }
     attached.clear();
-    saveAttached();
+    if (!envGone()) saveAttached();
     await release(paths);
     say('stopped');
     process.exit(0);
@@ -259,10 +279,16 @@ async function main(): Promise<void> {
       }
     if (changed) saveAttached();
     if (attached.size === 0) void shutdown('no shell attached');
+    else if (envGone()) void shutdown('the environment was removed');
   }, SHELL_CHECK_MS);
 
   rmSync(paths.socket, { force: true }); // a dead predecessor's; we hold the lock
-  const server = createServer((socket) => serveConnection(socket, handle, IDLE_MS, say));
+  const connections = new Set<Socket>();
+  const server = createServer((socket) => {
+    connections.add(socket);
+    socket.on('close', () => connections.delete(socket));
+    serveConnection(socket, handle, IDLE_MS, say);
+  });
   server.maxConnections = 128;
   server.on('error', (error) => {
     say(`server: ${error.message}`);
