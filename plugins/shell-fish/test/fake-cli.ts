@@ -1,69 +1,11 @@
-/**
- * A stand-in for the Blast CLI, for testing the fish function alone: a small sh script that
- * records what it was given (arguments, protocol variables, its script file, whether it has a
- * terminal), writes a prepared change into $BLAST_SHELL_SCRIPT and exits with a chosen status.
- * It lives at a path with spaces, quotes, `$(…)`, `(…)` and backslashes in it: the function must
- * quote the CLI's path for fish.
- */
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { splitNul } from '../../../test/support/shells.js';
+/** The fake CLI for fish: a path fish must quote, and a half-written change in fish syntax. */
+import { FakeCli as Base } from '../../../test/support/fake-cli.js';
 
-const SCRIPT = `#!/bin/sh
-out=$FAKE_OUT
-if [ $# -gt 0 ]; then printf '%s\\0' "$@"; fi > "$out/args"
-printf '%s\\0' "\${BLAST_SHELL-<unset>}" "\${BLAST_SHELL_SCRIPT-<unset>}" > "$out/protocol"
-stat -c '%a %s %U' "$BLAST_SHELL_SCRIPT" > "$out/file" 2>&1
-terminal='no tty'; if [ -t 0 ] && [ -t 1 ]; then terminal=tty; fi; echo "$terminal" > "$out/terminal"
-echo "cli stdout"
-echo "cli stderr" >&2
-if [ -f "$out/change" ]; then cat "$out/change" > "$BLAST_SHELL_SCRIPT"; fi
-case $(cat "$out/mode" 2>/dev/null) in
-  kill) printf "set -gx HALF 1\\nset -gx BROKEN 'unterminated" >> "$BLAST_SHELL_SCRIPT"; kill -9 $$ ;;
-  sleep) echo sleeping > "$out/sleeping"; sleep 30 ;;
-esac
-exit "$(cat "$out/code" 2>/dev/null || echo 0)"
-`;
-
-export class FakeCli {
-  readonly bin: string;
-  readonly out: string;
-
+export class FakeCli extends Base {
   constructor(root: string) {
-    const dir = join(root, `fake cli 'q' "dq" $(touch pwned) (touch pwned) \\ é`);
-    mkdirSync(dir, { recursive: true });
-    this.bin = join(dir, 'blast');
-    writeFileSync(this.bin, SCRIPT);
-    chmodSync(this.bin, 0o755);
-    this.out = join(root, 'fake-out');
-    mkdirSync(this.out, { recursive: true });
-  }
-
-  /** What the next call does: write `change` (if any), then exit with `code` or misbehave. */
-  next(options: { change?: string; code?: number; mode?: 'kill' | 'sleep' }): void {
-    for (const f of ['args', 'protocol', 'file', 'terminal', 'change', 'mode', 'code', 'sleeping']) {
-      rmSync(join(this.out, f), { force: true });
-    }
-    if (options.change !== undefined) writeFileSync(join(this.out, 'change'), options.change);
-    if (options.mode) writeFileSync(join(this.out, 'mode'), options.mode);
-    writeFileSync(join(this.out, 'code'), String(options.code ?? 0));
-  }
-
-  args(): string[] {
-    return splitNul(readFileSync(join(this.out, 'args'))).map((b) => b.toString('utf8'));
-  }
-
-  protocol(): { shell: string; script: string } {
-    const [shell, script] = splitNul(readFileSync(join(this.out, 'protocol'))).map((b) => b.toString('utf8'));
-    return { shell: shell!, script: script! };
-  }
-
-  /** `stat` of the script file as the CLI saw it: mode, size, owner. */
-  file(): string {
-    return readFileSync(join(this.out, 'file'), 'utf8').trim();
-  }
-
-  terminal(): string {
-    return readFileSync(join(this.out, 'terminal'), 'utf8').trim();
+    super(root, {
+      dirName: `fake cli 'q' "dq" $(touch pwned) (touch pwned) \\ é`,
+      halfScript: "set -gx HALF 1\nset -gx BROKEN 'unterminated",
+    });
   }
 }
