@@ -1,6 +1,7 @@
-// `node bench/daemon.js [--n 15] [--idle 10]`: what the per-environment daemon costs.
+// `node bench/daemon.js [--n 15] [--idle 10] [--settle 10]`: what the per-environment daemon costs.
 //
-// 1. Idle: one daemon, one attached shell, nothing happening for --idle seconds. RSS from
+// 1. Idle: one daemon, one attached shell, nothing happening for --idle seconds after --settle
+//    seconds of letting start-up work finish. RSS from
 //    /proc/<pid>/status (VmRSS) at the end, CPU from /proc/<pid>/stat (utime+stime) over the
 //    window — read from outside, so measuring does not wake the daemon.
 // 2. `blast start EXISTING` through the shell-function protocol, the environment's daemon already
@@ -17,6 +18,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -24,10 +26,11 @@ const repo = dirname(dirname(fileURLToPath(import.meta.url)));
 const bin = join(repo, 'bin', 'run.js');
 const plugin = join(repo, 'plugins', 'daemon');
 
-const opts = { n: 15, idle: 10 };
+const opts = { n: 15, idle: 10, settle: 10 };
 for (let i = 2; i < process.argv.length; i++) {
   if (process.argv[i] === '--n') opts.n = Number(process.argv[++i]);
   else if (process.argv[i] === '--idle') opts.idle = Number(process.argv[++i]);
+  else if (process.argv[i] === '--settle') opts.settle = Number(process.argv[++i]);
   else {
     process.stderr.write(`bench/daemon: unknown argument ${process.argv[i]}\n`);
     process.exit(2);
@@ -101,7 +104,7 @@ async function waitDaemon(socket) {
     try {
       return await ask(socket, 'status');
     } catch {
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     }
   }
   throw new Error(`no daemon on ${socket}`);
@@ -165,16 +168,18 @@ try {
     }
 
   // Idle: the daemon of the "with" arm, attached to this process and to a sleeping shell.
-  const shell = spawn('sleep', [String(opts.idle + 30)], { stdio: 'ignore' });
+  const shell = spawn('sleep', [String(opts.settle + opts.idle + 30)], { stdio: 'ignore' });
   const b = box('idle');
   const first = cli(b, ['start', 'demo']);
   const socket = /BLAST_SOCKET='([^']*)'/.exec(first.script)[1];
   daemons.push(socket);
   const status = await waitDaemon(socket);
-  await new Promise((r) => setTimeout(r, 1500)); // let the first disk walk finish
+  // Settle first: the first disk walk, and V8's memory reducer, which runs one full GC a few
+  // seconds after start-up (~30 ms of CPU, once). What is left is the daemon's steady idle cost.
+  await sleep(opts.settle * 1000);
   const cpu0 = procCpuMs(status.pid);
   const t0 = Date.now();
-  await new Promise((r) => setTimeout(r, opts.idle * 1000));
+  await sleep(opts.idle * 1000);
   const cpu1 = procCpuMs(status.pid);
   const seconds = (Date.now() - t0) / 1000;
   const rss = procRss(status.pid);
@@ -197,7 +202,7 @@ try {
       '',
       '',
     ],
-    [`daemon idle RSS (VmRSS after ${seconds.toFixed(0)} s)`, mib(rss), '', '', '1'],
+    [`daemon idle RSS (VmRSS after ${(opts.settle + seconds).toFixed(0)} s)`, mib(rss), '', '', '1'],
     [
       `daemon idle CPU over ${seconds.toFixed(1)} s`,
       `${(cpu1 - cpu0).toFixed(0)} ms (${(((cpu1 - cpu0) / (seconds * 1000)) * 100).toFixed(2)} %)`,
@@ -212,6 +217,6 @@ try {
   console.log(`\nnode ${process.version}, ${opts.n} runs per arm after one warm-up round, round-robin.`);
 } finally {
   for (const socket of daemons) await ask(socket, 'shutdown').catch(() => {});
-  await new Promise((r) => setTimeout(r, 500));
+  await sleep(500);
   rmSync(root, { recursive: true, force: true });
 }

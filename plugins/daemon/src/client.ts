@@ -7,6 +7,9 @@ import { readFileSync, statSync } from 'node:fs';
 
 export const PROTOCOL_VERSION = 1;
 
+/** The error a stopping daemon answers with: start a new one. */
+export const SHUTTING_DOWN = 'shutting down';
+
 export class DaemonError extends Error {
   constructor(
     message: string,

@@ -118,6 +118,28 @@ describe('daemon lifecycle (real CLI, real bash, real processes)', function () {
     await waitFor('daemon exit', () => !alive(first.pid), 10_000);
   });
 
+  it("switching to another environment detaches the shell from the first one's daemon", async () => {
+    const a = throughFunction(box, ['start', 'one']);
+    expect(a.status, a.stderr).to.equal(0);
+    const one = await waitFor('daemon of one', () => status(pathsOf(box, 'one')));
+    expect(one.attached).to.deep.equal([process.pid]); // spawnSync: this process is the "shell"
+    const socket = /BLAST_SOCKET='([^']*)'/.exec(a.script)![1]!;
+    const state = /BLAST_SHELL_STATE='([^']*)'/.exec(a.script)![1]!;
+    const b = throughFunction(box, ['start', 'two'], {
+      env: {
+        BLAST_SOCKET: socket,
+        BLAST_SHELL_STATE: state,
+        VIRTUAL_ENV: join(box.blastHome, 'envs', 'one'),
+      },
+    });
+    expect(b.status, b.stderr).to.equal(0);
+    expect(b.script).to.include(`BLAST_SOCKET='${pathsOf(box, 'two').socket}'`);
+    await waitFor('daemon of one exits', () => !alive(one.pid), 10_000);
+    expect((await waitFor('daemon of two', () => status(pathsOf(box, 'two')))).attached).to.deep.equal([
+      process.pid,
+    ]);
+  });
+
   it('20 concurrent starts of one environment leave one daemon, one socket, every shell attached', async () => {
     // Create the environment first (creation races are the core's business), then stop its daemon.
     const created = throughFunction(box, ['start', 'demo']);

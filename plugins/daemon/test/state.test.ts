@@ -12,6 +12,7 @@ import type { ChangeRecord } from '../src/daemon/store.js';
 import {
   blast,
   daemonBox,
+  daemonProcesses,
   killDaemons,
   pathsOf,
   shellStart,
@@ -161,6 +162,29 @@ describe('daemon state, history and recovery (real CLI, real processes)', functi
       expect(last).to.deep.include({ offline: true, added: [{ name: 'offline', version: '3.0' }] });
     } finally {
       again.stop();
+    }
+  });
+
+  it('kill -9, then 10 concurrent starts: one fresh daemon replaces the stale one, every shell attached', async () => {
+    const paths = pathsOf(box, 'demo');
+    const old = await waitFor('daemon', () => status(paths));
+    process.kill(old.pid, 'SIGKILL');
+    await waitFor('dead', () => !alive(old.pid));
+    const more = await Promise.all(Array.from({ length: 10 }, () => shellStart(box, 'demo')));
+    try {
+      for (const s of more) {
+        await s.read('ready');
+        expect(await s.read('start.rc'), await s.read('start.err')).to.equal('0\n');
+      }
+      const fresh = await waitFor('11 attached', async () => {
+        const s = await status(paths);
+        return s.attached.length === 11 ? s : undefined;
+      });
+      expect(fresh.attached).to.have.members([shell.pid, ...more.map((s) => s.pid)]);
+      await waitFor('one daemon process', () => daemonProcesses(envPath).length === 1, 10_000);
+      expect(daemonProcesses(envPath)).to.deep.equal([fresh.pid]);
+    } finally {
+      for (const s of more) s.stop();
     }
   });
 

@@ -10,7 +10,7 @@
  */
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { alive, readPidFile, request, DaemonError } from '../client.js';
+import { alive, readPidFile, request, DaemonError, SHUTTING_DOWN } from '../client.js';
 import type { DaemonPaths } from '../paths.js';
 
 /** The runtime dir: created 0700; refused when another user owns it or others may enter it. */
@@ -85,6 +85,12 @@ export async function acquire(
         return { owner: false, pid: info.pid };
       } catch (error) {
         const refused = error instanceof DaemonError && error.kind === 'refused';
+        // It answered, and said no for another reason than stopping (e.g. that pid is gone): it
+        // is alive and serving, so there is nothing for us to do.
+        if (refused && error.message !== SHUTTING_DOWN) {
+          log(`daemon ${info.pid} refused the attach: ${error.message}`);
+          return { owner: false, pid: info.pid };
+        }
         if (!unanswered || unanswered.pid !== info.pid) unanswered = { pid: info.pid, since: Date.now() };
         // Starting (no socket yet) or shutting down (refuses): wait for it to answer or exit.
         if (Date.now() - unanswered.since < 5000 || (refused && Date.now() - unanswered.since < 10_000)) {

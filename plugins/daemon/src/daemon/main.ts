@@ -20,7 +20,7 @@ import {
 } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
-import { alive } from '../client.js';
+import { alive, SHUTTING_DOWN } from '../client.js';
 import { daemonPaths } from '../paths.js';
 import { diskUsage } from './disk.js';
 import { closeInheritedDescriptors } from './fds.js';
@@ -228,7 +228,7 @@ async function main(): Promise<void> {
   };
 
   const handle = async (op: string, request: Record<string, unknown>): Promise<unknown> => {
-    if (shuttingDown && op !== 'ping' && op !== 'status') throw new RequestError('shutting down');
+    if (shuttingDown && op !== 'ping' && op !== 'status') throw new RequestError(SHUTTING_DOWN);
     switch (op) {
       case 'ping':
         return { pong: true, pid: process.pid };

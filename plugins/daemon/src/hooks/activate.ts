@@ -5,7 +5,7 @@
  */
 import type { Hook } from '@oclif/core';
 import { mkdirSync } from 'node:fs';
-import { request } from '../client.js';
+import { DaemonError, request, SHUTTING_DOWN } from '../client.js';
 import { spawnDaemon } from '../control.js';
 import { daemonPaths } from '../paths.js';
 
@@ -19,11 +19,16 @@ const hook: Hook<'activate'> = async function (event) {
       : undefined;
   try {
     await request(paths.socket, 'attach', { pid: event.shellPid }, 1000);
-  } catch {
-    // Nothing answers (no daemon, a dead one's socket, one shutting down): start one. It sorts
-    // out stale files and concurrent starts itself (see daemon/lock.ts).
-    mkdirSync(paths.runDir, { recursive: true, mode: 0o700 });
-    spawnDaemon(event.env.path, [event.shellPid], process.env);
+  } catch (error) {
+    // A daemon that answered "no" for a reason of its own (not stopping) runs: leave it be.
+    const answered =
+      error instanceof DaemonError && error.kind === 'refused' && error.message !== SHUTTING_DOWN;
+    if (!answered) {
+      // Nothing answers (no daemon, a dead one's socket, one shutting down): start one. It sorts
+      // out stale files and concurrent starts itself (see daemon/lock.ts).
+      mkdirSync(paths.runDir, { recursive: true, mode: 0o700 });
+      spawnDaemon(event.env.path, [event.shellPid], process.env);
+    }
   }
   await leaving;
   return { set: { BLAST_SOCKET: paths.socket } };
