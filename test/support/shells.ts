@@ -3,8 +3,9 @@
  * and runs in a clean environment; values come back NUL-separated so they can be compared byte
  * for byte. Also the seeded generator of hostile values the adapters' tests share.
  */
+import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 
@@ -117,6 +118,26 @@ export function prng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * Each value arrived byte for byte under its name, both as the shell sees it and in a child's
+ * environment, and nothing in them ran (no `pwned` file appeared in `dir`).
+ */
+export function expectArrived(
+  values: readonly string[],
+  names: readonly string[],
+  got: { shell: Map<string, Buffer | undefined>; env: Map<string, Buffer> },
+  label: string,
+  dir: string,
+): void {
+  values.forEach((value, i) => {
+    const want = Buffer.from(value, 'utf8');
+    const why = `${label} value #${i} ${JSON.stringify(value)}`;
+    expect(got.shell.get(names[i]!)?.equals(want), `${why} in the shell`).to.equal(true);
+    expect(got.env.get(names[i]!)?.equals(want), `${why} in the environment`).to.equal(true);
+  });
+  expect(existsSync(join(dir, 'pwned')), 'nothing ran').to.equal(false);
 }
 
 /** BLAST_TEST_SEED reproduces a failing run; otherwise a fixed seed keeps runs stable. */

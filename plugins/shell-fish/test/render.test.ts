@@ -6,10 +6,11 @@
  */
 import { expect } from 'chai';
 import type { ShellChange } from 'blast/hooks';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   HOSTILE_VALUES,
+  expectArrived,
   parseDump,
   parseEnv0,
   prng,
@@ -60,13 +61,7 @@ describe('render in fish', function () {
       '',
       top,
     );
-    values.forEach((value, i) => {
-      const want = Buffer.from(value, 'utf8');
-      const why = `${label} value #${i} ${JSON.stringify(value)}`;
-      expect(shell.get(names[i]!)?.equals(want), `${why} in the shell`).to.equal(true);
-      expect(env.get(names[i]!)?.equals(want), `${why} in the environment`).to.equal(true);
-    });
-    expect(existsSync(join(dir.path, 'pwned')), 'nothing ran').to.equal(false);
+    expectArrived(values, names, { shell, env }, label, dir.path);
   }
 
   it('round-trips the fixed hostile values', () => roundTrip(HOSTILE_VALUES, 'hostile'));
