@@ -117,6 +117,19 @@ describe('blast CLI', function () {
       expect(entry).to.include({ name: 'demo', path });
     });
 
+    it('--python for an existing environment must agree with its Python', () => {
+      expect(throughFunction(box, ['start', 'demo']).status).to.equal(0);
+      const [entry] = listed();
+      const [major, minor] = entry!.python.version.split('.');
+      const same = throughFunction(box, ['start', 'demo', '--python', `${major}.${minor}`]);
+      expect(same.status, same.stderr).to.equal(0);
+      expect(same.stderr).to.equal('');
+      const other = throughFunction(box, ['start', 'demo', '--python', `>${major}.${minor}.999`]);
+      expect(other.status).to.equal(2);
+      expect(other.stderr).to.include(`demo uses Python ${entry!.python.version}, which is not --python`);
+      expect(other.script).to.equal('');
+    });
+
     it('plain `start` uses the project .venv, named after the project; --path makes a local one', () => {
       const project = join(box.root, 'my project');
       mkdirSync(project);

@@ -10,7 +10,7 @@ import {
   type Target,
   updateVariables,
 } from '../lib/environments.js';
-import type { ShellAdapter } from '../lib/hooks.js';
+import type { EnvInfo, ShellAdapter } from '../lib/hooks.js';
 import { parseEnvAssignments } from '../lib/names.js';
 import { runPhase } from '../lib/phases.js';
 import { chooseShell, findShell } from '../lib/shells.js';
@@ -18,6 +18,21 @@ import { SCRIPT_VARIABLE, SHELL_VARIABLE, shellFunction, writeShellScript } from
 import { runSubshell } from '../lib/subshell.js';
 import { collectActivation } from '../lib/contributions.js';
 import { BlastError, ExitCode } from '../lib/errors.js';
+
+/** `--python` for an environment that exists: it must agree with the Python the env was made with. */
+async function checkPython(info: EnvInfo, spec: string, warn: (message: string) => void): Promise<void> {
+  const { versionSatisfies } = await import('../lib/python/index.js');
+  const ok = await versionSatisfies(spec, info.python.version);
+  if (ok === undefined)
+    warn(`${info.name} exists (Python ${info.python.version}); --python applies only when creating.`);
+  if (ok === false) {
+    throw new BlastError(
+      `${info.name} uses Python ${info.python.version}, which is not --python ${spec}.`,
+      ExitCode.usage,
+      `To make it again with another Python: blast clean ${info.name} --yes, then blast start ${info.name} --python ${spec}.`,
+    );
+  }
+}
 
 export default class Start extends BlastCommand {
   static override summary = 'Create an environment if needed and activate it in this shell.';
@@ -74,11 +89,7 @@ active switches to it; \`blast kill\` restores the shell as it was before the fi
 
     let loaded = await loadEnv(target);
     const planned = loaded ? undefined : await planCreation(target, flags.python, ctx);
-    if (loaded && flags.python) {
-      this.warn(
-        `${loaded.info.name} exists (Python ${loaded.info.python.version}); --python applies only when creating.`,
-      );
-    }
+    if (loaded && flags.python) await checkPython(loaded.info, flags.python, (m) => this.warn(m));
     const info = loaded?.info ?? planned!.info;
     // The activation lives as long as the shell that runs the function (in a subshell, the start
     // inside it is the one that activates).

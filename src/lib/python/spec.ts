@@ -60,3 +60,31 @@ export function describeSpec(spec: PythonSpec): string {
       return spec.name;
   }
 }
+
+/**
+ * Whether an interpreter of `version` (X.Y.Z, maybe with a pre-release) satisfies the --python
+ * text, decided from the version alone; undefined when the spec names a path or a program, which
+ * the version cannot answer.
+ */
+export async function versionSatisfies(text: string, version: string): Promise<boolean | undefined> {
+  const spec = parseSpec(text);
+  const release = version
+    .split(/[^\d.]/)[0]!
+    .split('.')
+    .map(Number);
+  const prefix = (wanted: number[]) => wanted.every((n, k) => release[k] === n);
+  switch (spec.kind) {
+    case 'version':
+      return prefix(spec.release);
+    case 'exact':
+      return version === spec.version;
+    case 'name':
+      return spec.orVersion ? prefix(spec.orVersion) : undefined;
+    case 'specifier': {
+      const pep440 = await import('@renovatebot/pep440');
+      return pep440.satisfies(version, spec.specifier, { prereleases: true });
+    }
+    default:
+      return undefined;
+  }
+}
