@@ -151,6 +151,11 @@ describe('blast CLI', function () {
       expect(throughFunction(box, ['start', 'demo', '--env', 'GREETING=hello world']).status).to.equal(0);
       const again = throughFunction(box, ['start', 'demo']);
       expect(again.script).to.include("GREETING='hello world'");
+      const dropped = throughFunction(box, ['start', 'demo', '--unset-env', 'GREETING']);
+      expect(dropped.status, dropped.stderr).to.equal(0);
+      expect(dropped.script).not.to.include('GREETING');
+      expect(throughFunction(box, ['start', 'demo']).script).not.to.include('GREETING');
+      expect(throughFunction(box, ['start', 'demo', '--unset-env', 'PATH']).status).to.equal(2);
     });
 
     it('list marks the active environment', () => {

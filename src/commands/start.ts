@@ -11,7 +11,7 @@ import {
   updateVariables,
 } from '../lib/environments.js';
 import type { EnvInfo, ShellAdapter } from '../lib/hooks.js';
-import { parseEnvAssignments } from '../lib/names.js';
+import { parseEnvAssignments, parseEnvRemovals } from '../lib/names.js';
 import { runPhase } from '../lib/phases.js';
 import { chooseShell, findShell } from '../lib/shells.js';
 import { SCRIPT_VARIABLE, SHELL_VARIABLE, shellFunction, writeShellScript } from '../lib/shell-script.js';
@@ -48,6 +48,7 @@ active switches to it; \`blast kill\` restores the shell as it was before the fi
     '<%= config.bin %> start api --python 3.12',
     "<%= config.bin %> start tools --python '>=3.10,<3.13'",
     '<%= config.bin %> start --path .venv --env DJANGO_SETTINGS_MODULE=site.settings',
+    '<%= config.bin %> start web --unset-env DJANGO_DEBUG',
   ];
 
   static override args = {
@@ -68,6 +69,10 @@ active switches to it; \`blast kill\` restores the shell as it was before the fi
       description: 'variable to export while active, NAME=VALUE (repeatable; stored with the environment)',
       multiple: true,
     }),
+    'unset-env': Flags.string({
+      description: 'stop exporting a variable stored with --env (repeatable)',
+      multiple: true,
+    }),
     shell: Flags.string({
       description: 'shell for the subshell when the shell function is not installed (default: detected)',
     }),
@@ -78,6 +83,7 @@ active switches to it; \`blast kill\` restores the shell as it was before the fi
     const env = process.env;
     const ctx = { env, cwd: process.cwd() };
     const assignments = parseEnvAssignments(flags.env ?? []);
+    const removals = parseEnvRemovals(flags['unset-env'] ?? []);
     const target = resolveTarget(args.name, flags.path, ctx);
     const through = shellFunction(env);
     // Through the function, the function's shell is the one to render for, whatever --shell says.
@@ -101,7 +107,7 @@ active switches to it; \`blast kill\` restores the shell as it was before the fi
       loaded = await createEnv(planned, assignments, ctx);
       process.stderr.write(`blast: created ${info.name} (Python ${info.python.version}) in ${info.path}\n`);
     } else {
-      loaded = await updateVariables(loaded!, assignments);
+      loaded = await updateVariables(loaded!, assignments, removals);
     }
 
     if (!through) {

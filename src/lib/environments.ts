@@ -135,10 +135,17 @@ export async function createEnv(
   return { info, config };
 }
 
-/** Merge `--env` assignments into the stored variables; written only when something changed. */
-export async function updateVariables(loaded: Loaded, assignments: Record<string, string>): Promise<Loaded> {
+/** Merge `--env` assignments into the stored variables, drop `--unset-env` ones; written only when something changed. */
+export async function updateVariables(
+  loaded: Loaded,
+  assignments: Record<string, string>,
+  removals: readonly string[] = [],
+): Promise<Loaded> {
   const variables = { ...loaded.config.variables, ...assignments };
-  const changed = Object.entries(assignments).some(([k, v]) => loaded.config.variables[k] !== v);
+  for (const name of removals) delete variables[name];
+  const changed =
+    Object.entries(assignments).some(([k, v]) => loaded.config.variables[k] !== v) ||
+    removals.some((name) => name in loaded.config.variables);
   if (!changed) return loaded;
   const config = { ...loaded.config, variables };
   await writeEnvConfig(loaded.info.path, config);

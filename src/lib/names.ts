@@ -47,6 +47,12 @@ export const RESERVED_VARIABLES = new Set([
   'PROMPT',
 ]);
 
+/** Validate repeated `--unset-env NAME` flags: names `--env` could have set. */
+export function parseEnvRemovals(names: readonly string[]): string[] {
+  for (const name of names) parseEnvAssignments([`${name}=`]);
+  return [...names];
+}
+
 /** Parse repeated `--env K=V` flags; the value may contain anything, including `=` and newlines. */
 export function parseEnvAssignments(assignments: readonly string[]): Record<string, string> {
   const result: Record<string, string> = {};

@@ -1,0 +1,300 @@
+/**
+ * Snapshots: what an environment's installed distributions are, file by file, with every file's
+ * content in the object store. Saved as JSON under `<store>/snapshots/<env-hash>/<name>.json`.
+ */
+import { createHash } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { BlastError, ExitCode, messageOf } from '../errors.js';
+import type { Env } from '../paths.js';
+import { readVenv } from '../venv/index.js';
+import { crashPoint } from './crash.js';
+import { installedDists, sitePackagesOf } from './dists.js';
+import { hashFile, ObjectStore } from './objects.js';
+
+export interface FileEntry {
+  /** Relative to the environment root, `/`-separated. */
+  path: string;
+  sha256: string;
+  /** Permission bits (part of the object's key). */
+  mode: number;
+  size: number;
+}
+
+export interface LinkEntry {
+  path: string;
+  /** The symbolic link's target, as readlink gives it. */
+  link: string;
+}
+
+export type Entry = FileEntry | LinkEntry;
+
+export interface DistEntry {
+  name: string;
+  version: string;
+  distInfo: string;
+  files: Entry[];
+}
+
+export interface Manifest {
+  v: 1;
+  createdAt: string;
+  /** The environment's absolute path when it was snapshotted. */
+  env: string;
+  /** `X.Y.Z` from pyvenv.cfg. */
+  python: string;
+  sitePackages: string;
+  distributions: DistEntry[];
+  /** The environment's own symbolic links outside distributions (bin/python*, lib64). */
+  symlinks: LinkEntry[];
+  /** Variables from the environment's blast.json, when it has one. */
+  variables?: Record<string, string>;
+}
+
+export function isLink(entry: Entry): entry is LinkEntry {
+  return 'link' in entry;
+}
+
+/** A short, stable name for an environment: 16 hex digits of the SHA-256 of its absolute path (as the daemon's). */
+export function envHash(envPath: string): string {
+  return createHash('sha256').update(resolve(envPath)).digest('hex').slice(0, 16);
+}
+
+/** Symbolic links at the environment's top level and in bin/ that no distribution owns. */
+function envSymlinks(envPath: string, owned: Set<string>): LinkEntry[] {
+  const out: LinkEntry[] = [];
+  for (const dir of ['', 'bin']) {
+    const abs = join(envPath, dir);
+    if (!existsSync(abs)) continue;
+    for (const name of readdirSync(abs).sort()) {
+      const rel = dir ? `${dir}/${name}` : name;
+      if (owned.has(rel)) continue;
+      const st = lstatSync(join(abs, name));
+      if (st.isSymbolicLink()) out.push({ path: rel, link: readlinkSync(join(abs, name)) });
+    }
+  }
+  return out;
+}
+
+/** Hash and store one file or link of the environment. */
+export function entryOf(store: ObjectStore, envPath: string, rel: string): Entry | undefined {
+  const abs = join(envPath, rel);
+  let st;
+  try {
+    st = lstatSync(abs);
+  } catch {
+    return undefined; // RECORD lists files pip may not have written (uncompiled .pyc)
+  }
+  if (st.isSymbolicLink()) return { path: rel, link: readlinkSync(abs) };
+  if (!st.isFile()) return undefined;
+  const sha256 = hashFile(abs);
+  store.put(abs, { sha256, mode: st.mode & 0o7777 });
+  return { path: rel, sha256, mode: st.mode & 0o7777, size: st.size };
+}
+
+/**
+ * Hash every file of every installed distribution into the store and describe them. The
+ * environment is not changed: its files gain a hard link from the store, nothing else.
+ */
+export function snapshotEnv(envPath: string, options: { env?: Env; store?: ObjectStore } = {}): Manifest {
+  const store = options.store ?? ObjectStore.of(options.env);
+  const root = resolve(envPath);
+  const cfg = readVenv(root);
+  const sitePackages = sitePackagesOf(root);
+  const distributions: DistEntry[] = [];
+  const owned = new Set<string>();
+  for (const dist of installedDists(root, sitePackages)) {
+    const files: Entry[] = [];
+    for (const rel of dist.paths) {
+      const entry = entryOf(store, root, rel);
+      if (entry) {
+        files.push(entry);
+        owned.add(rel);
+      }
+    }
+    distributions.push({ name: dist.name, version: dist.version, distInfo: dist.distInfo, files });
+  }
+  const manifest: Manifest = {
+    v: 1,
+    createdAt: new Date().toISOString(),
+    env: root,
+    python: cfg.version ?? '',
+    sitePackages,
+    distributions,
+    symlinks: envSymlinks(root, owned),
+  };
+  const variables = readVariables(root);
+  if (variables) manifest.variables = variables;
+  return manifest;
+}
+
+function readVariables(envPath: string): Record<string, string> | undefined {
+  try {
+    const config = JSON.parse(readFileSync(join(envPath, 'blast.json'), 'utf8')) as { variables?: unknown };
+    const v = config.variables;
+    if (v && typeof v === 'object' && Object.values(v).every((x) => typeof x === 'string')) {
+      return { ...(v as Record<string, string>) };
+    }
+  } catch {
+    // not a Blast environment, or no config: nothing to keep
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation: a manifest is read from disk and drives deletions, so every field is checked.
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** A relative, normalised path that stays inside the environment. */
+export function safeRelPath(p: unknown): p is string {
+  if (typeof p !== 'string' || p === '' || p.startsWith('/') || p.includes('\0')) return false;
+  return p.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
+}
+
+function entryProblem(e: unknown): string | undefined {
+  if (!e || typeof e !== 'object') return 'an entry is not an object';
+  const o = e as Record<string, unknown>;
+  if (!safeRelPath(o.path))
+    return `entry path ${JSON.stringify(o.path)} is not a relative path inside the environment`;
+  if ('link' in o)
+    return typeof o.link === 'string' && o.link !== '' ? undefined : `${o.path}: bad link target`;
+  if (typeof o.sha256 !== 'string' || !HEX64.test(o.sha256)) return `${o.path}: bad sha256`;
+  if (!Number.isInteger(o.mode) || (o.mode as number) < 0 || (o.mode as number) > 0o7777)
+    return `${o.path}: bad mode`;
+  if (!Number.isInteger(o.size) || (o.size as number) < 0) return `${o.path}: bad size`;
+  return undefined;
+}
+
+/** Why `m` is not a valid manifest, or undefined. */
+export function manifestProblem(m: unknown): string | undefined {
+  if (!m || typeof m !== 'object') return 'it is not a JSON object';
+  const o = m as Record<string, unknown>;
+  if (o.v !== 1) return `unknown version ${JSON.stringify(o.v)}`;
+  for (const k of ['createdAt', 'env', 'python'] as const)
+    if (typeof o[k] !== 'string') return `"${k}" is missing`;
+  if (!safeRelPath(o.sitePackages)) return '"sitePackages" is not a relative path';
+  if (!Array.isArray(o.distributions)) return '"distributions" is not a list';
+  if (!Array.isArray(o.symlinks)) return '"symlinks" is not a list';
+  const seen = new Set<string>();
+  for (const d of o.distributions as unknown[]) {
+    if (!d || typeof d !== 'object') return 'a distribution is not an object';
+    const dist = d as Record<string, unknown>;
+    if (typeof dist.name !== 'string' || typeof dist.version !== 'string')
+      return 'a distribution has no name or version';
+    if (!safeRelPath(dist.distInfo)) return `${dist.name}: bad "distInfo"`;
+    if (!Array.isArray(dist.files)) return `${dist.name}: "files" is not a list`;
+    for (const f of dist.files as unknown[]) {
+      const problem = entryProblem(f);
+      if (problem) return `${dist.name}: ${problem}`;
+      seen.add((f as Entry).path);
+    }
+  }
+  for (const l of o.symlinks as unknown[]) {
+    const problem = entryProblem(l);
+    if (problem) return `symlinks: ${problem}`;
+    if (!('link' in (l as object))) return `symlinks: ${(l as Entry).path} is not a link`;
+  }
+  if (o.variables !== undefined) {
+    const v = o.variables;
+    if (!v || typeof v !== 'object' || !Object.values(v).every((x) => typeof x === 'string'))
+      return 'bad "variables"';
+  }
+  return undefined;
+}
+
+/** Parse and validate a manifest's text; BlastError naming `source` when it is not one. */
+export function parseManifest(text: string, source: string): Manifest {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new BlastError(`The snapshot ${source} is corrupt: ${messageOf(error)}.`, ExitCode.failure);
+  }
+  const problem = manifestProblem(parsed);
+  if (problem) throw new BlastError(`The snapshot ${source} is corrupt: ${problem}.`, ExitCode.failure);
+  return parsed as Manifest;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Saved snapshots.
+
+export function snapshotsDir(store: ObjectStore, envPath: string): string {
+  return join(store.root, 'snapshots', envHash(envPath));
+}
+
+/** Write a file atomically and durably: temp, fsync, rename, fsync of the directory. */
+export function writeFileAtomic(file: string, text: string, step?: string): void {
+  const dir = dirname(file);
+  mkdirSync(dir, { recursive: true });
+  const temp = join(dir, `.${process.pid}-${Date.now()}.tmp`);
+  const fd = openSync(temp, 'w', 0o644);
+  try {
+    const data = Buffer.from(text);
+    let off = 0;
+    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  if (step) crashPoint(step);
+  renameSync(temp, file);
+  const dfd = openSync(dir, 'r');
+  try {
+    fsyncSync(dfd);
+  } finally {
+    closeSync(dfd);
+  }
+}
+
+export function saveManifest(store: ObjectStore, envPath: string, name: string, manifest: Manifest): string {
+  const file = join(snapshotsDir(store, envPath), `${name}.json`);
+  writeFileAtomic(file, JSON.stringify(manifest) + '\n', 'save-manifest-temp');
+  return file;
+}
+
+export function readManifest(file: string): Manifest {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new BlastError(`No snapshot at ${file}.`, ExitCode.notFound);
+    }
+    throw new BlastError(`Cannot read ${file}: ${messageOf(error)}`);
+  }
+  return parseManifest(text, file);
+}
+
+export function loadSnapshot(store: ObjectStore, envPath: string, name: string): Manifest {
+  return readManifest(join(snapshotsDir(store, envPath), `${name}.json`));
+}
+
+export interface SnapshotSummary {
+  name: string;
+  file: string;
+  mtime: Date;
+}
+
+/** The environment's saved snapshots, oldest first. */
+export function listSnapshots(store: ObjectStore, envPath: string): SnapshotSummary[] {
+  const dir = snapshotsDir(store, envPath);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json') && !f.startsWith('.'))
+    .map((f) => ({ name: f.slice(0, -5), file: join(dir, f), mtime: statSync(join(dir, f)).mtime }))
+    .sort((a, b) => a.mtime.getTime() - b.mtime.getTime() || (a.name < b.name ? -1 : 1));
+}
