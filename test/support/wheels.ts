@@ -6,14 +6,21 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 
 const BUILD = String.raw`
-import base64, hashlib, sys, zipfile
+import base64, hashlib, json, sys, zipfile
 out, name, version, value = sys.argv[1:5]
+extra = json.loads(sys.argv[5]) if len(sys.argv) > 5 else {}
 dist = '%s-%s.dist-info' % (name, version)
+init = 'VALUE = %r\n' % value
+if extra.get('script'):
+    init += '__version__ = %r\n\ndef main():\n    print(VALUE)\n' % version
 files = {
-    name + '/__init__.py': 'VALUE = %r\n' % value,
+    name + '/__init__.py': init,
     dist + '/METADATA': 'Metadata-Version: 2.1\nName: %s\nVersion: %s\nSummary: a test package\n' % (name, version),
     dist + '/WHEEL': 'Wheel-Version: 1.0\nGenerator: blast-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n',
 }
+if extra.get('script'):
+    files[dist + '/entry_points.txt'] = '[console_scripts]\n%s = %s:main\n' % (extra['script'], name)
+files.update(extra.get('files', {}))
 def digest(data):
     return 'sha256=' + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode('ascii')
 record = ''.join('%s,%s,%d\n' % (path, digest(text.encode('utf-8')), len(text.encode('utf-8'))) for path, text in sorted(files.items()))
@@ -32,11 +39,24 @@ export interface TinyWheel {
   value: string;
 }
 
+export interface WheelExtras {
+  /** A console script of this name running `<name>:main` (which prints VALUE); adds `__version__` too. */
+  script?: string;
+  /** More files, by their path in the wheel. */
+  files?: Record<string, string>;
+}
+
 /** Write `<name>-<version>-py3-none-any.whl` into `dir` using `python`'s zipfile. */
-export function buildWheel(python: string, dir: string, name = 'tinypkg', version = '1.0'): TinyWheel {
+export function buildWheel(
+  python: string,
+  dir: string,
+  name = 'tinypkg',
+  version = '1.0',
+  extras: WheelExtras = {},
+): TinyWheel {
   const value = `${name} ${version} works`;
   const path = join(dir, `${name}-${version}-py3-none-any.whl`);
-  execFileSync(python, ['-E', '-s', '-c', BUILD, path, name, version, value], {
+  execFileSync(python, ['-E', '-s', '-c', BUILD, path, name, version, value, JSON.stringify(extras)], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   return { path, name, version, value };
