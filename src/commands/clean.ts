@@ -23,6 +23,7 @@ export default class Clean extends BlastCommand {
   static override summary =
     'Remove leftovers (stale locks, vanished environments, …) or a named environment.';
   static override description = `Without NAME: removes what crashes and deleted folders left behind, plus what plugins report.
+
 With NAME: deletes that environment (asks first on a terminal; elsewhere pass --yes).`;
 
   static override enableJsonFlag = true;

@@ -11,8 +11,8 @@ import { SUBSHELL_VARIABLE } from '../lib/subshell.js';
 
 export default class Kill extends BlastCommand {
   static override summary = 'Deactivate: restore the shell exactly as it was before `blast start`.';
-  static override description = `Every variable Blast touched gets its previous value back (unset stays unset, empty stays
-empty), the prompt is restored, and plugins stop what they started (the daemon, for one).
+  static override description = `Every variable Blast touched gets its previous value back (unset stays unset, empty stays empty), the prompt is restored, and plugins stop what they started (the daemon, for one).
+
 --force goes on when a plugin objects or Blast's saved state is damaged.`;
 
   static override examples = ['<%= config.bin %> kill', '<%= config.bin %> kill --force'];

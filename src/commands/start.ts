@@ -36,12 +36,9 @@ async function checkPython(info: EnvInfo, spec: string, warn: (message: string) 
 
 export default class Start extends BlastCommand {
   static override summary = 'Create an environment if needed and activate it in this shell.';
-  static override description = `Named environments live under BLAST_HOME (default ~/.local/share/blast/envs); --path makes a
-project-local one; with neither, the project's .venv in the current directory is used.
+  static override description = `Named environments live under BLAST_HOME (default ~/.local/share/blast/envs); --path makes a project-local one; with neither, the project's .venv in the current directory is used.
 
-Through the \`blast\` shell function (see \`blast init\`) the current shell is activated; without
-it, an activated subshell opens, and \`exit\` leaves it. Starting another environment while one is
-active switches to it; \`blast kill\` restores the shell as it was before the first start.`;
+Through the \`blast\` shell function (see \`blast init\`) the current shell is activated; without it, an activated subshell opens, and \`exit\` leaves it. Starting another environment while one is active switches to it; \`blast kill\` restores the shell as it was before the first start.`;
 
   static override examples = [
     '<%= config.bin %> start demo',

@@ -18,7 +18,7 @@ async function daemonCheck(env: EnvInfo): Promise<CheckResult> {
   if (state.state === 'running') {
     const s = state.status;
     const message = s
-      ? `running, pid ${s.pid}, ${s.attached.length} shell(s), ${Math.round(s.rss / 1048576)} MiB, ${s.packages} packages`
+      ? `running, pid ${s.pid}, ${s.attached.length} shell(s), ${Math.round(s.rss / 1048576)} MiB, ${s.packages} package(s)`
       : `starting, pid ${state.pid}`;
     return { ...base, status: 'ok', message };
   }
