@@ -143,6 +143,18 @@ describe('store', function () {
       expect(treeDiff(tree(env, noCache), at1)).to.deep.equal([]);
     });
 
+    it('removes the bytecode Python wrote for a module it removes, and the directories left empty', () => {
+      const manifest = snapshotEnv(env, { env: w.env });
+      w.pip(env, 'install', '--no-compile', 'alpha==2.0');
+      const deep = join(env, manifest.sitePackages, 'alpha', 'sub', 'deep');
+      expect(existsSync(join(deep, '__pycache__'))).to.equal(false);
+      w.python(env, 'import alpha.sub.deep.mod');
+      expect(existsSync(join(deep, '__pycache__'))).to.equal(true);
+      restoreEnv(env, manifest, { env: w.env });
+      expect(existsSync(join(env, manifest.sitePackages, 'alpha', 'sub'))).to.equal(false);
+      expect(w.python(env, 'import alpha; print(alpha.__version__)').trim()).to.equal('1.0');
+    });
+
     it('restoring the same state again changes nothing', () => {
       const manifest = snapshotEnv(env, { env: w.env });
       const result = restoreEnv(env, manifest, { env: w.env });
@@ -227,6 +239,30 @@ describe('store', function () {
   });
 
   describe('kill -9 during a restore', () => {
+    it('undoes the change when the store can no longer finish it', async () => {
+      const env = await w.makeEnv('crash-undo');
+      w.pip(env, 'install', 'alpha==1.0', 'beta');
+      const manifest = snapshotEnv(env, { env: w.env });
+      const file = saveManifest(ObjectStore.of(w.env), env, 'one', manifest);
+      w.pip(env, 'uninstall', '-y', 'beta');
+      w.pip(env, 'install', 'alpha==2.0');
+      const newState = tree(env);
+      const child = spawnSync(process.execPath, ['--import', 'tsx', CHILD, env, file], {
+        env: { ...w.env, BLAST_TEST_CRASH_AT: 'restore-linking' },
+        encoding: 'utf8',
+      });
+      expect(child.signal, child.stderr).to.equal('SIGKILL');
+      // An object the restore was bringing in disappears (removed by hand, say).
+      const journal = JSON.parse(readFileSync(journalPath(env, w.env), 'utf8')) as {
+        steps: { path: string; after: { kind: string; sha256: string; mode: number } }[];
+      };
+      const last = journal.steps.filter((s) => s.after.kind === 'file').at(-1)!;
+      rmSync(ObjectStore.of(w.env).pathOf(last.after));
+      expect(recoverEnv(env, { env: w.env }).outcome).to.equal('undone');
+      expect(treeDiff(tree(env), newState)).to.deep.equal([]);
+      expect(existsSync(journalPath(env, w.env))).to.equal(false);
+    });
+
     for (const step of CRASH_STEPS) {
       it(`at ${step}: the next command leaves exactly the old or the new state`, async () => {
         const env = await w.makeEnv(`crash-${step}`);

@@ -21,7 +21,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { BlastError, ExitCode, messageOf } from '../errors.js';
 import { stateDir, type Env } from '../paths.js';
 import { crashPoint } from './crash.js';
@@ -161,6 +161,22 @@ function pruneEmptyDirs(root: string, removed: string[]): void {
   }
 }
 
+/** `dir/__pycache__/<stem>.<tag>[.opt-N].pyc` files of the module `rel` (a `.py`), relative to the root. */
+function bytecodeOf(root: string, rel: string): string[] {
+  if (!rel.endsWith('.py')) return [];
+  const dir = join(dirname(rel), '__pycache__');
+  const stem = basename(rel, '.py');
+  let names: string[];
+  try {
+    names = readdirSync(join(root, dir));
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => n.startsWith(`${stem}.`) && /^[^.]+(\.opt-\d)?\.pyc$/.test(n.slice(stem.length + 1)))
+    .map((n) => `${dir}/${n}`);
+}
+
 /** Compute the steps that turn the environment into `manifest`. */
 export function planRestore(store: ObjectStore, envPath: string, manifest: Manifest): Step[] {
   const root = resolve(envPath);
@@ -177,6 +193,8 @@ export function planRestore(store: ObjectStore, envPath: string, manifest: Manif
   for (const dist of installedDists(root, manifest.sitePackages)) {
     for (const rel of dist.paths) if (!target.has(rel)) extra.add(rel);
   }
+  // As pip's uninstall does, the bytecode Python wrote next to a removed module goes with it.
+  for (const rel of [...extra]) for (const pyc of bytecodeOf(root, rel)) if (!target.has(pyc)) extra.add(pyc);
   for (const rel of [...extra].sort()) {
     const before = captureState(store, root, rel);
     if (before.kind !== 'absent') steps.push({ path: rel, before, after: { kind: 'absent' } });
