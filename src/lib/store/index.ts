@@ -13,6 +13,14 @@ export {
   snapshotsDir,
   envHash,
 } from './manifest.js';
-export type { Manifest, DistEntry, Entry, FileEntry, LinkEntry, SnapshotSummary } from './manifest.js';
+export type {
+  Manifest,
+  SnapshotStats,
+  DistEntry,
+  Entry,
+  FileEntry,
+  LinkEntry,
+  SnapshotSummary,
+} from './manifest.js';
 export { restoreEnv, recoverEnv, planRestore, journalPath, envStateDir, CRASH_STEPS } from './restore.js';
 export type { RestoreResult, Recovery, Step, PathState } from './restore.js';

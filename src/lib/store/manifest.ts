@@ -90,7 +90,12 @@ function envSymlinks(envPath: string, owned: Set<string>): LinkEntry[] {
 }
 
 /** Hash and store one file or link of the environment. */
-export function entryOf(store: ObjectStore, envPath: string, rel: string): Entry | undefined {
+export function entryOf(
+  store: ObjectStore,
+  envPath: string,
+  rel: string,
+  stats?: SnapshotStats,
+): Entry | undefined {
   const abs = join(envPath, rel);
   let st;
   try {
@@ -101,7 +106,14 @@ export function entryOf(store: ObjectStore, envPath: string, rel: string): Entry
   if (st.isSymbolicLink()) return { path: rel, link: readlinkSync(abs) };
   if (!st.isFile()) return undefined;
   const sha256 = hashFile(abs);
-  store.put(abs, { sha256, mode: st.mode & 0o7777 });
+  const added = store.put(abs, { sha256, mode: st.mode & 0o7777 });
+  if (stats) {
+    stats.files++;
+    if (added) {
+      stats.newObjects++;
+      stats.newBytes += st.size;
+    }
+  }
   return { path: rel, sha256, mode: st.mode & 0o7777, size: st.size };
 }
 
@@ -109,7 +121,17 @@ export function entryOf(store: ObjectStore, envPath: string, rel: string): Entry
  * Hash every file of every installed distribution into the store and describe them. The
  * environment is not changed: its files gain a hard link from the store, nothing else.
  */
-export function snapshotEnv(envPath: string, options: { env?: Env; store?: ObjectStore } = {}): Manifest {
+export interface SnapshotStats {
+  files: number;
+  /** Objects the store did not have yet, and their bytes. */
+  newObjects: number;
+  newBytes: number;
+}
+
+export function snapshotEnv(
+  envPath: string,
+  options: { env?: Env; store?: ObjectStore; stats?: SnapshotStats } = {},
+): Manifest {
   const store = options.store ?? ObjectStore.of(options.env);
   const root = resolve(envPath);
   const cfg = readVenv(root);
@@ -119,7 +141,7 @@ export function snapshotEnv(envPath: string, options: { env?: Env; store?: Objec
   for (const dist of installedDists(root, sitePackages)) {
     const files: Entry[] = [];
     for (const rel of dist.paths) {
-      const entry = entryOf(store, root, rel);
+      const entry = entryOf(store, root, rel, options.stats);
       if (entry) {
         files.push(entry);
         owned.add(rel);

@@ -1,0 +1,57 @@
+/**
+ * Which environment `blast save` and `blast load` work on: `--env NAME`, `--path DIR`, or else
+ * the one active in this shell (Blast's shell state, then VIRTUAL_ENV).
+ */
+import { BlastError, ExitCode } from '../errors.js';
+import { envNameProblem } from '../names.js';
+import { type Context, type Loaded, loadEnv, resolveTarget } from '../environments.js';
+import { activePath } from '../listing.js';
+import { readEnvConfig, infoOf } from '../env-config.js';
+
+export async function snapshotTarget(flags: { env?: string; path?: string }, ctx: Context): Promise<Loaded> {
+  if (flags.env !== undefined && flags.path !== undefined) {
+    throw new BlastError('Give --env or --path, not both.', ExitCode.usage);
+  }
+  if (flags.env !== undefined || flags.path !== undefined) {
+    const target = resolveTarget(flags.env, flags.path, ctx);
+    const loaded = await loadEnv(target);
+    if (!loaded) {
+      throw new BlastError(`There is no environment ${target.name} (${target.path}).`, ExitCode.notFound);
+    }
+    return loaded;
+  }
+  const path = activePath(ctx.env) ?? ctx.env.VIRTUAL_ENV;
+  if (!path) {
+    throw new BlastError(
+      'No environment is active in this shell.',
+      ExitCode.usage,
+      'Activate one with `blast start NAME`, or name it with --env NAME or --path DIR.',
+    );
+  }
+  const config = await readEnvConfig(path);
+  if (!config) {
+    throw new BlastError(`${path} is not an environment Blast created.`, ExitCode.usage);
+  }
+  return { info: infoOf(path, config), config };
+}
+
+/** Snapshot names end up as file names: the environment-name rules apply. */
+export function assertSnapshotName(name: string): string {
+  const problem = envNameProblem(name);
+  if (problem) {
+    throw new BlastError(
+      `Invalid snapshot name ${JSON.stringify(name)}: ${problem}.`,
+      ExitCode.usage,
+      'Use letters, digits, spaces, "-", "_" or "."; at most 100 characters.',
+    );
+  }
+  return name;
+}
+
+/** The default snapshot name: the UTC time, sortable and safe in file names (2026-11-25T19-03-00Z). */
+export function timestampName(date = new Date()): string {
+  return date
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replace(/:/g, '-');
+}
