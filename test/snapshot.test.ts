@@ -161,6 +161,22 @@ describe('blast save / blast load', function () {
     });
   }
 
+  it('kill -9 of `blast save` while storing an object: no half object, and the next save cleans up', () => {
+    pip('install', 'alpha==2.0'); // files the store does not have yet
+    const before = tree(envPath);
+    const killed = blast(box, ['save', '--env', 'demo', 'torn'], {
+      env: { BLAST_TEST_CRASH_AT: 'store-object-temp' },
+    });
+    expect(killed.status).to.equal(128);
+    expect(treeDiff(tree(envPath), before)).to.deep.equal([]);
+    const temps = () =>
+      Object.keys(tree(join(box.blastHome, 'store', 'objects'))).filter((p) => p.includes('/.tmp-'));
+    expect(temps()).to.have.length(1);
+    ok(['save', '--env', 'demo', 'torn']);
+    expect(temps()).to.deep.equal([]);
+    ok(['load', '--env', 'demo', 'first']);
+  });
+
   it('kill -9 of `blast save` before its snapshot is in place leaves no snapshot and no change', () => {
     const before = tree(envPath);
     const killed = blast(box, ['save', '--env', 'demo', 'half'], {

@@ -67,6 +67,7 @@ The environment is the active one, or the one --env or --path names.`;
     }
     // A restore interrupted by a crash is finished first: a snapshot is of a whole state.
     recoverEnv(info.path, { env: process.env, store });
+    store.staleTemps();
     const stats: SnapshotStats = { files: 0, newObjects: 0, newBytes: 0 };
     const manifest = snapshotEnv(info.path, { env: process.env, store, stats });
     const file = saveManifest(store, info.path, name, manifest);

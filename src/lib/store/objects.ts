@@ -20,6 +20,7 @@ import {
   lstatSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   readSync,
   renameSync,
@@ -73,6 +74,16 @@ export function hashFile(path: string): string {
     closeSync(fd);
   }
   return hash.digest('hex');
+}
+
+/** Whether a process with this pid exists (EPERM: it does, someone else's). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 export class ObjectStore {
@@ -200,6 +211,42 @@ export class ObjectStore {
       }
       throw error;
     }
+  }
+
+  /**
+   * Temporary files that processes killed while storing an object left behind (`.tmp-<pid>-*`
+   * of a pid that no longer runs); removed unless `dryRun`. Returns their paths.
+   */
+  staleTemps(dryRun = false): string[] {
+    const out: string[] = [];
+    let dirs: string[];
+    try {
+      dirs = readdirSync(this.objects);
+    } catch {
+      return out;
+    }
+    for (const d of dirs) {
+      let names: string[];
+      try {
+        names = readdirSync(join(this.objects, d));
+      } catch {
+        continue;
+      }
+      for (const n of names) {
+        const m = /^\.tmp-(\d+)-/.exec(n);
+        if (!m || alive(Number(m[1]))) continue;
+        const path = join(this.objects, d, n);
+        out.push(path);
+        if (!dryRun) {
+          try {
+            unlinkSync(path);
+          } catch {
+            // gone meanwhile
+          }
+        }
+      }
+    }
+    return out;
   }
 
   /** Whether the file at `path` is exactly the object `ref`: the same inode, or equal bytes and mode. */

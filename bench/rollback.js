@@ -1,0 +1,143 @@
+// `node bench/rollback.js [--n 5] [--python 3.11] [--keep]`: rolling an environment back with
+// `blast load` against reinstalling the same pinned set with `pip install -r`, side by side in one
+// run, whole processes, from the machine's own pip configuration (a warm local index, offline).
+//
+// For each set: an environment made by `blast start`, the set installed by pip, pinned with
+// `pip freeze`, saved with `blast save`. Then, N times round-robin: everything but pip uninstalled
+// (untimed), `pip install -r pinned.txt` timed; everything uninstalled again, `blast load` timed.
+// `blast save` is timed too (the snapshot a transaction would take, all objects already stored).
+// Results: a table on stdout, JSON in bench/results/.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = dirname(dirname(fileURLToPath(import.meta.url)));
+const bin = join(repo, 'bin', 'run.js');
+
+const opts = { n: 5, python: '3.11', keep: false };
+for (let i = 2; i < process.argv.length; i++) {
+  const a = process.argv[i];
+  if (a === '--n') opts.n = Number(process.argv[++i]);
+  else if (a === '--python') opts.python = process.argv[++i];
+  else if (a === '--keep') opts.keep = true;
+  else {
+    process.stderr.write(`bench: unknown argument ${a}\n`);
+    process.exit(2);
+  }
+}
+
+const SETS = [
+  { name: 'web', packages: ['requests', 'flask', 'rich'] },
+  { name: 'science', packages: ['numpy', 'pandas', 'scipy'] },
+];
+
+const root = mkdtempSync(join(tmpdir(), 'blast-bench-rollback-'));
+// pip's own index would be PyPI: point it at the machine's local index only, so it never waits on
+// the network (the machine's config adds these as extra indexes and /opt/wheels as find-links).
+const env = {
+  ...process.env,
+  BLAST_HOME: join(root, 'home'),
+  NO_COLOR: '1',
+  PIP_INDEX_URL: process.env.BENCH_INDEX_URL ?? 'file:///opt/pypi/simple',
+  PIP_DISABLE_PIP_VERSION_CHECK: '1',
+};
+for (const k of Object.keys(env)) if (k.startsWith('BLAST_SHELL') || k === 'VIRTUAL_ENV') delete env[k];
+env.BLAST_HOME = join(root, 'home');
+
+function run(file, args, options = {}) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(file, args, { env, encoding: 'utf8', maxBuffer: 1 << 26, ...options });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) {
+    process.stderr.write(`bench: ${file} ${args.join(' ')} failed (${r.status ?? r.signal}):\n${r.stderr}\n`);
+    process.exit(1);
+  }
+  return { ms, stdout: r.stdout };
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+const results = [];
+try {
+  for (const set of SETS) {
+    const name = `bench-${set.name}`;
+    const script = join(root, `${name}.sh`);
+    writeFileSync(script, '');
+    run(process.execPath, [bin, 'start', name, '--python', opts.python], {
+      env: { ...env, BLAST_SHELL: 'bash', BLAST_SHELL_SCRIPT: script },
+    });
+    const envPath = join(env.BLAST_HOME, 'envs', name);
+    const pip = join(envPath, 'bin', 'pip');
+    run(pip, ['install', '-q', ...set.packages]);
+    const pinned = run(pip, ['freeze', '--all'])
+      .stdout.split('\n')
+      .filter((l) => l && !/^(pip|setuptools|wheel)==/.test(l));
+    const req = join(root, `${name}.txt`);
+    writeFileSync(req, pinned.join('\n') + '\n');
+    const firstSave = run(process.execPath, [bin, 'save', '--env', name, 'pinned', '--json']);
+    const saved = JSON.parse(firstSave.stdout);
+    const times = { pip: [], load: [], save: [] };
+    const uninstall = () => run(pip, ['uninstall', '-y', '-q', '-r', req]);
+    // Warm pip's cache and the page cache once, untimed.
+    uninstall();
+    run(pip, ['install', '-q', '-r', req]);
+    for (let i = 0; i < opts.n; i++) {
+      uninstall();
+      times.pip.push(run(pip, ['install', '-q', '-r', req]).ms);
+      times.save.push(run(process.execPath, [bin, 'save', '--env', name, 'again', '--force']).ms);
+      uninstall();
+      times.load.push(run(process.execPath, [bin, 'load', '--env', name, 'pinned']).ms);
+    }
+    const row = {
+      set: set.name,
+      packages: set.packages,
+      distributions: pinned.length,
+      files: saved.files,
+      storeBytes: saved.newBytes,
+      firstSaveMs: firstSave.ms,
+      runs: opts.n,
+      times,
+      median: { pip: median(times.pip), load: median(times.load), save: median(times.save) },
+    };
+    row.speedup = row.median.pip / row.median.load;
+    row.saveShareOfPip = row.median.save / row.median.pip;
+    results.push(row);
+  }
+} finally {
+  if (!opts.keep) rmSync(root, { recursive: true, force: true });
+  else process.stderr.write(`bench: kept ${root}\n`);
+}
+
+const fmt = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
+console.log(
+  ['SET', 'DISTS', 'FILES', 'PIP INSTALL -R', 'BLAST LOAD', 'SPEEDUP', 'BLAST SAVE', 'SAVE/PIP'].join('\t'),
+);
+for (const r of results) {
+  console.log(
+    [
+      `${r.set} (${r.packages.join('+')})`,
+      r.distributions,
+      r.files,
+      fmt(r.median.pip),
+      fmt(r.median.load),
+      `${r.speedup.toFixed(1)}x`,
+      fmt(r.median.save),
+      `${(r.saveShareOfPip * 100).toFixed(0)} %`,
+    ].join('\t'),
+  );
+}
+console.log(
+  `medians of ${opts.n} runs each, whole processes; pip install -r of the pinned set (all dependencies pinned)`,
+);
+const out = join(repo, 'bench', 'results');
+mkdirSync(out, { recursive: true });
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+writeFileSync(
+  join(out, `rollback-${stamp}.json`),
+  JSON.stringify({ date: new Date().toISOString(), results }, null, 2) + '\n',
+);
