@@ -15,6 +15,7 @@ import {
   chmodSync,
   closeSync,
   copyFileSync,
+  existsSync,
   fsyncSync,
   linkSync,
   lstatSync,
@@ -55,16 +56,33 @@ export function keyOf(ref: ObjectRef): string {
 /** Errors where a hard link cannot be made and a copy must do. */
 const NO_LINK = new Set(['EXDEV', 'EPERM', 'EMLINK', 'ENOTSUP', 'EOPNOTSUPP']);
 
-function tempName(dir: string): string {
-  return join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+const TEMP_TAG = randomBytes(4).toString('hex');
+let tempCount = 0;
+
+/** `.tmp-<pid>-<random>-<n>` in `dir`: unique, and its pid tells whether its maker still runs. */
+export function tempName(dir: string): string {
+  return join(dir, `.tmp-${process.pid}-${TEMP_TAG}-${++tempCount}`);
 }
+
+/** linkSync, creating the destination's directory when it is missing (rarely: tried first). */
+function linkMakingDir(src: string, dest: string): void {
+  try {
+    linkSync(src, dest);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || !existsSync(src)) throw error;
+    mkdirSync(dirname(dest), { recursive: true });
+    linkSync(src, dest);
+  }
+}
+
+let hashBuffer: Buffer | undefined;
 
 /** SHA-256 (hex) of a file's bytes, read in chunks. */
 export function hashFile(path: string): string {
   const hash = createHash('sha256');
   const fd = openSync(path, 'r');
   try {
-    const buf = Buffer.allocUnsafe(1 << 20);
+    const buf = (hashBuffer ??= Buffer.allocUnsafe(1 << 20));
     for (;;) {
       const n = readSync(fd, buf, 0, buf.length, null);
       if (n === 0) break;
@@ -127,16 +145,15 @@ export class ObjectStore {
   put(src: string, ref: ObjectRef): boolean {
     const dest = this.pathOf(ref);
     if (this.has(ref)) return false;
-    const dir = dirname(dest);
-    mkdirSync(dir, { recursive: true });
-    const temp = tempName(dir);
+    const temp = tempName(dirname(dest));
     const mode = ref.mode & 0o7777;
     try {
       try {
-        linkSync(src, temp);
+        linkMakingDir(src, temp);
         if ((lstatSync(temp).mode & 0o7777) !== mode) chmodSync(temp, mode); // changed since it was hashed
       } catch (error) {
         if (!NO_LINK.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
+        mkdirSync(dirname(dest), { recursive: true });
         this.copyVerified(src, temp, ref.sha256, mode);
       }
       crashPoint('store-object-temp');
@@ -176,27 +193,32 @@ export class ObjectStore {
   }
 
   /**
-   * Make `dest` the object `ref`: a hard link (a copy where links are impossible), made under a
-   * temporary name in the same directory and renamed over whatever `dest` was.
+   * Make `dest` the object `ref`: a hard link (a copy where links are impossible). Where `dest`
+   * is absent the link is made in place (one atomic step); else under a temporary name in the
+   * same directory, renamed over whatever `dest` was.
    */
   materialize(ref: ObjectRef, dest: string): void {
     const src = this.pathOf(ref);
-    const dir = dirname(dest);
-    mkdirSync(dir, { recursive: true });
-    const temp = tempName(dir);
+    try {
+      linkMakingDir(src, dest);
+      return;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') {
+        throw new BlastError(
+          `The store lacks the object for ${dest} (${keyOf(ref)}).`,
+          ExitCode.failure,
+          'The snapshot cannot be restored from this store.',
+        );
+      }
+      if (code !== 'EEXIST' && !NO_LINK.has(code ?? '')) throw error;
+    }
+    const temp = tempName(dirname(dest));
     try {
       try {
         linkSync(src, temp);
       } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') {
-          throw new BlastError(
-            `The store lacks the object for ${dest} (${keyOf(ref)}).`,
-            ExitCode.failure,
-            'The snapshot cannot be restored from this store.',
-          );
-        }
-        if (!NO_LINK.has(code ?? '')) throw error;
+        if (!NO_LINK.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
         copyFileSync(src, temp);
         const st = statSync(src);
         utimesSync(temp, st.atime, st.mtime);

@@ -20,7 +20,6 @@ import {
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { BlastError, ExitCode, messageOf } from '../errors.js';
 import { stateDir, type Env } from '../paths.js';
@@ -35,7 +34,7 @@ import {
   safeRelPath,
   writeFileAtomic,
 } from './manifest.js';
-import { ObjectStore } from './objects.js';
+import { ObjectStore, tempName } from './objects.js';
 
 export type PathState =
   { kind: 'absent' } | { kind: 'file'; sha256: string; mode: number } | { kind: 'link'; target: string };
@@ -131,7 +130,7 @@ function apply(store: ObjectStore, abs: string, state: PathState): void {
     }
   } else if (state.kind === 'link') {
     mkdirSync(dirname(abs), { recursive: true });
-    const temp = join(dirname(abs), `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+    const temp = tempName(dirname(abs));
     symlinkSync(state.target, temp);
     renameSync(temp, abs);
   } else {
