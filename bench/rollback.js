@@ -81,7 +81,7 @@ try {
     writeFileSync(req, pinned.join('\n') + '\n');
     const firstSave = run(process.execPath, [bin, 'save', '--env', name, 'pinned', '--json']);
     const saved = JSON.parse(firstSave.stdout);
-    const times = { pip: [], load: [], save: [] };
+    const times = { pip: [], load: [], save: [], loadInProcess: [], saveInProcess: [] };
     const uninstall = () => run(pip, ['uninstall', '-y', '-q', '-r', req]);
     // Warm pip's cache and the page cache once, untimed.
     uninstall();
@@ -89,9 +89,13 @@ try {
     for (let i = 0; i < opts.n; i++) {
       uninstall();
       times.pip.push(run(pip, ['install', '-q', '-r', req]).ms);
-      times.save.push(run(process.execPath, [bin, 'save', '--env', name, 'again', '--force']).ms);
+      const save = run(process.execPath, [bin, 'save', '--env', name, 'again', '--force', '--json']);
+      times.save.push(save.ms);
+      times.saveInProcess.push(JSON.parse(save.stdout).ms);
       uninstall();
-      times.load.push(run(process.execPath, [bin, 'load', '--env', name, 'pinned']).ms);
+      const load = run(process.execPath, [bin, 'load', '--env', name, 'pinned', '--json']);
+      times.load.push(load.ms);
+      times.loadInProcess.push(JSON.parse(load.stdout).ms);
     }
     const row = {
       set: set.name,
@@ -102,7 +106,7 @@ try {
       firstSaveMs: firstSave.ms,
       runs: opts.n,
       times,
-      median: { pip: median(times.pip), load: median(times.load), save: median(times.save) },
+      median: Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)])),
     };
     row.speedup = row.median.pip / row.median.load;
     row.saveShareOfPip = row.median.save / row.median.pip;
@@ -115,7 +119,18 @@ try {
 
 const fmt = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
 console.log(
-  ['SET', 'DISTS', 'FILES', 'PIP INSTALL -R', 'BLAST LOAD', 'SPEEDUP', 'BLAST SAVE', 'SAVE/PIP'].join('\t'),
+  [
+    'SET',
+    'DISTS',
+    'FILES',
+    'PIP INSTALL -R',
+    'BLAST LOAD',
+    'SPEEDUP',
+    'LOAD IN-PROCESS',
+    'BLAST SAVE',
+    'SAVE/PIP',
+    'SAVE IN-PROCESS',
+  ].join('\t'),
 );
 for (const r of results) {
   console.log(
@@ -126,13 +141,16 @@ for (const r of results) {
       fmt(r.median.pip),
       fmt(r.median.load),
       `${r.speedup.toFixed(1)}x`,
+      fmt(r.median.loadInProcess),
       fmt(r.median.save),
       `${(r.saveShareOfPip * 100).toFixed(0)} %`,
+      `${fmt(r.median.saveInProcess)} (${((r.median.saveInProcess / r.median.pip) * 100).toFixed(0)} %)`,
     ].join('\t'),
   );
 }
 console.log(
-  `medians of ${opts.n} runs each, whole processes; pip install -r of the pinned set (all dependencies pinned)`,
+  `medians of ${opts.n} runs each, whole processes (IN-PROCESS: the command's own time, startup aside); ` +
+    'pip install -r of the pinned set (all dependencies pinned); SAVE right after pip reinstalled every file',
 );
 const out = join(repo, 'bench', 'results');
 mkdirSync(out, { recursive: true });

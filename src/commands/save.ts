@@ -24,6 +24,8 @@ export interface Saved {
   files: number;
   newObjects: number;
   newBytes: number;
+  /** Time spent recording (in this process, startup aside). */
+  ms: number;
 }
 
 export default class Save extends BlastCommand {
@@ -65,6 +67,7 @@ The environment is the active one, or the one --env or --path names.`;
         'Pick another name, or replace it with --force.',
       );
     }
+    const started = performance.now();
     // A restore interrupted by a crash is finished first: a snapshot is of a whole state.
     recoverEnv(info.path, { env: process.env, store });
     store.staleTemps();
@@ -79,11 +82,12 @@ The environment is the active one, or the one --env or --path names.`;
       python: manifest.python,
       distributions: manifest.distributions.map((d) => ({ name: d.name, version: d.version })),
       ...stats,
+      ms: Math.round(performance.now() - started),
     };
     if (!this.jsonEnabled())
       this.log(
         `Saved ${name}: ${saved.distributions.length} distributions of ${info.name}, ${stats.files} files ` +
-          `(${stats.newObjects} new in the store, ${formatBytes(stats.newBytes)}).`,
+          `(${stats.newObjects} new in the store, ${formatBytes(stats.newBytes)}) in ${saved.ms} ms.`,
       );
     return saved;
   }

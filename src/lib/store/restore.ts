@@ -119,9 +119,9 @@ function captureState(store: ObjectStore, root: string, rel: string): PathState 
   return entry ? stateOf(entry) : { kind: 'absent' };
 }
 
-/** Make `abs` be `state`. */
-function apply(store: ObjectStore, abs: string, state: PathState): void {
-  if (holds(store, abs, state)) return;
+/** Make `abs` be `state`; `check` first whether it already is (recovery: part of it may be done). */
+function apply(store: ObjectStore, abs: string, state: PathState, check: boolean): void {
+  if (check && holds(store, abs, state)) return;
   if (state.kind === 'absent') {
     try {
       unlinkSync(abs);
@@ -212,17 +212,23 @@ export function planRestore(store: ObjectStore, envPath: string, manifest: Manif
 }
 
 /** Removals first (a new version's file may take an old one's place), then links. */
-function run(store: ObjectStore, root: string, steps: Step[], direction: 'after' | 'before'): void {
+function run(
+  store: ObjectStore,
+  root: string,
+  steps: Step[],
+  direction: 'after' | 'before',
+  check = true,
+): void {
   const list = direction === 'after' ? steps : steps.map((s) => ({ ...s, after: s.before }));
   const removals = list.filter((s) => s.after.kind === 'absent');
   const links = list.filter((s) => s.after.kind !== 'absent');
   removals.forEach((s, i) => {
-    apply(store, join(root, s.path), s.after);
+    apply(store, join(root, s.path), s.after, check);
     if (i === 0) crashPoint('restore-removing');
   });
   crashPoint('restore-removed');
   links.forEach((s, i) => {
-    apply(store, join(root, s.path), s.after);
+    apply(store, join(root, s.path), s.after, check);
     if (i === 0) crashPoint('restore-linking');
   });
   crashPoint('restore-linked');
@@ -386,7 +392,8 @@ function restoreUnlocked(envPath: string, manifest: Manifest, options: StoreOpti
   writeFileAtomic(file, JSON.stringify(journal) + '\n', 'restore-journal-temp');
   crashPoint('restore-journaled');
   try {
-    run(store, root, steps, 'after');
+    // Just planned: every step is known to be needed, so none is checked again.
+    run(store, root, steps, 'after', false);
   } catch (error) {
     // Put back what was there; the journal stays if even that fails, for the next command.
     run(store, root, steps, 'before');
