@@ -27,6 +27,9 @@ function apply(vars: Vars, change: ShellChange): Record<string, string | undefin
 const start = (vars: Vars, env: EnvInfo, variables: Record<string, string> = {}) =>
   apply(vars, startChange(vars, { env, variables, extraVariables: {}, extraPath: [] }));
 const kill = (vars: Vars) => apply(vars, killChange(vars).change);
+const SHIM = '/cache/shim/3.11';
+const startWithShim = (vars: Vars, env: EnvInfo) =>
+  apply(vars, startChange(vars, { env, variables: {}, extraVariables: {}, extraPath: [], shim: SHIM }));
 
 describe('activation plan', () => {
   const shell = { PATH: '/usr/bin:/bin', HOME: '/home/u', EMPTY: '', PYTHONHOME: '/opt/py' };
@@ -107,6 +110,24 @@ describe('activation plan', () => {
     expect(off.PATH).to.equal('/usr/bin:/bin');
     for (const name of [STATE_VARIABLE, 'BLAST_ENV', 'VIRTUAL_ENV', 'VIRTUAL_ENV_PROMPT'])
       expect(off).not.to.have.property(name);
+  });
+
+  it('puts the pip shim first, before the env bin; kill and a switch take it out again', () => {
+    const on = startWithShim(shell, envA);
+    expect(on.PATH).to.equal(`${SHIM}:/envs/a/bin:/usr/bin:/bin`);
+    expect(activeState(on)?.pathEntries).to.deep.equal([SHIM, '/envs/a/bin']);
+    expect(kill(on)).to.deep.equal(shell);
+    const edited = { ...on, PATH: `/mine:${on.PATH}` };
+    expect(kill(edited).PATH).to.equal('/mine:/usr/bin:/bin');
+    expect(startWithShim(on, envB).PATH).to.equal(`${SHIM}:/envs/b b/bin:/usr/bin:/bin`);
+    expect(start(on, envB).PATH).to.equal('/envs/b b/bin:/usr/bin:/bin');
+  });
+
+  it('kill --force on a damaged state takes the pip shim out of PATH too', () => {
+    const vars = { ...shell, BLAST_CACHE_DIR: '/cache' };
+    const on = { ...startWithShim(vars, envA), [STATE_VARIABLE]: 'damaged' };
+    const off = apply(on, forcedKillChange(on));
+    expect(off.PATH).to.equal('/usr/bin:/bin');
   });
 
   it('carries hostile values as data, byte for byte', () => {

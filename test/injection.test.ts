@@ -14,6 +14,7 @@ import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { shimDirFor } from '../src/lib/transaction/shim.js';
 import { blast, linkPlugin, REPO, sandbox, throughFunction, type Sandbox } from './support/cli.js';
 import {
   hasShell,
@@ -232,7 +233,10 @@ describe('injection: values, names and paths through the real CLI into real shel
           );
           expect(values.get('VIRTUAL_ENV')?.toString('utf8'), args.join(' ')).to.equal(path);
           expect(values.get('VIRTUAL_ENV_PROMPT')?.toString('utf8'), args.join(' ')).to.equal(prompt);
-          expect(env.PATH?.split(':')[0]).to.equal(join(path, 'bin'));
+          expect(env.PATH?.split(':').slice(0, 2)).to.deep.equal([
+            shimDirFor(path, box.env),
+            join(path, 'bin'),
+          ]);
         }
         expect(existsSync(join(work, 'pwned')), 'a name ran a command').to.equal(false);
       });

@@ -17,7 +17,8 @@ import { chooseShell, findShell } from '../lib/shells.js';
 import { SCRIPT_VARIABLE, SHELL_VARIABLE, shellFunction, writeShellScript } from '../lib/shell-script.js';
 import { runSubshell } from '../lib/subshell.js';
 import { collectActivation } from '../lib/contributions.js';
-import { BlastError, ExitCode } from '../lib/errors.js';
+import { BlastError, ExitCode, messageOf } from '../lib/errors.js';
+import { ensureShim } from '../lib/transaction/shim.js';
 
 /** `--python` for an environment that exists: it must agree with the Python the env was made with. */
 async function checkPython(info: EnvInfo, spec: string, warn: (message: string) => void): Promise<void> {
@@ -116,10 +117,21 @@ Through the \`blast\` shell function (see \`blast init\`) the current shell is a
       env: loaded.info,
       variables: loaded.config.variables,
       ...contributions,
+      shim: this.pipShim(loaded.info),
     });
     writeShellScript(through.script, adapter.render(change));
     for (const note of contributions.notes) process.stderr.write(`${note}\n`);
     await runPhase(this.config, 'postStart', event, 'inform');
+  }
+
+  /** The pip shim's directory, first on PATH so every `pip` runs in a transaction (`blast pip`). */
+  private pipShim(info: EnvInfo): string | undefined {
+    try {
+      return ensureShim(info.python.version, process.execPath, join(this.config.root, 'bin', 'run.js'));
+    } catch (error) {
+      this.warn(`pip runs without Blast transactions: cannot write the pip shim (${messageOf(error)}).`);
+      return undefined;
+    }
   }
 
   /**

@@ -8,7 +8,8 @@
  * applies B to the result, so `kill` after any number of switches restores the shell as it was
  * before the first `start`.
  */
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { cacheDir } from './paths.js';
 import type { EnvInfo, ShellChange } from './hooks.js';
 import { BlastError, ExitCode } from './errors.js';
 
@@ -37,6 +38,8 @@ export interface ActivationInput {
   /** Plugins' additions. */
   extraVariables: Record<string, string>;
   extraPath: string[];
+  /** The directory of the pip shim (see transaction/shim.ts), put first on PATH, before the env's bin. */
+  shim?: string;
 }
 
 export function binDir(envPath: string): string {
@@ -117,7 +120,7 @@ export function revert(vars: Vars, state: ShellState): Record<string, string | u
 /** The variables with `input` activated on top of `baseline` (a shell with no activation). */
 export function activate(baseline: Vars, input: ActivationInput): Record<string, string | undefined> {
   const { env } = input;
-  const pathEntries = [binDir(env.path), ...input.extraPath];
+  const pathEntries = [...(input.shim ? [input.shim] : []), binDir(env.path), ...input.extraPath];
   const oldPath = baseline.PATH;
   const target: Record<string, string | undefined> = { ...baseline };
   // Add a separator only when there was something to separate from: an empty PATH element means
@@ -210,14 +213,19 @@ export function killChange(current: Vars): { change: ShellChange; state: ShellSt
 
 /**
  * `blast kill --force` when the state is unreadable: drop what Blast sets by name and take the
- * environment's bin directory out of PATH. Best effort, said so to the user.
+ * environment's bin directory and the pip shim out of PATH. Best effort, said so to the user.
  */
 export function forcedKillChange(current: Vars): ShellChange {
   const venv = current.VIRTUAL_ENV;
   const target: Record<string, string | undefined> = { ...current };
   for (const name of [STATE_VARIABLE, ENV_NAME_VARIABLE, 'VIRTUAL_ENV', 'VIRTUAL_ENV_PROMPT'])
     target[name] = undefined;
-  if (venv && current.PATH !== undefined) target.PATH = removeEntries(current.PATH, [binDir(venv)]);
+  if (venv && current.PATH !== undefined) {
+    // The pip shim too: a directory of the cache's shim folder (see transaction/shim.ts).
+    const shims = join(cacheDir(current), 'shim');
+    const shim = current.PATH.split(':').filter((entry) => dirname(entry) === shims);
+    target.PATH = removeEntries(current.PATH, [...shim, binDir(venv)]);
+  }
   const names = [STATE_VARIABLE, ENV_NAME_VARIABLE, 'VIRTUAL_ENV', 'VIRTUAL_ENV_PROMPT', 'PATH'];
   return { ...diff(current, target, names), prompt: { action: 'restore' } };
 }

@@ -21,6 +21,8 @@ const BLAST_EVENTS: ReadonlySet<string> = new Set<keyof BlastHooks>([
   'check',
   'clean',
   'list',
+  'preInstall',
+  'postInstall',
 ]);
 
 interface BlastManifest {

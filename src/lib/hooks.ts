@@ -10,14 +10,14 @@
  * `apiVersion` is a semver range the core's API_VERSION must satisfy, else the plugin is
  * skipped with a warning. The core runs one event at a time (oclif runs all handlers of an
  * event in parallel, in no order) and reads every failure: a handler that throws in a veto
- * event (preStart, preKill) stops the command with the handler's message and the exit code
+ * event (preStart, preKill, preInstall) stops the command with the handler's message and the exit code
  * of the error (`error.oclif.exit`, then `error.exitCode`, else 1) — no stack trace.
  */
 import type { Interfaces } from '@oclif/core';
 
 type Config = Interfaces.Config;
 
-/** Bumped by semver rules: minor for additions (1.1: completion, rc installation), major for breaks. */
+/** Bumped by semver rules: minor for additions (1.1: completion, rc installation, list, preInstall/postInstall), major for breaks. */
 export type ApiVersion = '1.1.0';
 
 /** An environment as the core knows it. */
@@ -202,6 +202,31 @@ export interface EnvStatus {
   fields: Record<string, string | number | boolean | null>;
 }
 
+/** What a pip transaction is about to do (the `preInstall` event, API 1.1). */
+export interface InstallEvent {
+  env: EnvInfo;
+  /** pip's arguments, as the user gave them (`install`, `-U`, `requests`, …). */
+  args: string[];
+  /** What pip was asked to do: `install`, `uninstall`, or anything else that may change the env. */
+  command: 'install' | 'uninstall' | 'other';
+}
+
+/** Distributions, as `name version`. */
+export interface InstallChange {
+  added: string[];
+  removed: string[];
+  /** `name old -> new`. */
+  upgraded: string[];
+}
+
+/** What a pip transaction did (the `postInstall` event, API 1.1). */
+export interface PostInstallEvent extends InstallEvent {
+  /** pip's exit status. When it is not 0 the environment is rolled back after this event. */
+  exitCode: number;
+  /** The change pip made (before any rollback). */
+  changed: InstallChange;
+}
+
 export interface ListEvent {
   envs: EnvInfo[];
 }
@@ -235,6 +260,16 @@ export interface BlastHooks {
   clean: { options: CleanEvent; return: CleanAction[] };
   /** Return facts per environment for `blast list`; failures are warnings (API 1.1). */
   list: { options: ListEvent; return: EnvStatus[] };
+  /**
+   * Before pip runs in a transaction (API 1.1). Veto by throwing: pip does not run and the
+   * environment is untouched.
+   */
+  preInstall: { options: InstallEvent; return: void };
+  /**
+   * After pip ran in a transaction, before it is committed (API 1.1). A throwing handler fails
+   * the transaction: the environment is put back as it was before pip ran.
+   */
+  postInstall: { options: PostInstallEvent; return: void };
 }
 
 declare module '@oclif/core/hooks' {

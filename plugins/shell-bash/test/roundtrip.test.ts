@@ -7,6 +7,7 @@
 import { expect } from 'chai';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { shimDirFor } from '../../../test/transaction/support.js';
 import { BIN, SHARED_CACHE } from '../../../test/support/cli.js';
 import { HOSTILE_VALUES } from '../../../test/support/shells.js';
 import { diffSnapshots, TmuxShell } from '../../../test/support/tmux.js';
@@ -121,7 +122,12 @@ for (const adapter of [bash, zsh]) {
       await expectActive(s, 'demo');
       // The rc file's PATH entry is kept, below the environment: the activation ran after it.
       const path = (await read(s, 'printf %s "$PATH"')).split(':');
-      expect(path.slice(0, 2)).to.deep.equal([join(envDir(s, 'demo'), 'bin'), join(s.home, 'pre')]);
+      // First the pip shim (pip runs in a transaction), then the environment's bin.
+      expect(path.slice(0, 3)).to.deep.equal([
+        shimDirFor(envDir(s, 'demo'), s.env),
+        join(envDir(s, 'demo'), 'bin'),
+        join(s.home, 'pre'),
+      ]);
       // Inside, the function is defined: kill deactivates the subshell and says how to leave it.
       expect(await read(s, 'blast kill')).to.match(/still the subshell .*`exit` leaves it/);
       expect(await s.prompt()).to.equal('user>');

@@ -6,6 +6,7 @@
  */
 import { expect } from 'chai';
 import { join } from 'node:path';
+import { shimDirFor } from '../../../test/transaction/support.js';
 import { blast, BIN, sandbox, throughFunction, type Sandbox } from '../../../test/support/cli.js';
 import { HOSTILE_VALUES, prng, randomValue, testSeed } from '../../../test/support/shells.js';
 import { powershell } from '../src/adapter.js';
@@ -70,7 +71,7 @@ describe('powershell through the real CLI', function () {
     });
     const venv = after.VIRTUAL_ENV!;
     expect(venv).to.equal(join(box.blastHome, 'envs', 'demo'));
-    expect(after.PATH).to.equal(`${join(venv, 'bin')}:${before.PATH}`);
+    expect(after.PATH).to.equal(`${shimDirFor(venv, box.env)}:${join(venv, 'bin')}:${before.PATH}`);
     expect(start.script).to.include("$global:_BLAST_PROMPT = '(demo) '");
 
     const kill = throughFunction(box, ['kill'], { shell: 'powershell', env: after });

@@ -1,0 +1,231 @@
+/**
+ * pip transactions: pip runs in an active environment between a snapshot and either a commit or
+ * an automatic rollback. The order, and what each failure means:
+ *
+ *   preInstall (veto: pip does not run) → snapshot → pip → change → postInstall
+ *   → pip failed or a postInstall handler threw: restore the snapshot, remove what pip left
+ *     outside every RECORD, and say what was undone.
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { InstallChange, InstallEvent, PostInstallEvent } from '../hooks.js';
+import type { Env } from '../paths.js';
+import {
+  installedDists,
+  ObjectStore,
+  recoverEnv,
+  restoreEnv,
+  sitePackagesOf,
+  snapshotEnv,
+  type Manifest,
+  type RestoreResult,
+} from '../store/index.js';
+
+export { classifyPip, pipCommand, READ_ONLY, type PipKind } from './pip-args.js';
+export { ensureShim, shimDir, shimDirFor, shimNames, shimScript, shQuote } from './shim.js';
+
+/** Run the environment's own pip with the terminal untouched; resolves to its exit status. */
+export async function runPip(
+  envPath: string,
+  args: readonly string[],
+  env: Env = process.env,
+): Promise<number> {
+  const python = join(envPath, 'bin', 'python');
+  const child = spawn(python, ['-m', 'pip', ...args], { stdio: 'inherit', env: env as NodeJS.ProcessEnv });
+  // Ctrl-C goes to pip (same process group); Blast must live on to roll back.
+  const ignore = () => {};
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
+  for (const s of signals) process.on(s, ignore);
+  try {
+    return await new Promise<number>((done, fail) => {
+      child.on('error', fail);
+      child.on('exit', (code, signal) => {
+        if (code !== null) done(code);
+        else done(128 + (signal ? osSignal(signal) : 1));
+      });
+    });
+  } finally {
+    for (const s of signals) process.off(s, ignore);
+  }
+}
+
+function osSignal(name: NodeJS.Signals): number {
+  const numbers: Partial<Record<NodeJS.Signals, number>> = {
+    SIGHUP: 1,
+    SIGINT: 2,
+    SIGQUIT: 3,
+    SIGKILL: 9,
+    SIGTERM: 15,
+  };
+  return numbers[name] ?? 1;
+}
+
+/** `name version` per installed distribution. */
+export type DistVersions = Map<string, string>;
+
+export function distVersions(dists: ReadonlyArray<{ name: string; version: string }>): DistVersions {
+  return new Map(dists.map((d) => [d.name.toLowerCase().replace(/[-_.]+/g, '-'), `${d.name} ${d.version}`]));
+}
+
+export function changeBetween(before: DistVersions, after: DistVersions): InstallChange {
+  const change: InstallChange = { added: [], removed: [], upgraded: [] };
+  for (const [key, now] of after) {
+    const was = before.get(key);
+    if (was === undefined) change.added.push(now);
+    else if (was !== now) change.upgraded.push(`${was} -> ${now.slice(now.lastIndexOf(' ') + 1)}`);
+  }
+  for (const [key, was] of before) if (!after.has(key)) change.removed.push(was);
+  for (const list of Object.values(change)) list.sort();
+  return change;
+}
+
+export function changeIsEmpty(change: InstallChange): boolean {
+  return change.added.length + change.removed.length + change.upgraded.length === 0;
+}
+
+/** Every path under the given directories of the environment (relative, `/`-separated; directories too). */
+export function treePaths(root: string, dirs: readonly string[]): Set<string> {
+  const out = new Set<string>();
+  const walk = (rel: string) => {
+    let entries;
+    try {
+      entries = readdirSync(join(root, rel), { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const child = `${rel}/${e.name}`;
+      out.add(child);
+      if (e.isDirectory()) walk(child);
+    }
+  };
+  for (const dir of dirs) {
+    out.add(dir);
+    walk(dir);
+  }
+  return out;
+}
+
+/** Remove what is under `dirs` now but was not in `before` (what a failed pip left outside every RECORD). */
+export function removeStrays(root: string, dirs: readonly string[], before: ReadonlySet<string>): number {
+  let removed = 0;
+  const walk = (rel: string) => {
+    let entries;
+    try {
+      entries = readdirSync(join(root, rel), { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const child = `${rel}/${e.name}`;
+      if (!before.has(child)) {
+        rmSync(join(root, child), { recursive: true, force: true });
+        removed++;
+      } else if (e.isDirectory()) {
+        walk(child);
+      }
+    }
+  };
+  for (const dir of dirs) if (before.has(dir)) walk(dir);
+  return removed;
+}
+
+export interface Timings {
+  /** Milliseconds: recovery check + snapshot (hashing into the store) + the path listing. */
+  snapshot: number;
+  pip: number;
+  /** The change computation and postInstall. */
+  after: number;
+  rollback?: number;
+}
+
+export interface TransactionHooks {
+  preInstall(event: InstallEvent): Promise<void>;
+  /** Throws when a handler failed it (the message is shown). */
+  postInstall(event: PostInstallEvent): Promise<void>;
+}
+
+export interface TransactionOptions {
+  envPath: string;
+  event: InstallEvent;
+  hooks: TransactionHooks;
+  env?: Env;
+  /** Runs pip; `runPip` by default (tests and benches may replace it). */
+  pip?: (envPath: string, args: readonly string[]) => Promise<number>;
+  /** Where to tell the user what was undone. */
+  report?: (line: string) => void;
+}
+
+export interface TransactionResult {
+  exitCode: number;
+  pipExitCode: number;
+  changed: InstallChange;
+  /** Set when the environment was put back. */
+  rolledBack?: { reason: string; restore: RestoreResult; strays: number };
+  timings: Timings;
+}
+
+/** Lines for the user: what the rollback undid, in terms of distributions. */
+export function undoneLines(changed: InstallChange): string[] {
+  const lines: string[] = [];
+  for (const d of changed.added) lines.push(`  removed ${d}`);
+  for (const d of changed.removed) lines.push(`  put back ${d}`);
+  for (const u of changed.upgraded) {
+    const [name, versions] = [u.slice(0, u.indexOf(' ')), u.slice(u.indexOf(' ') + 1)];
+    const [from, to] = versions.split(' -> ');
+    lines.push(`  put back ${name} ${from} (instead of ${to})`);
+  }
+  return lines;
+}
+
+export async function runTransaction(options: TransactionOptions): Promise<TransactionResult> {
+  const { event, hooks } = options;
+  const env = options.env ?? process.env;
+  const root = resolve(options.envPath);
+  const report = options.report ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const pip = options.pip ?? ((p: string, a: readonly string[]) => runPip(p, a, env));
+
+  await hooks.preInstall(event); // a veto throws: nothing ran, nothing changed
+
+  const t0 = performance.now();
+  const store = ObjectStore.of(env);
+  recoverEnv(root, { env, store }); // never snapshot the middle of an interrupted restore
+  const manifest: Manifest = snapshotEnv(root, { env, store });
+  const watched = [manifest.sitePackages, 'bin'];
+  const paths = treePaths(root, watched);
+  const before = distVersions(manifest.distributions);
+  const t1 = performance.now();
+
+  const pipExitCode = await pip(root, event.args);
+  const t2 = performance.now();
+
+  const changed = changeBetween(before, distVersions(installedDists(root, sitePackagesOf(root))));
+  let reason: string | undefined = pipExitCode === 0 ? undefined : `pip exited with status ${pipExitCode}`;
+  let exitCode = pipExitCode;
+  try {
+    await hooks.postInstall({ ...event, exitCode: pipExitCode, changed });
+  } catch (error) {
+    if (reason === undefined) {
+      reason = (error as Error).message;
+      exitCode = 1;
+    } else {
+      report(`blast: ${(error as Error).message}`);
+    }
+  }
+  const t3 = performance.now();
+  const timings: Timings = { snapshot: t1 - t0, pip: t2 - t1, after: t3 - t2 };
+  if (reason === undefined) return { exitCode, pipExitCode, changed, timings };
+
+  const restore = restoreEnv(root, manifest, { env, store });
+  const strays = removeStrays(root, watched, paths);
+  timings.rollback = performance.now() - t3;
+  const undone = undoneLines(changed);
+  report(
+    `blast: ${reason}; the environment was put back as it was before this pip command` +
+      (undone.length === 0 ? ' (no distribution had changed).' : ':'),
+  );
+  for (const line of undone) report(line);
+  return { exitCode, pipExitCode, changed, rolledBack: { reason, restore, strays }, timings };
+}

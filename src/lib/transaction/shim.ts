@@ -1,0 +1,73 @@
+/**
+ * The pip shim: a directory put first on PATH by the activation, holding `pip`, `pip3` and
+ * `pip3.X` scripts that run `blast pip -- ARGS…`, so every pip a user types in an active
+ * environment runs inside a transaction. One directory per Python minor version, shared by
+ * every environment of that version, under the cache dir (it is regenerable). `python -m pip`
+ * bypasses it by design.
+ */
+import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cacheDir, type Env } from '../paths.js';
+import { readVenv } from '../venv/index.js';
+
+/** Quote for POSIX sh: the value read back byte for byte. */
+export function shQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** `3.11.7` → `3.11`; undefined when the version does not say. */
+function minorOf(version: string): string | undefined {
+  const m = /^(\d+)\.(\d+)/.exec(version);
+  return m ? `${m[1]}.${m[2]}` : undefined;
+}
+
+export function shimDir(pythonVersion: string, env: Env = process.env): string {
+  return join(cacheDir(env), 'shim', minorOf(pythonVersion) ?? 'any');
+}
+
+/** The script every name in the shim directory holds. */
+export function shimScript(node: string, runJs: string): string {
+  return `#!/bin/sh\n# Blast's pip shim: pip runs inside a Blast transaction (see \`blast pip\`).\nexec ${shQuote(node)} ${shQuote(runJs)} pip -- "$@"\n`;
+}
+
+export function shimNames(pythonVersion: string): string[] {
+  const minor = minorOf(pythonVersion);
+  const major = minor?.split('.')[0];
+  return ['pip', ...(major ? [`pip${major}`] : []), ...(minor ? [`pip${minor}`] : [])];
+}
+
+/**
+ * Make sure the shim directory for this Python exists with the right scripts; returns it. Each
+ * script is written atomically (temporary file, then rename), and only when its content differs,
+ * so concurrent starts never see a half-written script.
+ */
+export function ensureShim(
+  pythonVersion: string,
+  node: string,
+  runJs: string,
+  env: Env = process.env,
+): string {
+  const dir = shimDir(pythonVersion, env);
+  const script = shimScript(node, runJs);
+  mkdirSync(dir, { recursive: true });
+  for (const name of shimNames(pythonVersion)) {
+    const file = join(dir, name);
+    let current: string | undefined;
+    try {
+      current = readFileSync(file, 'utf8');
+    } catch {
+      current = undefined;
+    }
+    if (current === script) continue;
+    const temp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    writeFileSync(temp, script, { mode: 0o755 });
+    chmodSync(temp, 0o755);
+    renameSync(temp, file);
+  }
+  return dir;
+}
+
+/** The shim directory an activation of the environment at `envPath` puts first on PATH. */
+export function shimDirFor(envPath: string, env: Env = process.env): string {
+  return shimDir(readVenv(envPath).version ?? '', env);
+}

@@ -1,0 +1,97 @@
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  changeBetween,
+  classifyPip,
+  distVersions,
+  ensureShim,
+  shimNames,
+  undoneLines,
+} from '../../src/lib/transaction/index.js';
+
+describe('pip transactions: the parts', () => {
+  it('classifies pip command lines', () => {
+    expect(classifyPip(['install', 'x'])).to.equal('install');
+    expect(classifyPip(['-q', 'install', 'x'])).to.equal('install');
+    expect(classifyPip(['--log', 'install', 'uninstall', 'x'])).to.equal('uninstall');
+    expect(classifyPip(['uninstall', '-y', 'x'])).to.equal('uninstall');
+    expect(classifyPip(['list'])).to.equal('read-only');
+    expect(classifyPip(['--version'])).to.equal('read-only');
+    expect(classifyPip([])).to.equal('read-only');
+    expect(classifyPip(['install', '--help'])).to.equal('read-only');
+    for (const c of [
+      'show',
+      'freeze',
+      'help',
+      'check',
+      'config',
+      'cache',
+      'download',
+      'hash',
+      'inspect',
+      'index',
+      'debug',
+      'wheel',
+    ])
+      expect(classifyPip([c]), c).to.equal('read-only');
+    expect(classifyPip(['frobnicate'])).to.equal('other');
+  });
+
+  it('computes the change between two sets of distributions, names normalised', () => {
+    const before = distVersions([
+      { name: 'Alpha', version: '1.0' },
+      { name: 'gone_pkg', version: '3' },
+      { name: 'same', version: '1' },
+    ]);
+    const after = distVersions([
+      { name: 'alpha', version: '2.0' },
+      { name: 'new', version: '0.1' },
+      { name: 'same', version: '1' },
+    ]);
+    const change = changeBetween(before, after);
+    expect(change).to.deep.equal({
+      added: ['new 0.1'],
+      removed: ['gone_pkg 3'],
+      upgraded: ['Alpha 1.0 -> 2.0'],
+    });
+    expect(undoneLines(change)).to.deep.equal([
+      '  removed new 0.1',
+      '  put back gone_pkg 3',
+      '  put back Alpha 1.0 (instead of 2.0)',
+    ]);
+  });
+
+  it('writes the shim once, executable, quoting hostile paths for sh', () => {
+    const root = mkdtempSync(join(tmpdir(), "blast shim '$(x)` "));
+    try {
+      const env = { BLAST_CACHE_DIR: join(root, 'cache') };
+      const fake = join(root, "fake 'node");
+      execFileSync('sh', [
+        '-c',
+        `printf '#!/bin/sh\\nprintf "%%s\\\\n" "$@"\\n' > "$1" && chmod +x "$1"`,
+        'sh',
+        fake,
+      ]);
+      const dir = ensureShim('3.12.1', fake, join(root, "run '$HOME'.js"), env);
+      expect(shimNames('3.12.1')).to.deep.equal(['pip', 'pip3', 'pip3.12']);
+      expect(ensureShim('3.12.4', fake, join(root, "run '$HOME'.js"), env)).to.equal(dir);
+      for (const name of shimNames('3.12.1')) {
+        const out = execFileSync(join(dir, name), ['install', 'a b', '$(no)'], { encoding: 'utf8' });
+        expect(out.split('\n')).to.deep.equal([
+          join(root, "run '$HOME'.js"),
+          'pip',
+          '--',
+          'install',
+          'a b',
+          '$(no)',
+          '',
+        ]);
+      }
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
