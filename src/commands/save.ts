@@ -5,7 +5,10 @@ import { BlastCommand } from '../lib/base-command.js';
 import { BlastError, ExitCode } from '../lib/errors.js';
 import { formatBytes } from '../lib/disk-usage.js';
 import {
+  listSnapshots,
+  type Manifest,
   ObjectStore,
+  readManifest,
   recoverEnv,
   saveManifest,
   snapshotEnv,
@@ -72,7 +75,15 @@ The environment is the active one, or the one --env or --path names.`;
     recoverEnv(info.path, { env: process.env, store });
     store.staleTemps();
     const stats: SnapshotStats = { files: 0, newObjects: 0, newBytes: 0 };
-    const manifest = snapshotEnv(info.path, { env: process.env, store, stats });
+    // The newest snapshot tells which files are still the objects it stored: those are not hashed again.
+    const newest = listSnapshots(store, info.path).at(-1);
+    let previous: Manifest | undefined;
+    try {
+      previous = newest ? readManifest(newest.file) : undefined;
+    } catch {
+      previous = undefined; // a corrupt snapshot only costs the shortcut
+    }
+    const manifest = snapshotEnv(info.path, { env: process.env, store, stats, previous });
     const file = saveManifest(store, info.path, name, manifest);
     const saved: Saved = {
       name,

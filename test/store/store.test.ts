@@ -18,7 +18,9 @@ import {
   snapshotEnv,
   snapshotsDir,
   storeDir,
+  type FileEntry,
   type Manifest,
+  type SnapshotStats,
 } from '../../src/lib/store/index.js';
 import { type StoreWorld, storeWorld, tree, treeDiff } from './world.js';
 
@@ -153,6 +155,35 @@ describe('store', function () {
       restoreEnv(env, manifest, { env: w.env });
       expect(existsSync(join(env, manifest.sitePackages, 'alpha', 'sub'))).to.equal(false);
       expect(w.python(env, 'import alpha; print(alpha.__version__)').trim()).to.equal('1.0');
+    });
+
+    it('a snapshot given the previous one reads only files that are not its objects, with the same result', () => {
+      const store = ObjectStore.of(w.env);
+      const first = snapshotEnv(env, { env: w.env, store });
+      const stats: SnapshotStats = { files: 0, newObjects: 0, newBytes: 0 };
+      // A file that is no longer the stored inode (same bytes, a copy) is hashed again, and found equal.
+      const init = join(first.sitePackages, 'alpha', '__init__.py');
+      const text = readFileSync(join(env, init));
+      rmSync(join(env, init));
+      writeFileSync(join(env, init), text, { mode: 0o644 });
+      chmodSync(
+        join(env, init),
+        (first.distributions.flatMap((d) => d.files).find((f) => f.path === init) as { mode: number }).mode,
+      );
+      const again = snapshotEnv(env, { env: w.env, store, stats, previous: first });
+      expect({ ...again, createdAt: '' }).to.deep.equal({ ...first, createdAt: '' });
+      expect(stats.files).to.equal(
+        first.distributions.reduce((n, d) => n + d.files.filter((f) => !('link' in f)).length, 0),
+      );
+      expect(stats.newObjects).to.equal(0);
+      // Every file that is its object's inode (identical files, like two empty __init__.py, share
+      // one object but only one of them is its inode; the copy made above is not either).
+      const inodes = first.distributions
+        .flatMap((d) => d.files)
+        .filter((f): f is FileEntry => !('link' in f))
+        .filter((f) => statSync(join(env, f.path)).ino === store.statOf(f)?.ino);
+      expect(inodes.length).to.be.greaterThan(stats.files / 2);
+      expect(stats.reused).to.equal(inodes.length);
     });
 
     it('restoring the same state again changes nothing', () => {

@@ -95,6 +95,7 @@ export function entryOf(
   envPath: string,
   rel: string,
   stats?: SnapshotStats,
+  known?: FileEntry,
 ): Entry | undefined {
   const abs = join(envPath, rel);
   let st;
@@ -105,6 +106,18 @@ export function entryOf(
   }
   if (st.isSymbolicLink()) return { path: rel, link: readlinkSync(abs) };
   if (!st.isFile()) return undefined;
+  const mode = st.mode & 0o7777;
+  // Still the very inode a previous snapshot stored (pip replaces files, never rewrites them): no need to hash.
+  if (known && known.mode === mode && known.size === st.size) {
+    const obj = store.statOf(known);
+    if (obj && obj.ino === st.ino && obj.dev === st.dev) {
+      if (stats) {
+        stats.files++;
+        stats.reused = (stats.reused ?? 0) + 1;
+      }
+      return { path: rel, sha256: known.sha256, mode, size: st.size };
+    }
+  }
   const sha256 = hashFile(abs);
   const added = store.put(abs, { sha256, mode: st.mode & 0o7777 });
   if (stats) {
@@ -117,20 +130,24 @@ export function entryOf(
   return { path: rel, sha256, mode: st.mode & 0o7777, size: st.size };
 }
 
-/**
- * Hash every file of every installed distribution into the store and describe them. The
- * environment is not changed: its files gain a hard link from the store, nothing else.
- */
 export interface SnapshotStats {
   files: number;
+  /** Files that were still the inode of a previous snapshot's object, so not read. */
+  reused?: number;
   /** Objects the store did not have yet, and their bytes. */
   newObjects: number;
   newBytes: number;
 }
 
+/**
+ * Hash every file of every installed distribution into the store and describe them. The
+ * environment is not changed: its files gain a hard link from the store, nothing else. With
+ * `previous` (an earlier snapshot of the same environment), files that are still the inode it
+ * stored are not read again.
+ */
 export function snapshotEnv(
   envPath: string,
-  options: { env?: Env; store?: ObjectStore; stats?: SnapshotStats } = {},
+  options: { env?: Env; store?: ObjectStore; stats?: SnapshotStats; previous?: Manifest } = {},
 ): Manifest {
   const store = options.store ?? ObjectStore.of(options.env);
   const root = resolve(envPath);
@@ -138,10 +155,15 @@ export function snapshotEnv(
   const sitePackages = sitePackagesOf(root);
   const distributions: DistEntry[] = [];
   const owned = new Set<string>();
+  const known = new Map<string, FileEntry>();
+  if (options.previous && resolve(options.previous.env) === root) {
+    for (const d of options.previous.distributions)
+      for (const e of d.files) if (!isLink(e)) known.set(e.path, e);
+  }
   for (const dist of installedDists(root, sitePackages)) {
     const files: Entry[] = [];
     for (const rel of dist.paths) {
-      const entry = entryOf(store, root, rel, options.stats);
+      const entry = entryOf(store, root, rel, options.stats, known.get(rel));
       if (entry) {
         files.push(entry);
         owned.add(rel);
