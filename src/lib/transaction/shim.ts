@@ -9,6 +9,7 @@ import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { cacheDir, type Env } from '../paths.js';
 import { readVenv } from '../venv/index.js';
+import { READ_ONLY } from './pip-args.js';
 
 /** Quote for POSIX sh: the value read back byte for byte. */
 export function shQuote(value: string): string {
@@ -25,9 +26,26 @@ export function shimDir(pythonVersion: string, env: Env = process.env): string {
   return join(cacheDir(env), 'shim', minorOf(pythonVersion) ?? 'any');
 }
 
-/** The script every name in the shim directory holds. */
+/**
+ * The script every name in the shim directory holds. Read-only pip commands (`pip list`,
+ * `pip --version`, …) go straight to the active environment's pip, without starting Node:
+ * they need no transaction, and this keeps them as fast as plain pip.
+ */
 export function shimScript(node: string, runJs: string): string {
-  return `#!/bin/sh\n# Blast's pip shim: pip runs inside a Blast transaction (see \`blast pip\`).\nexec ${shQuote(node)} ${shQuote(runJs)} pip -- "$@"\n`;
+  const readOnly = [...READ_ONLY, '--version', '-V'].join('|');
+  return [
+    '#!/bin/sh',
+    "# Blast's pip shim: pip runs inside a Blast transaction (see `blast pip`).",
+    'case "${1-}" in',
+    `  ${readOnly})`,
+    '    if [ -n "${VIRTUAL_ENV-}" ] && [ -x "$VIRTUAL_ENV/bin/python" ]; then',
+    '      exec "$VIRTUAL_ENV/bin/python" -m pip "$@"',
+    '    fi',
+    '    ;;',
+    'esac',
+    `exec ${shQuote(node)} ${shQuote(runJs)} pip -- "$@"`,
+    '',
+  ].join('\n');
 }
 
 export function shimNames(pythonVersion: string): string[] {
