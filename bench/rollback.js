@@ -81,7 +81,14 @@ try {
     writeFileSync(req, pinned.join('\n') + '\n');
     const firstSave = run(process.execPath, [bin, 'save', '--env', name, 'pinned', '--json']);
     const saved = JSON.parse(firstSave.stdout);
-    const times = { pip: [], load: [], save: [], loadInProcess: [], saveInProcess: [] };
+    const times = {
+      pip: [],
+      load: [],
+      save: [],
+      loadInProcess: [],
+      saveInProcess: [],
+      saveUnchangedInProcess: [],
+    };
     const uninstall = () => run(pip, ['uninstall', '-y', '-q', '-r', req]);
     // Warm pip's cache and the page cache once, untimed.
     uninstall();
@@ -92,6 +99,9 @@ try {
       const save = run(process.execPath, [bin, 'save', '--env', name, 'again', '--force', '--json']);
       times.save.push(save.ms);
       times.saveInProcess.push(JSON.parse(save.stdout).ms);
+      // Nothing changed since: what a transaction's snapshot before pip costs in a settled env.
+      const unchanged = run(process.execPath, [bin, 'save', '--env', name, 'again', '--force', '--json']);
+      times.saveUnchangedInProcess.push(JSON.parse(unchanged.stdout).ms);
       uninstall();
       const load = run(process.execPath, [bin, 'load', '--env', name, 'pinned', '--json']);
       times.load.push(load.ms);
@@ -130,6 +140,7 @@ console.log(
     'BLAST SAVE',
     'SAVE/PIP',
     'SAVE IN-PROCESS',
+    'SAVE UNCHANGED IN-PROCESS',
   ].join('\t'),
 );
 for (const r of results) {
@@ -145,6 +156,7 @@ for (const r of results) {
       fmt(r.median.save),
       `${(r.saveShareOfPip * 100).toFixed(0)} %`,
       `${fmt(r.median.saveInProcess)} (${((r.median.saveInProcess / r.median.pip) * 100).toFixed(0)} %)`,
+      fmt(r.median.saveUnchangedInProcess),
     ].join('\t'),
   );
 }
