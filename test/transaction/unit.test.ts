@@ -78,8 +78,15 @@ describe('pip transactions: the parts', () => {
       const dir = ensureShim('3.12.1', fake, join(root, "run '$HOME'.js"), env);
       expect(shimNames('3.12.1')).to.deep.equal(['pip', 'pip3', 'pip3.12']);
       expect(ensureShim('3.12.4', fake, join(root, "run '$HOME'.js"), env)).to.equal(dir);
+      const venv = join(root, "env '$(x)");
+      execFileSync('sh', ['-c', `mkdir -p "$1/bin" && cp "$2" "$1/bin/python"`, 'sh', venv, fake]);
+      const { VIRTUAL_ENV: _unset, ...noVenv } = process.env;
+      const active = { ...noVenv, VIRTUAL_ENV: venv };
       for (const name of shimNames('3.12.1')) {
-        const out = execFileSync(join(dir, name), ['install', 'a b', '$(no)'], { encoding: 'utf8' });
+        const out = execFileSync(join(dir, name), ['install', 'a b', '$(no)'], {
+          encoding: 'utf8',
+          env: active,
+        });
         expect(out.split('\n')).to.deep.equal([
           join(root, "run '$HOME'.js"),
           'pip',
@@ -89,6 +96,14 @@ describe('pip transactions: the parts', () => {
           '$(no)',
           '',
         ]);
+        // Read-only commands skip Node: straight to the active environment's pip.
+        for (const args of [['list', '--format=json'], ['--version'], ['show', 'a b']]) {
+          const direct = execFileSync(join(dir, name), args, { encoding: 'utf8', env: active });
+          expect(direct.split('\n')).to.deep.equal(['-m', 'pip', ...args, '']);
+        }
+        // Without an environment they go through Blast, which explains.
+        const through = execFileSync(join(dir, name), ['list'], { encoding: 'utf8', env: noVenv });
+        expect(through.split('\n')).to.deep.equal([join(root, "run '$HOME'.js"), 'pip', '--', 'list', '']);
       }
     } finally {
       rmSync(root, { recursive: true, force: true });
