@@ -7,14 +7,16 @@
  *     outside every RECORD, and say what was undone.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { InstallChange, InstallEvent, PostInstallEvent } from '../hooks.js';
 import type { Env } from '../paths.js';
 import {
+  envStateDir,
   installedDists,
   ObjectStore,
+  readManifest,
   recoverEnv,
   restoreEnv,
   sitePackagesOf,
@@ -132,6 +134,26 @@ export function removeStrays(root: string, dirs: readonly string[], before: Read
   return removed;
 }
 
+/** The snapshot the last transaction took, when readable (only a shortcut: anything else is ignored). */
+function readLast(file: string): Manifest | undefined {
+  try {
+    return readManifest(file);
+  } catch {
+    return undefined;
+  }
+}
+
+function writeLast(file: string, manifest: Manifest): void {
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    const temp = `${file}.${process.pid}.tmp`;
+    writeFileSync(temp, JSON.stringify(manifest));
+    renameSync(temp, file);
+  } catch {
+    // the next transaction hashes everything again; nothing else depends on it
+  }
+}
+
 export interface Timings {
   /** Milliseconds: recovery check + snapshot (hashing into the store) + the path listing. */
   snapshot: number;
@@ -192,7 +214,10 @@ export async function runTransaction(options: TransactionOptions): Promise<Trans
   const t0 = performance.now();
   const store = ObjectStore.of(env);
   recoverEnv(root, { env, store }); // never snapshot the middle of an interrupted restore
-  const manifest: Manifest = snapshotEnv(root, { env, store });
+  // Files still the very inode the last transaction's snapshot stored are not read again.
+  const last = join(envStateDir(root, env), 'transaction-before.json');
+  const manifest: Manifest = snapshotEnv(root, { env, store, previous: readLast(last) });
+  writeLast(last, manifest);
   const watched = [manifest.sitePackages, 'bin'];
   const paths = treePaths(root, watched);
   const before = distVersions(manifest.distributions);
