@@ -145,7 +145,10 @@ export class TmuxShell {
     const root = mkdtempSync(join(tmpdir(), `bt${process.pid}-${sessions++}-`));
     const home = join(root, 'home');
     const out = join(root, 'out');
-    for (const dir of [home, out, join(root, 'tmp')]) mkdirSync(dir, { recursive: true });
+    // fish's first start runs fish_update_completions in the background, outliving the shell and
+    // writing into HOME while kill() removes it; an existing folder tells fish it already ran.
+    const fishCompletions = join(home, '.local', 'share', 'fish', 'generated_completions');
+    for (const dir of [home, out, join(root, 'tmp'), fishCompletions]) mkdirSync(dir, { recursive: true });
     for (const rc of dialect.rcFiles) writeFileSync(join(home, rc), '');
     for (const [rel, content] of Object.entries(options.files ?? {})) {
       mkdirSync(dirname(join(home, rel)), { recursive: true });
@@ -309,7 +312,7 @@ export class TmuxShell {
     }
     // A shell writes its history file as it dies of SIGHUP; removing HOME before that would race.
     for (let i = 0; pid !== undefined && i < 100 && processExists(pid); i++) await sleep(20);
-    rmSync(this.root, { recursive: true, force: true, maxRetries: 5 });
+    rmSync(this.root, { recursive: true, force: true, maxRetries: 10 });
   }
 }
 
