@@ -4,10 +4,11 @@
  * theirs through the `check` event.
  */
 import { execFile } from 'node:child_process';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { CheckResult, EnvInfo } from './hooks.js';
+import { pathExists } from './path-exists.js';
 import { messageOf } from './errors.js';
 import { CONFIG_FILE, infoOf, readEnvConfig } from './env-config.js';
 import { type Env, envsDir } from './paths.js';
@@ -16,13 +17,9 @@ import { readVenv, type VenvInfo } from './venv/index.js';
 
 const run = promisify(execFile);
 
-async function exists(path: string): Promise<boolean> {
-  return !!(await stat(path).catch(() => undefined));
-}
-
 async function checkEnvironment(info: EnvInfo): Promise<CheckResult[]> {
   const env = info.name;
-  if (!(await exists(info.path))) {
+  if (!(await pathExists(info.path))) {
     return [
       {
         name: 'environment exists',
@@ -141,7 +138,7 @@ async function unregisteredNamed(env: Env, records: EnvRecord[]): Promise<EnvInf
     const path = join(dir, name);
     if (known.has(path) || name.startsWith('.')) continue;
     const config = await readEnvConfig(path).catch(() => undefined);
-    if (config && (await exists(join(path, CONFIG_FILE)))) found.push(infoOf(path, config));
+    if (config && (await pathExists(join(path, CONFIG_FILE)))) found.push(infoOf(path, config));
   }
   return found;
 }

@@ -5,6 +5,7 @@
 import { rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { CleanAction } from './hooks.js';
+import { pathExists } from './path-exists.js';
 import { diskUsage } from './disk-usage.js';
 import { type Env, envsDir } from './paths.js';
 import { registryFile, withRegistry } from './registry.js';
@@ -54,7 +55,7 @@ export async function coreCleanActions(env: Env): Promise<CleanAction[]> {
       }
     }
     for (const record of records) {
-      if (await stat(record.path).catch(() => undefined)) continue;
+      if (await pathExists(record.path)) continue;
       actions.push({
         what: `registry entry ${record.name}`,
         why: `${record.path} no longer exists`,

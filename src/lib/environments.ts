@@ -2,9 +2,9 @@
  * Environments as users name them: `blast start NAME` (under BLAST_HOME/envs), `blast start
  * --path DIR` (project-local), or plain `blast start` (the project's `.venv`, like uv).
  */
-import { stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { EnvInfo } from './hooks.js';
+import { pathExists } from './path-exists.js';
 import { BlastError, ExitCode, messageOf } from './errors.js';
 import { assertEnvName } from './names.js';
 import { type Env, envsDir } from './paths.js';
@@ -44,21 +44,12 @@ export interface Loaded {
   config: EnvConfig;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The environment at `target`, or undefined when there is none yet. */
 export async function loadEnv(target: Target): Promise<Loaded | undefined> {
   const config = await readEnvConfig(target.path);
   if (config) return { info: infoOf(target.path, config), config };
-  if (!(await exists(target.path))) return undefined;
-  if (await exists(join(target.path, 'pyvenv.cfg'))) {
+  if (!(await pathExists(target.path))) return undefined;
+  if (await pathExists(join(target.path, 'pyvenv.cfg'))) {
     throw new BlastError(
       `${target.path} is a virtual environment Blast did not create.`,
       ExitCode.usage,

@@ -1,5 +1,4 @@
 /** The data behind `blast list`: the registry, with what the disk and this shell say about each entry. */
-import { stat } from 'node:fs/promises';
 import { activeState, type Vars } from './activation.js';
 import { diskUsage } from './disk-usage.js';
 import type { EnvRecord } from './registry.js';
@@ -7,6 +6,7 @@ import { withRegistry } from './registry.js';
 import type { Env } from './paths.js';
 import type { Interfaces } from '@oclif/core';
 import type { EnvStatus } from './hooks.js';
+import { pathExists } from './path-exists.js';
 import { runPhase } from './phases.js';
 
 export interface Listed extends EnvRecord {
@@ -34,7 +34,7 @@ export async function listEnvironments(
   const active = activePath(env);
   const listed = await Promise.all(
     records.map(async (record) => {
-      const missing = !(await stat(record.path).catch(() => undefined));
+      const missing = !(await pathExists(record.path));
       const entry: Listed = { ...record, active: record.path === active, missing, plugins: {} };
       if (options.size && !missing) entry.bytes = await diskUsage(record.path);
       return entry;
