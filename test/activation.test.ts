@@ -12,8 +12,8 @@ import {
 import { BlastError } from '../src/lib/errors.js';
 
 const python = { executable: '/usr/bin/python3', version: '3.11.2', implementation: 'CPython' };
-const envA: EnvInfo = { name: 'a', path: '/envs/a', kind: 'named', python };
-const envB: EnvInfo = { name: 'b b', path: '/envs/b b', kind: 'named', python };
+const envA: EnvInfo = { name: 'a', path: '/envs/a', kind: 'named', python, settings: {} };
+const envB: EnvInfo = { name: 'b b', path: '/envs/b b', kind: 'named', python, settings: {} };
 
 /** What a shell's variables become after sourcing a change: the adapters' job, done on a map. */
 function apply(vars: Vars, change: ShellChange): Record<string, string | undefined> {

@@ -1,3 +1,4 @@
+import { withSettings } from '../lib/env-config.js';
 import { Args, Flags } from '@oclif/core';
 import { createInterface } from 'node:readline/promises';
 import { BlastCommand } from '../lib/base-command.js';
@@ -36,6 +37,7 @@ With NAME: deletes that environment (asks first on a terminal; elsewhere pass --
   static override flags = {
     'dry-run': Flags.boolean({ char: 'n', description: 'show what would go, change nothing' }),
     yes: Flags.boolean({ char: 'y', description: 'do not ask before deleting an environment' }),
+    cache: Flags.boolean({ description: "also clear caches tools keep outside Blast, such as pip's" }),
   };
 
   async run(): Promise<{ actions: Reported[] }> {
@@ -49,8 +51,13 @@ With NAME: deletes that environment (asks first on a terminal; elsewhere pass --
         action,
       }),
     );
-    const envs = await withRegistry(env, (tx) => tx.all()).catch(() => []);
-    const { results } = await runPhase(this.config, 'clean', { envs, dryRun: flags['dry-run'] }, 'inform');
+    const envs = await withSettings(await withRegistry(env, (tx) => tx.all()).catch(() => []));
+    const { results } = await runPhase(
+      this.config,
+      'clean',
+      { envs, dryRun: flags['dry-run'], caches: flags.cache },
+      'inform',
+    );
     for (const { plugin, result } of results)
       for (const action of result ?? []) actions.push({ source: plugin, action });
 

@@ -47,7 +47,12 @@ export default class Kill extends BlastCommand {
       const config = await readEnvConfig(killed.state.env.path).catch(() => undefined);
       info = config
         ? infoOf(killed.state.env.path, config)
-        : { ...killed.state.env, kind: 'named', python: { executable: '', version: '', implementation: '' } };
+        : {
+            ...killed.state.env,
+            kind: 'named',
+            python: { executable: '', version: '', implementation: '' },
+            settings: {},
+          };
     } catch (error) {
       if (!flags.force || !isBlastError(error) || env[STATE_VARIABLE] === undefined) throw error;
       change = forcedKillChange(env);

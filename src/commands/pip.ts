@@ -46,7 +46,12 @@ export default class Pip extends BlastCommand {
       if (status !== 0) this.exit(status);
       return;
     }
-    const event = { env: info, args, command: kind };
+    const event = {
+      env: info,
+      args,
+      command: kind,
+      interactive: process.stdin.isTTY === true && process.env.BLAST_YES !== '1',
+    };
     const result = await runTransaction({
       envPath: info.path,
       event,

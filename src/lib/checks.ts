@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import type { CheckResult, EnvInfo } from './hooks.js';
 import { pathExists } from './path-exists.js';
 import { messageOf } from './errors.js';
-import { CONFIG_FILE, infoOf, readEnvConfig } from './env-config.js';
+import { CONFIG_FILE, infoOf, readEnvConfig, withSettings } from './env-config.js';
 import { type Env, envsDir } from './paths.js';
 import { type EnvRecord, setAsideRegistry, withRegistry } from './registry.js';
 import { readVenv, type VenvInfo } from './venv/index.js';
@@ -98,7 +98,8 @@ export async function coreChecks(env: Env): Promise<CoreChecks> {
   const results: CheckResult[] = [
     { name: 'registry readable', status: 'ok', message: `${records.length} environment(s)` },
   ];
-  const perEnv = await Promise.all(records.map((r) => checkEnvironment(r)));
+  const infos = await withSettings(records);
+  const perEnv = await Promise.all(infos.map((info) => checkEnvironment(info)));
   for (const [i, checks] of perEnv.entries()) {
     const record = records[i]!;
     for (const check of checks) {
@@ -125,7 +126,7 @@ export async function coreChecks(env: Env): Promise<CoreChecks> {
       status: 'ok',
       message: 'every named environment is registered',
     });
-  return { results, envs: records };
+  return { results, envs: infos };
 }
 
 /** Named environments on disk (they carry blast.json) that the registry lacks. */

@@ -5,7 +5,7 @@
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { EnvInfo } from './hooks.js';
+import type { EnvInfo, SettingValue } from './hooks.js';
 import { BlastError, ExitCode, messageOf } from './errors.js';
 
 export const CONFIG_FILE = 'blast.json';
@@ -18,6 +18,8 @@ export interface EnvConfig {
   createdAt: string;
   /** Variables every activation exports (`blast start --env`). */
   variables: Record<string, string>;
+  /** Plugin settings (`blast start --<setting>`, `blast config`); absent in files older than API 1.2. */
+  settings?: Record<string, SettingValue>;
 }
 
 function isValid(c: Partial<EnvConfig> | null | undefined): c is EnvConfig {
@@ -31,7 +33,18 @@ function isValid(c: Partial<EnvConfig> | null | undefined): c is EnvConfig {
     typeof c.createdAt === 'string' &&
     typeof c.variables === 'object' &&
     c.variables !== null &&
-    Object.values(c.variables).every((v) => typeof v === 'string')
+    Object.values(c.variables).every((v) => typeof v === 'string') &&
+    (c.settings === undefined || validSettings(c.settings))
+  );
+}
+
+function validSettings(settings: unknown): boolean {
+  if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) return false;
+  return Object.values(settings).every(
+    (v) =>
+      typeof v === 'string' ||
+      typeof v === 'boolean' ||
+      (Array.isArray(v) && v.every((item) => typeof item === 'string')),
   );
 }
 
@@ -69,5 +82,27 @@ export async function writeEnvConfig(envPath: string, config: EnvConfig): Promis
 }
 
 export function infoOf(path: string, config: EnvConfig): EnvInfo {
-  return { name: config.name, path, kind: config.kind, python: config.python };
+  return {
+    name: config.name,
+    path,
+    kind: config.kind,
+    python: config.python,
+    settings: config.settings ?? {},
+  };
+}
+
+/**
+ * Registry records with each environment's settings from its blast.json, for the events that
+ * take several environments (list, check, clean). An unreadable blast.json gives no settings:
+ * `check` reports the file itself.
+ */
+export async function withSettings<T extends Omit<EnvInfo, 'settings'>>(
+  records: readonly T[],
+): Promise<Array<T & Pick<EnvInfo, 'settings'>>> {
+  return Promise.all(
+    records.map(async (record) => {
+      const config = await readEnvConfig(record.path).catch(() => undefined);
+      return { ...record, settings: config?.settings ?? {} };
+    }),
+  );
 }

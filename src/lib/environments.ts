@@ -76,6 +76,7 @@ export async function planCreation(
     path: target.path,
     kind: target.kind,
     python: { executable: python.executable, version: python.version, implementation: python.implementation },
+    settings: {},
   };
   return { info, python };
 }

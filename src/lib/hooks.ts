@@ -18,7 +18,7 @@ import type { Interfaces } from '@oclif/core';
 type Config = Interfaces.Config;
 
 /** Bumped by semver rules: minor for additions (1.1: completion, rc installation, list, preInstall/postInstall), major for breaks. */
-export type ApiVersion = '1.1.0';
+export type ApiVersion = '1.2.0';
 
 /** An environment as the core knows it. */
 export interface EnvInfo {
@@ -29,6 +29,12 @@ export interface EnvInfo {
   /** `named` lives under BLAST_HOME/envs, `local` was created with --path. */
   kind: 'named' | 'local';
   python: { executable: string; version: string; implementation: string };
+  /**
+   * The environment's settings (API 1.2): values of the SettingSpecs plugins declare, as given to
+   * `blast start --<name>` or `blast config`, stored in the environment's blast.json. Only the
+   * settings that were given are present.
+   */
+  settings: Settings;
 }
 
 /**
@@ -141,6 +147,36 @@ export interface ShellAdapter {
 }
 
 /** Variables and notes a plugin adds to an activation (the `activate` event). */
+/**
+ * A per-environment setting a plugin owns (the `settings` event, API 1.2): given as
+ * `blast start --<name> VALUE`, changed later with `blast config NAME=VALUE`, stored with the
+ * environment (blast.json), kept in snapshots, shown by `list` and `check`, and passed to every
+ * event as `EnvInfo.settings`. The core parses and stores; what a setting means is the plugin's.
+ */
+export interface SettingSpec {
+  /** Flag and key, kebab-case (`constraint`, `memory`, `no-network`); unique across plugins. */
+  name: string;
+  description: string;
+  /** `boolean` settings are flags without a value (`--no-network`); `string` take one. */
+  type: 'string' | 'boolean';
+  /** A repeatable string setting, stored as a list (`--constraint A --constraint B`). */
+  multiple?: boolean;
+  /** The only values allowed, when the setting is a choice. */
+  options?: readonly string[];
+  /** For help, e.g. `SIZE` or `SPEC`. */
+  helpValue?: string;
+  /**
+   * Check and normalise one value before it is stored; throw an Error with a clear message to
+   * refuse it (the core reports it as a usage error and stores nothing).
+   */
+  parse?(value: string): string;
+}
+
+export type SettingValue = string | boolean | readonly string[];
+
+/** Settings by name; absent when never given. */
+export type Settings = Readonly<Record<string, SettingValue>>;
+
 export interface ActivationContribution {
   /** Extra variables to export (the core records and restores them like its own). */
   set?: Record<string, string>;
@@ -148,6 +184,12 @@ export interface ActivationContribution {
   pathPrepend?: string[];
   /** Lines shown to the user after activation (stderr). */
   notes?: string[];
+  /**
+   * This activation cannot happen in the user's own shell (API 1.2), e.g. it must run inside a
+   * sandbox: the core opens an activated subshell instead, through the \`wrap\` event, and says why
+   * with this reason. Plugins recognise the subshell they asked for by their own variables.
+   */
+  subshell?: string;
 }
 
 export interface CheckResult {
@@ -209,6 +251,40 @@ export interface InstallEvent {
   args: string[];
   /** What pip was asked to do: `install`, `uninstall`, or anything else that may change the env. */
   command: 'install' | 'uninstall' | 'other';
+  /**
+   * Whether the user may be asked (API 1.2): false when stdin is not a terminal, or when the
+   * user already said yes (\`--yes\`, consumed by Blast, or BLAST_YES=1).
+   */
+  interactive: boolean;
+}
+
+/** What a \`preInstall\` handler adds to the pip run (API 1.2). */
+export interface InstallContribution {
+  /** Variables for pip's environment, e.g. \`PIP_CONSTRAINT\`; a name two plugins set is an error. */
+  env?: Record<string, string>;
+}
+
+/** A process Blast is about to start inside an environment (the \`wrap\` event, API 1.2). */
+export interface WrapEvent {
+  env: EnvInfo;
+  /** \`run\`: \`blast run -- CMD\`; \`subshell\`: the activated subshell. */
+  purpose: 'run' | 'subshell';
+  command: string;
+  args: string[];
+  cwd: string;
+  /** The variables the process will have (the activation applied). */
+  environment: Readonly<Record<string, string>>;
+}
+
+/**
+ * How to start it instead (API 1.2): a command line that runs the original one (e.g. under
+ * bubblewrap or prlimit). At most one plugin may wrap a process; two is an error naming both.
+ */
+export interface ProcessWrapper {
+  command: string;
+  args: string[];
+  /** Variables to add to the process's environment. */
+  env?: Record<string, string>;
 }
 
 /** Distributions, as `name version`. */
@@ -238,6 +314,8 @@ export interface CheckEvent {
 export interface CleanEvent {
   envs: EnvInfo[];
   dryRun: boolean;
+  /** \`blast clean --cache\` (API 1.2): also clear caches tools keep outside Blast, such as pip's. */
+  caches: boolean;
 }
 
 /** The events, typed for `Hook<'name'>` in plugins and `config.runHook` in the core. */
@@ -264,12 +342,16 @@ export interface BlastHooks {
    * Before pip runs in a transaction (API 1.1). Veto by throwing: pip does not run and the
    * environment is untouched.
    */
-  preInstall: { options: InstallEvent; return: void };
+  preInstall: { options: InstallEvent; return: InstallContribution | void };
   /**
    * After pip ran in a transaction, before it is committed (API 1.1). A throwing handler fails
    * the transaction: the environment is put back as it was before pip ran.
    */
   postInstall: { options: PostInstallEvent; return: void };
+  /** Return the settings this plugin owns (API 1.2). No I/O: it runs for \`start\`, \`config\` and help. */
+  settings: { options: Record<string, never>; return: SettingSpec[] };
+  /** Return a wrapper to start the process under, or nothing (API 1.2). Failures stop the start. */
+  wrap: { options: WrapEvent; return: ProcessWrapper | void };
 }
 
 declare module '@oclif/core/hooks' {

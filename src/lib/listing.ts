@@ -1,4 +1,5 @@
 /** The data behind `blast list`: the registry, with what the disk and this shell say about each entry. */
+import { withSettings } from './env-config.js';
 import { activeState, type Vars } from './activation.js';
 import { diskUsage } from './disk-usage.js';
 import type { EnvRecord } from './registry.js';
@@ -30,7 +31,7 @@ export async function listEnvironments(
   env: Env,
   options: { size: boolean; config?: Interfaces.Config },
 ): Promise<Listed[]> {
-  const records = await withRegistry(env, (tx) => tx.all());
+  const records = await withSettings(await withRegistry(env, (tx) => tx.all()));
   const active = activePath(env);
   const listed = await Promise.all(
     records.map(async (record) => {

@@ -13,7 +13,8 @@ import type { EnvInfo } from './hooks.js';
 import { BlastError, ExitCode, messageOf } from './errors.js';
 import { type Env, stateDir } from './paths.js';
 
-export interface EnvRecord extends EnvInfo {
+/** What the registry keeps: settings live in the environment's blast.json (see env-config). */
+export interface EnvRecord extends Omit<EnvInfo, 'settings'> {
   createdAt: string;
 }
 
@@ -87,7 +88,9 @@ export async function withRegistry<T>(env: Env, fn: (tx: RegistryTx) => Promise<
       },
       byName: async (name) => ((await db.find({ name })) as Doc[]).map(strip),
       put: async (record) => {
-        await db.update({ path: record.path }, { ...record }, { upsert: true });
+        // Settings live in the environment's blast.json; an EnvInfo passed whole keeps them out.
+        const { settings: _settings, ...kept } = record as EnvRecord & { settings?: unknown };
+        await db.update({ path: record.path }, kept, { upsert: true });
         dirty = true;
       },
       remove: async (path) => {
