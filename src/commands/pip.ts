@@ -6,6 +6,7 @@ import { readEnvConfig, infoOf } from '../lib/env-config.js';
 import { BlastError, ExitCode } from '../lib/errors.js';
 import type { EnvInfo } from '../lib/hooks.js';
 import { runPhase } from '../lib/phases.js';
+import { mergeInstallEnv, takeYes } from '../lib/install-contributions.js';
 import { classifyPip, runPip, runTransaction } from '../lib/transaction/index.js';
 
 /** The active environment: the shell state's, else a VIRTUAL_ENV that Blast made. */
@@ -46,18 +47,20 @@ export default class Pip extends BlastCommand {
       if (status !== 0) this.exit(status);
       return;
     }
+    const { args: pipArgs, yes } = takeYes(args);
     const event = {
       env: info,
-      args,
+      args: pipArgs,
       command: kind,
-      interactive: process.stdin.isTTY === true && process.env.BLAST_YES !== '1',
+      interactive: process.stdin.isTTY === true && !yes && process.env.BLAST_YES !== '1',
     };
     const result = await runTransaction({
       envPath: info.path,
       event,
       hooks: {
         preInstall: async (e) => {
-          await runPhase(this.config, 'preInstall', e, 'veto');
+          const { results } = await runPhase(this.config, 'preInstall', e, 'veto');
+          return mergeInstallEnv(results);
         },
         postInstall: async (e) => {
           await runPhase(this.config, 'postInstall', e, 'require');

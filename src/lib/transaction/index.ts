@@ -164,7 +164,8 @@ export interface Timings {
 }
 
 export interface TransactionHooks {
-  preInstall(event: InstallEvent): Promise<void>;
+  /** Resolves to variables for pip's environment (plugins' `preInstall` contributions). */
+  preInstall(event: InstallEvent): Promise<Record<string, string> | void>;
   /** Throws when a handler failed it (the message is shown). */
   postInstall(event: PostInstallEvent): Promise<void>;
 }
@@ -175,7 +176,7 @@ export interface TransactionOptions {
   hooks: TransactionHooks;
   env?: Env;
   /** Runs pip; `runPip` by default (tests and benches may replace it). */
-  pip?: (envPath: string, args: readonly string[]) => Promise<number>;
+  pip?: (envPath: string, args: readonly string[], env: Env) => Promise<number>;
   /** Where to tell the user what was undone. */
   report?: (line: string) => void;
 }
@@ -207,9 +208,10 @@ export async function runTransaction(options: TransactionOptions): Promise<Trans
   const env = options.env ?? process.env;
   const root = resolve(options.envPath);
   const report = options.report ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const pip = options.pip ?? ((p: string, a: readonly string[]) => runPip(p, a, env));
+  const pip = options.pip ?? runPip;
 
-  await hooks.preInstall(event); // a veto throws: nothing ran, nothing changed
+  // A veto throws: nothing ran, nothing changed.
+  const pipEnv: Env = { ...env, ...((await hooks.preInstall(event)) ?? {}) };
 
   const t0 = performance.now();
   const store = ObjectStore.of(env);
@@ -223,7 +225,7 @@ export async function runTransaction(options: TransactionOptions): Promise<Trans
   const before = distVersions(manifest.distributions);
   const t1 = performance.now();
 
-  const pipExitCode = await pip(root, event.args);
+  const pipExitCode = await pip(root, event.args, pipEnv);
   const t2 = performance.now();
 
   const changed = changeBetween(before, distVersions(installedDists(root, sitePackagesOf(root))));

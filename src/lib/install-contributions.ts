@@ -1,0 +1,44 @@
+/**
+ * What `preInstall` handlers add to a pip run (API 1.2): variables for pip's environment, such as
+ * the resolver's PIP_CONSTRAINT. Two plugins setting one name is an error naming both, as for the
+ * activation: silently picking one would depend on hook timing.
+ */
+import type { InstallContribution } from './hooks.js';
+import { BlastError } from './errors.js';
+import type { PluginResult } from './phases.js';
+
+const VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export function mergeInstallEnv(
+  results: ReadonlyArray<PluginResult<InstallContribution | void>>,
+): Record<string, string> {
+  const merged: Record<string, string> = {};
+  const owner: Record<string, string> = {};
+  for (const { plugin, result } of results) {
+    for (const [name, value] of Object.entries(result?.env ?? {})) {
+      if (!VARIABLE.test(name) || typeof value !== 'string' || value.includes('\0')) {
+        throw new BlastError(`Plugin ${plugin} gave pip an invalid variable ${JSON.stringify(name)}.`);
+      }
+      if (name in merged)
+        throw new BlastError(`Plugins ${owner[name]} and ${plugin} both set ${name} for pip.`);
+      merged[name] = value;
+      owner[name] = plugin;
+    }
+  }
+  return merged;
+}
+
+/**
+ * `--yes` is Blast's, not pip's, for install (pip install has no such option): it answers Blast's
+ * and plugins' questions. Removed from the arguments pip sees. For uninstall, pip's own `-y/--yes`
+ * also means yes, and stays.
+ */
+export function takeYes(args: readonly string[]): { args: string[]; yes: boolean } {
+  const command = args.find((a) => !a.startsWith('-'));
+  if (command === 'uninstall') return { args: [...args], yes: args.includes('-y') || args.includes('--yes') };
+  const end = args.indexOf('--');
+  const head = end === -1 ? args : args.slice(0, end);
+  const yes = head.includes('--yes');
+  if (!yes) return { args: [...args], yes: false };
+  return { args: [...head.filter((a) => a !== '--yes'), ...(end === -1 ? [] : args.slice(end))], yes: true };
+}
