@@ -3,12 +3,14 @@ import { BlastCommand } from '../lib/base-command.js';
 import { listEnvironments, type Listed } from '../lib/listing.js';
 import { formatBytes } from '../lib/disk-usage.js';
 import { table } from '../lib/table.js';
+import { formatSettings } from '../lib/settings.js';
 
-/** Plugins' facts as `key=value`, in plugin order. */
+/** The environment's settings, then plugins' facts, as `key=value`, in plugin order. */
 function details(e: Listed): string {
-  return Object.values(e.plugins)
+  const facts = Object.values(e.plugins)
     .flatMap((fields) => Object.entries(fields).map(([k, v]) => `${k}=${v ?? '-'}`))
     .join(' ');
+  return [formatSettings(e.settings), facts].filter(Boolean).join(' ');
 }
 
 export default class List extends BlastCommand {

@@ -19,6 +19,16 @@ import { runSubshell } from '../lib/subshell.js';
 import { collectActivation } from '../lib/contributions.js';
 import { BlastError, ExitCode, messageOf } from '../lib/errors.js';
 import { ensureShim } from '../lib/transaction/shim.js';
+import {
+  collectSettingSpecs,
+  mergeSettings,
+  parseGiven,
+  settingFlags,
+  unknownFlags,
+  type OwnedSpec,
+  RESERVED_SETTING_NAMES,
+} from '../lib/settings.js';
+import { wrapProcess } from '../lib/wrap.js';
 
 /** `--python` for an environment that exists: it must agree with the Python the env was made with. */
 async function checkPython(info: EnvInfo, spec: string, warn: (message: string) => void): Promise<void> {
@@ -33,6 +43,21 @@ async function checkPython(info: EnvInfo, spec: string, warn: (message: string) 
       `To make it again with another Python: blast clean ${info.name} --yes, then blast start ${info.name} --python ${spec}.`,
     );
   }
+}
+
+/** The settings given on the command line, as `[name, value]` pairs in flag order. */
+function givenSettings(
+  specs: readonly OwnedSpec[],
+  flags: Record<string, unknown>,
+): Array<[string, string | boolean]> {
+  const out: Array<[string, string | boolean]> = [];
+  for (const spec of specs) {
+    const value = flags[spec.name];
+    if (Array.isArray(value)) for (const v of value) out.push([spec.name, String(v)]);
+    else if (typeof value === 'string') out.push([spec.name, value]);
+    else if (value === true) out.push([spec.name, true]);
+  }
+  return out;
 }
 
 export default class Start extends BlastCommand {
@@ -77,7 +102,16 @@ Through the \`blast\` shell function (see \`blast init\`) the current shell is a
   };
 
   async run(): Promise<void> {
-    const { args, flags } = await this.parse(Start);
+    // Plugins' settings are flags too (`--constraint`, `--isolation`); asking plugins for them
+    // costs a hook, so only when the command line has a flag the core does not know.
+    const specs = unknownFlags(this.argv, RESERVED_SETTING_NAMES).length
+      ? await collectSettingSpecs(this.config, RESERVED_SETTING_NAMES)
+      : [];
+    const { args, flags } = await this.parse({
+      ...Start,
+      flags: { ...Start.flags, ...settingFlags(specs) },
+    });
+    const given = givenSettings(specs, flags as Record<string, unknown>);
     const env = process.env;
     const ctx = { env, cwd: process.cwd() };
     const assignments = parseEnvAssignments(flags.env ?? []);
@@ -95,6 +129,11 @@ Through the \`blast\` shell function (see \`blast init\`) the current shell is a
     const planned = loaded ? undefined : await planCreation(target, flags.python, ctx);
     if (loaded && flags.python) await checkPython(loaded.info, flags.python, (m) => this.warn(m));
     const info = loaded?.info ?? planned!.info;
+    const settings =
+      given.length || !loaded
+        ? mergeSettings(loaded?.config.settings ?? {}, parseGiven(specs, given))
+        : undefined;
+    if (settings) info.settings = settings;
     // The activation lives as long as the shell that runs the function (in a subshell, the start
     // inside it is the one that activates).
     const shellPid = process.ppid;
@@ -102,17 +141,31 @@ Through the \`blast\` shell function (see \`blast init\`) the current shell is a
     await runPhase(this.config, 'preStart', event, 'veto');
 
     if (planned) {
-      loaded = await createEnv(planned, assignments, ctx);
+      loaded = await createEnv(planned, assignments, ctx, settings);
       process.stderr.write(`blast: created ${info.name} (Python ${info.python.version}) in ${info.path}\n`);
     } else {
-      loaded = await updateVariables(loaded!, assignments, removals);
+      loaded = await updateVariables(loaded!, assignments, removals, settings);
     }
 
     if (!through) {
-      await this.openSubshell(adapter, target);
+      await this.openSubshell(adapter, target, loaded.info);
       return;
     }
     const contributions = await collectActivation(this.config, event);
+    if (contributions.subshell) {
+      // This shell cannot hold the activation (e.g. it must run in a sandbox): a subshell that
+      // can opens instead, and this shell's part in the activation ends when it exits.
+      process.stderr.write(`blast: ${contributions.subshell}\n`);
+      for (const note of contributions.notes) process.stderr.write(`${note}\n`);
+      try {
+        await this.openSubshell(adapter, target, loaded.info, true);
+      } finally {
+        const ended = { env: loaded.info, force: false, shellPid };
+        await runPhase(this.config, 'preKill', ended, 'inform');
+        await runPhase(this.config, 'postKill', ended, 'inform');
+      }
+      return;
+    }
     const change = startChange(env, {
       env: loaded.info,
       variables: loaded.config.variables,
@@ -140,21 +193,41 @@ Through the \`blast\` shell function (see \`blast init\`) the current shell is a
    * from the subshell's own variables, so PATH entries the rc files add are kept (below the
    * environment) and `kill` inside it restores the subshell as its rc files left it.
    */
-  private async openSubshell(adapter: ShellAdapter, target: Target): Promise<void> {
+  private async openSubshell(
+    adapter: ShellAdapter,
+    target: Target,
+    info: EnvInfo,
+    asked = false,
+  ): Promise<void> {
     const args =
       target.kind === 'local' ? ['start', '--path', target.path, target.name] : ['start', target.name];
     process.stderr.write(
       `blast: opening an activated ${adapter.name} subshell; \`exit\` leaves it.\n` +
-        `  To activate in your own shell instead: blast init ${adapter.name} --install\n`,
+        (asked ? '' : `  To activate in your own shell instead: blast init ${adapter.name} --install\n`),
     );
-    const status = await runSubshell(adapter, {
-      activation: `blast ${args.map((a) => adapter.quote(a)).join(' ')}\n`,
-      bin: join(this.config.root, 'bin', 'run.js'),
-      scriptVariable: SCRIPT_VARIABLE,
-      shellVariable: SHELL_VARIABLE,
-      home: process.env.HOME ?? '',
-      env: process.env,
-    });
+    const status = await runSubshell(
+      adapter,
+      {
+        activation: `blast ${args.map((a) => adapter.quote(a)).join(' ')}\n`,
+        bin: join(this.config.root, 'bin', 'run.js'),
+        scriptVariable: SCRIPT_VARIABLE,
+        shellVariable: SHELL_VARIABLE,
+        home: process.env.HOME ?? '',
+        env: process.env,
+      },
+      async (command, argv, environment, dir) => {
+        const wrapped = await wrapProcess(this.config, {
+          env: info,
+          purpose: 'subshell',
+          command,
+          args: argv,
+          cwd: process.cwd(),
+          environment,
+          readable: [dir],
+        });
+        return { command: wrapped.command, args: wrapped.args, env: { ...environment, ...wrapped.env } };
+      },
+    );
     if (status !== 0) this.exit(status);
   }
 }

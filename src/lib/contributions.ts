@@ -13,6 +13,8 @@ export interface Contributions {
   extraVariables: Record<string, string>;
   extraPath: string[];
   notes: string[];
+  /** Why the activation needs its own subshell, when a plugin says so (reasons of several joined). */
+  subshell?: string;
 }
 
 const VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -53,6 +55,9 @@ export async function collectActivation(
     }
     merged.extraPath.push(...(result.pathPrepend ?? []));
     merged.notes.push(...(result.notes ?? []));
+    if (typeof result.subshell === 'string' && result.subshell !== '') {
+      merged.subshell = merged.subshell ? `${merged.subshell}; ${result.subshell}` : result.subshell;
+    }
   }
   return merged;
 }

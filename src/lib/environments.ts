@@ -3,7 +3,8 @@
  * --path DIR` (project-local), or plain `blast start` (the project's `.venv`, like uv).
  */
 import { basename, dirname, join, resolve } from 'node:path';
-import type { EnvInfo } from './hooks.js';
+import type { EnvInfo, SettingValue } from './hooks.js';
+import { sameSettings } from './settings.js';
 import { pathExists } from './path-exists.js';
 import { BlastError, ExitCode, messageOf } from './errors.js';
 import { assertEnvName } from './names.js';
@@ -95,6 +96,7 @@ export async function createEnv(
   { info, python }: Planned,
   variables: Record<string, string>,
   ctx: Context,
+  settings: Record<string, SettingValue> = {},
 ): Promise<Loaded> {
   const config: EnvConfig = {
     v: 1,
@@ -103,6 +105,7 @@ export async function createEnv(
     python: info.python,
     createdAt: new Date().toISOString(),
     variables,
+    ...(Object.keys(settings).length ? { settings } : {}),
   };
   const { createVenv } = await import('./venv/index.js');
   try {
@@ -132,14 +135,20 @@ export async function updateVariables(
   loaded: Loaded,
   assignments: Record<string, string>,
   removals: readonly string[] = [],
+  settings?: Record<string, SettingValue>,
 ): Promise<Loaded> {
   const variables = { ...loaded.config.variables, ...assignments };
   for (const name of removals) delete variables[name];
   const changed =
     Object.entries(assignments).some(([k, v]) => loaded.config.variables[k] !== v) ||
-    removals.some((name) => name in loaded.config.variables);
+    removals.some((name) => name in loaded.config.variables) ||
+    (settings !== undefined && !sameSettings(settings, loaded.config.settings ?? {}));
   if (!changed) return loaded;
-  const config = { ...loaded.config, variables };
+  const config: EnvConfig = { ...loaded.config, variables };
+  if (settings !== undefined) {
+    if (Object.keys(settings).length) config.settings = settings;
+    else delete config.settings;
+  }
   await writeEnvConfig(loaded.info.path, config);
-  return { info: loaded.info, config };
+  return { info: infoOf(loaded.info.path, config), config };
 }

@@ -274,6 +274,11 @@ export interface WrapEvent {
   cwd: string;
   /** The variables the process will have (the activation applied). */
   environment: Readonly<Record<string, string>>;
+  /**
+   * Paths the process must be able to read wherever it runs, e.g. the private directory with the
+   * subshell's rc files (under the system temp dir): a sandbox with its own /tmp must bind them.
+   */
+  readable: string[];
 }
 
 /**

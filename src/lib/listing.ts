@@ -6,11 +6,13 @@ import type { EnvRecord } from './registry.js';
 import { withRegistry } from './registry.js';
 import type { Env } from './paths.js';
 import type { Interfaces } from '@oclif/core';
-import type { EnvStatus } from './hooks.js';
+import type { EnvInfo, EnvStatus } from './hooks.js';
 import { pathExists } from './path-exists.js';
 import { runPhase } from './phases.js';
 
 export interface Listed extends EnvRecord {
+  /** Plugin settings from its blast.json (API 1.2). */
+  settings: EnvInfo['settings'];
   active: boolean;
   missing: boolean;
   bytes?: number;

@@ -12,7 +12,20 @@ import { BlastError } from './errors.js';
 
 export const SUBSHELL_VARIABLE = 'BLAST_SUBSHELL';
 
-export async function runSubshell(adapter: ShellAdapter, ctx: Omit<SubshellContext, 'dir'>): Promise<number> {
+/** Starts the shell under another command (the `wrap` event: a sandbox, limits), or as it is. */
+export type SubshellWrapper = (
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  /** The private directory with the shell's files, which the shell must be able to read. */
+  dir: string,
+) => Promise<{ command: string; args: string[]; env: Record<string, string> }>;
+
+export async function runSubshell(
+  adapter: ShellAdapter,
+  ctx: Omit<SubshellContext, 'dir'>,
+  wrap?: SubshellWrapper,
+): Promise<number> {
   // mkdtemp makes the directory 0700: the rc files inside hold the user's variables.
   const dir = await mkdtemp(join(tmpdir(), 'blast-subshell-'));
   const ignored = ['SIGINT', 'SIGQUIT', 'SIGTSTP'] as const;
@@ -34,10 +47,13 @@ export async function runSubshell(adapter: ShellAdapter, ctx: Omit<SubshellConte
       else env[k] = v;
     }
     // The terminal sends ^C and ^Z to the whole foreground group; they are the subshell's to handle.
+    const run = wrap
+      ? await wrap(spec.command, spec.args, env, dir)
+      : { command: spec.command, args: spec.args, env };
     for (const signal of ignored) process.on(signal, ignore);
     return await new Promise<number>((resolve, reject) => {
-      const child = spawn(spec.command, spec.args, { stdio: 'inherit', env });
-      child.on('error', (error) => reject(new BlastError(`Cannot start ${spec.command}: ${error.message}`)));
+      const child = spawn(run.command, run.args, { stdio: 'inherit', env: run.env });
+      child.on('error', (error) => reject(new BlastError(`Cannot start ${run.command}: ${error.message}`)));
       child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
     });
   } finally {
