@@ -5,8 +5,13 @@ import { writeEnvConfig } from '../lib/env-config.js';
 import {
   listSnapshots,
   loadSnapshot,
+  type Manifest,
   ObjectStore,
   readManifest,
+  readRevision,
+  recordCurrent,
+  recordRevision,
+  recoverEnv,
   restoreEnv,
   type RestoreResult,
 } from '../lib/store/index.js';
@@ -25,22 +30,31 @@ export interface Listed {
 }
 
 export interface Loaded extends RestoreResult {
+  /** The snapshot's name, or `revision N`. */
   name: string;
+  /** Set when a revision was loaded. */
+  revision?: number;
   env: string;
   ms: number;
   variablesRestored: boolean;
+  settingsRestored: boolean;
+  /** The revision this load was recorded as (none when the environment already was in that state). */
+  recordedAs?: number;
 }
 
 export default class Load extends BlastCommand {
   static override summary =
-    'Restore a snapshot taken with `blast save`, offline, by re-linking only what differs.';
-  static override description = `Distributions installed since the snapshot are removed (exactly the files their RECORDs list), the snapshot's are linked back from Blast's store, and the environment's variables are set back to the snapshot's. Nothing is downloaded or built.
+    'Restore a snapshot taken with `blast save`, or a revision, offline, by re-linking only what differs.';
+  static override description = `Distributions installed since the snapshot are removed (exactly the files their RECORDs list), the snapshot's are linked back from Blast's store, and the environment's variables and settings are set back to the snapshot's. Nothing is downloaded or built.
 
-Without a name, the newest snapshot is restored. The change is journaled: if it is interrupted, the next \`blast save\` or \`blast load\` finishes it (or undoes it), so the environment is never a mix of the two states.`;
+Without a name, the newest snapshot is restored. With --revision N, revision N of the environment's history (see \`blast history\`) is restored instead: back or forward. A load is itself recorded as a new revision.
+
+The change is journaled: if it is interrupted, the next \`blast save\`, \`blast load\` or \`blast history\` finishes it (or undoes it), so the environment is never a mix of the two states.`;
 
   static override examples = [
     '<%= config.bin %> load before-upgrade',
     '<%= config.bin %> load',
+    '<%= config.bin %> load --revision 3',
     '<%= config.bin %> load --list',
     '<%= config.bin %> load --env api nightly --json',
   ];
@@ -52,21 +66,34 @@ Without a name, the newest snapshot is restored. The change is journaled: if it 
   };
 
   static override flags = {
-    list: Flags.boolean({ char: 'l', description: "list the environment's snapshots instead" }),
+    list: Flags.boolean({
+      char: 'l',
+      description: "list the environment's snapshots instead (`blast history` shows revisions too)",
+    }),
+    revision: Flags.integer({
+      char: 'r',
+      description: 'restore revision N of the history instead of a snapshot',
+      min: 1,
+    }),
     env: Flags.string({ description: 'named environment to restore (default: the active one)' }),
     path: Flags.string({ description: 'project-local environment directory to restore' }),
   };
 
   async run(): Promise<Loaded | Listed[]> {
     const { args, flags } = await this.parse(Load);
+    if (flags.revision !== undefined && args.name !== undefined)
+      throw new BlastError('Give a snapshot name or --revision, not both.', ExitCode.usage);
+    if (flags.list && flags.revision !== undefined)
+      throw new BlastError('--list takes no --revision.', ExitCode.usage);
     const loaded = await snapshotTarget(flags, { env: process.env, cwd: process.cwd() });
     const { info } = loaded;
     const store = ObjectStore.of(process.env);
-    const snapshots = listSnapshots(store, info.path);
 
     if (flags.list) {
       if (args.name !== undefined) throw new BlastError('--list takes no snapshot name.', ExitCode.usage);
-      const rows: Listed[] = snapshots.map((s) => {
+      // A history read: an interrupted change is recovered and the current state recorded first.
+      recordCurrent(info.path, { env: process.env, store, source: 'outside' });
+      const rows: Listed[] = listSnapshots(store, info.path).map((s) => {
         try {
           const m = readManifest(s.file);
           return {
@@ -100,22 +127,35 @@ Without a name, the newest snapshot is restored. The change is journaled: if it 
               ),
             ),
           );
+        this.log('Revisions (every change, with what it changed): `blast history`.');
       }
       return rows;
     }
 
-    const name =
-      args.name !== undefined
-        ? assertSnapshotName(args.name)
-        : (snapshots.at(-1)?.name ??
-          (() => {
-            throw new BlastError(
-              `${info.name} has no snapshots.`,
-              ExitCode.notFound,
-              'Take one with `blast save`.',
-            );
-          })());
-    const manifest = loadSnapshot(store, info.path, name);
+    // Whatever a killed Blast left half done comes first; a pip transaction still running refuses.
+    recoverEnv(info.path, { env: process.env, store });
+    let name: string;
+    let manifest: Manifest;
+    if (flags.revision !== undefined) {
+      // The state now becomes a revision first, so that loading an older one can be undone.
+      recordCurrent(info.path, { env: process.env, store, source: 'outside' });
+      manifest = readRevision(store, info.path, flags.revision).manifest;
+      name = `revision ${flags.revision}`;
+    } else {
+      const snapshots = listSnapshots(store, info.path);
+      name =
+        args.name !== undefined
+          ? assertSnapshotName(args.name)
+          : (snapshots.at(-1)?.name ??
+            (() => {
+              throw new BlastError(
+                `${info.name} has no snapshots.`,
+                ExitCode.notFound,
+                'Take one with `blast save`, or see `blast history` for revisions.',
+              );
+            })());
+      manifest = loadSnapshot(store, info.path, name);
+    }
     const version = readVenv(info.path).version;
     if (version && manifest.python && version !== manifest.python) {
       throw new BlastError(
@@ -125,26 +165,49 @@ Without a name, the newest snapshot is restored. The change is journaled: if it 
     }
     const started = performance.now();
     const result = restoreEnv(info.path, manifest, { env: process.env, store });
-    let variablesRestored = false;
-    if (
-      manifest.variables &&
-      JSON.stringify(manifest.variables) !== JSON.stringify(loaded.config.variables)
-    ) {
-      await writeEnvConfig(info.path, { ...loaded.config, variables: manifest.variables });
-      variablesRestored = true;
+    const restoreVariables =
+      manifest.variables !== undefined &&
+      JSON.stringify(manifest.variables) !== JSON.stringify(loaded.config.variables);
+    const restoreSettings =
+      manifest.settings !== undefined &&
+      JSON.stringify(manifest.settings) !== JSON.stringify(loaded.config.settings ?? {});
+    if (restoreVariables || restoreSettings) {
+      await writeEnvConfig(info.path, {
+        ...loaded.config,
+        ...(restoreVariables ? { variables: manifest.variables } : {}),
+        ...(restoreSettings ? { settings: manifest.settings } : {}),
+      });
     }
+    const recorded = recordRevision(
+      store,
+      info.path,
+      { ...manifest, createdAt: new Date().toISOString() },
+      { source: 'load', detail: name },
+    );
     const ms = Math.round(performance.now() - started);
     if (!this.jsonEnabled()) {
-      if (result.changed === 0 && !variablesRestored) this.log(`${info.name} is already as ${name} has it.`);
+      const restored = [restoreVariables && 'variables', restoreSettings && 'settings'].filter(Boolean);
+      if (result.changed === 0 && restored.length === 0)
+        this.log(`${info.name} is already as ${name} has it.`);
       else {
         const parts = [...result.removed.map((d) => `-${d}`), ...result.added.map((d) => `+${d}`)];
         this.log(
           `Restored ${name} into ${info.name} in ${ms} ms: ${parts.length ? parts.join(', ') : 'same distributions'}` +
-            ` (${result.changed} paths changed${variablesRestored ? ', variables restored' : ''}).`,
+            ` (${result.changed} paths changed${restored.length ? `, ${restored.join(' and ')} restored` : ''}).`,
         );
-        if (variablesRestored) this.log('The variables take effect at the next `blast start`.');
+        if (restored.length)
+          this.log(`The ${restored.join(' and ')} take effect at the next \`blast start\`.`);
       }
     }
-    return { name, env: info.path, ms, variablesRestored, ...result };
+    return {
+      name,
+      ...(flags.revision !== undefined ? { revision: flags.revision } : {}),
+      env: info.path,
+      ms,
+      variablesRestored: restoreVariables,
+      settingsRestored: restoreSettings,
+      ...(recorded ? { recordedAs: recorded.n } : {}),
+      ...result,
+    };
   }
 }

@@ -12,6 +12,7 @@ export {
   listSnapshots,
   snapshotsDir,
   envHash,
+  manifestProblem,
 } from './manifest.js';
 export type {
   Manifest,
@@ -22,5 +23,35 @@ export type {
   LinkEntry,
   SnapshotSummary,
 } from './manifest.js';
-export { restoreEnv, recoverEnv, planRestore, journalPath, envStateDir, CRASH_STEPS } from './restore.js';
-export type { RestoreResult, Recovery, Step, PathState } from './restore.js';
+export { restoreEnv, planRestore, journalPath, envStateDir, CRASH_STEPS } from './restore.js';
+export type { RestoreResult, Step, PathState } from './restore.js';
+export { recoverEnv, recoverAll, interruptedChange, hasJournal } from './recover.js';
+export type { Recovery, RecoverOptions } from './recover.js';
+export {
+  beginTransaction,
+  endTransaction,
+  setPhase,
+  transactionState,
+  transactionRunsError,
+  transactionJournalPath,
+  transactionBeforePath,
+  TRANSACTION_CRASH_STEPS,
+} from './pending.js';
+export type { TransactionJournal, TransactionBefore, TransactionPhase, TransactionState } from './pending.js';
+export { treePaths, removeStrays } from './strays.js';
+export {
+  recordRevision,
+  listRevisions,
+  readRevision,
+  latestRevision,
+  pruneRevisions,
+  revisionsToPrune,
+  revisionsDir,
+  fingerprintOf,
+  changeOf,
+  describeChange,
+  REVISION_SOURCES,
+} from './revisions.js';
+export type { Revision, RevisionSummary, RevisionSource, RevisionChange } from './revisions.js';
+export { recordCurrent, latestManifest, timeline } from './history.js';
+export type { Synced, TimelineEntry } from './history.js';

@@ -19,6 +19,7 @@ import {
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { BlastError, ExitCode, messageOf } from '../errors.js';
+import type { SettingValue } from '../hooks.js';
 import type { Env } from '../paths.js';
 import { readVenv } from '../venv/index.js';
 import { crashPoint } from './crash.js';
@@ -62,6 +63,8 @@ export interface Manifest {
   symlinks: LinkEntry[];
   /** Variables from the environment's blast.json, when it has one. */
   variables?: Record<string, string>;
+  /** Plugin settings from the environment's blast.json (API 1.2), when it has some. */
+  settings?: Record<string, SettingValue>;
 }
 
 export function isLink(entry: Entry): entry is LinkEntry {
@@ -180,22 +183,50 @@ export function snapshotEnv(
     distributions,
     symlinks: envSymlinks(root, owned),
   };
-  const variables = readVariables(root);
+  const { variables, settings } = readConfigParts(root);
   if (variables) manifest.variables = variables;
+  if (settings) manifest.settings = settings;
   return manifest;
 }
 
-function readVariables(envPath: string): Record<string, string> | undefined {
+function validVariables(v: unknown): v is Record<string, string> {
+  return (
+    !!v && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string')
+  );
+}
+
+function validSettings(v: unknown): v is Record<string, SettingValue> {
+  return (
+    !!v &&
+    typeof v === 'object' &&
+    !Array.isArray(v) &&
+    Object.values(v).every(
+      (x) =>
+        typeof x === 'string' ||
+        typeof x === 'boolean' ||
+        (Array.isArray(x) && x.every((item) => typeof item === 'string')),
+    )
+  );
+}
+
+/** The variables and settings of the environment's blast.json, when it has them. */
+function readConfigParts(envPath: string): {
+  variables?: Record<string, string>;
+  settings?: Record<string, SettingValue>;
+} {
   try {
-    const config = JSON.parse(readFileSync(join(envPath, 'blast.json'), 'utf8')) as { variables?: unknown };
-    const v = config.variables;
-    if (v && typeof v === 'object' && Object.values(v).every((x) => typeof x === 'string')) {
-      return { ...(v as Record<string, string>) };
-    }
+    const config = JSON.parse(readFileSync(join(envPath, 'blast.json'), 'utf8')) as {
+      variables?: unknown;
+      settings?: unknown;
+    };
+    return {
+      variables: validVariables(config.variables) ? { ...config.variables } : undefined,
+      settings: validSettings(config.settings) ? { ...config.settings } : undefined,
+    };
   } catch {
     // not a Blast environment, or no config: nothing to keep
   }
-  return undefined;
+  return {};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -252,11 +283,8 @@ export function manifestProblem(m: unknown): string | undefined {
     if (problem) return `symlinks: ${problem}`;
     if (!('link' in (l as object))) return `symlinks: ${(l as Entry).path} is not a link`;
   }
-  if (o.variables !== undefined) {
-    const v = o.variables;
-    if (!v || typeof v !== 'object' || !Object.values(v).every((x) => typeof x === 'string'))
-      return 'bad "variables"';
-  }
+  if (o.variables !== undefined && !validVariables(o.variables)) return 'bad "variables"';
+  if (o.settings !== undefined && !validSettings(o.settings)) return 'bad "settings"';
   return undefined;
 }
 

@@ -325,22 +325,16 @@ export function withEnvLock<T>(envPath: string, env: Env | undefined, fn: () => 
   }
 }
 
-export interface Recovery {
-  /** What an interrupted change was brought to: finished, undone, or nothing to do. */
-  outcome: 'none' | 'finished' | 'undone';
-  steps: number;
-}
-
 /**
  * Finish an interrupted restore of the environment when the store has everything it needs (it
  * always has, unless objects were removed by hand), else undo it. Either way the environment ends
- * exactly in the old or the new state and the journal is gone.
+ * exactly in the old or the new state and the journal is gone. The caller holds the env lock
+ * (recover.ts's recoverEnv is the public entry, which also recovers pip transactions).
  */
-export function recoverEnv(envPath: string, options: StoreOptions = {}): Recovery {
-  return withEnvLock(resolve(envPath), options.env, () => recoverUnlocked(envPath, options));
-}
-
-function recoverUnlocked(envPath: string, options: StoreOptions): Recovery {
+export function recoverRestore(
+  envPath: string,
+  options: StoreOptions,
+): { outcome: 'none' | 'finished' | 'undone'; steps: number } {
   const store = options.store ?? ObjectStore.of(options.env);
   const root = resolve(envPath);
   const file = journalPath(root, options.env);
@@ -359,7 +353,7 @@ export function restoreEnv(envPath: string, manifest: Manifest, options: StoreOp
   return withEnvLock(resolve(envPath), options.env, () => restoreUnlocked(envPath, manifest, options));
 }
 
-function restoreUnlocked(envPath: string, manifest: Manifest, options: StoreOptions): RestoreResult {
+export function restoreUnlocked(envPath: string, manifest: Manifest, options: StoreOptions): RestoreResult {
   const store = options.store ?? ObjectStore.of(options.env);
   const root = resolve(envPath);
   if (!existsSync(join(root, 'pyvenv.cfg'))) {
@@ -372,7 +366,7 @@ function restoreUnlocked(envPath: string, manifest: Manifest, options: StoreOpti
       "Console scripts name their own environment's python, so a snapshot restores only into its environment.",
     );
   }
-  recoverUnlocked(root, { ...options, store });
+  recoverRestore(root, { ...options, store });
   const before = installedDists(root, manifest.sitePackages).map((d) => `${d.name} ${d.version}`);
   const steps = planRestore(store, root, manifest);
   const now = manifest.distributions.map((d) => `${d.name} ${d.version}`);

@@ -7,23 +7,32 @@
  *     outside every RECORD, and say what was undone.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { InstallChange, InstallEvent, PostInstallEvent } from '../hooks.js';
 import type { Env } from '../paths.js';
 import {
-  envStateDir,
+  beginTransaction,
+  endTransaction,
   installedDists,
+  latestManifest,
   ObjectStore,
-  readManifest,
+  recordRevision,
   recoverEnv,
+  removeStrays,
   restoreEnv,
+  setPhase,
   sitePackagesOf,
   snapshotEnv,
+  treePaths,
   type Manifest,
   type RestoreResult,
+  type TransactionJournal,
 } from '../store/index.js';
+import { crashPoint } from '../store/crash.js';
+
+export { treePaths, removeStrays } from '../store/index.js';
 
 export { classifyPip, pipCommand, READ_ONLY, type PipKind } from './pip-args.js';
 export { ensureShim, shimDir, shimDirFor, shimNames, shimScript, shQuote } from './shim.js';
@@ -33,9 +42,11 @@ export async function runPip(
   envPath: string,
   args: readonly string[],
   env: Env = process.env,
+  onSpawn?: (pid: number) => void,
 ): Promise<number> {
   const python = join(envPath, 'bin', 'python');
   const child = spawn(python, ['-m', 'pip', ...args], { stdio: 'inherit', env: env as NodeJS.ProcessEnv });
+  if (child.pid !== undefined) onSpawn?.(child.pid);
   // Ctrl-C goes to pip (same process group); Blast must live on to roll back.
   const ignore = () => {};
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
@@ -87,80 +98,15 @@ export function changeIsEmpty(change: InstallChange): boolean {
   return change.added.length + change.removed.length + change.upgraded.length === 0;
 }
 
-/** Every path under the given directories of the environment (relative, `/`-separated; directories too). */
-export function treePaths(root: string, dirs: readonly string[]): Set<string> {
-  const out = new Set<string>();
-  const walk = (rel: string) => {
-    let entries;
-    try {
-      entries = readdirSync(join(root, rel), { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const child = `${rel}/${e.name}`;
-      out.add(child);
-      if (e.isDirectory()) walk(child);
-    }
-  };
-  for (const dir of dirs) {
-    out.add(dir);
-    walk(dir);
-  }
-  return out;
-}
-
-/** Remove what is under `dirs` now but was not in `before` (what a failed pip left outside every RECORD). */
-export function removeStrays(root: string, dirs: readonly string[], before: ReadonlySet<string>): number {
-  let removed = 0;
-  const walk = (rel: string) => {
-    let entries;
-    try {
-      entries = readdirSync(join(root, rel), { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const child = `${rel}/${e.name}`;
-      if (!before.has(child)) {
-        rmSync(join(root, child), { recursive: true, force: true });
-        removed++;
-      } else if (e.isDirectory()) {
-        walk(child);
-      }
-    }
-  };
-  for (const dir of dirs) if (before.has(dir)) walk(dir);
-  return removed;
-}
-
-/** The snapshot the last transaction took, when readable (only a shortcut: anything else is ignored). */
-function readLast(file: string): Manifest | undefined {
-  try {
-    return readManifest(file);
-  } catch {
-    return undefined;
-  }
-}
-
-function writeLast(file: string, manifest: Manifest): void {
-  try {
-    mkdirSync(dirname(file), { recursive: true });
-    const temp = `${file}.${process.pid}.tmp`;
-    writeFileSync(temp, JSON.stringify(manifest));
-    renameSync(temp, file);
-  } catch {
-    // the next transaction hashes everything again; nothing else depends on it
-  }
-}
-
 export interface Timings {
-  /** Milliseconds: recovery check + snapshot (hashing into the store) + the path listing. */
+  /** Milliseconds: recovery check + snapshot (hashing into the store) + the path listing + the journal. */
   snapshot: number;
   pip: number;
   /** The change computation and postInstall. */
   after: number;
   rollback?: number;
+  /** The after snapshot and its revision (a successful transaction). */
+  record?: number;
 }
 
 export interface TransactionHooks {
@@ -176,7 +122,12 @@ export interface TransactionOptions {
   hooks: TransactionHooks;
   env?: Env;
   /** Runs pip; `runPip` by default (tests and benches may replace it). */
-  pip?: (envPath: string, args: readonly string[], env: Env) => Promise<number>;
+  pip?: (
+    envPath: string,
+    args: readonly string[],
+    env: Env,
+    onSpawn?: (pid: number) => void,
+  ) => Promise<number>;
   /** Where to tell the user what was undone. */
   report?: (line: string) => void;
 }
@@ -215,17 +166,33 @@ export async function runTransaction(options: TransactionOptions): Promise<Trans
 
   const t0 = performance.now();
   const store = ObjectStore.of(env);
-  recoverEnv(root, { env, store }); // never snapshot the middle of an interrupted restore
-  // Files still the very inode the last transaction's snapshot stored are not read again.
-  const last = join(envStateDir(root, env), 'transaction-before.json');
-  const manifest: Manifest = snapshotEnv(root, { env, store, previous: readLast(last) });
-  writeLast(last, manifest);
+  // An interrupted transaction or restore is finished or undone first; one still running refuses.
+  recoverEnv(root, { env, store });
+  // Files still the very inode the latest revision stored are not read again.
+  const manifest: Manifest = snapshotEnv(root, { env, store, previous: latestManifest(store, root) });
   const watched = [manifest.sitePackages, 'bin'];
   const paths = treePaths(root, watched);
   const before = distVersions(manifest.distributions);
+  // Journaled before pip runs: a kill -9 from here on is finished or undone by the next command.
+  const journal: TransactionJournal = {
+    v: 1,
+    op: 'pip',
+    id: `${process.pid}-${randomBytes(6).toString('hex')}`,
+    env: root,
+    startedAt: new Date().toISOString(),
+    blastPid: process.pid,
+    args: [...event.args],
+    phase: 'started',
+  };
+  beginTransaction(root, env, journal, { v: 1, id: journal.id, manifest, watched, paths: [...paths] });
+  // The state before, when a change made around Blast since the latest revision.
+  recordRevision(store, root, manifest, { source: 'outside' });
   const t1 = performance.now();
 
-  const pipExitCode = await pip(root, event.args, pipEnv);
+  const pipExitCode = await pip(root, event.args, { ...pipEnv, BLAST_TRANSACTION: journal.id }, (pid) =>
+    setPhase(root, env, journal, 'pip-running', { pipPid: pid }),
+  );
+  setPhase(root, env, journal, 'pip-done', { pipExitCode });
   const t2 = performance.now();
 
   const changed = changeBetween(before, distVersions(installedDists(root, sitePackagesOf(root))));
@@ -243,10 +210,22 @@ export async function runTransaction(options: TransactionOptions): Promise<Trans
   }
   const t3 = performance.now();
   const timings: Timings = { snapshot: t1 - t0, pip: t2 - t1, after: t3 - t2 };
-  if (reason === undefined) return { exitCode, pipExitCode, changed, timings };
+  if (reason === undefined) {
+    // The commit point: from here an interrupted transaction is finished, not undone.
+    setPhase(root, env, journal, 'committing');
+    const after = snapshotEnv(root, { env, store, previous: manifest });
+    recordRevision(store, root, after, { source: 'pip', detail: event.args.join(' ') });
+    crashPoint('transaction-recorded');
+    endTransaction(root, env);
+    timings.record = performance.now() - t3;
+    return { exitCode, pipExitCode, changed, timings };
+  }
 
+  setPhase(root, env, journal, 'rolling-back');
   const restore = restoreEnv(root, manifest, { env, store });
   const strays = removeStrays(root, watched, paths);
+  crashPoint('transaction-rolled-back');
+  endTransaction(root, env);
   timings.rollback = performance.now() - t3;
   const undone = undoneLines(changed);
   report(

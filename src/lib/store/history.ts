@@ -1,0 +1,115 @@
+/**
+ * The history of an environment: its revisions and its snapshots in one timeline, brought up to
+ * date first (a change made while nothing watched becomes a revision of source `outside`), so the
+ * history is right even without a daemon.
+ */
+import { resolve } from 'node:path';
+import type { Env } from '../paths.js';
+import { listSnapshots, readManifest, snapshotEnv, type Manifest } from './manifest.js';
+import { ObjectStore } from './objects.js';
+import { type Recovery, recoverAll } from './recover.js';
+import {
+  latestRevision,
+  listRevisions,
+  readRevision,
+  recordRevision,
+  type RevisionChange,
+  type RevisionSource,
+  type RevisionSummary,
+} from './revisions.js';
+
+export interface Synced {
+  recovery: Recovery;
+  /** The revision just recorded for a change made outside Blast's sight, if any. */
+  recorded?: RevisionSummary;
+}
+
+/** The latest revision's manifest, when readable (it lets a snapshot skip files still its inodes). */
+export function latestManifest(store: ObjectStore, envPath: string): Manifest | undefined {
+  const latest = latestRevision(store, envPath);
+  if (!latest) return undefined;
+  try {
+    return readRevision(store, envPath, latest.n).manifest;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Record the environment's current state as a revision when it differs from the latest one.
+ * Nothing is recorded while a pip transaction runs there (it records its own).
+ */
+export function recordCurrent(
+  envPath: string,
+  options: { env?: Env; store?: ObjectStore; source: RevisionSource; detail?: string },
+): Synced {
+  const root = resolve(envPath);
+  const store = options.store ?? ObjectStore.of(options.env);
+  const recovery = recoverAll(root, { env: options.env, store });
+  if (recovery.busy) return { recovery };
+  const manifest = snapshotEnv(root, { env: options.env, store, previous: latestManifest(store, root) });
+  const recorded = recordRevision(store, root, manifest, { source: options.source, detail: options.detail });
+  return recorded ? { recovery, recorded } : { recovery };
+}
+
+export type TimelineEntry =
+  | {
+      kind: 'revision';
+      n: number;
+      time: string;
+      source: RevisionSource;
+      detail?: string;
+      change: RevisionChange;
+      distributions: number;
+      current: boolean;
+    }
+  | {
+      kind: 'snapshot';
+      name: string;
+      time: string;
+      distributions: number;
+      file: string;
+      /** Why the snapshot cannot be read, when it cannot. */
+      error?: string;
+    };
+
+/** Revisions and snapshots, oldest first. */
+export function timeline(store: ObjectStore, envPath: string): TimelineEntry[] {
+  const revisions = listRevisions(store, envPath);
+  const entries: TimelineEntry[] = revisions.map((r, i) => ({
+    kind: 'revision',
+    n: r.n,
+    time: r.createdAt,
+    source: r.source,
+    ...(r.detail !== undefined ? { detail: r.detail } : {}),
+    change: r.change,
+    distributions: r.distributions.length,
+    current: i === revisions.length - 1,
+  }));
+  for (const s of listSnapshots(store, envPath)) {
+    try {
+      const m = readManifest(s.file);
+      entries.push({
+        kind: 'snapshot',
+        name: s.name,
+        time: m.createdAt,
+        distributions: m.distributions.length,
+        file: s.file,
+      });
+    } catch (error) {
+      entries.push({
+        kind: 'snapshot',
+        name: s.name,
+        time: s.mtime.toISOString(),
+        distributions: 0,
+        file: s.file,
+        error: (error as Error).message,
+      });
+    }
+  }
+  // Stable: a snapshot taken in the same millisecond as a revision comes after it.
+  return entries
+    .map((e, i) => ({ e, i }))
+    .sort((a, b) => (a.e.time < b.e.time ? -1 : a.e.time > b.e.time ? 1 : a.i - b.i))
+    .map(({ e }) => e);
+}

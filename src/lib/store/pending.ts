@@ -1,0 +1,217 @@
+/**
+ * The journal of a pip transaction, so that one killed with -9 at any step is finished or undone
+ * by the next Blast command that touches the environment.
+ *
+ * In the environment's state dir:
+ *   transaction.before.json   the state before pip (manifest) and the path listing of site-packages
+ *                             and bin/ (what is a stray afterwards); written once, durably
+ *   transaction.journal.json  small, rewritten at each phase: Blast's pid, pip's pid, pip's
+ *                             arguments, and how far the transaction got
+ *
+ * Phases: started → pip-running → pip-done → committing (the commit point: pip succeeded and
+ * postInstall accepted) → gone; or → rolling-back → gone. An interrupted transaction that reached
+ * `committing` is finished (its after state recorded as a revision); any other is undone.
+ */
+import { existsSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { BlastError, ExitCode, messageOf } from '../errors.js';
+import type { Env } from '../paths.js';
+import { crashPoint } from './crash.js';
+import { type Manifest, manifestProblem, writeFileAtomic } from './manifest.js';
+import { envStateDir } from './restore.js';
+
+export type TransactionPhase = 'started' | 'pip-running' | 'pip-done' | 'committing' | 'rolling-back';
+
+export interface TransactionJournal {
+  v: 1;
+  op: 'pip';
+  /** Also in pip's environment as BLAST_TRANSACTION, to find pip when its pid is not known. */
+  id: string;
+  env: string;
+  startedAt: string;
+  blastPid: number;
+  pipPid?: number;
+  pipExitCode?: number;
+  args: string[];
+  phase: TransactionPhase;
+}
+
+export interface TransactionBefore {
+  v: 1;
+  id: string;
+  manifest: Manifest;
+  watched: string[];
+  paths: string[];
+}
+
+export const TRANSACTION_CRASH_STEPS = [
+  'transaction-before-temp',
+  'transaction-journaled',
+  'transaction-pip-running',
+  'transaction-pip-done',
+  'transaction-committing',
+  'transaction-recorded',
+  'transaction-rolling-back',
+  'transaction-rolled-back',
+] as const;
+
+export function transactionJournalPath(envPath: string, env?: Env): string {
+  return join(envStateDir(envPath, env), 'transaction.journal.json');
+}
+
+export function transactionBeforePath(envPath: string, env?: Env): string {
+  return join(envStateDir(envPath, env), 'transaction.before.json');
+}
+
+export function readTransactionJournal(envPath: string, env?: Env): TransactionJournal | undefined {
+  const file = transactionJournalPath(envPath, env);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  let j: TransactionJournal;
+  try {
+    j = JSON.parse(text) as TransactionJournal;
+  } catch (error) {
+    throw new BlastError(`The transaction journal ${file} is corrupt: ${messageOf(error)}.`);
+  }
+  if (j?.v !== 1 || j.op !== 'pip' || !Number.isInteger(j.blastPid) || typeof j.phase !== 'string') {
+    throw new BlastError(`The transaction journal ${file} is corrupt.`);
+  }
+  return j;
+}
+
+export function readTransactionBefore(envPath: string, env?: Env): TransactionBefore {
+  const file = transactionBeforePath(envPath, env);
+  let parsed: TransactionBefore;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8')) as TransactionBefore;
+  } catch (error) {
+    throw new BlastError(
+      `The state before an interrupted pip transaction (${file}) cannot be read: ${messageOf(error)}.`,
+    );
+  }
+  const problem = manifestProblem(parsed?.manifest);
+  if (problem || !Array.isArray(parsed.paths) || !Array.isArray(parsed.watched)) {
+    throw new BlastError(`The state before an interrupted pip transaction (${file}) is corrupt.`);
+  }
+  return parsed;
+}
+
+/** Start the journal: the before state first (durable), then the journal naming it. */
+export function beginTransaction(
+  envPath: string,
+  env: Env,
+  journal: TransactionJournal,
+  before: TransactionBefore,
+): void {
+  writeFileAtomic(transactionBeforePath(envPath, env), JSON.stringify(before), 'transaction-before-temp');
+  writeFileAtomic(transactionJournalPath(envPath, env), JSON.stringify(journal) + '\n');
+  crashPoint('transaction-journaled');
+}
+
+/** Move the journal to another phase (atomically), then the phase's crash point. */
+export function setPhase(
+  envPath: string,
+  env: Env,
+  journal: TransactionJournal,
+  phase: TransactionPhase,
+  extra: Partial<TransactionJournal> = {},
+): void {
+  Object.assign(journal, extra, { phase });
+  writeFileAtomic(transactionJournalPath(envPath, env), JSON.stringify(journal) + '\n');
+  crashPoint(`transaction-${phase}`);
+}
+
+/** The transaction is over: the journal goes first (it is what says "interrupted"), then the before state. */
+export function endTransaction(envPath: string, env: Env): void {
+  for (const file of [transactionJournalPath(envPath, env), transactionBeforePath(envPath, env)]) {
+    try {
+      unlinkSync(file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function procText(pid: number | string, what: 'cmdline' | 'environ'): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/${what}`, 'latin1');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether `pid` is still the process the journal names: alive and, where /proc tells (Linux),
+ * carrying the transaction's marker (pip) or running `blast pip` (Blast), since pids are reused.
+ */
+function stillRuns(pid: number | undefined, check: (cmdline: string, environ: string) => boolean): boolean {
+  if (pid === undefined || !Number.isInteger(pid) || pid <= 0 || !alive(pid)) return false;
+  if (!existsSync('/proc/self')) return true;
+  const cmdline = procText(pid, 'cmdline');
+  if (cmdline === undefined) return false; // exited meanwhile
+  return check(cmdline, procText(pid, 'environ') ?? '');
+}
+
+/** A process whose environment carries the transaction's marker (pip, or what pip started). */
+function findMarked(marker: string): number | undefined {
+  if (!existsSync('/proc/self')) return undefined;
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  } catch {
+    return undefined;
+  }
+  for (const p of pids) if (procText(p, 'environ')?.split('\0').includes(marker)) return Number(p);
+  return undefined;
+}
+
+export type TransactionState =
+  | { state: 'none' }
+  | { state: 'ours'; journal: TransactionJournal }
+  | { state: 'running'; journal: TransactionJournal; pid: number; who: 'blast' | 'pip' }
+  | { state: 'interrupted'; journal: TransactionJournal };
+
+/** Whether a pip transaction is journaled in the environment, and whether it still runs. */
+export function transactionState(envPath: string, env?: Env): TransactionState {
+  const journal = readTransactionJournal(envPath, env);
+  if (!journal) return { state: 'none' };
+  if (journal.blastPid === process.pid) return { state: 'ours', journal };
+  const marker = `BLAST_TRANSACTION=${journal.id}`;
+  if (stillRuns(journal.blastPid, (cmdline) => cmdline.split('\0').includes('pip')))
+    return { state: 'running', journal, pid: journal.blastPid, who: 'blast' };
+  if (journal.phase === 'started' || journal.phase === 'pip-running') {
+    // Blast was killed; pip (its child) may live on and still be changing the environment.
+    if (stillRuns(journal.pipPid, (_c, environ) => environ === '' || environ.split('\0').includes(marker)))
+      return { state: 'running', journal, pid: journal.pipPid!, who: 'pip' };
+    const found = findMarked(marker);
+    if (found !== undefined) return { state: 'running', journal, pid: found, who: 'pip' };
+  }
+  return { state: 'interrupted', journal };
+}
+
+/** The clear refusal for a transaction that still runs. */
+export function transactionRunsError(envPath: string, s: { pid: number; who: 'blast' | 'pip' }): BlastError {
+  return new BlastError(
+    s.who === 'blast'
+      ? `A pip transaction (Blast pid ${s.pid}) is changing ${envPath}.`
+      : `pip (pid ${s.pid}) of an interrupted Blast transaction is still changing ${envPath}.`,
+    ExitCode.failure,
+    s.who === 'blast'
+      ? 'Wait for it to finish, then try again.'
+      : 'Wait for it to exit (or stop it); the next Blast command then undoes the transaction.',
+  );
+}

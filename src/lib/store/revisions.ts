@@ -1,0 +1,392 @@
+/**
+ * Revisions: every settled change of an environment's distributions, numbered 1, 2, 3… per
+ * environment and kept as a manifest under `<store>/revisions/<env-hash>/<N>.json`, beside an
+ * index (`index.json`) of their summaries so the history is read without parsing every manifest.
+ *
+ * The CLI (transactions, load, history) and the daemon's watcher (through `blast record`) may
+ * record at the same time: numbering and the index are changed only under `revisions.lock`.
+ * A revision is not recorded when its distributions are identical, file for file, to the latest's.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BlastError, ExitCode, messageOf } from '../errors.js';
+import { envHash, isLink, type Manifest, parseManifest, writeFileAtomic } from './manifest.js';
+import type { ObjectStore } from './objects.js';
+
+/** Where a revision came from. */
+export type RevisionSource =
+  /** A `blast pip` transaction (the shim): `args` are pip's. */
+  | 'pip'
+  /** Seen by the daemon's watcher (pip run around the shim: `python -m pip`, `uv pip`, …). */
+  | 'watch'
+  /** Found when Blast next looked (a change made while nothing watched). */
+  | 'outside'
+  /** `blast load` of a snapshot or of a revision. */
+  | 'load'
+  /** `blast load --lock`. */
+  | 'lock'
+  /** `blast record` without --source. */
+  | 'record';
+
+export const REVISION_SOURCES: readonly RevisionSource[] = [
+  'pip',
+  'watch',
+  'outside',
+  'load',
+  'lock',
+  'record',
+];
+
+export interface RevisionChange {
+  added: string[];
+  removed: string[];
+  /** `name old -> new`. */
+  upgraded: string[];
+}
+
+/** What the index keeps of a revision (the manifest itself is `<n>.json`). */
+export interface RevisionSummary {
+  n: number;
+  createdAt: string;
+  source: RevisionSource;
+  /** pip's arguments (source pip), the snapshot name or `revision N` (source load), a lock file… */
+  detail?: string;
+  /** `name version` of every distribution. */
+  distributions: string[];
+  /** Against the revision before it. */
+  change: RevisionChange;
+  /** SHA-256 of the distributions' files: equal fingerprints, equal distributions. */
+  fingerprint: string;
+}
+
+export interface Revision extends RevisionSummary {
+  manifest: Manifest;
+}
+
+export function revisionsDir(store: ObjectStore, envPath: string): string {
+  return join(store.root, 'revisions', envHash(envPath));
+}
+
+/** Identity of a manifest's distributions: names, versions and every file's path, content, mode or link. */
+export function fingerprintOf(manifest: Manifest): string {
+  const hash = createHash('sha256');
+  const dists = [...manifest.distributions].sort((a, b) => (a.distInfo < b.distInfo ? -1 : 1));
+  for (const d of dists) {
+    hash.update(`D\0${d.name}\0${d.version}\0${d.distInfo}\n`);
+    const files = [...d.files].sort((a, b) => (a.path < b.path ? -1 : 1));
+    for (const f of files)
+      hash.update(isLink(f) ? `L\0${f.path}\0${f.link}\n` : `F\0${f.path}\0${f.sha256}\0${f.mode}\n`);
+  }
+  return hash.digest('hex');
+}
+
+export function distNames(manifest: Manifest): string[] {
+  return manifest.distributions.map((d) => `${d.name} ${d.version}`).sort();
+}
+
+const keyOfDist = (d: string) =>
+  d
+    .slice(0, d.lastIndexOf(' '))
+    .toLowerCase()
+    .replace(/[-_.]+/g, '-');
+
+/** The change from one list of `name version` to another. */
+export function changeOf(before: readonly string[], after: readonly string[]): RevisionChange {
+  const was = new Map(before.map((d) => [keyOfDist(d), d]));
+  const now = new Map(after.map((d) => [keyOfDist(d), d]));
+  const change: RevisionChange = { added: [], removed: [], upgraded: [] };
+  for (const [k, d] of now) {
+    const old = was.get(k);
+    if (old === undefined) change.added.push(d);
+    else if (old !== d) change.upgraded.push(`${old} -> ${d.slice(d.lastIndexOf(' ') + 1)}`);
+  }
+  for (const [k, d] of was) if (!now.has(k)) change.removed.push(d);
+  for (const list of Object.values(change)) (list as string[]).sort();
+  return change;
+}
+
+/** `+a 1.0, -b 2, c 1 -> 2` (or `no distribution changed`). */
+export function describeChange(change: RevisionChange): string {
+  const parts = [
+    ...change.added.map((d) => `+${d}`),
+    ...change.removed.map((d) => `-${d}`),
+    ...change.upgraded.map((u) => `~${u}`),
+  ];
+  return parts.length ? parts.join(', ') : 'files changed, same versions';
+}
+
+// ---------------------------------------------------------------------------------------------
+// The lock: O_EXCL file holding the owner's pid; waited for (recording is short), taken over when
+// its owner died.
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+function sleepMs(ms: number): void {
+  Atomics.wait(sleeper, 0, 0, ms);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function withRevisionsLock<T>(dir: string, fn: () => T, waitMs = 15_000): T {
+  mkdirSync(dir, { recursive: true });
+  const lock = join(dir, 'revisions.lock');
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      writeFileSync(lock, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    let owner = NaN;
+    try {
+      owner = Number.parseInt(readFileSync(lock, 'utf8'), 10);
+    } catch {
+      continue; // released meanwhile
+    }
+    if (!Number.isInteger(owner) || owner <= 0 || !alive(owner)) {
+      // Its owner is gone (or never wrote its pid: a crash between open and write); take it over.
+      const stale = `${lock}.${process.pid}.stale`;
+      try {
+        renameSync(lock, stale);
+        unlinkSync(stale);
+      } catch {
+        // another process took it over first
+      }
+      continue;
+    }
+    if (Date.now() > deadline) {
+      throw new BlastError(
+        `Another Blast process (pid ${owner}) has held ${lock} for ${Math.round(waitMs / 1000)} s.`,
+        ExitCode.failure,
+        'Try again when it has finished.',
+      );
+    }
+    sleepMs(20);
+  }
+  try {
+    return fn();
+  } finally {
+    try {
+      unlinkSync(lock);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function readdirSafe(dir: string): string[] | undefined {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The index.
+
+interface IndexFile {
+  v: 1;
+  revisions: RevisionSummary[];
+}
+
+function validSummary(s: unknown): s is RevisionSummary {
+  if (!s || typeof s !== 'object') return false;
+  const o = s as Record<string, unknown>;
+  return (
+    Number.isInteger(o.n) &&
+    (o.n as number) > 0 &&
+    typeof o.createdAt === 'string' &&
+    typeof o.source === 'string' &&
+    Array.isArray(o.distributions) &&
+    typeof o.fingerprint === 'string' &&
+    !!o.change &&
+    typeof o.change === 'object'
+  );
+}
+
+/** The revision files present: `<n>.json`. */
+function revisionNumbers(dir: string): number[] {
+  return (readdirSafe(dir) ?? [])
+    .map((f) => /^([1-9]\d*)\.json$/.exec(f)?.[1])
+    .filter((n): n is string => n !== undefined)
+    .map(Number)
+    .sort((a, b) => a - b);
+}
+
+function parseRevision(text: string, file: string): Revision {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new BlastError(`The revision ${file} is corrupt: ${messageOf(error)}.`, ExitCode.failure);
+  }
+  if (!validSummary(parsed)) throw new BlastError(`The revision ${file} is corrupt.`, ExitCode.failure);
+  const manifest = parseManifest(JSON.stringify((parsed as { manifest?: unknown }).manifest), file);
+  return { ...(parsed as RevisionSummary), manifest };
+}
+
+export function readRevisionFile(file: string): Revision {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new BlastError(`Cannot read the revision ${file}: ${messageOf(error)}`, ExitCode.failure);
+  }
+  return parseRevision(text, file);
+}
+
+function summaryOf(r: Revision): RevisionSummary {
+  const { manifest: _manifest, ...summary } = r;
+  return summary;
+}
+
+/**
+ * The summaries, oldest first: the index, reconciled with the files there (a crash may come
+ * between writing a revision and its index entry, or between removing one and the index).
+ */
+export function listRevisions(store: ObjectStore, envPath: string): RevisionSummary[] {
+  const dir = revisionsDir(store, envPath);
+  const present = revisionNumbers(dir);
+  if (present.length === 0) return [];
+  let indexed: RevisionSummary[] = [];
+  try {
+    const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as IndexFile;
+    if (index?.v === 1 && Array.isArray(index.revisions)) indexed = index.revisions.filter(validSummary);
+  } catch {
+    // missing or damaged: rebuilt from the files below
+  }
+  const byN = new Map(indexed.map((s) => [s.n, s]));
+  const out: RevisionSummary[] = [];
+  for (const n of present) {
+    const known = byN.get(n);
+    if (known) out.push(known);
+    else {
+      try {
+        out.push(summaryOf(readRevisionFile(join(dir, `${n}.json`))));
+      } catch {
+        // a damaged revision is left out of the history
+      }
+    }
+  }
+  return out;
+}
+
+export function readRevision(store: ObjectStore, envPath: string, n: number): Revision {
+  const dir = revisionsDir(store, envPath);
+  const numbers = revisionNumbers(dir);
+  if (!numbers.includes(n)) {
+    const range =
+      numbers.length === 0
+        ? 'it has no revisions yet'
+        : numbers.length === 1
+          ? `its only revision is ${numbers[0]}`
+          : `its revisions are ${numbers[0]} to ${numbers.at(-1)}`;
+    throw new BlastError(
+      `There is no revision ${n} of ${envPath}: ${range}.`,
+      ExitCode.notFound,
+      'See `blast history`.',
+    );
+  }
+  return readRevisionFile(join(dir, `${n}.json`));
+}
+
+export function latestRevision(store: ObjectStore, envPath: string): RevisionSummary | undefined {
+  return listRevisions(store, envPath).at(-1);
+}
+
+function writeIndex(dir: string, revisions: RevisionSummary[]): void {
+  const index: IndexFile = { v: 1, revisions };
+  writeFileAtomic(join(dir, 'index.json'), JSON.stringify(index) + '\n');
+}
+
+export interface RecordOptions {
+  source: RevisionSource;
+  detail?: string;
+}
+
+/**
+ * Record `manifest` (whose objects are in the store) as the environment's next revision, unless
+ * its distributions are identical to the latest revision's. Returns the new revision's summary,
+ * or undefined when nothing was recorded.
+ */
+export function recordRevision(
+  store: ObjectStore,
+  envPath: string,
+  manifest: Manifest,
+  options: RecordOptions,
+): RevisionSummary | undefined {
+  const dir = revisionsDir(store, envPath);
+  const fingerprint = fingerprintOf(manifest);
+  return withRevisionsLock(dir, () => {
+    const all = listRevisions(store, envPath);
+    const latest = all.at(-1);
+    if (latest?.fingerprint === fingerprint) return undefined;
+    const distributions = distNames(manifest);
+    const summary: RevisionSummary = {
+      n: (latest?.n ?? 0) + 1,
+      createdAt: new Date().toISOString(),
+      source: options.source,
+      ...(options.detail !== undefined ? { detail: options.detail } : {}),
+      distributions,
+      change: changeOf(latest?.distributions ?? [], distributions),
+      fingerprint,
+    };
+    const revision: Revision = { ...summary, manifest };
+    writeFileAtomic(join(dir, `${summary.n}.json`), JSON.stringify(revision) + '\n', 'revision-temp');
+    writeIndex(dir, [...all, summary]);
+    return summary;
+  });
+}
+
+/**
+ * Remove revisions, keeping the newest `keep` and every one in `pinned` (by number). The
+ * numbering goes on from the newest, which is always kept. Returns the numbers removed.
+ */
+export function pruneRevisions(
+  store: ObjectStore,
+  envPath: string,
+  keep: number,
+  pinned: ReadonlySet<number> = new Set(),
+): number[] {
+  const dir = revisionsDir(store, envPath);
+  return withRevisionsLock(dir, () => {
+    const all = listRevisions(store, envPath);
+    const doomed = revisionsToPrune(all, keep, pinned);
+    if (doomed.length === 0) return [];
+    const gone = new Set(doomed);
+    writeIndex(
+      dir,
+      all.filter((s) => !gone.has(s.n)),
+    );
+    for (const n of doomed) {
+      try {
+        unlinkSync(join(dir, `${n}.json`));
+      } catch {
+        // already gone
+      }
+    }
+    return doomed;
+  });
+}
+
+/** Which revisions retention removes: all but the newest `keep` (at least 1) and the pinned ones. */
+export function revisionsToPrune(
+  all: readonly RevisionSummary[],
+  keep: number,
+  pinned: ReadonlySet<number> = new Set(),
+): number[] {
+  const kept = Math.max(1, keep);
+  return all
+    .slice(0, Math.max(0, all.length - kept))
+    .map((s) => s.n)
+    .filter((n) => !pinned.has(n));
+}
