@@ -1,0 +1,61 @@
+/**
+ * `check`: per environment, `pip check` (broken requirements: a warning, a failure under
+ * consistency=strict) and whether its constraints file says what its settings say (repairable);
+ * once, the size of pip's cache.
+ */
+import type { Hook } from '@oclif/core';
+import type { CheckResult, EnvInfo } from 'blast/hooks';
+import { existsSync } from 'node:fs';
+import { constraintsInSync, constraintsPath, writeConstraints } from '../resolver/constraints.js';
+import { directorySize, formatSize, pipCacheDir } from '../resolver/pip-cache.js';
+import { pipCheck } from '../resolver/pip-check.js';
+import { pythonOf } from '../resolver/pip.js';
+import { policyOf } from '../resolver/policy.js';
+
+async function consistency(env: EnvInfo): Promise<CheckResult> {
+  const base = { name: 'pip check', env: env.name };
+  const result = await pipCheck(env.path);
+  if (result.ok) return { ...base, status: 'ok', message: 'no broken requirements' };
+  const strict = policyOf(env.settings).consistency === 'strict';
+  return { ...base, status: strict ? 'fail' : 'warn', message: result.problems.join('; ') };
+}
+
+function constraints(env: EnvInfo): CheckResult | undefined {
+  const { constraints } = policyOf(env.settings);
+  if (constraints.length === 0 && !existsSync(constraintsPath(env.path))) return undefined;
+  const base = { name: 'pip constraints', env: env.name };
+  const list = constraints.length === 0 ? 'none' : constraints.join(', ');
+  if (constraintsInSync(env.path, constraints)) return { ...base, status: 'ok', message: list };
+  return {
+    ...base,
+    status: 'warn',
+    message: `${constraintsPath(env.path)} does not match the settings (${list})`,
+    fix: 'rewrite it from the settings',
+    repair: async () => void writeConstraints(env.path, constraints),
+  };
+}
+
+async function cache(env: EnvInfo): Promise<CheckResult | undefined> {
+  const dir = await pipCacheDir(env.path);
+  if (!dir) return undefined;
+  const size = await directorySize(dir);
+  return {
+    name: 'pip cache',
+    status: 'ok',
+    message: `${formatSize(size)} in ${dir} (shared by every environment; \`blast clean --cache\` clears it)`,
+  };
+}
+
+const hook: Hook<'check'> = async function ({ envs }) {
+  const usable = envs.filter((e) => existsSync(pythonOf(e.path)));
+  const results = await Promise.all(usable.map(consistency));
+  for (const env of usable) {
+    const c = constraints(env);
+    if (c) results.push(c);
+  }
+  const sized = usable[0] ? await cache(usable[0]) : undefined;
+  if (sized) results.push(sized);
+  return results;
+};
+
+export default hook;

@@ -1,0 +1,26 @@
+/**
+ * `postInstall`: after pip changed something, `pip check`. Broken requirements are a warning, or
+ * under consistency=strict a failure, which makes the core roll the change back.
+ */
+import type { Hook } from '@oclif/core';
+import { pipCheck } from '../resolver/pip-check.js';
+import { policyOf } from '../resolver/policy.js';
+
+const hook: Hook<'postInstall'> = async function (event) {
+  const { changed } = event;
+  // A failed pip is rolled back anyway; nothing changed, nothing to check.
+  if (event.exitCode !== 0) return;
+  if (changed.added.length + changed.removed.length + changed.upgraded.length === 0) return;
+  const result = await pipCheck(event.env.path);
+  if (result.ok) return;
+  const policy = policyOf(event.env.settings);
+  const list = result.problems.map((p) => `  ${p}`).join('\n');
+  if (policy.consistency === 'strict')
+    throw new Error(`pip check found broken requirements (consistency=strict):\n${list}`);
+  process.stderr.write(
+    `blast: warning: pip check found broken requirements after this change:\n${list}\n` +
+      'blast: (set consistency=strict to roll such changes back: blast config consistency=strict)\n',
+  );
+};
+
+export default hook;
