@@ -1,0 +1,49 @@
+/** Running the environment's pip (and python) with output captured: the task list owns the terminal. */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import type { Env } from '../paths.js';
+
+export interface Captured {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** `bin/python ARGS` with stdin `input`; output captured, each line of it also given to `onLine`. */
+export function runPython(
+  envPath: string,
+  args: readonly string[],
+  options: { env?: Env; input?: string; onLine?: (line: string) => void } = {},
+): Promise<Captured> {
+  const child = spawn(join(envPath, 'bin', 'python'), [...args], {
+    env: (options.env ?? process.env) as NodeJS.ProcessEnv,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  let partial = '';
+  const lines = (chunk: string) => {
+    if (!options.onLine) return;
+    const all = (partial + chunk).split(/\r?\n/);
+    partial = all.pop() ?? '';
+    for (const l of all) if (l.trim()) options.onLine(l.trim());
+  };
+  child.stdout.setEncoding('utf8').on('data', (c: string) => {
+    stdout += c;
+    lines(c);
+  });
+  child.stderr.setEncoding('utf8').on('data', (c: string) => {
+    stderr += c;
+    lines(c);
+  });
+  child.stdin.end(options.input ?? '');
+  return new Promise((done, fail) => {
+    child.on('error', fail);
+    child.on('close', (code, signal) => done({ status: code ?? (signal ? 128 : 1), stdout, stderr }));
+  });
+}
+
+/** The last lines of pip's complaint, for an error message. */
+export function tail(text: string, lines = 8): string {
+  return text.trim().split(/\r?\n/).slice(-lines).join('\n');
+}
