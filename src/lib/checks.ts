@@ -14,6 +14,7 @@ import { CONFIG_FILE, infoOf, readEnvConfig, withSettings } from './env-config.j
 import { type Env, envsDir } from './paths.js';
 import { type EnvRecord, setAsideRegistry, withRegistry } from './registry.js';
 import { readVenv, type VenvInfo } from './venv/index.js';
+import { interruptedChange, recoverAll } from './store/index.js';
 
 const run = promisify(execFile);
 
@@ -68,6 +69,32 @@ async function checkEnvironment(info: EnvInfo): Promise<CheckResult[]> {
   return results;
 }
 
+/** A restore or pip transaction a kill -9 left half done (the next Blast command would recover it too). */
+function interruptedCheck(info: EnvInfo, env: Env): CheckResult[] {
+  const name = 'no interrupted change';
+  let found;
+  try {
+    found = interruptedChange(info.path, env);
+  } catch (error) {
+    return [{ name, status: 'fail', env: info.name, message: messageOf(error) }];
+  }
+  if (!found) return [];
+  if (found.running) return [{ name, status: 'warn', env: info.name, message: found.message }];
+  return [
+    {
+      name,
+      status: 'fail',
+      env: info.name,
+      message: found.message,
+      fix: 'finish it (past its commit point) or undo it',
+      repair: async () => {
+        const recovery = recoverAll(info.path, { env });
+        if (recovery.busy) throw new Error(recovery.busy);
+      },
+    },
+  ];
+}
+
 export interface CoreChecks {
   results: CheckResult[];
   /** The environments the registry knows, for plugins' checks. */
@@ -99,7 +126,9 @@ export async function coreChecks(env: Env): Promise<CoreChecks> {
     { name: 'registry readable', status: 'ok', message: `${records.length} environment(s)` },
   ];
   const infos = await withSettings(records);
-  const perEnv = await Promise.all(infos.map((info) => checkEnvironment(info)));
+  const perEnv = await Promise.all(
+    infos.map(async (info) => [...(await checkEnvironment(info)), ...interruptedCheck(info, env)]),
+  );
   for (const [i, checks] of perEnv.entries()) {
     const record = records[i]!;
     for (const check of checks) {

@@ -146,7 +146,7 @@ function alive(pid: number): boolean {
   }
 }
 
-function procText(pid: number | string, what: 'cmdline' | 'environ'): string | undefined {
+function procText(pid: number | string, what: 'cmdline' | 'environ' | 'stat'): string | undefined {
   try {
     return readFileSync(`/proc/${pid}/${what}`, 'latin1');
   } catch {
@@ -161,6 +161,8 @@ function procText(pid: number | string, what: 'cmdline' | 'environ'): string | u
 function stillRuns(pid: number | undefined, check: (cmdline: string, environ: string) => boolean): boolean {
   if (pid === undefined || !Number.isInteger(pid) || pid <= 0 || !alive(pid)) return false;
   if (!existsSync('/proc/self')) return true;
+  // A zombie (an orphan nothing reaped yet) changes nothing any more.
+  if (/^\d+ \(.*\) Z /.test(procText(pid, 'stat') ?? '')) return false;
   const cmdline = procText(pid, 'cmdline');
   if (cmdline === undefined) return false; // exited meanwhile
   return check(cmdline, procText(pid, 'environ') ?? '');
