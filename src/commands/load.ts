@@ -18,6 +18,9 @@ import {
 import { assertSnapshotName, snapshotTarget } from '../lib/store/target.js';
 import { table } from '../lib/table.js';
 import { readVenv } from '../lib/venv/index.js';
+import { loadLock, type LockLoaded, lockReport } from '../lib/lock/index.js';
+import { runPhase } from '../lib/phases.js';
+import { mergeInstallEnv } from '../lib/install-contributions.js';
 
 export interface Listed {
   name: string;
@@ -49,6 +52,8 @@ export default class Load extends BlastCommand {
 
 Without a name, the newest snapshot is restored. With --revision N, revision N of the environment's history (see \`blast history\`) is restored instead: back or forward. A load is itself recorded as a new revision.
 
+With --lock FILE (requirements.txt / *.txt with hashes, or a PEP 751 pylock.toml), the environment is made to match the lock instead: versions the store has from this environment's history come back offline by re-linking, the rest through \`pip install --no-deps --require-hashes\` in a transaction (a failure puts everything back), and what the lock lacks is removed. See docs/locks.md.
+
 The change is journaled: if it is interrupted, the next \`blast save\`, \`blast load\` or \`blast history\` finishes it (or undoes it), so the environment is never a mix of the two states.`;
 
   static override examples = [
@@ -57,6 +62,8 @@ The change is journaled: if it is interrupted, the next \`blast save\`, \`blast 
     '<%= config.bin %> load --revision 3',
     '<%= config.bin %> load --list',
     '<%= config.bin %> load --env api nightly --json',
+    '<%= config.bin %> load --lock requirements.txt',
+    '<%= config.bin %> load --env api --lock pylock.toml --json',
   ];
 
   static override enableJsonFlag = true;
@@ -77,10 +84,32 @@ The change is journaled: if it is interrupted, the next \`blast save\`, \`blast 
     }),
     env: Flags.string({ description: 'named environment to restore (default: the active one)' }),
     path: Flags.string({ description: 'project-local environment directory to restore' }),
+    lock: Flags.string({
+      description: 'make the environment match this lock (requirements.txt with hashes, or pylock.toml)',
+      helpValue: 'FILE',
+    }),
   };
 
-  async run(): Promise<Loaded | Listed[]> {
+  async run(): Promise<Loaded | Listed[] | LockLoaded> {
     const { args, flags } = await this.parse(Load);
+    if (flags.lock !== undefined) {
+      if (args.name !== undefined || flags.revision !== undefined || flags.list)
+        throw new BlastError('--lock takes no snapshot name, --revision or --list.', ExitCode.usage);
+      const { info } = await snapshotTarget(flags, { env: process.env, cwd: process.cwd() });
+      const result = await loadLock(flags.lock, {
+        info,
+        json: this.jsonEnabled(),
+        hooks: {
+          preInstall: async (e) =>
+            mergeInstallEnv((await runPhase(this.config, 'preInstall', e, 'veto')).results),
+          postInstall: async (e) => {
+            await runPhase(this.config, 'postInstall', e, 'require');
+          },
+        },
+      });
+      if (!this.jsonEnabled()) for (const line of lockReport(result, info.name)) this.log(line);
+      return result;
+    }
     if (flags.revision !== undefined && args.name !== undefined)
       throw new BlastError('Give a snapshot name or --revision, not both.', ExitCode.usage);
     if (flags.list && flags.revision !== undefined)
