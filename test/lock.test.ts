@@ -76,6 +76,14 @@ describe('locks: blast save --lock and applying a lock', function () {
     expect(run.status, run.stderr).to.equal(0);
     return { run, saved: JSON.parse(run.stdout) as { lock: { file: string; skipped: { name: string }[] } } };
   };
+  /** `blast load --path ENV --lock FILE --json` through the real CLI. */
+  const loadCli = (env: string, file: string, links = wheels) =>
+    blast(box, ['load', '--path', env, '--lock', file, '--json'], { env: pipVars(links) });
+  const loadOk = (env: string, file: string, links = wheels) => {
+    const run = loadCli(env, file, links);
+    expect(run.status, run.stderr).to.equal(0);
+    return JSON.parse(run.stdout) as LockResult;
+  };
   /** What a failed call threw (it must throw). */
   const thrown = async (fn: () => Promise<unknown>): Promise<Error> => {
     try {
@@ -128,17 +136,20 @@ describe('locks: blast save --lock and applying a lock', function () {
     const file = join(dir, 'requirements.txt');
     const fresh = start('fresh-req');
     pip(fresh, 'install', 'gamma==1.0', 'alpha==2.0');
-    const result = await applyIn(fresh, file);
+    const result = loadOk(fresh, file);
     expect(result.pipRan).to.equal(true);
     expect(result.installed).to.deep.equal(['alpha 1.0', 'beta 1.0']);
     expect(result.removed).to.deep.equal(['gamma 1.0']);
+    expect(result.recordedAs).to.be.a('number');
     expect(dists(fresh)).to.deep.equal(dists(source));
     expect(value(fresh, 'alpha')).to.equal('alpha 1.0 works');
     expect(value(fresh, 'beta')).to.equal('beta 1.0 works');
     expect(existsSync(join(fresh, 'bin', 'alpha'))).to.equal(true);
     // Already as the lock has it: nothing to do, no pip.
-    const again = await applyIn(fresh, file, empty);
-    expect([again.pipRan, again.kept]).to.deep.equal([false, ['alpha 1.0', 'beta 1.0']]);
+    const again = blast(box, ['load', '--path', fresh, '--lock', file], { env: pipVars(empty) });
+    expect(again.status, again.stderr).to.equal(0);
+    expect(again.stdout).to.match(/^fresh-req already matches .*requirements\.txt\.$/m);
+    expect(again.stderr).not.to.include('\x1b');
   });
 
   it('pylock.toml round trip (PEP 751 fields) into a fresh env', async () => {
@@ -187,10 +198,12 @@ describe('locks: blast save --lock and applying a lock', function () {
     const target = start('tamper');
     pip(target, 'install', 'alpha==2.0', 'gamma==1.0');
     const before = tree(target);
-    const error = await thrown(() => applyIn(target, bad));
-    expect(isBlastError(error), String(error)).to.equal(true);
+    const run = loadCli(target, bad);
+    expect(run.status).to.equal(1);
+    const error = (JSON.parse(run.stdout) as { error: { message: string } }).error;
     expect(error.message).to.match(/put back as it was before `blast load --lock`/);
     expect(error.message).to.include('DO NOT MATCH THE HASHES');
+    expect(run.stderr).not.to.match(/\n\s+at /);
     expect(treeDiff(tree(target), before)).to.deep.equal([]);
     expect(dists(target)).to.deep.equal(['alpha 2.0', 'gamma 1.0']);
   });
@@ -203,7 +216,7 @@ describe('locks: blast save --lock and applying a lock', function () {
     pip(env, 'install', 'alpha==2.0', 'gamma==1.0');
     pip(env, 'uninstall', '-y', 'beta');
     // An empty find-links dir and no index: any pip install would fail.
-    const result = await applyIn(env, file, empty);
+    const result = loadOk(env, file, empty);
     expect(result.pipRan).to.equal(false);
     expect(result.relinked).to.deep.equal(['alpha 1.0', 'beta 1.0']);
     expect(result.removed).to.deep.equal(['gamma 1.0']);
@@ -216,8 +229,9 @@ describe('locks: blast save --lock and applying a lock', function () {
     const before = tree(env);
     const withDelta = join(dir, 'with-gamma.txt');
     writeFileSync(withDelta, readFileSync(file, 'utf8') + `delta==1.0 --hash=sha256:${'0'.repeat(64)}\n`);
-    const error = await thrown(() => applyIn(env, withDelta, empty));
-    expect(error.message).to.match(/put back as it was/);
+    const failed = loadCli(env, withDelta, empty);
+    expect(failed.status).to.equal(1);
+    expect(failed.stdout).to.match(/put back as it was/);
     expect(treeDiff(tree(env), before)).to.deep.equal([]);
   });
 
@@ -279,8 +293,14 @@ describe('locks: blast save --lock and applying a lock', function () {
     expect(lost.stderr).to.match(/pip could not find the archives to hash/);
     expect(existsSync(join(dir, 'lost.txt'))).to.equal(false);
     expect(snapshots().length).to.equal(count);
-    const missing = await thrown(() => applyIn(source, join(dir, 'nope.txt')));
-    expect(missing.message).to.match(/There is no lock file/);
+    const missing = blast(box, ['load', '--path', source, '--lock', join(dir, 'nope.txt')]);
+    expect(missing.status).to.equal(3);
+    expect(missing.stderr).to.match(/There is no lock file/);
+    const both = blast(box, ['load', '--path', source, '--lock', join(dir, 'requirements.txt'), 'first']);
+    expect(both.status).to.equal(2);
+    expect(both.stderr).to.match(/--lock takes no snapshot name/);
+    const unknown = await thrown(() => applyIn(source, join(dir, 'lock.json')));
+    expect(isBlastError(unknown) && unknown.message).to.match(/Cannot tell the lock format/);
   });
 
   describe('lock formats', () => {
