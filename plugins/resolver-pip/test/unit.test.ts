@@ -161,6 +161,12 @@ describe('resolver-pip: command lines, settings, decisions', () => {
       kind: 'install',
       dryRun: ['--log', 'f', 'install', '--dry-run', '--report', '-', '--quiet', '-U', 'alpha'],
     });
+    expect(
+      planFor(['install', '--report', 'mine.json', '--report=other.json', '-vv', 'alpha']),
+    ).to.deep.equal({
+      kind: 'install',
+      dryRun: ['install', '--dry-run', '--report', '-', '--quiet', 'alpha'],
+    });
     expect(planFor(['install', '--target', 'x', 'alpha']).kind).to.equal('skip');
     expect(planFor(['install', '--prefix=/opt', 'alpha']).kind).to.equal('skip');
     expect(planFor(['install', '--dry-run', 'alpha']).kind).to.equal('skip');

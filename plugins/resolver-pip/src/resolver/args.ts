@@ -122,8 +122,13 @@ export function planFor(args: readonly string[]): Plan {
     }
     const twice = buildsTwice(args.slice(at + 1));
     if (twice) return { kind: 'skip', why: `this pip install ${twice}` };
-    // Our options right after the subcommand; the user's verbosity would mix logs into the report.
-    const quiet = (list: readonly string[]) => list.filter((a) => !VERBOSE.test(a));
+    // Our options right after the subcommand.
+    // The user's verbosity would mix logs into the report, and their own --report is theirs.
+    const quiet = (list: readonly string[]) =>
+      list.filter(
+        (a, i) =>
+          !VERBOSE.test(a) && !a.startsWith('--report=') && a !== '--report' && list[i - 1] !== '--report',
+      );
     const dryRun = [
       ...quiet(args.slice(0, at + 1)),
       '--dry-run',
