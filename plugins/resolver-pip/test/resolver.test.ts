@@ -12,7 +12,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { supportedByVersion } from '../../../test/python/world.js';
-import { BIN, blast, sandbox, throughFunction, type Run, type Sandbox } from '../../../test/support/cli.js';
+import { blast, sandbox, throughFunction, type Run, type Sandbox } from '../../../test/support/cli.js';
 import { buildWheel, isolatedPipEnv } from '../../../test/support/wheels.js';
 import type { ImpactJson } from '../src/commands/impact.js';
 
@@ -23,6 +23,7 @@ describe('resolver-pip (real CLI, real pip, real terminal)', function () {
   let box: Sandbox;
   let wheels: string;
   let envPath: string;
+  let startScript: string;
 
   const baseEnv = (): Record<string, string> => {
     const env: Record<string, string> = {};
@@ -48,11 +49,14 @@ describe('resolver-pip (real CLI, real pip, real terminal)', function () {
       .split('\n')
       .filter((l) => l !== '')
       .sort();
-  /** `blast pip -- ARGS` on a pseudo-terminal whose keyboard types `input`. */
+  /**
+   * `pip ARGS` typed in an activated bash (the start script sourced: `pip` is Blast's shim) on a
+   * pseudo-terminal whose keyboard types `input`.
+   */
   const onTerminal = (input: string, ...args: string[]) => {
-    const command = [process.execPath, BIN, 'pip', '--', ...args].map(sq).join(' ');
-    const run = spawnSync('script', ['-qec', command, '/dev/null'], {
-      env: activeEnv(),
+    const command = `source ${sq(startScript)} && pip ${args.map(sq).join(' ')}`;
+    const run = spawnSync('script', ['-qec', `bash --norc --noprofile -c ${sq(command)}`, '/dev/null'], {
+      env: baseEnv(),
       input,
       encoding: 'utf8',
       timeout: 120_000,
@@ -91,6 +95,8 @@ describe('resolver-pip (real CLI, real pip, real terminal)', function () {
     const run = throughFunction(box, ['start', 'demo', '--python', py.executable], { env: baseEnv() });
     expect(run.status, run.stderr).to.equal(0);
     envPath = join(box.blastHome, 'envs', 'demo');
+    startScript = join(box.root, 'start.sh');
+    writeFileSync(startScript, run.script);
   });
   after(() => box?.cleanup());
 
@@ -136,7 +142,7 @@ describe('resolver-pip (real CLI, real pip, real terminal)', function () {
     expect(text.stdout).to.include('gamma 1.0 requires alpha<2, would get 2.0');
   });
 
-  it('on a terminal it asks; answering no leaves the environment as it was', () => {
+  it('on a terminal, pip install in the activated shell asks; answering no leaves the environment as it was', () => {
     const run = onTerminal('n\n', 'install', ...index(), 'alpha==2.0');
     expect(run.status, run.output).to.equal(4);
     expect(run.output).to.match(/^ {2}upgrade +alpha +1\.0 +2\.0 +MAJOR$/m);
@@ -181,7 +187,7 @@ describe('resolver-pip (real CLI, real pip, real terminal)', function () {
       const start = throughFunction(box, ['start', 'demo'], { env: baseEnv() });
       expect(start.status, start.stderr).to.equal(0);
       expect(start.stderr).to.include('pip constraints: alpha<2');
-      const script = join(box.root, 'start.sh');
+      const script = join(box.root, 'start-constrained.sh');
       writeFileSync(script, start.script);
       const shell = spawnSync(
         'bash',
