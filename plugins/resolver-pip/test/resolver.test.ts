@@ -9,7 +9,7 @@
  */
 import { expect } from 'chai';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { supportedByVersion } from '../../../test/python/world.js';
 import { blast, sandbox, throughFunction, type Run, type Sandbox } from '../../../test/support/cli.js';
@@ -208,6 +208,21 @@ describe('resolver-pip (real CLI, real pip, real terminal)', function () {
     } finally {
       config('--unset', 'constraint');
     }
+  });
+
+  it('blast check says when the constraints file lags behind the settings, and --fix rewrites it', () => {
+    // The previous test unset the constraint; the file the activated shell points at still says alpha<2.
+    const file = join(envPath, 'blast-constraints.txt');
+    expect(readFileSync(file, 'utf8')).to.include('alpha<2');
+    const check = blast(box, ['check', '--json'], { env: baseEnv() });
+    expect(check.stdout).to.match(
+      /"name": "pip constraints"[^}]*"status": "warn"[^}]*does not say what the settings say \(none\)/,
+    );
+    const fix = blast(box, ['check', '--fix'], { env: baseEnv() });
+    expect(fix.stdout).to.match(/pip constraints.*fixed|fixed.*pip constraints/);
+    expect(readFileSync(file, 'utf8')).not.to.include('alpha<2');
+    // Emptied, not removed: a shell still pointing at it keeps a pip that works.
+    expect(readFileSync(file, 'utf8')).to.match(/^#[^\n]*\n$/);
   });
 
   it('without a terminal it goes on after the table; pip check after it warns of what broke', () => {

@@ -22,14 +22,16 @@ async function consistency(env: EnvInfo): Promise<CheckResult> {
 
 function constraints(env: EnvInfo): CheckResult | undefined {
   const { constraints } = policyOf(env.settings);
-  if (constraints.length === 0 && !existsSync(constraintsPath(env.path))) return undefined;
+  const exists = existsSync(constraintsPath(env.path));
+  if (constraints.length === 0 && !exists) return undefined;
   const base = { name: 'pip constraints', env: env.name };
   const list = constraints.length === 0 ? 'none' : constraints.join(', ');
-  if (constraintsInSync(env.path, constraints)) return { ...base, status: 'ok', message: list };
+  // No file yet: no activated shell points at one; the next start or pip transaction writes it.
+  if (!exists || constraintsInSync(env.path, constraints)) return { ...base, status: 'ok', message: list };
   return {
     ...base,
     status: 'warn',
-    message: `${constraintsPath(env.path)} does not match the settings (${list})`,
+    message: `${constraintsPath(env.path)} does not say what the settings say (${list}); shells activated before the change still use it`,
     fix: 'rewrite it from the settings',
     repair: async () => void writeConstraints(env.path, constraints),
   };
