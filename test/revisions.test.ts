@@ -7,7 +7,16 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeState } from '../src/lib/activation.js';
-import { daemonProcesses, killDaemons, waitFor } from '../plugins/daemon/test/support.js';
+import {
+  type Box,
+  daemonBox,
+  daemonProcesses,
+  killDaemons,
+  type Shell,
+  shellStart,
+  waitFor,
+} from '../plugins/daemon/test/support.js';
+import { listRevisions, ObjectStore } from '../src/lib/store/index.js';
 import { blast, sandbox, throughFunction, type Run, type Sandbox } from './support/cli.js';
 import { buildWheel, isolatedPipEnv } from './support/wheels.js';
 import { tree, treeDiff } from './store/world.js';
@@ -182,5 +191,51 @@ describe('revisions and blast history (real CLI, real pip)', function () {
     const now = JSON.parse(readFileSync(file, 'utf8')) as { settings: unknown; variables: unknown };
     expect(now.settings).to.deep.equal({ flavour: 'sweet', strict: true });
     expect(now.variables).to.deep.equal({ MODE: 'one' });
+  });
+});
+
+describe('changes made around the shim, with the daemon watching', function () {
+  this.timeout(200_000);
+  let box: Box;
+  let shell: Shell | undefined;
+
+  before(() => {
+    box = daemonBox();
+  });
+  after(() => {
+    shell?.stop();
+    if (box) killDaemons(box);
+    box?.cleanup();
+  });
+
+  it('`python -m pip` changes appear in the history: the daemon has them recorded (source watch)', async () => {
+    shell = await shellStart(box, 'watched');
+    expect(await shell.read('start.rc')).to.equal('0\n');
+    const envPath = (await shell.read('venv')).trim();
+    const wheels = join(box.root, 'wheels');
+    mkdirSync(wheels);
+    buildWheel(join(envPath, 'bin', 'python'), wheels, 'gamma', '1.0', { script: 'gamma' });
+    const store = ObjectStore.of(box.env);
+    await waitFor('the daemon to run', () => daemonProcesses(envPath).length === 1);
+    execFileSync(
+      join(envPath, 'bin', 'python'),
+      ['-m', 'pip', 'install', '--no-index', '--find-links', wheels, 'gamma'],
+      { env: isolatedPipEnv(box.env), stdio: 'ignore' },
+    );
+    // Read the store directly: `blast history` would record the change itself (source outside).
+    const rev = await waitFor(
+      'a revision recorded by the daemon',
+      () => listRevisions(store, envPath).find((r) => r.change.added.includes('gamma 1.0')),
+      30_000,
+    );
+    expect(rev.source).to.equal('watch');
+    const history = JSON.parse(blast(box, ['history', '--path', envPath, '--json']).stdout) as {
+      entries: Entry[];
+    };
+    expect(history.entries.filter((e) => e.kind === 'revision').at(-1)).to.deep.include({
+      n: rev.n,
+      source: 'watch',
+      current: true,
+    });
   });
 });

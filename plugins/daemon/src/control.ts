@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { alive, readPidFile, request } from './client.js';
 import type { DaemonPaths, Env } from './paths.js';
@@ -70,17 +71,31 @@ export function removeLeftovers(paths: DaemonPaths, deadPid: number | null): voi
 }
 
 /**
+ * The core CLI's executable (`<root>/bin/run.js`), which the daemon runs as `blast record` to
+ * have a change it saw recorded as a revision: plugins may not import the core, so they call it.
+ */
+export function coreBin(root: string): string {
+  return join(root, 'bin', 'run.js');
+}
+
+/**
  * Starts the environment's daemon detached and does not wait for it. If another daemon wins the
  * race for the environment, the new one attaches the pids there and exits. Its stdio is /dev/null;
  * descriptors this process inherited without close-on-exec are closed by the daemon first thing
  * (see daemon/fds.ts).
  */
-export function spawnDaemon(envPath: string, attach: number[], env: Env): number | undefined {
+export function spawnDaemon(
+  envPath: string,
+  attach: number[],
+  env: Env,
+  recordWith?: string,
+): number | undefined {
   const args = [
     ...DAEMON_NODE_FLAGS,
     DAEMON_MAIN,
     envPath,
     ...attach.flatMap((pid) => ['--attach', String(pid)]),
+    ...(recordWith ? ['--record-with', recordWith] : []),
   ];
   const child = spawn(process.execPath, args, {
     detached: true,

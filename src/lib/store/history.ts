@@ -8,6 +8,7 @@ import type { Env } from '../paths.js';
 import { listSnapshots, readManifest, snapshotEnv, type Manifest } from './manifest.js';
 import { ObjectStore } from './objects.js';
 import { type Recovery, recoverAll } from './recover.js';
+import { withEnvLock } from './restore.js';
 import {
   latestRevision,
   listRevisions,
@@ -47,8 +48,11 @@ export function recordCurrent(
   const store = options.store ?? ObjectStore.of(options.env);
   const recovery = recoverAll(root, { env: options.env, store });
   if (recovery.busy) return { recovery };
-  const manifest = snapshotEnv(root, { env: options.env, store, previous: latestManifest(store, root) });
-  const recorded = recordRevision(store, root, manifest, { source: options.source, detail: options.detail });
+  // Under the env lock: a restore (blast load, a rollback) is never recorded half done.
+  const recorded = withEnvLock(root, options.env, () => {
+    const manifest = snapshotEnv(root, { env: options.env, store, previous: latestManifest(store, root) });
+    return recordRevision(store, root, manifest, { source: options.source, detail: options.detail });
+  });
   return recorded ? { recovery, recorded } : { recovery };
 }
 

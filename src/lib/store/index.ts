@@ -44,7 +44,6 @@ export {
   listRevisions,
   readRevision,
   latestRevision,
-  pruneRevisions,
   revisionsToPrune,
   revisionsDir,
   fingerprintOf,
@@ -55,3 +54,13 @@ export {
 export type { Revision, RevisionSummary, RevisionSource, RevisionChange } from './revisions.js';
 export { recordCurrent, latestManifest, timeline } from './history.js';
 export type { Synced, TimelineEntry } from './history.js';
+export {
+  planStoreGc,
+  pruneRevisionDir,
+  removeObjects,
+  removeTemps,
+  referencedObjects,
+  keepRevisions,
+  DEFAULT_KEEP_REVISIONS,
+} from './gc.js';
+export type { StoreGc, RevisionPrune } from './gc.js';

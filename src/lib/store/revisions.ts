@@ -253,8 +253,11 @@ function summaryOf(r: Revision): RevisionSummary {
  * The summaries, oldest first: the index, reconciled with the files there (a crash may come
  * between writing a revision and its index entry, or between removing one and the index).
  */
-export function listRevisions(store: ObjectStore, envPath: string): RevisionSummary[] {
-  const dir = revisionsDir(store, envPath);
+export function listRevisions(
+  store: ObjectStore,
+  envPath: string,
+  dir = revisionsDir(store, envPath),
+): RevisionSummary[] {
   const present = revisionNumbers(dir);
   if (present.length === 0) return [];
   let indexed: RevisionSummary[] = [];
@@ -284,12 +287,15 @@ export function readRevision(store: ObjectStore, envPath: string, n: number): Re
   const dir = revisionsDir(store, envPath);
   const numbers = revisionNumbers(dir);
   if (!numbers.includes(n)) {
+    const contiguous = numbers.length > 0 && numbers.at(-1)! - numbers[0]! === numbers.length - 1;
     const range =
       numbers.length === 0
         ? 'it has no revisions yet'
         : numbers.length === 1
           ? `its only revision is ${numbers[0]}`
-          : `its revisions are ${numbers[0]} to ${numbers.at(-1)}`;
+          : contiguous
+            ? `its revisions are ${numbers[0]} to ${numbers.at(-1)}`
+            : `its revisions are ${numbers.length > 12 ? `${numbers.slice(0, 3).join(', ')}, …, ${numbers.slice(-8).join(', ')}` : numbers.join(', ')} (older ones were removed by \`blast clean\`)`;
     throw new BlastError(
       `There is no revision ${n} of ${envPath}: ${range}.`,
       ExitCode.notFound,
@@ -344,37 +350,6 @@ export function recordRevision(
     writeFileAtomic(join(dir, `${summary.n}.json`), JSON.stringify(revision) + '\n', 'revision-temp');
     writeIndex(dir, [...all, summary]);
     return summary;
-  });
-}
-
-/**
- * Remove revisions, keeping the newest `keep` and every one in `pinned` (by number). The
- * numbering goes on from the newest, which is always kept. Returns the numbers removed.
- */
-export function pruneRevisions(
-  store: ObjectStore,
-  envPath: string,
-  keep: number,
-  pinned: ReadonlySet<number> = new Set(),
-): number[] {
-  const dir = revisionsDir(store, envPath);
-  return withRevisionsLock(dir, () => {
-    const all = listRevisions(store, envPath);
-    const doomed = revisionsToPrune(all, keep, pinned);
-    if (doomed.length === 0) return [];
-    const gone = new Set(doomed);
-    writeIndex(
-      dir,
-      all.filter((s) => !gone.has(s.n)),
-    );
-    for (const n of doomed) {
-      try {
-        unlinkSync(join(dir, `${n}.json`));
-      } catch {
-        // already gone
-      }
-    }
-    return doomed;
   });
 }
 

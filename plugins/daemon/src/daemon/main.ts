@@ -18,6 +18,7 @@ import {
   writeFileSync,
   type FSWatcher,
 } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { createServer, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { alive, SHUTTING_DOWN } from '../client.js';
@@ -41,22 +42,57 @@ const DEBOUNCE_MS = number('BLAST_DAEMON_DEBOUNCE_MS', 300);
 /** A connection that sends nothing for this long is closed (ms). */
 const IDLE_MS = number('BLAST_DAEMON_IDLE_MS', 5000);
 
-function parseArgs(argv: string[]): { envPath: string; attach: number[] } {
+function parseArgs(argv: string[]): { envPath: string; attach: number[]; recordWith?: string } {
   const [envPath, ...rest] = argv;
-  if (!envPath) throw new Error('usage: main.js <env path> [--attach PID]...');
+  if (!envPath) throw new Error('usage: main.js <env path> [--attach PID]... [--record-with BIN]');
   const attach: number[] = [];
+  let recordWith: string | undefined;
   for (let i = 0; i < rest.length; i++) {
     if (rest[i] === '--attach') {
       const pid = Number(rest[++i]);
       if (Number.isInteger(pid) && pid > 0) attach.push(pid);
+    } else if (rest[i] === '--record-with') {
+      recordWith = rest[++i];
     }
   }
-  return { envPath: resolve(envPath), attach };
+  return { envPath: resolve(envPath), attach, recordWith };
+}
+
+/**
+ * Have the core record the environment's current state as a revision (`blast record`): the
+ * daemon may not import the core, so it runs its CLI. The core skips it while a pip transaction
+ * runs (that records its own) and when nothing changed since the newest revision.
+ */
+function recordRevision(
+  bin: string,
+  envPath: string,
+  source: string,
+  say: (m: string) => void,
+): Promise<void> {
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      [bin, 'record', '--path', envPath, '--source', source, '--json'],
+      { env: process.env, timeout: 120_000, cwd: '/' },
+      (error, stdout, stderr) => {
+        if (error) say(`blast record failed: ${(stderr || error.message).trim().split('\n')[0]}`);
+        else {
+          try {
+            const n = (JSON.parse(stdout) as { recorded?: { n: number } }).recorded?.n;
+            if (n !== undefined) say(`recorded revision ${n} (${source})`);
+          } catch {
+            // nothing to log
+          }
+        }
+        done();
+      },
+    );
+  });
 }
 
 async function main(): Promise<void> {
   const inherited = closeInheritedDescriptors();
-  const { envPath, attach } = parseArgs(process.argv.slice(2));
+  const { envPath, attach, recordWith } = parseArgs(process.argv.slice(2));
   const paths = daemonPaths(envPath, process.env);
   mkdirSync(paths.stateDir, { recursive: true, mode: 0o700 });
   const log = new Log(paths.log);
@@ -107,6 +143,7 @@ async function main(): Promise<void> {
   const dirs = sitePackagesDirs(envPath);
   let packages: Packages = scanPackages(dirs);
   let lastChange: ChangeRecord | undefined = (await store.history(1))[0];
+  let startupRecord = Promise.resolve();
   {
     const known = await store.current();
     const change = known ? diff(known, packages) : undefined;
@@ -114,6 +151,7 @@ async function main(): Promise<void> {
     if (record) {
       lastChange = record;
       say(`changed while no daemon ran: ${JSON.stringify(change)}`);
+      if (recordWith) startupRecord = recordRevision(recordWith, envPath, 'outside', say);
     }
   }
 
@@ -141,7 +179,7 @@ async function main(): Promise<void> {
 
   // Watching: every event restarts the debounce timer; when it fires, rescan and record.
   let settleTimer: NodeJS.Timeout | undefined;
-  let recording = Promise.resolve();
+  let recording = startupRecord;
   // The environment (or Blast's whole home) deleted under the daemon: nothing left to watch, and
   // nothing to write either (nedb would recreate the deleted directories).
   const envGone = () => !existsSync(join(envPath, 'pyvenv.cfg')) || !existsSync(paths.stateDir);
@@ -160,6 +198,8 @@ async function main(): Promise<void> {
         } catch (error) {
           say(`cannot record a change: ${(error as Error).message}`);
         }
+        // A change made around the shim (`python -m pip`, `uv pip`) becomes a revision too.
+        if (recordWith) await recordRevision(recordWith, envPath, 'watch', say);
       }
       measure();
     });

@@ -6,7 +6,7 @@
 import type { Hook } from '@oclif/core';
 import { mkdirSync } from 'node:fs';
 import { DaemonError, request, SHUTTING_DOWN } from '../client.js';
-import { spawnDaemon } from '../control.js';
+import { coreBin, spawnDaemon } from '../control.js';
 import { daemonPaths } from '../paths.js';
 
 const hook: Hook<'activate'> = async function (event) {
@@ -27,7 +27,7 @@ const hook: Hook<'activate'> = async function (event) {
       // Nothing answers (no daemon, a dead one's socket, one shutting down): start one. It sorts
       // out stale files and concurrent starts itself (see daemon/lock.ts).
       mkdirSync(paths.runDir, { recursive: true, mode: 0o700 });
-      spawnDaemon(event.env.path, [event.shellPid], process.env);
+      spawnDaemon(event.env.path, [event.shellPid], process.env, coreBin(this.config.root));
     }
   }
   await leaving;

@@ -7,10 +7,10 @@ import type { Hook } from '@oclif/core';
 import type { CheckResult, EnvInfo } from 'blast/hooks';
 import { existsSync, readFileSync } from 'node:fs';
 import { alive } from '../client.js';
-import { daemonState, recordedAttached, removeLeftovers, spawnDaemon } from '../control.js';
+import { coreBin, daemonState, recordedAttached, removeLeftovers, spawnDaemon } from '../control.js';
 import { daemonPaths } from '../paths.js';
 
-async function daemonCheck(env: EnvInfo): Promise<CheckResult> {
+async function daemonCheck(env: EnvInfo, recordWith: string): Promise<CheckResult> {
   const paths = daemonPaths(env.path, process.env);
   const state = await daemonState(paths);
   const base = { name: 'daemon', env: env.name };
@@ -35,7 +35,7 @@ async function daemonCheck(env: EnvInfo): Promise<CheckResult> {
         : 'remove the stale socket and pid file',
     repair: async () => {
       removeLeftovers(paths, state.pid);
-      if (shells.length > 0) spawnDaemon(env.path, shells, process.env);
+      if (shells.length > 0) spawnDaemon(env.path, shells, process.env, recordWith);
     },
   };
 }
@@ -72,7 +72,8 @@ function databaseCheck(env: EnvInfo): CheckResult | undefined {
 }
 
 const hook: Hook<'check'> = async function ({ envs }) {
-  const results = await Promise.all(envs.map(daemonCheck));
+  const recordWith = coreBin(this.config.root);
+  const results = await Promise.all(envs.map((env) => daemonCheck(env, recordWith)));
   for (const env of envs) {
     const db = databaseCheck(env);
     if (db) results.push(db);

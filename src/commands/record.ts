@@ -1,0 +1,54 @@
+import { Flags } from '@oclif/core';
+import { BlastCommand } from '../lib/base-command.js';
+import { ObjectStore, recordCurrent, REVISION_SOURCES, type RevisionSummary } from '../lib/store/index.js';
+import { snapshotTarget } from '../lib/store/target.js';
+
+export interface Recorded {
+  env: string;
+  /** The revision recorded; absent when the state equals the newest revision's (or pip runs there). */
+  recorded?: RevisionSummary;
+  /** Set when a pip transaction runs in the environment, so nothing was recorded. */
+  busy?: string;
+}
+
+export default class Record extends BlastCommand {
+  static override hidden = true;
+  static override summary = "Record the environment's current state as a revision (what the daemon runs).";
+  static override description = `The daemon's watcher runs this when it sees a settled change of the installed distributions (pip run around the shim: \`python -m pip\`, \`uv pip\`). Nothing is recorded when the distributions are the same as the newest revision's, or while a pip transaction runs in the environment (it records its own).`;
+
+  static override examples = ['<%= config.bin %> record --path ~/.local/share/blast/envs/api --source watch'];
+
+  static override enableJsonFlag = true;
+
+  static override flags = {
+    env: Flags.string({ description: 'named environment (default: the active one)' }),
+    path: Flags.string({ description: 'environment directory' }),
+    source: Flags.string({
+      description: 'where the change came from',
+      options: [...REVISION_SOURCES],
+      default: 'record',
+    }),
+    detail: Flags.string({ description: 'a note kept with the revision' }),
+  };
+
+  async run(): Promise<Recorded> {
+    const { flags } = await this.parse(Record);
+    const { info } = await snapshotTarget(flags, { env: process.env, cwd: process.cwd() });
+    const synced = recordCurrent(info.path, {
+      env: process.env,
+      store: ObjectStore.of(process.env),
+      source: flags.source as (typeof REVISION_SOURCES)[number],
+      ...(flags.detail !== undefined ? { detail: flags.detail } : {}),
+    });
+    if (!this.jsonEnabled()) {
+      if (synced.recovery.busy) this.log(`Nothing recorded: ${synced.recovery.busy}`);
+      else if (synced.recorded) this.log(`Recorded revision ${synced.recorded.n} of ${info.name}.`);
+      else this.log(`${info.name} is as its newest revision has it; nothing recorded.`);
+    }
+    return {
+      env: info.path,
+      ...(synced.recorded ? { recorded: synced.recorded } : {}),
+      ...(synced.recovery.busy ? { busy: synced.recovery.busy } : {}),
+    };
+  }
+}
