@@ -23,7 +23,7 @@ interface Reported {
 export default class Clean extends BlastCommand {
   static override summary =
     'Remove leftovers (stale locks, vanished environments, …) or a named environment.';
-  static override description = `Without NAME: removes what crashes and deleted folders left behind, plus what plugins report.
+  static override description = `Without NAME: removes what crashes and deleted folders left behind, plus what plugins report, and collects the store's garbage: revisions beyond the newest 50 per environment (--keep-revisions N or BLAST_KEEP_REVISIONS; a revision a snapshot has is kept; every revision of an environment that no longer exists goes), then the objects no snapshot, revision or journal refers to (older than 10 minutes, BLAST_STORE_GC_GRACE_S), with the store's size before and after. Snapshots are never removed.
 
 With NAME: deletes that environment (asks first on a terminal; elsewhere pass --yes).`;
 
@@ -31,6 +31,7 @@ With NAME: deletes that environment (asks first on a terminal; elsewhere pass --
   static override examples = [
     '<%= config.bin %> clean --dry-run',
     '<%= config.bin %> clean',
+    '<%= config.bin %> clean --keep-revisions 10 --dry-run',
     '<%= config.bin %> clean demo --yes',
   ];
   static override args = { name: Args.string({ description: 'a named environment to delete' }) };
@@ -38,6 +39,11 @@ With NAME: deletes that environment (asks first on a terminal; elsewhere pass --
     'dry-run': Flags.boolean({ char: 'n', description: 'show what would go, change nothing' }),
     yes: Flags.boolean({ char: 'y', description: 'do not ask before deleting an environment' }),
     cache: Flags.boolean({ description: "also clear caches tools keep outside Blast, such as pip's" }),
+    'keep-revisions': Flags.integer({
+      description:
+        'revisions to keep per environment (default: BLAST_KEEP_REVISIONS, else 50); snapshots pin theirs',
+      min: 1,
+    }),
   };
 
   async run(): Promise<{ actions: Reported[] }> {
@@ -45,12 +51,12 @@ With NAME: deletes that environment (asks first on a terminal; elsewhere pass --
     const env = process.env;
     if (args.name !== undefined) return { actions: [await this.removeNamed(args.name, flags)] };
 
-    const actions: Array<{ source: string; action: CleanAction }> = (await coreCleanActions(env)).map(
-      (action) => ({
-        source: 'blast',
-        action,
-      }),
-    );
+    const actions: Array<{ source: string; action: CleanAction }> = (
+      await coreCleanActions(env, { keepRevisions: flags['keep-revisions'] })
+    ).map((action) => ({
+      source: 'blast',
+      action,
+    }));
     const envs = await withSettings(await withRegistry(env, (tx) => tx.all()).catch(() => []));
     const { results } = await runPhase(
       this.config,

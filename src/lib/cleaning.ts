@@ -10,6 +10,8 @@ import { diskUsage } from './disk-usage.js';
 import { type Env, envsDir } from './paths.js';
 import { registryFile, withRegistry } from './registry.js';
 import { staleSeedTemps, staleTemps } from './venv/index.js';
+import { formatBytes } from './disk-usage.js';
+import { ObjectStore, planStoreGc, pruneRevisionDir, removeObjects, removeTemps } from './store/index.js';
 
 /** proper-lockfile refreshes a held lock's mtime; this old, its holder is dead. */
 const STALE_LOCK_MS = 30_000;
@@ -19,7 +21,52 @@ async function age(path: string): Promise<number | undefined> {
   return st ? Date.now() - st.mtimeMs : undefined;
 }
 
-export async function coreCleanActions(env: Env): Promise<CleanAction[]> {
+/**
+ * The store's share (see store/gc.ts): revisions beyond retention (or of vanished environments),
+ * then objects nothing refers to, then temporary files of killed processes.
+ */
+export function storeCleanActions(env: Env, options: { keepRevisions?: number } = {}): CleanAction[] {
+  const store = ObjectStore.of(env);
+  const plan = planStoreGc(store, env, options.keepRevisions);
+  const actions: CleanAction[] = [];
+  for (const prune of plan.prunes) {
+    const list =
+      prune.numbers.length > 3
+        ? `${prune.numbers.length} revisions (${prune.numbers[0]} to ${prune.numbers.at(-1)})`
+        : `revision${prune.numbers.length > 1 ? 's' : ''} ${prune.numbers.join(', ')}`;
+    actions.push({
+      what: `${list} of ${prune.env}`,
+      why: prune.envGone
+        ? 'the environment no longer exists'
+        : `beyond the newest ${plan.keep} (--keep-revisions or BLAST_KEEP_REVISIONS) and in no snapshot`,
+      run: async () => pruneRevisionDir(prune),
+    });
+  }
+  if (plan.objects.length > 0) {
+    const bytes = plan.objects.reduce((n, o) => n + o.bytes, 0);
+    actions.push({
+      what: `${plan.objects.length} store object(s)`,
+      why:
+        `no snapshot, revision or journal refers to them; the store goes from ` +
+        `${formatBytes(plan.storeBytes)} to ${formatBytes(plan.storeBytes - bytes)}`,
+      bytes,
+      run: async () => void removeObjects(store, env, plan.objects),
+    });
+  }
+  if (plan.temps.length > 0) {
+    actions.push({
+      what: `${plan.temps.length} temporary file(s) in the store`,
+      why: 'left by Blast processes that were killed while writing',
+      run: async () => removeTemps(plan.temps),
+    });
+  }
+  return actions;
+}
+
+export async function coreCleanActions(
+  env: Env,
+  options: { keepRevisions?: number } = {},
+): Promise<CleanAction[]> {
   const actions: CleanAction[] = [];
   const lock = `${registryFile(env)}.lock`;
   const lockAge = await age(lock);
@@ -63,6 +110,7 @@ export async function coreCleanActions(env: Env): Promise<CleanAction[]> {
       });
     }
   }
+  actions.push(...storeCleanActions(env, options));
   return actions;
 }
 
