@@ -150,8 +150,8 @@ export async function planLock(
       );
     return value === true;
   };
+  const pep440 = await import('@renovatebot/pep440');
   if (lock.requiresPython && facts) {
-    const pep440 = await import('@renovatebot/pep440');
     if (!pep440.satisfies(facts.python, lock.requiresPython, { prereleases: true })) {
       throw new BlastError(
         `${lock.file} requires Python ${lock.requiresPython}; this environment has ${facts.python}. Nothing was changed.`,
@@ -189,10 +189,18 @@ export async function planLock(
     current.python,
     new Set([...wanted.values()].map((d) => storedKey(d.name, d.version))),
   );
+  // 1.0 and 1.0.0 are one version to pip; a version PEP 440 cannot parse only equals itself.
+  const sameVersion = (a: string, b: string) => {
+    try {
+      return a === b || pep440.eq(a, b);
+    } catch {
+      return false;
+    }
+  };
   const plan: LockPlan = { kept: [], relink: [], pip: [], remove: [], notForHere };
   for (const [key, d] of wanted) {
     const now = installed.get(key);
-    if (now && now.version === d.version) plan.kept.push(label(now));
+    if (now && sameVersion(now.version, d.version)) plan.kept.push(label(now));
     else if (stored.has(storedKey(d.name, d.version)))
       plan.relink.push(stored.get(storedKey(d.name, d.version))!);
     else plan.pip.push({ dist: d, line: pipLine(lock, d, facts?.tags ?? []) });
