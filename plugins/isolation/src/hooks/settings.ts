@@ -1,6 +1,7 @@
-/** The settings this plugin owns; filled in with the plugin's features. */
+/** The settings this plugin owns (see policy.ts): isolation, memory, max-procs, cpu-time, disk-quota, no-network. */
 import type { Hook } from '@oclif/core';
 import type {} from 'blast/hooks';
+import { SETTINGS } from '../policy.js';
 
-const hook: Hook<'settings'> = async () => [];
+const hook: Hook<'settings'> = async () => SETTINGS;
 export default hook;

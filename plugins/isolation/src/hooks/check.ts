@@ -1,0 +1,70 @@
+/**
+ * `blast check`: for each environment with a policy, whether this machine can enforce it (the
+ * same tests preStart vetoes on), with how to fix what is missing.
+ */
+import type { Hook } from '@oclif/core';
+import type { CheckResult, EnvInfo } from 'blast/hooks';
+import { prlimitPath } from '../limits.js';
+import { describe, formatBytes, hasLimits, policyOf } from '../policy.js';
+import { requireSandbox } from '../sandbox.js';
+
+function checkEnv(env: EnvInfo): CheckResult | undefined {
+  const name = 'isolation policy';
+  let policy;
+  try {
+    policy = policyOf(env.settings);
+  } catch (error) {
+    return {
+      name,
+      env: env.name,
+      status: 'fail',
+      message: (error as Error).message,
+      fix: 'change the settings with `blast config`',
+    };
+  }
+  if (policy.level === 'none' && policy.diskQuota === undefined) return undefined;
+  const shown = describe(policy);
+  if (policy.level === 'sandbox') {
+    try {
+      requireSandbox(policy);
+    } catch (error) {
+      return { name, env: env.name, status: 'fail', message: `${shown}: ${(error as Error).message}` };
+    }
+  }
+  if (policy.level !== 'none' && hasLimits(policy) && !prlimitPath()) {
+    return {
+      name,
+      env: env.name,
+      status: 'fail',
+      message: `${shown}: prlimit (util-linux) is not on PATH`,
+      fix: 'apt-get install util-linux',
+    };
+  }
+  if (policy.level === 'limits' && policy.maxProcs !== undefined && process.getuid?.() === 0) {
+    return {
+      name,
+      env: env.name,
+      status: 'warn',
+      message: `${shown}: max-procs is not enforced for root outside the sandbox (RLIMIT_NPROC exempts root)`,
+      fix: 'blast config isolation=sandbox, or work as a regular user',
+    };
+  }
+  if (policy.level === 'none' && (hasLimits(policy) || policy.noNetwork)) {
+    return {
+      name,
+      env: env.name,
+      status: 'warn',
+      message: 'isolation=none: the stored limits are not enforced',
+      fix: 'blast config --unset isolation (or isolation=limits / sandbox)',
+    };
+  }
+  const quota =
+    policy.diskQuota === undefined
+      ? ''
+      : `, disk-quota ${formatBytes(policy.diskQuota)} after each pip transaction`;
+  return { name, env: env.name, status: 'ok', message: `${shown} can be enforced here${quota}` };
+}
+
+const hook: Hook<'check'> = async ({ envs }) =>
+  envs.map(checkEnv).filter((r): r is CheckResult => r !== undefined);
+export default hook;

@@ -1,0 +1,50 @@
+/**
+ * How a process Blast starts inside an environment runs under its policy (the `wrap` event):
+ * `limits` → prlimit around it, `sandbox` → bubblewrap around prlimit around it.
+ */
+import type { ProcessWrapper, WrapEvent } from 'blast/hooks';
+import { commandLimits, decodeSaved, requirePrlimit, RESOURCES, wanted } from './limits.js';
+import { hasLimits, policyOf, SANDBOX_VARIABLE, SAVED_VARIABLE } from './policy.js';
+import { bwrapArgs, requireSandbox } from './sandbox.js';
+
+export function wrapperFor(
+  event: WrapEvent,
+  env: NodeJS.ProcessEnv = process.env,
+): ProcessWrapper | undefined {
+  const policy = policyOf(event.env.settings);
+  if (policy.level === 'none') return undefined;
+  // Already inside this environment's sandbox (blast run from the sandboxed subshell): what
+  // could be applied is applied, and bubblewrap cannot nest without privileges.
+  if (env[SANDBOX_VARIABLE] === event.env.path) return undefined;
+  if (policy.level === 'limits') {
+    // The subshell activates itself through the shell function, and that activation sets (and
+    // `blast kill` restores) the shell's limits; wrapping it too would make kill restore the
+    // wrapper's values instead of the user's.
+    if (event.purpose === 'subshell' || !hasLimits(policy)) return undefined;
+    const prlimit = requirePrlimit(env);
+    return { command: prlimit, args: [...commandLimits(policy), '--', event.command, ...event.args] };
+  }
+  const bwrap = requireSandbox(policy, env);
+  const inner: string[] = [];
+  const want = wanted(policy);
+  // Limits a previous activation put on the calling shell go back to the user's own for the
+  // resources this policy leaves alone (switching from a limited env into a sandboxed one).
+  const saved = decodeSaved(env[SAVED_VARIABLE]);
+  const restore = RESOURCES.filter((r) => want[r] === undefined && saved[r] !== undefined).map(
+    (r) => `--${r}=${saved[r]}:`,
+  );
+  if (hasLimits(policy) || restore.length)
+    inner.push(requirePrlimit(env), ...commandLimits(policy), ...restore, '--');
+  const args = bwrapArgs(policy, {
+    envPath: event.env.path,
+    cwd: event.cwd,
+    home: env.HOME,
+    readable: event.readable ?? [],
+    runtimeDir: env.XDG_RUNTIME_DIR,
+  });
+  return {
+    command: bwrap,
+    args: [...args, '--', ...inner, event.command, ...event.args],
+    env: { [SANDBOX_VARIABLE]: event.env.path },
+  };
+}
