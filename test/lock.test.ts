@@ -235,6 +235,33 @@ describe('locks: blast save --lock and applying a lock', function () {
     expect(treeDiff(tree(env), before)).to.deep.equal([]);
   });
 
+  it('offline from the history too: a version the env had only as a revision is re-linked', () => {
+    const env = start('history');
+    pip(env, 'install', 'alpha==1.0');
+    const seen = blast(box, ['history', '--path', env]); // records the change made around Blast
+    expect(seen.status, seen.stderr).to.equal(0);
+    pip(env, 'install', 'alpha==2.0');
+    const only = join(dir, 'alpha-only.txt');
+    writeFileSync(only, `alpha==1.0 --hash=sha256:${sha256(join(wheels, 'alpha-1.0-py3-none-any.whl'))}\n`);
+    const result = loadOk(env, only, empty);
+    expect([result.pipRan, result.relinked]).to.deep.equal([false, ['alpha 1.0']]);
+    expect(value(env, 'alpha')).to.equal('alpha 1.0 works');
+  });
+
+  it('a distribution installed from an archive file is locked as name @ URL with the hash pip recorded', () => {
+    const env = start('direct');
+    const gamma = join(wheels, 'gamma-1.0-py3-none-any.whl');
+    pip(env, 'install', gamma);
+    const file = join(dir, 'direct.txt');
+    saveLock(env, file);
+    expect(readFileSync(file, 'utf8')).to.include(
+      `gamma @ ${pathToFileURL(gamma).href} \\\n    --hash=sha256:${sha256(gamma)}\n`,
+    );
+    const fresh = start('direct-fresh');
+    loadOk(fresh, file, empty); // the URL itself, no index needed
+    expect(dists(fresh)).to.deep.equal(['gamma 1.0']);
+  });
+
   it('reads a pylock.toml written elsewhere: relative paths, the wheel that fits, markers', async () => {
     const foreign = join(box.root, 'foreign');
     mkdirSync(join(foreign, 'dist'), { recursive: true });
