@@ -422,6 +422,8 @@ describe('locks: blast save --lock and applying a lock', function () {
         ['alpha', '1.0', 'a'.repeat(64), undefined],
         ['beta', '2.0', 'b'.repeat(64), 'https://x/beta-2.0.tar.gz'],
       ]);
+      expect(parsePylock(writePylock([], header), 'pylock.toml').distributions).to.deep.equal([]);
+      expect(parseRequirements(writeRequirements([], header), 'r.txt').distributions).to.deep.equal([]);
       const py = parsePylock(writePylock(dists, header), 'pylock.toml');
       expect(py.requiresPython).to.equal('==3.12.*');
       expect(

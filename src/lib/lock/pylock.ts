@@ -31,6 +31,8 @@ export function writePylock(dists: LockedDist[], header: PylockHeader): string {
   const lines = ['lock-version = "1.0"', 'created-by = "blast"'];
   // The archives were chosen by pip for this interpreter: only its minor version is promised.
   if (major && minor) lines.push(`requires-python = ${str(`==${major}.${minor}.*`)}`);
+  // An empty environment is a valid lock too: `packages` is required.
+  if (dists.length === 0) lines.push('packages = []');
   for (const d of [...dists].sort((a, b) => (a.name.toLowerCase() < b.name.toLowerCase() ? -1 : 1))) {
     lines.push('', '[[packages]]', `name = ${str(d.name)}`, `version = ${str(d.version)}`);
     if (d.marker) lines.push(`marker = ${str(d.marker)}`);
