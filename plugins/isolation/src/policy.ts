@@ -92,42 +92,46 @@ export const SETTINGS: SettingSpec[] = [
   {
     name: 'isolation',
     description:
-      'how the environment is isolated: none, limits (resource limits on the shell and on blast run), or sandbox (bubblewrap: read-only system, private /tmp)',
+      'How the environment is isolated: none, limits (resource limits on the activated shell and on blast run) or sandbox (bubblewrap: read-only system, private /tmp, the env and the project writable). Default: what the other settings need.',
     type: 'string',
     options: LEVELS,
     helpValue: 'LEVEL',
   },
   {
     name: 'memory',
-    description: 'memory each process may allocate (its data segment), e.g. 512M, 2G',
+    description:
+      'Memory each process may allocate (its data segment, RLIMIT_DATA), e.g. 512M or 2G; at least 64M.',
     type: 'string',
     helpValue: 'SIZE',
     parse: parseSize('memory', MIN_MEMORY),
   },
   {
     name: 'max-procs',
-    description: 'processes and threads at once (outside the sandbox: all of your user’s)',
+    description:
+      'Processes and threads at once (RLIMIT_NPROC): in the sandbox its own, outside it all of your user’s; root is exempt outside the sandbox.',
     type: 'string',
     helpValue: 'N',
     parse: parseCount,
   },
   {
     name: 'cpu-time',
-    description: 'CPU seconds each process may use before it is stopped',
+    description: 'CPU seconds each process may use before it is stopped (RLIMIT_CPU; 90, 90s, 5m, 1h).',
     type: 'string',
     helpValue: 'SECONDS',
     parse: parseSeconds,
   },
   {
     name: 'disk-quota',
-    description: 'how much disk the environment may take; a pip install beyond it is rolled back',
+    description:
+      'How much disk the environment may take, e.g. 5G; a pip install that goes past it is rolled back.',
     type: 'string',
     helpValue: 'SIZE',
     parse: parseSize('disk-quota', 1024 ** 2),
   },
   {
     name: 'no-network',
-    description: 'no network inside the sandbox, not even the host’s loopback (implies --isolation sandbox)',
+    description:
+      'No network inside the sandbox, not even the host’s 127.0.0.1 (implies --isolation sandbox).',
     type: 'boolean',
   },
 ];

@@ -18,8 +18,7 @@ function checkEnv(env: EnvInfo): CheckResult | undefined {
       name,
       env: env.name,
       status: 'fail',
-      message: (error as Error).message,
-      fix: 'change the settings with `blast config`',
+      message: `${(error as Error).message} Change the settings with \`blast config --env ${env.name}\`.`,
     };
   }
   if (policy.level === 'none' && policy.diskQuota === undefined) return undefined;
@@ -36,8 +35,7 @@ function checkEnv(env: EnvInfo): CheckResult | undefined {
       name,
       env: env.name,
       status: 'fail',
-      message: `${shown}: prlimit (util-linux) is not on PATH`,
-      fix: 'apt-get install util-linux',
+      message: `${shown}: prlimit (util-linux) is not on PATH; install it: apt-get install util-linux`,
     };
   }
   if (policy.level === 'limits' && policy.maxProcs !== undefined && process.getuid?.() === 0) {
@@ -45,8 +43,7 @@ function checkEnv(env: EnvInfo): CheckResult | undefined {
       name,
       env: env.name,
       status: 'warn',
-      message: `${shown}: max-procs is not enforced for root outside the sandbox (RLIMIT_NPROC exempts root)`,
-      fix: 'blast config isolation=sandbox, or work as a regular user',
+      message: `${shown}: max-procs is not enforced for root outside the sandbox (the kernel exempts root from RLIMIT_NPROC); it holds for other users' processes the shell starts. Work as a regular user to have it apply.`,
     };
   }
   if (policy.level === 'none' && (hasLimits(policy) || policy.noNetwork)) {
@@ -54,8 +51,7 @@ function checkEnv(env: EnvInfo): CheckResult | undefined {
       name,
       env: env.name,
       status: 'warn',
-      message: 'isolation=none: the stored limits are not enforced',
-      fix: 'blast config --unset isolation (or isolation=limits / sandbox)',
+      message: `isolation=none: the stored limits are not enforced (\`blast config --env ${env.name} --unset isolation\` enforces them)`,
     };
   }
   const quota =
