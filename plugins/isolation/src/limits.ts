@@ -73,13 +73,17 @@ export function requirePrlimit(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /**
- * Arguments that make prlimit run a command under the policy's limits, soft and hard alike (the
+ * Arguments that make prlimit run a command under the policy's limits, as hard limits too (the
  * command cannot raise them again), each capped at the hard limit this process already has.
  */
 export function commandLimits(policy: Policy, own = limitsOf('self')): string[] {
   return Object.entries(wanted(policy)).map(([resource, value]) => {
-    const limit = capped(value, own[resource as Resource].hard);
-    return `--${resource}=${limit}:${limit}`;
+    const hardNow = own[resource as Resource].hard;
+    const soft = capped(value, hardNow);
+    // CPU: SIGXCPU at the soft limit (a process may catch it to clean up), SIGKILL a second later;
+    // with both equal the kernel sends SIGKILL straight away.
+    const hard = resource === 'cpu' ? capped(value + 1, hardNow) : soft;
+    return `--${resource}=${soft}:${hard}`;
   });
 }
 

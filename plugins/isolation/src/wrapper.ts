@@ -3,8 +3,8 @@
  * `limits` → prlimit around it, `sandbox` → bubblewrap around prlimit around it.
  */
 import type { ProcessWrapper, WrapEvent } from 'blast/hooks';
-import { commandLimits, decodeSaved, requirePrlimit, RESOURCES, wanted } from './limits.js';
-import { hasLimits, policyOf, SANDBOX_VARIABLE, SAVED_VARIABLE } from './policy.js';
+import { commandLimits, decodeSaved, requirePrlimit, RESOURCES, userTasks, wanted } from './limits.js';
+import { hasLimits, type Policy, policyOf, SANDBOX_VARIABLE, SAVED_VARIABLE } from './policy.js';
 import { bwrapArgs, requireSandbox } from './sandbox.js';
 
 export function wrapperFor(
@@ -22,6 +22,7 @@ export function wrapperFor(
     // wrapper's values instead of the user's.
     if (event.purpose === 'subshell' || !hasLimits(policy)) return undefined;
     const prlimit = requirePrlimit(env);
+    checkUserTasks(policy);
     return { command: prlimit, args: [...commandLimits(policy), '--', event.command, ...event.args] };
   }
   const bwrap = requireSandbox(policy, env);
@@ -47,4 +48,19 @@ export function wrapperFor(
     args: [...args, '--', ...inner, event.command, ...event.args],
     env: { [SANDBOX_VARIABLE]: event.env.path },
   };
+}
+
+/**
+ * Outside the sandbox max-procs counts every process and thread of the user (root is exempt):
+ * with as many running already, the command could not start a single process.
+ */
+function checkUserTasks(policy: Policy): void {
+  const uid = process.getuid?.() ?? 0;
+  if (policy.maxProcs === undefined || uid === 0) return;
+  const tasks = userTasks(uid);
+  if (tasks >= policy.maxProcs) {
+    throw new Error(
+      `max-procs ${policy.maxProcs} counts every process and thread of your user, and ${tasks} already run: the command could not start any. Raise it, or use isolation=sandbox, where only the sandbox's processes count.`,
+    );
+  }
 }

@@ -46,6 +46,19 @@ describe('isolation: resource limits (real bash, real Python)', function () {
     }
   });
 
+  it('cpu-time: a busy loop is stopped by SIGXCPU (status 152) after its CPU seconds; short work finishes', () => {
+    configure(box, 'plain', 'cpu-time=1');
+    try {
+      const busy = blast(box, ['run', 'plain', '--', 'python', '-c', 'while True: pass']);
+      expect(busy.status).to.equal(128 + 24);
+      const short = blast(box, ['run', 'plain', '--', 'python', '-c', 'print(sum(range(10**5)))']);
+      expect(short.status, short.stderr).to.equal(0);
+      expect(short.stdout).to.equal('4999950000\n');
+    } finally {
+      unset(box, 'plain', 'cpu-time');
+    }
+  });
+
   it('activated shell: start --memory limits every command; kill restores the soft limits exactly and the allocation works again', () => {
     const run = inBash(
       box,
