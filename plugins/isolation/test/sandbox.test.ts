@@ -169,6 +169,27 @@ describe('isolation: sandbox (real bubblewrap)', function () {
     }
   });
 
+  it("a pip transaction inside the sandbox is refused with the way out (Blast's store is read-only there)", () => {
+    configure(box, 'sbx', 'isolation=sandbox');
+    try {
+      // What the pip shim runs, from inside the sandbox.
+      const run = blast(
+        box,
+        ['run', 'sbx', '--', process.execPath, BIN, 'pip', '--', 'install', '--no-index', 'anything'],
+        {
+          cwd: project,
+        },
+      );
+      expect(run.status).to.equal(4);
+      expect(run.stderr).to.include(
+        "preInstall stopped by plugin @blast/isolation: pip transactions cannot run inside sbx's sandbox",
+      );
+      expect(run.stderr).to.include('python -m pip');
+    } finally {
+      unset(box, 'sbx', 'isolation');
+    }
+  });
+
   it('without bubblewrap on PATH: start --isolation sandbox is vetoed (exit 4, how to get it) and nothing is created', async () => {
     const py = (await supportedByVersion()).at(-1);
     if (!py) throw new Error('no supported Python on this machine');

@@ -12,8 +12,16 @@ import { requireSandbox } from '../sandbox.js';
 const hook: Hook<'preStart'> = async (event) => {
   const policy = policyOf(event.env.settings);
   // The start inside the sandboxed subshell: the sandbox it runs in is the proof.
-  if (process.env[SANDBOX_VARIABLE] === event.env.path) return;
-  if (policy.level === 'sandbox') requireSandbox(policy);
+  const inside = process.env[SANDBOX_VARIABLE];
+  if (inside === event.env.path) return;
+  if (policy.level === 'sandbox') {
+    if (inside !== undefined) {
+      throw new Error(
+        `this shell is inside the sandbox of ${inside}; a sandbox cannot open inside another: exit it first.`,
+      );
+    }
+    requireSandbox(policy);
+  }
   if (policy.level !== 'none' && hasLimits(policy)) requirePrlimit();
 };
 export default hook;
