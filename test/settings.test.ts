@@ -101,11 +101,15 @@ describe('plugin settings (real CLI, linked plugin)', function () {
     const json = JSON.parse(set.stdout) as {
       settings: unknown;
       changed: boolean;
-      available: { name: string }[];
+      available: { name: string; plugin: string }[];
     };
     expect(json.settings).to.deep.equal({ color: 'blue', tag: ['X', 'Y'] });
     expect(json.changed).to.equal(true);
-    expect(json.available.map((a) => a.name)).to.deep.equal(['color', 'loud', 'tag']);
+    expect(json.available.filter((a) => a.plugin === 'blast-fixture').map((a) => a.name)).to.deep.equal([
+      'color',
+      'loud',
+      'tag',
+    ]);
     expect(stored()).to.deep.equal({ color: 'blue', tag: ['X', 'Y'] });
 
     const before = readFileSync(join(box.blastHome, 'envs', 'demo', 'blast.json'), 'utf8');
@@ -134,7 +138,7 @@ describe('plugin settings (real CLI, linked plugin)', function () {
   it('list shows them, and --json has them', () => {
     const run = blast(box, ['list', '--no-size'], { env: behave() });
     expect(run.status, run.stderr).to.equal(0);
-    expect(run.stdout).to.match(/color=blue tag=X,Y/);
+    expect(run.stdout).to.match(/color=blue tag=X tag=Y/);
     const json = JSON.parse(blast(box, ['list', '--json', '--no-size'], { env: behave() }).stdout) as Array<{
       settings: unknown;
     }>;

@@ -180,11 +180,14 @@ export function sameSettings(a: Settings, b: Settings): boolean {
   return true;
 }
 
-/** `name=value` for display; lists joined with commas. */
+/**
+ * `name=value` for display, a repeatable setting once per value (as `blast config` takes it):
+ * joining values with commas would be ambiguous for `numpy>=1.26,<2`.
+ */
 export function formatSettings(settings: Settings): string {
   return Object.entries(settings)
-    .map(([name, value]) =>
-      value === true ? name : `${name}=${Array.isArray(value) ? value.join(',') : String(value)}`,
+    .flatMap(([name, value]) =>
+      value === true ? [name] : (Array.isArray(value) ? value : [String(value)]).map((v) => `${name}=${v}`),
     )
     .join(' ');
 }
