@@ -54,7 +54,7 @@ function run(file, args, options = {}) {
     process.stderr.write(`bench: ${file} ${args.join(' ')} failed (${r.status ?? r.signal}):\n${r.stderr}\n`);
     process.exit(1);
   }
-  return { ms, stdout: r.stdout };
+  return { ms, stdout: r.stdout, stderr: r.stderr };
 }
 
 const median = (xs) => {
@@ -88,6 +88,23 @@ try {
       loadInProcess: [],
       saveInProcess: [],
       saveUnchangedInProcess: [],
+      txSnapshot: [],
+      txPip: [],
+      txRecord: [],
+      txNoopSnapshot: [],
+      txNoopPip: [],
+    };
+    // `blast pip` (what the shim runs) in the environment, with its own timings on stderr.
+    const transaction = (args) => {
+      const r = run(process.execPath, [bin, 'pip', '--', ...args], {
+        env: { ...env, VIRTUAL_ENV: envPath, BLAST_TIMING: '1' },
+      });
+      const t = /timing snapshot=([\d.]+)ms pip=([\d.]+)ms .*record=([\d.]+|-)ms/.exec(r.stderr ?? '');
+      if (!t) {
+        process.stderr.write(`bench: no timing line from blast pip:\n${r.stderr}\n`);
+        process.exit(1);
+      }
+      return { snapshot: Number(t[1]), pip: Number(t[2]), record: Number(t[3]) };
     };
     const uninstall = () => run(pip, ['uninstall', '-y', '-q', '-r', req]);
     // Warm pip's cache and the page cache once, untimed.
@@ -106,6 +123,17 @@ try {
       const load = run(process.execPath, [bin, 'load', '--env', name, 'pinned', '--json']);
       times.load.push(load.ms);
       times.loadInProcess.push(JSON.parse(load.stdout).ms);
+      // A pip transaction reinstalling the set: the snapshot before (nearly empty env), pip, then
+      // the after snapshot and its revision.
+      uninstall();
+      const tx = transaction(['install', '-q', '-r', req]);
+      times.txSnapshot.push(tx.snapshot);
+      times.txPip.push(tx.pip);
+      times.txRecord.push(tx.record);
+      // The hard case for the snapshot: the whole set installed, and pip finds nothing to do.
+      const noop = transaction(['install', '-q', '-r', req]);
+      times.txNoopSnapshot.push(noop.snapshot);
+      times.txNoopPip.push(noop.pip);
     }
     const row = {
       set: set.name,
@@ -120,6 +148,8 @@ try {
     };
     row.speedup = row.median.pip / row.median.load;
     row.saveShareOfPip = row.median.save / row.median.pip;
+    row.txSnapshotShareOfPip = row.median.txSnapshot / row.median.txPip;
+    row.txNoopSnapshotShareOfPip = row.median.txNoopSnapshot / row.median.txNoopPip;
     results.push(row);
   }
 } finally {
@@ -141,6 +171,9 @@ console.log(
     'SAVE/PIP',
     'SAVE IN-PROCESS',
     'SAVE UNCHANGED IN-PROCESS',
+    'TX SNAPSHOT/PIP',
+    'TX AFTER+REVISION',
+    'TX NO-OP SNAPSHOT/PIP',
   ].join('\t'),
 );
 for (const r of results) {
@@ -157,12 +190,17 @@ for (const r of results) {
       `${(r.saveShareOfPip * 100).toFixed(0)} %`,
       `${fmt(r.median.saveInProcess)} (${((r.median.saveInProcess / r.median.pip) * 100).toFixed(0)} %)`,
       fmt(r.median.saveUnchangedInProcess),
+      `${fmt(r.median.txSnapshot)}/${fmt(r.median.txPip)} (${(r.txSnapshotShareOfPip * 100).toFixed(1)} %)`,
+      fmt(r.median.txRecord),
+      `${fmt(r.median.txNoopSnapshot)}/${fmt(r.median.txNoopPip)} (${(r.txNoopSnapshotShareOfPip * 100).toFixed(1)} %)`,
     ].join('\t'),
   );
 }
 console.log(
   `medians of ${opts.n} runs each, whole processes (IN-PROCESS: the command's own time, startup aside); ` +
-    'pip install -r of the pinned set (all dependencies pinned); SAVE right after pip reinstalled every file',
+    'pip install -r of the pinned set (all dependencies pinned); SAVE right after pip reinstalled every file; ' +
+    'TX: blast pip -- install -r (the shim), its snapshot before pip vs pip inside it, into the emptied env ' +
+    'and (NO-OP) into the full env where pip has nothing to do',
 );
 const out = join(repo, 'bench', 'results');
 mkdirSync(out, { recursive: true });

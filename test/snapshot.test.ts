@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { killDaemons } from '../plugins/daemon/test/support.js';
 import { blast, sandbox, throughFunction, type Sandbox } from './support/cli.js';
 import { buildWheel, isolatedPipEnv } from './support/wheels.js';
 import { tree, treeDiff } from './store/world.js';
@@ -38,6 +39,8 @@ describe('blast save / blast load', function () {
     box = sandbox();
     const start = throughFunction(box, ['start', 'demo', '--env', 'MODE=one']);
     expect(start.status, start.stderr).to.equal(0);
+    // No daemon: its `blast record` would store new files before the kill -9 tests' own save does.
+    killDaemons(box);
     envPath = join(box.blastHome, 'envs', 'demo');
     wheels = join(box.root, 'wheels');
     mkdirSync(wheels);
@@ -64,6 +67,7 @@ describe('blast save / blast load', function () {
     pip('install', 'alpha==2.0', 'beta');
     const start = throughFunction(box, ['start', 'demo', '--env', 'MODE=two']);
     expect(start.status, start.stderr).to.equal(0);
+    killDaemons(box);
     expect(version()).to.equal('2.0');
 
     const run = ok(['load', '--env', 'demo', 'first']);

@@ -110,8 +110,7 @@ describe('pip transactions killed with -9 (real CLI, real pip)', function () {
         const { pipPid } = journal();
         await waitFor('the orphaned pip to exit', () => !alive(pipPid!), 60_000);
       }
-      const journaled = existsSync(transactionJournalPath(envPath, box.env));
-      expect(journaled).to.equal(step !== 'transaction-before-temp');
+      expect(existsSync(transactionJournalPath(envPath, box.env))).to.equal(true);
       // `blast history` is the next command touching the environment.
       const history = JSON.parse(ok(['history', '--env', 'demo', '--json']).stdout) as {
         entries: { source?: string; detail?: string; change?: { upgraded: string[] } }[];

@@ -20,10 +20,11 @@ import {
 import { dirname, join, resolve } from 'node:path';
 import { BlastError, ExitCode, messageOf } from '../errors.js';
 import type { SettingValue } from '../hooks.js';
-import type { Env } from '../paths.js';
+import { stateDir, type Env } from '../paths.js';
 import { readVenv } from '../venv/index.js';
 import { crashPoint } from './crash.js';
 import { installedDists, sitePackagesOf } from './dists.js';
+import { HashCache } from './hashcache.js';
 import { hashFile, ObjectStore } from './objects.js';
 
 export interface FileEntry {
@@ -99,6 +100,7 @@ export function entryOf(
   rel: string,
   stats?: SnapshotStats,
   known?: FileEntry,
+  cache?: HashCache,
 ): Entry | undefined {
   const abs = join(envPath, rel);
   let st;
@@ -107,6 +109,7 @@ export function entryOf(
   } catch {
     return undefined; // RECORD lists files pip may not have written (uncompiled .pyc)
   }
+  cache?.saw(rel);
   if (st.isSymbolicLink()) return { path: rel, link: readlinkSync(abs) };
   if (!st.isFile()) return undefined;
   const mode = st.mode & 0o7777;
@@ -121,8 +124,26 @@ export function entryOf(
       return { path: rel, sha256: known.sha256, mode, size: st.size };
     }
   }
+  // Hashed before while it was this very inode, unchanged since (its content is in the store, but
+  // it is not the store's inode: a file pip wrote again with content the store already had).
+  const cached = cache?.get(rel, st);
+  if (cached !== undefined && store.has({ sha256: cached, mode })) {
+    if (stats) {
+      stats.files++;
+      stats.reused = (stats.reused ?? 0) + 1;
+    }
+    return { path: rel, sha256: cached, mode, size: st.size };
+  }
   const sha256 = hashFile(abs);
   const added = store.put(abs, { sha256, mode: st.mode & 0o7777 });
+  if (cache) {
+    // Linking into the store changed the inode's ctime: cache the state as it is now.
+    try {
+      cache.set(rel, added ? lstatSync(abs) : st, sha256);
+    } catch {
+      // gone meanwhile
+    }
+  }
   if (stats) {
     stats.files++;
     if (added) {
@@ -163,10 +184,11 @@ export function snapshotEnv(
     for (const d of options.previous.distributions)
       for (const e of d.files) if (!isLink(e)) known.set(e.path, e);
   }
+  const cache = new HashCache(join(stateDir(options.env), 'envs', envHash(root), 'hashes.json'));
   for (const dist of installedDists(root, sitePackages)) {
     const files: Entry[] = [];
     for (const rel of dist.paths) {
-      const entry = entryOf(store, root, rel, options.stats, known.get(rel));
+      const entry = entryOf(store, root, rel, options.stats, known.get(rel), cache);
       if (entry) {
         files.push(entry);
         owned.add(rel);
@@ -174,6 +196,7 @@ export function snapshotEnv(
     }
     distributions.push({ name: dist.name, version: dist.version, distInfo: dist.distInfo, files });
   }
+  cache.save();
   const manifest: Manifest = {
     v: 1,
     createdAt: new Date().toISOString(),

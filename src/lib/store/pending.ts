@@ -8,19 +8,30 @@
  *   transaction.journal.json  small, rewritten at each phase: Blast's pid, pip's pid, pip's
  *                             arguments, and how far the transaction got
  *
- * Phases: started → pip-running → pip-done → committing (the commit point: pip succeeded and
+ * Phases: preparing (the journal claims the environment: created exclusively, so two transactions
+ * never share it; the before state is being written) → started → pip-running → pip-done → committing (the commit point: pip succeeded and
  * postInstall accepted) → gone; or → rolling-back → gone. An interrupted transaction that reached
  * `committing` is finished (its after state recorded as a revision); any other is undone.
  */
-import { existsSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import {
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
 import { BlastError, ExitCode, messageOf } from '../errors.js';
 import type { Env } from '../paths.js';
 import { crashPoint } from './crash.js';
 import { type Manifest, manifestProblem, writeFileAtomic } from './manifest.js';
 import { envStateDir } from './restore.js';
 
-export type TransactionPhase = 'started' | 'pip-running' | 'pip-done' | 'committing' | 'rolling-back';
+export type TransactionPhase =
+  'preparing' | 'started' | 'pip-running' | 'pip-done' | 'committing' | 'rolling-back';
 
 export interface TransactionJournal {
   v: 1;
@@ -101,15 +112,33 @@ export function readTransactionBefore(envPath: string, env?: Env): TransactionBe
   return parsed;
 }
 
-/** Start the journal: the before state first (durable), then the journal naming it. */
+/**
+ * Start the journal: created exclusively in phase `preparing` (another transaction's journal there
+ * is a clear error), then the before state (durable), then phase `started`.
+ */
 export function beginTransaction(
   envPath: string,
   env: Env,
   journal: TransactionJournal,
   before: TransactionBefore,
 ): void {
+  const file = transactionJournalPath(envPath, env);
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const temp = `${file}.${process.pid}.tmp`;
+  writeFileSync(temp, JSON.stringify({ ...journal, phase: 'preparing' }) + '\n', { mode: 0o600 });
+  try {
+    linkSync(temp, file); // atomic and exclusive: EEXIST when a journal is there
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    const other = transactionState(envPath, env);
+    throw other.state === 'running'
+      ? transactionRunsError(envPath, other)
+      : new BlastError(`An interrupted pip transaction is journaled in ${envPath}; run the command again.`);
+  } finally {
+    rmSync(temp, { force: true });
+  }
   writeFileAtomic(transactionBeforePath(envPath, env), JSON.stringify(before), 'transaction-before-temp');
-  writeFileAtomic(transactionJournalPath(envPath, env), JSON.stringify(journal) + '\n');
+  setPhase(envPath, env, journal, 'started');
   crashPoint('transaction-journaled');
 }
 
@@ -123,7 +152,7 @@ export function setPhase(
 ): void {
   Object.assign(journal, extra, { phase });
   writeFileAtomic(transactionJournalPath(envPath, env), JSON.stringify(journal) + '\n');
-  crashPoint(`transaction-${phase}`);
+  if (phase !== 'started') crashPoint(`transaction-${phase}`);
 }
 
 /** The transaction is over: the journal goes first (it is what says "interrupted"), then the before state. */
@@ -195,7 +224,7 @@ export function transactionState(envPath: string, env?: Env): TransactionState {
   const marker = `BLAST_TRANSACTION=${journal.id}`;
   if (stillRuns(journal.blastPid, (cmdline) => cmdline.split('\0').includes('pip')))
     return { state: 'running', journal, pid: journal.blastPid, who: 'blast' };
-  if (journal.phase === 'started' || journal.phase === 'pip-running') {
+  if (journal.phase === 'preparing' || journal.phase === 'started' || journal.phase === 'pip-running') {
     // Blast was killed; pip (its child) may live on and still be changing the environment.
     if (stillRuns(journal.pipPid, (_c, environ) => environ === '' || environ.split('\0').includes(marker)))
       return { state: 'running', journal, pid: journal.pipPid!, who: 'pip' };

@@ -76,6 +76,11 @@ function recoverTransaction(
   store: ObjectStore,
   env: Env | undefined,
 ): 'finished' | 'undone' {
+  if (journal.phase === 'preparing') {
+    // Killed while writing the state before: pip never ran, nothing changed.
+    endTransaction(root, env ?? process.env);
+    return 'undone';
+  }
   const before = readTransactionBefore(root, env);
   if (journal.phase === 'committing') {
     const after = snapshotEnv(root, { env, store, previous: before.manifest });

@@ -277,6 +277,9 @@ function alive(pid: number): boolean {
   }
 }
 
+const LOCK_WAIT_MS = 10_000;
+const LOCK_SLEEP = new Int32Array(new SharedArrayBuffer(4));
+
 /**
  * One change at a time per environment: `restore.lock` (O_EXCL, holding the owner's pid) in the
  * environment's state dir. A lock whose owner died (kill -9) is taken over.
@@ -285,12 +288,15 @@ export function withEnvLock<T>(envPath: string, env: Env | undefined, fn: () => 
   const dir = envStateDir(envPath, env);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const lock = join(dir, 'restore.lock');
-  for (let attempt = 0; ; attempt++) {
+  // A live owner is waited for a while (a restore or a history read takes a moment; the daemon's
+  // `blast record` may hold it when a command starts), then refused.
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
     try {
       writeFileSync(lock, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
       break;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 5) throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     let owner = NaN;
     try {
@@ -299,6 +305,10 @@ export function withEnvLock<T>(envPath: string, env: Env | undefined, fn: () => 
       continue; // released meanwhile
     }
     if (Number.isInteger(owner) && owner > 0 && alive(owner) && owner !== process.pid) {
+      if (Date.now() < deadline) {
+        Atomics.wait(LOCK_SLEEP, 0, 0, 25);
+        continue;
+      }
       throw new BlastError(
         `Another Blast process (pid ${owner}) is changing ${envPath}.`,
         ExitCode.failure,

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BlastError, ExitCode, messageOf } from '../errors.js';
-import { envHash, isLink, type Manifest, parseManifest, writeFileAtomic } from './manifest.js';
+import { envHash, isLink, type Manifest, manifestProblem, writeFileAtomic } from './manifest.js';
 import type { ObjectStore } from './objects.js';
 
 /** Where a revision came from. */
@@ -230,8 +230,9 @@ function parseRevision(text: string, file: string): Revision {
     throw new BlastError(`The revision ${file} is corrupt: ${messageOf(error)}.`, ExitCode.failure);
   }
   if (!validSummary(parsed)) throw new BlastError(`The revision ${file} is corrupt.`, ExitCode.failure);
-  const manifest = parseManifest(JSON.stringify((parsed as { manifest?: unknown }).manifest), file);
-  return { ...(parsed as RevisionSummary), manifest };
+  const problem = manifestProblem((parsed as { manifest?: unknown }).manifest);
+  if (problem) throw new BlastError(`The revision ${file} is corrupt: ${problem}.`, ExitCode.failure);
+  return parsed as Revision;
 }
 
 export function readRevisionFile(file: string): Revision {

@@ -198,8 +198,11 @@ async function main(): Promise<void> {
         } catch (error) {
           say(`cannot record a change: ${(error as Error).message}`);
         }
-        // A change made around the shim (`python -m pip`, `uv pip`) becomes a revision too.
-        if (recordWith) await recordRevision(recordWith, envPath, 'watch', say);
+        // A change made around the shim (`python -m pip`, `uv pip`) becomes a revision too. While
+        // the core's pip transaction is journaled (its file in the state dir both share), the
+        // change is the transaction's, which records it itself: no `blast record` process then.
+        if (recordWith && !existsSync(join(paths.stateDir, 'transaction.journal.json')))
+          await recordRevision(recordWith, envPath, 'watch', say);
       }
       measure();
     });

@@ -1,0 +1,80 @@
+/**
+ * What a file's content hashed to, by its inode's identity: `<state>/envs/<env-hash>/hashes.json`
+ * maps a path to [ino, size, mtimeMs, ctimeMs, mode, sha256] as they were after it was stored.
+ * A snapshot trusts the hash only while the file still has exactly that inode, size, mtime and
+ * ctime (any write, chmod or re-link changes the ctime), so it skips reading files that pip left
+ * alone even when they are not the store's own inode (their content was in the store already,
+ * so they were never linked into it). Read only when a file is not the store's inode, written
+ * only when a file was hashed: a settled environment costs nothing. A cache lost or corrupt only
+ * costs reading the files again.
+ */
+import { mkdirSync, readFileSync, renameSync, writeFileSync, type Stats } from 'node:fs';
+import { dirname } from 'node:path';
+
+type Row = [ino: number, size: number, mtimeMs: number, ctimeMs: number, mode: number, sha256: string];
+
+export class HashCache {
+  private rows: Map<string, Row> | undefined;
+  private readonly updates = new Map<string, Row>();
+  private readonly seen = new Set<string>();
+
+  constructor(private readonly file: string) {}
+
+  private load(): Map<string, Row> {
+    if (this.rows) return this.rows;
+    this.rows = new Map();
+    try {
+      const parsed = JSON.parse(readFileSync(this.file, 'utf8')) as {
+        v?: number;
+        files?: Record<string, Row>;
+      };
+      if (parsed?.v === 1 && parsed.files && typeof parsed.files === 'object')
+        this.rows = new Map(Object.entries(parsed.files));
+    } catch {
+      // none yet, or unreadable: every file is hashed
+    }
+    return this.rows;
+  }
+
+  /** A path this snapshot has (the others drop out of the cache when it is written). */
+  saw(rel: string): void {
+    this.seen.add(rel);
+  }
+
+  /** The hash of `rel` when `st` is still the very inode state it was cached with. */
+  get(rel: string, st: Stats): string | undefined {
+    const r = this.load().get(rel);
+    if (
+      !Array.isArray(r) ||
+      r[0] !== st.ino ||
+      r[1] !== st.size ||
+      r[2] !== st.mtimeMs ||
+      r[3] !== st.ctimeMs ||
+      r[4] !== (st.mode & 0o7777) ||
+      typeof r[5] !== 'string'
+    )
+      return undefined;
+    return r[5];
+  }
+
+  set(rel: string, st: Stats, sha256: string): void {
+    this.updates.set(rel, [st.ino, st.size, st.mtimeMs, st.ctimeMs, st.mode & 0o7777, sha256]);
+  }
+
+  /** Write the cache when files were hashed, keeping only paths this snapshot saw. */
+  save(): void {
+    if (this.updates.size === 0) return;
+    const rows = this.load();
+    for (const [rel, row] of this.updates) rows.set(rel, row);
+    const files: Record<string, Row> = {};
+    for (const [rel, row] of rows) if (this.seen.has(rel)) files[rel] = row;
+    try {
+      mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
+      const temp = `${this.file}.${process.pid}.tmp`;
+      writeFileSync(temp, JSON.stringify({ v: 1, files }));
+      renameSync(temp, this.file);
+    } catch {
+      // a cache only
+    }
+  }
+}
