@@ -329,9 +329,11 @@ async function pipInstall(
       hooks: options.hooks ?? noHooks,
       env: options.env,
       report: () => {}, // the error below says what happened, once
-      pip: async (envPath, pipArgs, pipEnv) => {
+      pip: async (envPath, pipArgs, pipEnv, onSpawn) => {
         const run = await runPython(envPath, ['-m', 'pip', ...pipArgs], {
           env: pipEnv,
+          onSpawn,
+          outliveSignals: true,
           onLine: (line) => PROGRESS.test(line) && options.note(line),
         });
         output = run.stdout + run.stderr;

@@ -13,7 +13,14 @@ export interface Captured {
 export function runPython(
   envPath: string,
   args: readonly string[],
-  options: { env?: Env; input?: string; onLine?: (line: string) => void } = {},
+  options: {
+    env?: Env;
+    input?: string;
+    onLine?: (line: string) => void;
+    onSpawn?: (pid: number) => void;
+    /** Ctrl-C and friends go to the child only: Blast must live on to roll back (pip in a transaction). */
+    outliveSignals?: boolean;
+  } = {},
 ): Promise<Captured> {
   const child = spawn(join(envPath, 'bin', 'python'), [...args], {
     env: (options.env ?? process.env) as NodeJS.ProcessEnv,
@@ -36,10 +43,16 @@ export function runPython(
     stderr += c;
     lines(c);
   });
+  if (child.pid !== undefined) options.onSpawn?.(child.pid);
   child.stdin.end(options.input ?? '');
-  return new Promise((done, fail) => {
+  const ignore = () => {};
+  const signals: NodeJS.Signals[] = options.outliveSignals ? ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] : [];
+  for (const s of signals) process.on(s, ignore);
+  return new Promise<Captured>((done, fail) => {
     child.on('error', fail);
     child.on('close', (code, signal) => done({ status: code ?? (signal ? 128 : 1), stdout, stderr }));
+  }).finally(() => {
+    for (const s of signals) process.off(s, ignore);
   });
 }
 
