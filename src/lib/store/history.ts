@@ -3,11 +3,12 @@
  * date first (a change made while nothing watched becomes a revision of source `outside`), so the
  * history is right even without a daemon.
  */
-import { resolve } from 'node:path';
-import type { Env } from '../paths.js';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { stateDir, type Env } from '../paths.js';
 import { listSnapshots, readManifest, snapshotEnv, type Manifest } from './manifest.js';
 import { ObjectStore } from './objects.js';
-import { type Recovery, recoverAll } from './recover.js';
+import { hasJournal, type Recovery, recoverAll } from './recover.js';
 import { withEnvLock } from './restore.js';
 import {
   latestRevision,
@@ -46,11 +47,18 @@ export function recordCurrent(
 ): Synced {
   const root = resolve(envPath);
   const store = options.store ?? ObjectStore.of(options.env);
+  // Removed meanwhile (the daemon's `blast record` may come late): nothing to record, and no
+  // directory of Blast's home to create again.
+  if (!existsSync(join(root, 'pyvenv.cfg')) || !existsSync(stateDir(options.env)))
+    return { recovery: { outcome: 'none', steps: 0 } };
   const recovery = recoverAll(root, { env: options.env, store });
   if (recovery.busy) return { recovery };
   // Under the env lock: a restore (blast load, a rollback) is never recorded half done.
   const recorded = withEnvLock(root, options.env, () => {
     const manifest = snapshotEnv(root, { env: options.env, store, previous: latestManifest(store, root) });
+    // A pip transaction that began meanwhile may have changed files under the snapshot: it
+    // records its own states, so this one is not kept.
+    if (hasJournal(root, options.env)) return undefined;
     return recordRevision(store, root, manifest, { source: options.source, detail: options.detail });
   });
   return recorded ? { recovery, recorded } : { recovery };

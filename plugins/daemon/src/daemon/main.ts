@@ -143,6 +143,9 @@ async function main(): Promise<void> {
   const dirs = sitePackagesDirs(envPath);
   let packages: Packages = scanPackages(dirs);
   let lastChange: ChangeRecord | undefined = (await store.history(1))[0];
+  // The environment (or Blast's whole home) deleted under the daemon: nothing left to watch, and
+  // nothing to write either (nedb would recreate the deleted directories).
+  const envGone = () => !existsSync(join(envPath, 'pyvenv.cfg')) || !existsSync(paths.stateDir);
   let startupRecord = Promise.resolve();
   {
     const known = await store.current();
@@ -151,7 +154,9 @@ async function main(): Promise<void> {
     if (record) {
       lastChange = record;
       say(`changed while no daemon ran: ${JSON.stringify(change)}`);
-      if (recordWith) startupRecord = recordRevision(recordWith, envPath, 'outside', say);
+      // Only a real change (not the first look at a new environment) is worth a `blast record`.
+      if (recordWith && change && !envGone())
+        startupRecord = recordRevision(recordWith, envPath, 'outside', say);
     }
   }
 
@@ -180,9 +185,6 @@ async function main(): Promise<void> {
   // Watching: every event restarts the debounce timer; when it fires, rescan and record.
   let settleTimer: NodeJS.Timeout | undefined;
   let recording = startupRecord;
-  // The environment (or Blast's whole home) deleted under the daemon: nothing left to watch, and
-  // nothing to write either (nedb would recreate the deleted directories).
-  const envGone = () => !existsSync(join(envPath, 'pyvenv.cfg')) || !existsSync(paths.stateDir);
   const settle = () => {
     settleTimer = undefined;
     if (envGone()) return void shutdown('the environment was removed');
@@ -201,7 +203,7 @@ async function main(): Promise<void> {
         // A change made around the shim (`python -m pip`, `uv pip`) becomes a revision too. While
         // the core's pip transaction is journaled (its file in the state dir both share), the
         // change is the transaction's, which records it itself: no `blast record` process then.
-        if (recordWith && !existsSync(join(paths.stateDir, 'transaction.journal.json')))
+        if (recordWith && !envGone() && !existsSync(join(paths.stateDir, 'transaction.journal.json')))
           await recordRevision(recordWith, envPath, 'watch', say);
       }
       measure();
