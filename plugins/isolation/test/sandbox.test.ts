@@ -169,6 +169,40 @@ describe('isolation: sandbox (real bubblewrap)', function () {
     }
   });
 
+  it('without usable user namespaces: the veto says so and how to enable them; nothing is created', () => {
+    // A user namespace of our own whose limit of nested user namespaces is 0: bubblewrap meets
+    // exactly what a kernel with unprivileged user namespaces switched off gives it.
+    const script = join(box.root, 'script-userns');
+    writeFileSync(script, '', { mode: 0o600 });
+    const run = spawnSync(
+      'unshare',
+      [
+        '--user',
+        '--map-root-user',
+        'sh',
+        '-c',
+        'echo 0 > /proc/sys/user/max_user_namespaces && exec "$@"',
+        'sh',
+        process.execPath,
+        BIN,
+        'start',
+        'nouserns',
+        '--isolation',
+        'sandbox',
+      ],
+      {
+        env: { ...box.env, BLAST_SHELL: 'bash', BLAST_SHELL_SCRIPT: script },
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
+    expect(run.status, run.stderr).to.equal(4);
+    expect(run.stderr).to.include('bubblewrap cannot create a sandbox on this machine');
+    expect(run.stderr).to.include('kernel.unprivileged_userns_clone=1');
+    expect(readFileSync(script, 'utf8')).to.equal('');
+    expect(existsSync(join(box.blastHome, 'envs', 'nouserns'))).to.equal(false);
+  });
+
   it("a pip transaction inside the sandbox is refused with the way out (Blast's store is read-only there)", () => {
     configure(box, 'sbx', 'isolation=sandbox');
     try {
