@@ -5,14 +5,38 @@
  * `blast start` opens inside it, and the veto when bubblewrap is missing.
  */
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { supportedByVersion } from '../../../test/python/world.js';
 import { BIN, blast, sandbox, throughFunction, type Sandbox } from '../../../test/support/cli.js';
+import { wrapperFor } from '../src/wrapper.js';
 import { blastAsync, configure, makeEnv, unset } from './support.js';
+
+/** Processes and threads of nobody (uid 65534) on the machine. */
+function nobodyTasks(): number {
+  let count = 0;
+  for (const pid of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      if (/^Uid:\s+65534\s/m.test(status)) count += Number(/^Threads:\s+(\d+)/m.exec(status)?.[1] ?? 1);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return count;
+}
 
 /** Try to write each path; print `label=ok` or `label=denied`. */
 const WRITES = `w() { if (echo x > "$1") 2>/dev/null; then echo "$2=ok"; else echo "$2=denied"; fi; }
@@ -166,6 +190,56 @@ describe('isolation: sandbox (real bubblewrap)', function () {
       expect(readFileSync(script, 'utf8')).to.equal('');
     } finally {
       unset(box, 'sbx', 'isolation', 'memory');
+    }
+  });
+
+  it('max-procs in the sandbox counts only its own processes, for a regular user', async function () {
+    // Run as nobody (RLIMIT_NPROC never binds root). Thirty processes of nobody's outside the
+    // sandbox already exceed max-procs 20: outside, the fork loop cannot start one; inside,
+    // where the limit is set in the sandbox's own user namespace, it starts up to the limit.
+    if (process.getuid?.() !== 0) this.skip();
+    const nobody = ['--reuid=65534', '--regid=65534', '--clear-groups'];
+    const dir = mkdtempSync(join(tmpdir(), 'blast-nproc-'));
+    chmodSync(dir, 0o777);
+    const others = spawn('setpriv', [...nobody, 'sh', '-c', 'for i in $(seq 30); do sleep 30 & done; wait'], {
+      detached: true,
+      stdio: 'ignore',
+    });
+    try {
+      while (nobodyTasks() < 31) await new Promise((resolve) => setTimeout(resolve, 50));
+      const loop = 'i=0; while [ $i -lt 100 ]; do sleep 2 & i=$((i+1)); echo $i; done';
+      const forked = (command: string, args: string[], env: Record<string, string> = {}) => {
+        const run = spawnSync('setpriv', [...nobody, command, ...args], {
+          env: { PATH: process.env.PATH!, ...env },
+          cwd: dir,
+          encoding: 'utf8',
+          timeout: 30_000,
+        });
+        return Number(run.stdout.trim().split('\n').at(-1) || 0);
+      };
+      const wrapper = wrapperFor(
+        {
+          env: {
+            name: 'nproc',
+            path: dir,
+            kind: 'local',
+            python: { executable: '', version: '', implementation: '' },
+            settings: { isolation: 'sandbox', 'max-procs': '20' },
+          },
+          purpose: 'run',
+          command: 'sh',
+          args: ['-c', loop],
+          cwd: dir,
+          environment: {},
+          readable: [],
+        },
+        { PATH: process.env.PATH, HOME: dir },
+      )!;
+      expect(forked('prlimit', ['--nproc=20:20', '--', 'sh', '-c', loop])).to.equal(0);
+      expect(forked(wrapper.command, wrapper.args, wrapper.env)).to.be.within(1, 19);
+    } finally {
+      process.kill(-others.pid!, 'SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
