@@ -4,7 +4,7 @@
  */
 import type { ProcessWrapper, WrapEvent } from 'blast/hooks';
 import { commandLimits, decodeSaved, requirePrlimit, RESOURCES, userTasks, wanted } from './limits.js';
-import { hasLimits, type Policy, policyOf, SANDBOX_VARIABLE, SAVED_VARIABLE } from './policy.js';
+import { type Policy, policyOf, SANDBOX_VARIABLE, SAVED_VARIABLE } from './policy.js';
 import { bwrapArgs, requireSandbox } from './sandbox.js';
 
 export function wrapperFor(
@@ -12,30 +12,30 @@ export function wrapperFor(
   env: NodeJS.ProcessEnv = process.env,
 ): ProcessWrapper | undefined {
   const policy = policyOf(event.env.settings);
-  if (policy.level === 'none') return undefined;
   // Already inside this environment's sandbox (blast run from the sandboxed subshell): what
   // could be applied is applied, and bubblewrap cannot nest without privileges.
   if (env[SANDBOX_VARIABLE] === event.env.path) return undefined;
-  if (policy.level === 'limits') {
-    // The subshell activates itself through the shell function, and that activation sets (and
-    // `blast kill` restores) the shell's limits; wrapping it too would make kill restore the
-    // wrapper's values instead of the user's.
-    if (event.purpose === 'subshell' || !hasLimits(policy)) return undefined;
-    const prlimit = requirePrlimit(env);
-    checkUserTasks(policy);
-    return { command: prlimit, args: [...commandLimits(policy), '--', event.command, ...event.args] };
-  }
-  const bwrap = requireSandbox(policy, env);
-  const inner: string[] = [];
-  const want = wanted(policy);
-  // Limits a previous activation put on the calling shell go back to the user's own for the
-  // resources this policy leaves alone (switching from a limited env into a sandboxed one).
+  const limits = policy.level === 'none' ? [] : commandLimits(policy);
+  // The calling shell may carry the limits an activation of another environment put on it: the
+  // resources this policy leaves alone go back to the user's own, as an activation would do.
+  const want = policy.level === 'none' ? {} : wanted(policy);
   const saved = decodeSaved(env[SAVED_VARIABLE]);
   const restore = RESOURCES.filter((r) => want[r] === undefined && saved[r] !== undefined).map(
     (r) => `--${r}=${saved[r]}:`,
   );
-  if (hasLimits(policy) || restore.length)
-    inner.push(requirePrlimit(env), ...commandLimits(policy), ...restore, '--');
+  if (policy.level !== 'sandbox') {
+    // The subshell activates itself through the shell function, and that activation sets (and
+    // `blast kill` restores) the shell's limits; wrapping it too would make kill restore the
+    // wrapper's values instead of the user's.
+    if (event.purpose === 'subshell' || limits.length + restore.length === 0) return undefined;
+    checkUserTasks(policy);
+    return {
+      command: requirePrlimit(env),
+      args: [...limits, ...restore, '--', event.command, ...event.args],
+    };
+  }
+  const bwrap = requireSandbox(policy, env);
+  const inner = limits.length + restore.length ? [requirePrlimit(env), ...limits, ...restore, '--'] : [];
   const args = bwrapArgs(policy, {
     envPath: event.env.path,
     cwd: event.cwd,
@@ -56,7 +56,7 @@ export function wrapperFor(
  */
 function checkUserTasks(policy: Policy): void {
   const uid = process.getuid?.() ?? 0;
-  if (policy.maxProcs === undefined || uid === 0) return;
+  if (policy.level !== 'limits' || policy.maxProcs === undefined || uid === 0) return;
   const tasks = userTasks(uid);
   if (tasks >= policy.maxProcs) {
     throw new Error(

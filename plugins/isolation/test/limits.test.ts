@@ -91,7 +91,7 @@ describe('isolation: resource limits (real bash, real Python)', function () {
     expect(rows(file('before'))).to.have.length(3);
   });
 
-  it('switching to an environment without limits gives the shell its own back; kill after it too', () => {
+  it('switching to an environment without limits gives the shell its own back (and blast run of it too); kill after it too', () => {
     makeEnv(box, 'other');
     const run = inBash(
       box,
@@ -99,6 +99,8 @@ describe('isolation: resource limits (real bash, real Python)', function () {
       cat /proc/$$/limits >| "$ROOT/before"
       blast start switch --memory 256M || exit 10
       grep 'Max data size' /proc/$$/limits
+      blast run other -- sh -c ${JSON.stringify(allocate(300))}; echo "run-other=$?"
+      blast run switch -- sh -c ${JSON.stringify(allocate(300))} 2>/dev/null; echo "run-switch=$?"
       blast start other || exit 11
       cat /proc/$$/limits >| "$ROOT/switched"
       ${allocate(300)}; echo "other=$?"
@@ -110,6 +112,9 @@ describe('isolation: resource limits (real bash, real Python)', function () {
     expect(run.status, run.stderr).to.equal(0);
     expect(run.stdout).to.match(/^Max data size +268435456 /m);
     expect(run.stdout).to.include('allocated\nother=0\n');
+    // blast run of another environment from the limited shell: that one's policy, not this shell's.
+    expect(run.stdout).to.include('allocated\nrun-other=0\n');
+    expect(run.stdout).to.include('run-switch=1\n');
     expect(file('switched')).to.equal(file('before'));
     expect(file('after')).to.equal(file('before'));
   });
