@@ -64,4 +64,5 @@ export function blastAsync(box: Sandbox, args: string[], cwd = box.home): Promis
 }
 
 /** A Python command that allocates MB megabytes at once, then prints `allocated`. */
-export const allocate = (mb: number) => `python -c "b = bytearray(${mb} * 1024 * 1024); print('allocated')"`;
+export const allocate = (mb: number, python = 'python') =>
+  `${python} -c "b = bytearray(${mb} * 1024 * 1024); print('allocated')"`;
