@@ -51,10 +51,11 @@ export function formatBytes(bytes: number): string {
 }
 
 /**
- * Below this, Blast itself (Node reserves its heap and code space at start) and pip cannot run in
- * the limited shell: measured, Node hangs at 32M and starts at 64M of RLIMIT_DATA.
+ * Below this, Blast itself cannot run in the limited shell (and so neither can `blast kill`):
+ * measured with RLIMIT_DATA, `node -e 1` hangs at 32M and starts at 64M, and the whole CLI
+ * (`blast list`) aborts at 96M and runs at 112M.
  */
-export const MIN_MEMORY = 64 * 1024 ** 2;
+export const MIN_MEMORY = 128 * 1024 ** 2;
 
 function parseSize(what: string, min: number): (value: string) => string {
   return (value) => {
@@ -100,7 +101,7 @@ export const SETTINGS: SettingSpec[] = [
   {
     name: 'memory',
     description:
-      'Memory each process may allocate (its data segment, RLIMIT_DATA), e.g. 512M or 2G; at least 64M.',
+      'Memory each process may allocate (its data segment, RLIMIT_DATA), e.g. 512M or 2G; at least 128M.',
     type: 'string',
     helpValue: 'SIZE',
     parse: parseSize('memory', MIN_MEMORY),

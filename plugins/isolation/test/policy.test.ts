@@ -26,7 +26,7 @@ describe('isolation: settings and policy', () => {
     expect(parse('disk-quota', '5G')).to.equal('5G');
     expect(bytesOf('1.5G')).to.equal(1.5 * 1024 ** 3);
     expect(() => parse('memory', 'lots')).to.throw('memory is a size such as 512M or 2G');
-    expect(() => parse('memory', '32M')).to.throw('memory must be at least 64M');
+    expect(() => parse('memory', '96M')).to.throw('memory must be at least 128M');
     expect(() => parse('memory', '-1G')).to.throw('a size such as');
     expect(() => parse('disk-quota', '10K')).to.throw('disk-quota must be at least 1M');
   });
