@@ -39,6 +39,8 @@ const number = (name: string, fallback: number) => {
 const SHELL_CHECK_MS = number('BLAST_DAEMON_SHELL_CHECK_MS', 2000);
 /** Quiet time before a burst of file events counts as one settled change (ms). */
 const DEBOUNCE_MS = number('BLAST_DAEMON_DEBOUNCE_MS', 300);
+/** Quiet time after a settled change before it is recorded as a revision (`blast record`, ms). */
+const RECORD_QUIET_MS = number('BLAST_DAEMON_RECORD_QUIET_MS', 1500);
 /** A connection that sends nothing for this long is closed (ms). */
 const IDLE_MS = number('BLAST_DAEMON_IDLE_MS', 5000);
 
@@ -200,14 +202,32 @@ async function main(): Promise<void> {
         } catch (error) {
           say(`cannot record a change: ${(error as Error).message}`);
         }
-        // A change made around the shim (`python -m pip`, `uv pip`) becomes a revision too. While
-        // the core's pip transaction is journaled (its file in the state dir both share), the
-        // change is the transaction's, which records it itself: no `blast record` process then.
-        if (recordWith && !envGone() && !existsSync(join(paths.stateDir, 'transaction.journal.json')))
-          await recordRevision(recordWith, envPath, 'watch', say);
+        if (recordWith) {
+          recordPending = true;
+          scheduleRecord();
+        }
       }
       measure();
     });
+  };
+  // A change made around the shim (`python -m pip`, `uv pip`) becomes a revision too, once the
+  // environment has been quiet for a while (one pip command pauses between distributions: one
+  // revision, not one per distribution). While the core's pip transaction is journaled (its file
+  // in the state dir both share), the change is the transaction's, which records it itself.
+  let recordTimer: NodeJS.Timeout | undefined;
+  let recordPending = false;
+  const recordNow = () => {
+    recordTimer = undefined;
+    if (!recordPending || !recordWith || shuttingDown) return;
+    recordPending = false;
+    recording = recording.then(async () => {
+      if (envGone() || existsSync(join(paths.stateDir, 'transaction.journal.json'))) return;
+      await recordRevision(recordWith, envPath, 'watch', say);
+    });
+  };
+  const scheduleRecord = () => {
+    clearTimeout(recordTimer);
+    recordTimer = setTimeout(recordNow, RECORD_QUIET_MS);
   };
   const watchers: FSWatcher[] = [];
   for (const dir of [...dirs, join(envPath, 'bin')]) {
@@ -216,6 +236,7 @@ async function main(): Promise<void> {
         if (shuttingDown) return;
         clearTimeout(settleTimer);
         settleTimer = setTimeout(settle, DEBOUNCE_MS);
+        if (recordTimer) scheduleRecord(); // still changing: the revision waits for quiet
       });
       watcher.on('error', (error) => say(`watch ${dir}: ${error.message}`));
       watchers.push(watcher);
@@ -245,6 +266,7 @@ async function main(): Promise<void> {
     shuttingDown = true;
     clearInterval(shellTimer);
     clearTimeout(settleTimer);
+    clearTimeout(recordTimer); // a pending revision is recorded by the next history read instead
     for (const w of watchers) w.close();
     say(`stopping: ${why}`);
     const closed = new Promise<void>((done) => server.close(() => done()));
