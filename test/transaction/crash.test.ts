@@ -5,9 +5,9 @@
  * Blast was killed makes the next command refuse, not touch the environment.
  */
 import { expect } from 'chai';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { decodeState } from '../../src/lib/activation.js';
 import {
   TRANSACTION_CRASH_STEPS,
@@ -158,6 +158,39 @@ describe('pip transactions killed with -9 (real CLI, real pip)', function () {
     expect(fixed.stdout).to.match(/^fixed\s+no interrupted change\s+demo/m);
     expect(found()).to.deep.equal([]);
     expect(treeDiff(envTree(), oldTree)).to.deep.equal([]);
+  });
+
+  it('a transaction still running (its Blast alive) makes another refuse, and history only reads', () => {
+    // A live process standing for the Blast that runs the transaction (its command line says pip).
+    const owner = spawn('sh', ['-c', 'sleep 60; :', 'pip'], { stdio: 'ignore' });
+    try {
+      const file = transactionJournalPath(envPath, box.env);
+      mkdirSync(dirname(file), { recursive: true });
+      const journal: TransactionJournal = {
+        v: 1,
+        op: 'pip',
+        id: 'test',
+        env: envPath,
+        startedAt: new Date().toISOString(),
+        blastPid: owner.pid!,
+        args: ['install', 'alpha==2.0'],
+        phase: 'pip-running',
+      };
+      writeFileSync(file, JSON.stringify(journal));
+      const before = envTree();
+      const refused = run(install('alpha==2.0'));
+      expect(refused.status).to.equal(1);
+      expect(refused.stderr).to.include(`A pip transaction (Blast pid ${owner.pid}) is changing ${envPath}.`);
+      expect(refused.stderr).not.to.match(/\n\s+at /);
+      const history = JSON.parse(ok(['history', '--env', 'demo', '--json']).stdout) as { busy?: string };
+      expect(history.busy).to.include(`Blast pid ${owner.pid}`);
+      expect(run(['load', '--env', 'demo', 'old']).status).to.equal(1);
+      expect(treeDiff(envTree(), before)).to.deep.equal([]);
+      expect(existsSync(file)).to.equal(true);
+      rmSync(file);
+    } finally {
+      owner.kill('SIGKILL');
+    }
   });
 
   it('pip still running after Blast was killed: the next command refuses clearly; once pip is gone it undoes', async () => {
