@@ -131,6 +131,11 @@ describe('isolation settings through the CLI', function () {
     expect(check.stdout + check.stderr).to.match(
       /ok +isolation policy +listed +limits memory=1G can be enforced here, disk-quota 5G after each pip transaction/,
     );
+    makeEnv(box, 'quota-only');
+    configure(box, 'quota-only', 'disk-quota=2G');
+    expect(blast(box, ['check']).stdout).to.match(
+      /ok +isolation policy +quota-only +disk-quota 2G checked after each pip transaction/,
+    );
     configure(box, 'listed', 'isolation=sandbox');
     expect(blast(box, ['check']).stdout).to.match(
       /ok +isolation policy +listed +sandbox memory=1G can be enforced/,

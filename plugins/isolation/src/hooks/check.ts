@@ -58,7 +58,11 @@ function checkEnv(env: EnvInfo): CheckResult | undefined {
     policy.diskQuota === undefined
       ? ''
       : `, disk-quota ${formatBytes(policy.diskQuota)} after each pip transaction`;
-  return { name, env: env.name, status: 'ok', message: `${shown} can be enforced here${quota}` };
+  const message =
+    policy.level === 'none'
+      ? `disk-quota ${formatBytes(policy.diskQuota!)} checked after each pip transaction`
+      : `${shown} can be enforced here${quota}`;
+  return { name, env: env.name, status: 'ok', message };
 }
 
 const hook: Hook<'check'> = async ({ envs }) =>
