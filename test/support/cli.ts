@@ -4,7 +4,7 @@
  * is shared across tests (BLAST_CACHE_DIR) so each test does not pay for building it.
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,7 +42,31 @@ export function sandbox(extra: Record<string, string> = {}): Sandbox {
     NO_COLOR: '1',
     ...extra,
   });
-  return { root, home, blastHome, env, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+  const cleanup = () => {
+    killProcessesOf(blastHome);
+    // A process killed a moment ago may have had a write in flight: retry a non-empty rmdir.
+    rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
+  };
+  return { root, home, blastHome, env, cleanup };
+}
+
+/**
+ * The daemons a sandbox's `blast start`s left running (attached to the test runner, which outlives
+ * the test) and what they spawned: every process whose environment has this BLAST_HOME. Killed
+ * before the sandbox goes, so none writes into a directory being removed.
+ */
+function killProcessesOf(blastHome: string): void {
+  const needle = Buffer.from(`\0BLAST_HOME=${blastHome}\0`);
+  for (const name of readdirSync('/proc')) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      const environ = Buffer.concat([Buffer.from('\0'), readFileSync(`/proc/${pid}/environ`)]);
+      if (environ.includes(needle)) process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone already, or not ours to read
+    }
+  }
 }
 
 export interface Run extends Pick<SpawnSyncReturns<string>, 'stdout' | 'stderr'> {
