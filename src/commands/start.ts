@@ -29,6 +29,7 @@ import {
   RESERVED_SETTING_NAMES,
 } from '../lib/settings.js';
 import { wrapProcess } from '../lib/wrap.js';
+import { hasJournal } from '../lib/store/journal-files.js';
 
 /** `--python` for an environment that exists: it must agree with the Python the env was made with. */
 async function checkPython(info: EnvInfo, spec: string, warn: (message: string) => void): Promise<void> {
@@ -128,6 +129,7 @@ Through the \`blast\` shell function (see \`blast init\`) the current shell is a
     let loaded = await loadEnv(target);
     const planned = loaded ? undefined : await planCreation(target, flags.python, ctx);
     if (loaded && flags.python) await checkPython(loaded.info, flags.python, (m) => this.warn(m));
+    if (loaded && hasJournal(loaded.info.path, env)) await this.recover(loaded.info);
     const info = loaded?.info ?? planned!.info;
     const settings =
       given.length || !loaded
@@ -175,6 +177,21 @@ Through the \`blast\` shell function (see \`blast init\`) the current shell is a
     writeShellScript(through.script, adapter.render(change));
     for (const note of contributions.notes) process.stderr.write(`${note}\n`);
     await runPhase(this.config, 'postStart', event, 'inform');
+  }
+
+  /**
+   * A change a kill -9 left half done (a restore, a pip transaction) is finished or undone before
+   * the environment is activated; one still running is only reported. The store is loaded only
+   * when a journal says there is something to do.
+   */
+  private async recover(info: EnvInfo): Promise<void> {
+    const { recoverAll } = await import('../lib/store/recover.js');
+    const recovery = recoverAll(info.path, { env: process.env });
+    if (recovery.busy) this.warn(recovery.busy);
+    if (recovery.outcome !== 'none')
+      process.stderr.write(`blast: ${recovery.outcome} an interrupted restore of ${info.name}\n`);
+    if (recovery.transaction)
+      process.stderr.write(`blast: ${recovery.transaction} an interrupted pip transaction in ${info.name}\n`);
   }
 
   /** The pip shim's directory, first on PATH so every `pip` runs in a transaction (`blast pip`). */

@@ -160,6 +160,19 @@ describe('pip transactions killed with -9 (real CLI, real pip)', function () {
     expect(treeDiff(envTree(), oldTree)).to.deep.equal([]);
   });
 
+  it('`blast start` of the environment undoes an interrupted transaction before activating it', () => {
+    const killed = run(install('alpha==2.0'), { BLAST_TEST_CRASH_AT: 'transaction-pip-done' });
+    expect(killed.status).to.equal(128);
+    expect(existsSync(transactionJournalPath(envPath, box.env))).to.equal(true);
+    const start = throughFunction(box, ['start', 'demo'], { env: pipEnv() });
+    expect(start.status, start.stderr).to.equal(0);
+    expect(start.stderr).to.include('blast: undone an interrupted pip transaction in demo');
+    expect(start.script).to.include('VIRTUAL_ENV=');
+    expect(existsSync(transactionJournalPath(envPath, box.env))).to.equal(false);
+    expect(treeDiff(envTree(), oldTree)).to.deep.equal([]);
+    killDaemons(box);
+  });
+
   it('a transaction still running (its Blast alive) makes another refuse, and history only reads', () => {
     // A live process standing for the Blast that runs the transaction (its command line says pip).
     const owner = spawn('sh', ['-c', 'sleep 60; :', 'pip'], { stdio: 'ignore' });

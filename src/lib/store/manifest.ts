@@ -2,7 +2,6 @@
  * Snapshots: what an environment's installed distributions are, file by file, with every file's
  * content in the object store. Saved as JSON under `<store>/snapshots/<env-hash>/<name>.json`.
  */
-import { createHash } from 'node:crypto';
 import {
   closeSync,
   existsSync,
@@ -26,6 +25,7 @@ import { crashPoint } from './crash.js';
 import { installedDists, sitePackagesOf } from './dists.js';
 import { HashCache } from './hashcache.js';
 import { hashFile, ObjectStore } from './objects.js';
+import { envHash } from './journal-files.js';
 
 export interface FileEntry {
   /** Relative to the environment root, `/`-separated. */
@@ -72,10 +72,7 @@ export function isLink(entry: Entry): entry is LinkEntry {
   return 'link' in entry;
 }
 
-/** A short, stable name for an environment: 16 hex digits of the SHA-256 of its absolute path (as the daemon's). */
-export function envHash(envPath: string): string {
-  return createHash('sha256').update(resolve(envPath)).digest('hex').slice(0, 16);
-}
+export { envHash };
 
 /** Symbolic links at the environment's top level and in bin/ that no distribution owns. */
 function envSymlinks(envPath: string, owned: Set<string>): LinkEntry[] {

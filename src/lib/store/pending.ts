@@ -29,6 +29,7 @@ import type { Env } from '../paths.js';
 import { crashPoint } from './crash.js';
 import { type Manifest, manifestProblem, writeFileAtomic } from './manifest.js';
 import { envStateDir } from './restore.js';
+import { transactionJournalPath } from './journal-files.js';
 
 export type TransactionPhase =
   'preparing' | 'started' | 'pip-running' | 'pip-done' | 'committing' | 'rolling-back';
@@ -66,9 +67,7 @@ export const TRANSACTION_CRASH_STEPS = [
   'transaction-rolled-back',
 ] as const;
 
-export function transactionJournalPath(envPath: string, env?: Env): string {
-  return join(envStateDir(envPath, env), 'transaction.journal.json');
-}
+export { transactionJournalPath };
 
 export function transactionBeforePath(envPath: string, env?: Env): string {
   return join(envStateDir(envPath, env), 'transaction.before.json');

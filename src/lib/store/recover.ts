@@ -4,7 +4,6 @@
  * history of an environment calls `recoverEnv` first; `blast start` and `blast check --fix` call
  * `recoverAll`. Cheap when there is nothing to recover: two stat calls.
  */
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Env } from '../paths.js';
 import { snapshotEnv } from './manifest.js';
@@ -12,14 +11,14 @@ import { ObjectStore } from './objects.js';
 import {
   endTransaction,
   readTransactionBefore,
-  transactionJournalPath,
   transactionRunsError,
   transactionState,
   type TransactionJournal,
 } from './pending.js';
-import { journalPath, recoverRestore, restoreUnlocked, withEnvLock } from './restore.js';
+import { recoverRestore, restoreUnlocked, withEnvLock } from './restore.js';
 import { recordRevision } from './revisions.js';
 import { removeStrays } from './strays.js';
+import { hasJournal } from './journal-files.js';
 
 export interface Recovery {
   /** What an interrupted restore was brought to: finished, undone, or nothing to do. */
@@ -36,10 +35,7 @@ export interface RecoverOptions {
   store?: ObjectStore;
 }
 
-/** Whether an interrupted (or running) change is journaled for the environment. */
-export function hasJournal(envPath: string, env?: Env): boolean {
-  return existsSync(journalPath(envPath, env)) || existsSync(transactionJournalPath(envPath, env));
-}
+export { hasJournal };
 
 /**
  * Finish or undo whatever a killed Blast left half done in the environment. Throws (clearly) when

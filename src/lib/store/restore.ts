@@ -22,19 +22,12 @@ import {
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { BlastError, ExitCode, messageOf } from '../errors.js';
-import { stateDir, type Env } from '../paths.js';
+import type { Env } from '../paths.js';
 import { crashPoint } from './crash.js';
 import { installedDists } from './dists.js';
-import {
-  entryOf,
-  envHash,
-  isLink,
-  type Entry,
-  type Manifest,
-  safeRelPath,
-  writeFileAtomic,
-} from './manifest.js';
+import { entryOf, isLink, type Entry, type Manifest, safeRelPath, writeFileAtomic } from './manifest.js';
 import { ObjectStore, tempName } from './objects.js';
+import { envStateDir, journalPath } from './journal-files.js';
 
 export type PathState =
   { kind: 'absent' } | { kind: 'file'; sha256: string; mode: number } | { kind: 'link'; target: string };
@@ -68,14 +61,7 @@ export interface StoreOptions {
   store?: ObjectStore;
 }
 
-/** `<BLAST_HOME>/state/envs/<env-hash>`: the environment's state dir (shared with the daemon). */
-export function envStateDir(envPath: string, env: Env = process.env): string {
-  return join(stateDir(env), 'envs', envHash(envPath));
-}
-
-export function journalPath(envPath: string, env: Env = process.env): string {
-  return join(envStateDir(envPath, env), 'restore.journal.json');
-}
+export { envStateDir, journalPath };
 
 function stateOf(entry: Entry): PathState {
   return isLink(entry)
