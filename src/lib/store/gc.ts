@@ -26,6 +26,7 @@ import {
   revisionsToPrune,
   withRevisionsLock,
 } from './revisions.js';
+import { alive } from './pid-lock.js';
 
 export const DEFAULT_KEEP_REVISIONS = 50;
 const DEFAULT_GRACE_S = 600;
@@ -67,15 +68,6 @@ function listDir(dir: string): string[] {
     return readdirSync(dir);
   } catch {
     return [];
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -35,6 +35,7 @@ import { dirname, join } from 'node:path';
 import { BlastError, ExitCode } from '../errors.js';
 import { blastHome, type Env } from '../paths.js';
 import { crashPoint } from './crash.js';
+import { alive } from './pid-lock.js';
 
 /** `<BLAST_HOME>/store`. */
 export function storeDir(env: Env = process.env): string {
@@ -92,16 +93,6 @@ export function hashFile(path: string): string {
     closeSync(fd);
   }
   return hash.digest('hex');
-}
-
-/** Whether a process with this pid exists (EPERM: it does, someone else's). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export class ObjectStore {

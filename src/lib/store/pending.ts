@@ -30,6 +30,7 @@ import { crashPoint } from './crash.js';
 import { type Manifest, manifestProblem, writeFileAtomic } from './manifest.js';
 import { envStateDir } from './restore.js';
 import { transactionJournalPath } from './journal-files.js';
+import { alive } from './pid-lock.js';
 
 export type TransactionPhase =
   'preparing' | 'started' | 'pip-running' | 'pip-done' | 'committing' | 'rolling-back';
@@ -162,15 +163,6 @@ export function endTransaction(envPath: string, env: Env): void {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

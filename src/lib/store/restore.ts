@@ -18,7 +18,6 @@ import {
   rmdirSync,
   symlinkSync,
   unlinkSync,
-  writeFileSync,
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { BlastError, ExitCode, messageOf } from '../errors.js';
@@ -28,6 +27,7 @@ import { installedDists } from './dists.js';
 import { entryOf, isLink, type Entry, type Manifest, safeRelPath, writeFileAtomic } from './manifest.js';
 import { ObjectStore, tempName } from './objects.js';
 import { envStateDir, journalPath } from './journal-files.js';
+import { withPidLock } from './pid-lock.js';
 
 export type PathState =
   { kind: 'absent' } | { kind: 'file'; sha256: string; mode: number } | { kind: 'link'; target: string };
@@ -253,72 +253,24 @@ function removeJournal(file: string): void {
   }
 }
 
-/** Whether a process with this pid exists (EPERM: it does, someone else's). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 const LOCK_WAIT_MS = 10_000;
-const LOCK_SLEEP = new Int32Array(new SharedArrayBuffer(4));
 
 /**
  * One change at a time per environment: `restore.lock` (O_EXCL, holding the owner's pid) in the
  * environment's state dir. A lock whose owner died (kill -9) is taken over.
  */
 export function withEnvLock<T>(envPath: string, env: Env | undefined, fn: () => T): T {
-  const dir = envStateDir(envPath, env);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const lock = join(dir, 'restore.lock');
   // A live owner is waited for a while (a restore or a history read takes a moment; the daemon's
   // `blast record` may hold it when a command starts), then refused.
-  const deadline = Date.now() + LOCK_WAIT_MS;
-  for (;;) {
-    try {
-      writeFileSync(lock, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    let owner = NaN;
-    try {
-      owner = Number.parseInt(readFileSync(lock, 'utf8'), 10);
-    } catch {
-      continue; // released meanwhile
-    }
-    if (Number.isInteger(owner) && owner > 0 && alive(owner) && owner !== process.pid) {
-      if (Date.now() < deadline) {
-        Atomics.wait(LOCK_SLEEP, 0, 0, 25);
-        continue;
-      }
-      throw new BlastError(
+  return withPidLock(join(envStateDir(envPath, env), 'restore.lock'), fn, {
+    waitMs: LOCK_WAIT_MS,
+    busy: (owner) =>
+      new BlastError(
         `Another Blast process (pid ${owner}) is changing ${envPath}.`,
         ExitCode.failure,
         'Wait for it to finish, then try again.',
-      );
-    }
-    // Its owner is gone: take it over (a rename is atomic, so only one process removes it).
-    const stale = `${lock}.${process.pid}.stale`;
-    try {
-      renameSync(lock, stale);
-      unlinkSync(stale);
-    } catch {
-      // another process took it over first; try again
-    }
-  }
-  try {
-    return fn();
-  } finally {
-    try {
-      unlinkSync(lock);
-    } catch {
-      // already gone
-    }
-  }
+      ),
+  });
 }
 
 /**

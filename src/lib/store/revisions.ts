@@ -8,11 +8,12 @@
  * A revision is not recorded when its distributions are identical, file for file, to the latest's.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BlastError, ExitCode, messageOf } from '../errors.js';
 import { envHash, isLink, type Manifest, manifestProblem, writeFileAtomic } from './manifest.js';
 import type { ObjectStore } from './objects.js';
+import { withPidLock } from './pid-lock.js';
 
 /** Where a revision came from. */
 export type RevisionSource =
@@ -116,70 +117,19 @@ export function describeChange(change: RevisionChange): string {
   return parts.length ? parts.join(', ') : 'files changed, same versions';
 }
 
-// ---------------------------------------------------------------------------------------------
-// The lock: O_EXCL file holding the owner's pid; waited for (recording is short), taken over when
-// its owner died.
-
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
-function sleepMs(ms: number): void {
-  Atomics.wait(sleeper, 0, 0, ms);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+// The lock: recording is short, so a live owner is waited for; a dead one's lock is taken over.
 
 export function withRevisionsLock<T>(dir: string, fn: () => T, waitMs = 15_000): T {
-  mkdirSync(dir, { recursive: true });
   const lock = join(dir, 'revisions.lock');
-  const deadline = Date.now() + waitMs;
-  for (;;) {
-    try {
-      writeFileSync(lock, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    let owner = NaN;
-    try {
-      owner = Number.parseInt(readFileSync(lock, 'utf8'), 10);
-    } catch {
-      continue; // released meanwhile
-    }
-    if (!Number.isInteger(owner) || owner <= 0 || !alive(owner)) {
-      // Its owner is gone (or never wrote its pid: a crash between open and write); take it over.
-      const stale = `${lock}.${process.pid}.stale`;
-      try {
-        renameSync(lock, stale);
-        unlinkSync(stale);
-      } catch {
-        // another process took it over first
-      }
-      continue;
-    }
-    if (Date.now() > deadline) {
-      throw new BlastError(
+  return withPidLock(lock, fn, {
+    waitMs,
+    busy: (owner) =>
+      new BlastError(
         `Another Blast process (pid ${owner}) has held ${lock} for ${Math.round(waitMs / 1000)} s.`,
         ExitCode.failure,
         'Try again when it has finished.',
-      );
-    }
-    sleepMs(20);
-  }
-  try {
-    return fn();
-  } finally {
-    try {
-      unlinkSync(lock);
-    } catch {
-      // already gone
-    }
-  }
+      ),
+  });
 }
 
 function readdirSafe(dir: string): string[] | undefined {
