@@ -466,6 +466,8 @@ describe('locks: blast save --lock and applying a lock', function () {
     });
 
     it('draws a listr2 task list for save --lock on a terminal (a pty from script(1))', () => {
+      // Outside CI, as a user at a terminal: CI=… turns the task list off (tested above).
+      const { CI: _ci, ...env } = { ...box.env, ...pipVars(wheels) };
       const out = execFileSync(
         'script',
         [
@@ -473,7 +475,7 @@ describe('locks: blast save --lock and applying a lock', function () {
           `stty cols 100; "${process.execPath}" "${join(process.cwd(), 'bin', 'run.js')}" save --path "${source}" --lock "${join(dir, 'tty.txt')}"`,
           '/dev/null',
         ],
-        { env: { ...box.env, ...pipVars(wheels) }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+        { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
       );
       expect(out).to.include('\x1b[?25l'); // the renderer hides the cursor while it draws
       expect(out).to.match(/✔ Hashed 2 archive\(s\)/);

@@ -47,6 +47,11 @@ export interface SandboxPlace {
   readable: readonly string[];
   /** XDG_RUNTIME_DIR: sockets of the user's session (agents, buses), hidden inside. */
   runtimeDir: string | undefined;
+  /**
+   * What must run inside, wherever it is installed: Blast itself (the subshell's function calls
+   * it) and Node. Read-only like the rest of the system, bound again when a private mount hides it.
+   */
+  programs?: readonly string[];
 }
 
 /**
@@ -92,9 +97,14 @@ export function bwrapArgs(policy: Policy, place: SandboxPlace): string[] {
   ];
   if (place.runtimeDir && resolve(place.runtimeDir) !== '/') args.push('--tmpfs', resolve(place.runtimeDir));
   // After the tmpfs mounts, which would hide them when they are under /tmp (bwrap makes the mount
-  // points). The home stays read-only like the rest of the system, also when it lives in /tmp.
+  // points). The home and the programs stay read-only like the rest of the system, also when
+  // they live in /tmp (a checkout of Blast in /tmp, a CI workspace).
+  const hidden = ['/tmp/', '/var/tmp/', '/dev/shm/'];
+  if (place.runtimeDir && resolve(place.runtimeDir) !== '/') hidden.push(`${resolve(place.runtimeDir)}/`);
+  const isHidden = (path: string) => hidden.some((prefix) => `${resolve(path)}/`.startsWith(prefix));
   const readable = [...place.readable];
-  if (place.home && /^\/(var\/)?tmp\//.test(resolve(place.home))) readable.push(place.home);
+  for (const path of [...(place.home ? [place.home] : []), ...(place.programs ?? [])])
+    if (isHidden(path)) readable.push(path);
   for (const path of readable) args.push('--ro-bind-try', resolve(path), resolve(path));
   const project = projectDir(place.cwd, place.home);
   // Parents first: a later bind of a parent would hide an earlier one of its child.

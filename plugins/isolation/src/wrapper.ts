@@ -10,6 +10,7 @@ import { bwrapArgs, requireSandbox } from './sandbox.js';
 export function wrapperFor(
   event: WrapEvent,
   env: NodeJS.ProcessEnv = process.env,
+  programs: readonly string[] = [],
 ): ProcessWrapper | undefined {
   const policy = policyOf(event.env.settings);
   // Already inside this environment's sandbox (blast run from the sandboxed subshell): what
@@ -42,6 +43,7 @@ export function wrapperFor(
     home: env.HOME,
     readable: event.readable ?? [],
     runtimeDir: env.XDG_RUNTIME_DIR,
+    programs,
   });
   return {
     command: bwrap,

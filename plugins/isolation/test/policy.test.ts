@@ -88,6 +88,20 @@ describe('isolation: settings and policy', () => {
     expect(args.indexOf('--ro-bind-try')).to.be.greaterThan(args.lastIndexOf('--tmpfs'));
   });
 
+  it('binds Blast and Node back, read-only, when a private mount would hide them (a checkout in /tmp)', () => {
+    const args = bwrapArgs(policyOf({ isolation: 'sandbox' }), {
+      envPath: '/home/u/app/.venv',
+      cwd: '/home/u/app',
+      home: '/home/u',
+      readable: [],
+      runtimeDir: '/run/user/1000',
+      programs: ['/tmp/ci/blast', '/usr/local/bin', '/run/user/1000/tools', '/tmpfoo/node'],
+    });
+    const pairs = (flag: string) => args.flatMap((a, i) => (a === flag ? [args[i + 1]] : []));
+    expect(pairs('--ro-bind-try')).to.deep.equal(['/tmp/ci/blast', '/run/user/1000/tools']);
+    expect(args.indexOf('--ro-bind-try')).to.be.greaterThan(args.lastIndexOf('--tmpfs'));
+  });
+
   it("the shell's saved limits round-trip through their variable; anything else in it is ignored", () => {
     const saved = { data: 'unlimited', nproc: '96365', cpu: '10' } as const;
     expect(encodeSaved(saved)).to.equal('data=unlimited,nproc=96365,cpu=10');

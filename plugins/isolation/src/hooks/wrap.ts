@@ -1,7 +1,11 @@
 /** `blast run` and the activated subshell run under the environment's policy (see wrapper.ts). */
 import type { Hook } from '@oclif/core';
 import type {} from 'blast/hooks';
+import { dirname } from 'node:path';
 import { wrapperFor } from '../wrapper.js';
 
-const hook: Hook<'wrap'> = async (event) => wrapperFor(event);
+// Blast's installation and Node must be reachable inside the sandbox, wherever they live.
+const hook: Hook<'wrap'> = async function (event) {
+  return wrapperFor(event, process.env, [this.config.root, dirname(process.execPath)]);
+};
 export default hook;
