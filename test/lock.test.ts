@@ -467,7 +467,8 @@ describe('locks: blast save --lock and applying a lock', function () {
 
     it('draws a listr2 task list for save --lock on a terminal (a pty from script(1))', () => {
       // Outside CI, as a user at a terminal: CI=… turns the task list off (tested above).
-      const { CI: _ci, ...env } = { ...box.env, ...pipVars(wheels) };
+      const env: Record<string, string> = { ...box.env, ...pipVars(wheels) };
+      delete env.CI;
       const out = execFileSync(
         'script',
         [

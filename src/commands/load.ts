@@ -17,8 +17,8 @@ import {
 } from '../lib/store/index.js';
 import { assertSnapshotName, snapshotTarget } from '../lib/store/target.js';
 import { table } from '../lib/table.js';
-import { readVenv } from '../lib/venv/index.js';
-import { loadLock, type LockLoaded, lockReport } from '../lib/lock/index.js';
+import { readVenv } from '../lib/venv/cfg.js';
+import type { LockLoaded } from '../lib/lock/index.js';
 import { runPhase } from '../lib/phases.js';
 import { mergeInstallEnv } from '../lib/install-contributions.js';
 
@@ -96,6 +96,8 @@ The change is journaled: if it is interrupted, the next \`blast save\`, \`blast 
       if (args.name !== undefined || flags.revision !== undefined || flags.list)
         throw new BlastError('--lock takes no snapshot name, --revision or --list.', ExitCode.usage);
       const { info } = await snapshotTarget(flags, { env: process.env, cwd: process.cwd() });
+      // The lock machinery (pip, TOML, task lists) loads only for --lock.
+      const { loadLock, lockReport } = await import('../lib/lock/index.js');
       const result = await loadLock(flags.lock, {
         info,
         json: this.jsonEnabled(),

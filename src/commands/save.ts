@@ -18,16 +18,7 @@ import {
 import { writeFileAtomic } from '../lib/store/manifest.js';
 import { assertSnapshotName, snapshotTarget, timestampName } from '../lib/store/target.js';
 import { installedDists } from '../lib/store/index.js';
-import {
-  type LockedDist,
-  type LockFormat,
-  lockFormat,
-  lockInputs,
-  type LockInputs,
-  type SkippedDist,
-  writePylock,
-  writeRequirements,
-} from '../lib/lock/index.js';
+import type { LockedDist, LockFormat, LockInputs, SkippedDist } from '../lib/lock/index.js';
 import { drawTasks, runTasks, type TaskStep } from '../lib/tasks.js';
 
 export interface Saved {
@@ -101,7 +92,9 @@ The environment is the active one, or the one --env or --path names.`;
       );
     }
     const lockFile = flags.lock === undefined ? undefined : resolve(flags.lock);
-    const format = lockFile === undefined ? undefined : lockFormat(lockFile); // before any work
+    // The lock machinery (pip, TOML) loads only for --lock.
+    const lock = lockFile === undefined ? undefined : await import('../lib/lock/index.js');
+    const format = lockFile === undefined ? undefined : lock!.lockFormat(lockFile); // before any work
     const started = performance.now();
     // A restore interrupted by a crash is finished first: a snapshot is of a whole state.
     recoverEnv(info.path, { env: process.env, store });
@@ -129,7 +122,10 @@ The environment is the active one, or the one --env or --path names.`;
       steps.push({
         title: 'Finding the archives and their sha256',
         run: async (ctx, note) => {
-          ctx.inputs = await lockInputs(info.path, installedDists(info.path), { env: process.env, note });
+          ctx.inputs = await lock!.lockInputs(info.path, installedDists(info.path), {
+            env: process.env,
+            note,
+          });
           return `Hashed ${ctx.inputs.locked.length} archive(s)`;
         },
       });
@@ -142,8 +138,8 @@ The environment is the active one, or the one --env or --path names.`;
           const m = ctx.manifest!;
           const text =
             format === 'pylock'
-              ? writePylock(ctx.inputs!.locked, { python: m.python })
-              : writeRequirements(ctx.inputs!.locked, {
+              ? lock!.writePylock(ctx.inputs!.locked, { python: m.python })
+              : lock!.writeRequirements(ctx.inputs!.locked, {
                   python: m.python,
                   env: info.name,
                   createdAt: m.createdAt,

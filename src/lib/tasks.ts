@@ -3,7 +3,6 @@
  * (a pipe, CI, `--json`, TERM=dumb), so logs and scripts never see ANSI codes or spinners.
  * Both go to stderr: stdout stays for the command's own result (text or JSON).
  */
-import { Listr, ListrLogger, ProcessOutput } from 'listr2';
 import type { Env } from './paths.js';
 
 export interface TaskStep<C> {
@@ -60,6 +59,9 @@ export async function runTasks<C extends object>(
     }
     return ctx;
   }
+  // listr2 and its dependencies load only when a list is drawn: `blast save` off a terminal and
+  // the plain `blast load` should not pay for them at start-up.
+  const { Listr, ListrLogger, ProcessOutput } = await import('listr2');
   const list = new Listr<C>(
     steps.map((step) => ({
       title: step.title,

@@ -7,7 +7,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import { BlastError, ExitCode } from '../errors.js';
-import { readVenv } from '../venv/index.js';
+import { readVenv } from '../venv/cfg.js';
 
 export interface InstalledDist {
   name: string;

@@ -20,7 +20,7 @@ import { dirname, join, resolve } from 'node:path';
 import { BlastError, ExitCode, messageOf } from '../errors.js';
 import type { SettingValue } from '../hooks.js';
 import { stateDir, type Env } from '../paths.js';
-import { readVenv } from '../venv/index.js';
+import { readVenv } from '../venv/cfg.js';
 import { crashPoint } from './crash.js';
 import { installedDists, sitePackagesOf } from './dists.js';
 import { HashCache } from './hashcache.js';

@@ -8,7 +8,7 @@
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheDir, type Env } from '../paths.js';
-import { readVenv } from '../venv/index.js';
+import { readVenv } from '../venv/cfg.js';
 import { READ_ONLY } from './pip-args.js';
 
 /** Quote for POSIX sh: the value read back byte for byte. */
