@@ -19,8 +19,7 @@ import { assertSnapshotName, snapshotTarget } from '../lib/store/target.js';
 import { table } from '../lib/table.js';
 import { readVenv } from '../lib/venv/cfg.js';
 import type { LockLoaded } from '../lib/lock/index.js';
-import { runPhase } from '../lib/phases.js';
-import { mergeInstallEnv } from '../lib/install-contributions.js';
+import { pluginTransactionHooks } from '../lib/install-contributions.js';
 
 export interface Listed {
   name: string;
@@ -101,13 +100,7 @@ The change is journaled: if it is interrupted, the next \`blast save\`, \`blast 
       const result = await loadLock(flags.lock, {
         info,
         json: this.jsonEnabled(),
-        hooks: {
-          preInstall: async (e) =>
-            mergeInstallEnv((await runPhase(this.config, 'preInstall', e, 'veto')).results),
-          postInstall: async (e) => {
-            await runPhase(this.config, 'postInstall', e, 'require');
-          },
-        },
+        hooks: pluginTransactionHooks(this.config),
       });
       if (!this.jsonEnabled()) for (const line of lockReport(result, info.name)) this.log(line);
       return result;

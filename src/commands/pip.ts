@@ -5,8 +5,7 @@ import { activeState } from '../lib/activation.js';
 import { readEnvConfig, infoOf } from '../lib/env-config.js';
 import { BlastError, ExitCode } from '../lib/errors.js';
 import type { EnvInfo } from '../lib/hooks.js';
-import { runPhase } from '../lib/phases.js';
-import { mergeInstallEnv, takeYes } from '../lib/install-contributions.js';
+import { pluginTransactionHooks, takeYes } from '../lib/install-contributions.js';
 import { classifyPip, runPip, runTransaction } from '../lib/transaction/index.js';
 
 /** The active environment: the shell state's, else a VIRTUAL_ENV that Blast made. */
@@ -57,15 +56,7 @@ export default class Pip extends BlastCommand {
     const result = await runTransaction({
       envPath: info.path,
       event,
-      hooks: {
-        preInstall: async (e) => {
-          const { results } = await runPhase(this.config, 'preInstall', e, 'veto');
-          return mergeInstallEnv(results);
-        },
-        postInstall: async (e) => {
-          await runPhase(this.config, 'postInstall', e, 'require');
-        },
-      },
+      hooks: pluginTransactionHooks(this.config),
     });
     if (process.env.BLAST_TIMING) {
       const t = result.timings;

@@ -3,9 +3,11 @@
  * the resolver's PIP_CONSTRAINT. Two plugins setting one name is an error naming both, as for the
  * activation: silently picking one would depend on hook timing.
  */
+import type { Interfaces } from '@oclif/core';
 import type { InstallContribution } from './hooks.js';
 import { BlastError } from './errors.js';
-import type { PluginResult } from './phases.js';
+import { runPhase, type PluginResult } from './phases.js';
+import type { TransactionHooks } from './transaction/index.js';
 
 const VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -41,4 +43,18 @@ export function takeYes(args: readonly string[]): { args: string[]; yes: boolean
   const yes = head.includes('--yes');
   if (!yes) return { args: [...args], yes: false };
   return { args: [...head.filter((a) => a !== '--yes'), ...(end === -1 ? [] : args.slice(end))], yes: true };
+}
+
+/**
+ * The plugins' side of a pip transaction, for every command that runs one (`blast pip`,
+ * `blast load --lock`): preInstall vetoes and adds to pip's environment, postInstall may fail it.
+ */
+export function pluginTransactionHooks(config: Interfaces.Config): TransactionHooks {
+  return {
+    preInstall: async (event) =>
+      mergeInstallEnv((await runPhase(config, 'preInstall', event, 'veto')).results),
+    postInstall: async (event) => {
+      await runPhase(config, 'postInstall', event, 'require');
+    },
+  };
 }
