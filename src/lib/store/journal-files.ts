@@ -3,8 +3,9 @@
  * whether a kill -9 left a change half done, and should not load the store to learn that it did not.
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { BlastError, messageOf } from '../errors.js';
 import { stateDir, type Env } from '../paths.js';
 
 /** A short, stable name for an environment: 16 hex digits of the SHA-256 of its absolute path (as the daemon's). */
@@ -30,4 +31,30 @@ export function transactionJournalPath(envPath: string, env?: Env): string {
 /** Whether an interrupted (or running) change is journaled for the environment. */
 export function hasJournal(envPath: string, env?: Env): boolean {
   return existsSync(journalPath(envPath, env)) || existsSync(transactionJournalPath(envPath, env));
+}
+
+/**
+ * A journal, or undefined when there is none. One that cannot be parsed, or that `valid` rejects,
+ * is a clear error naming it (`what`: "journal", "transaction journal"): recovery must not guess.
+ */
+export function readJournalFile<T>(
+  file: string,
+  what: string,
+  valid: (journal: T) => boolean,
+): T | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  let journal: T;
+  try {
+    journal = JSON.parse(text) as T;
+  } catch (error) {
+    throw new BlastError(`The ${what} ${file} is corrupt: ${messageOf(error)}.`);
+  }
+  if (!valid(journal)) throw new BlastError(`The ${what} ${file} is corrupt.`);
+  return journal;
 }

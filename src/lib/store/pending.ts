@@ -29,7 +29,7 @@ import type { Env } from '../paths.js';
 import { crashPoint } from './crash.js';
 import { type Manifest, manifestProblem, writeFileAtomic } from './manifest.js';
 import { envStateDir } from './restore.js';
-import { transactionJournalPath } from './journal-files.js';
+import { readJournalFile, transactionJournalPath } from './journal-files.js';
 import { alive } from './pid-lock.js';
 
 export type TransactionPhase =
@@ -75,24 +75,11 @@ export function transactionBeforePath(envPath: string, env?: Env): string {
 }
 
 export function readTransactionJournal(envPath: string, env?: Env): TransactionJournal | undefined {
-  const file = transactionJournalPath(envPath, env);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-  let j: TransactionJournal;
-  try {
-    j = JSON.parse(text) as TransactionJournal;
-  } catch (error) {
-    throw new BlastError(`The transaction journal ${file} is corrupt: ${messageOf(error)}.`);
-  }
-  if (j?.v !== 1 || j.op !== 'pip' || !Number.isInteger(j.blastPid) || typeof j.phase !== 'string') {
-    throw new BlastError(`The transaction journal ${file} is corrupt.`);
-  }
-  return j;
+  return readJournalFile<TransactionJournal>(
+    transactionJournalPath(envPath, env),
+    'transaction journal',
+    (j) => j?.v === 1 && j.op === 'pip' && Number.isInteger(j.blastPid) && typeof j.phase === 'string',
+  );
 }
 
 export function readTransactionBefore(envPath: string, env?: Env): TransactionBefore {

@@ -12,7 +12,6 @@ import {
   lstatSync,
   mkdirSync,
   readdirSync,
-  readFileSync,
   readlinkSync,
   renameSync,
   rmdirSync,
@@ -20,13 +19,13 @@ import {
   unlinkSync,
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { BlastError, ExitCode, messageOf } from '../errors.js';
+import { BlastError, ExitCode } from '../errors.js';
 import type { Env } from '../paths.js';
 import { crashPoint } from './crash.js';
 import { installedDists } from './dists.js';
 import { entryOf, isLink, type Entry, type Manifest, safeRelPath, writeFileAtomic } from './manifest.js';
 import { ObjectStore, tempName } from './objects.js';
-import { envStateDir, journalPath } from './journal-files.js';
+import { envStateDir, journalPath, readJournalFile } from './journal-files.js';
 import { withPidLock } from './pid-lock.js';
 
 export type PathState =
@@ -226,23 +225,11 @@ function run(
 }
 
 function readJournal(file: string): Journal | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-  let j: Journal;
-  try {
-    j = JSON.parse(text) as Journal;
-  } catch (error) {
-    throw new BlastError(`The journal ${file} is corrupt: ${messageOf(error)}.`);
-  }
-  if (j?.v !== 1 || !Array.isArray(j.steps) || !j.steps.every((s) => safeRelPath(s?.path))) {
-    throw new BlastError(`The journal ${file} is corrupt.`);
-  }
-  return j;
+  return readJournalFile<Journal>(
+    file,
+    'journal',
+    (j) => j?.v === 1 && Array.isArray(j.steps) && j.steps.every((s) => safeRelPath(s?.path)),
+  );
 }
 
 function removeJournal(file: string): void {
