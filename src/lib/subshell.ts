@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, isAbsolute } from 'node:path';
 import type { ShellAdapter, SubshellContext } from './hooks.js';
 import { BlastError } from './errors.js';
+import { exitStatus } from './exit-status.js';
 
 export const SUBSHELL_VARIABLE = 'BLAST_SUBSHELL';
 
@@ -54,7 +55,7 @@ export async function runSubshell(
     return await new Promise<number>((resolve, reject) => {
       const child = spawn(run.command, run.args, { stdio: 'inherit', env: run.env });
       child.on('error', (error) => reject(new BlastError(`Cannot start ${run.command}: ${error.message}`)));
-      child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+      child.on('exit', (code, signal) => resolve(exitStatus(code, signal)));
     });
   } finally {
     for (const signal of ignored) process.off(signal, ignore);

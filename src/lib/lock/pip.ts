@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { Env } from '../paths.js';
+import { exitStatus } from '../exit-status.js';
 
 export interface Captured {
   status: number;
@@ -50,7 +51,7 @@ export function runPython(
   for (const s of signals) process.on(s, ignore);
   return new Promise<Captured>((done, fail) => {
     child.on('error', fail);
-    child.on('close', (code, signal) => done({ status: code ?? (signal ? 128 : 1), stdout, stderr }));
+    child.on('close', (code, signal) => done({ status: exitStatus(code, signal), stdout, stderr }));
   }).finally(() => {
     for (const s of signals) process.off(s, ignore);
   });

@@ -31,6 +31,7 @@ import {
   type TransactionJournal,
 } from '../store/index.js';
 import { crashPoint } from '../store/crash.js';
+import { exitStatus } from '../exit-status.js';
 
 export { treePaths, removeStrays } from '../store/index.js';
 
@@ -54,25 +55,11 @@ export async function runPip(
   try {
     return await new Promise<number>((done, fail) => {
       child.on('error', fail);
-      child.on('exit', (code, signal) => {
-        if (code !== null) done(code);
-        else done(128 + (signal ? osSignal(signal) : 1));
-      });
+      child.on('exit', (code, signal) => done(exitStatus(code, signal)));
     });
   } finally {
     for (const s of signals) process.off(s, ignore);
   }
-}
-
-function osSignal(name: NodeJS.Signals): number {
-  const numbers: Partial<Record<NodeJS.Signals, number>> = {
-    SIGHUP: 1,
-    SIGINT: 2,
-    SIGQUIT: 3,
-    SIGKILL: 9,
-    SIGTERM: 15,
-  };
-  return numbers[name] ?? 1;
 }
 
 /** `name version` per installed distribution. */
