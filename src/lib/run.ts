@@ -4,12 +4,11 @@
  * the user's terminal, its exit status passed through.
  */
 import { spawn } from 'node:child_process';
-import { constants } from 'node:os';
 import { activate, activeState, revert, type Vars } from './activation.js';
-import { readEnvConfig, infoOf } from './env-config.js';
 import { type Context, type Loaded, loadEnv, resolveTarget } from './environments.js';
 import { BlastError, ExitCode } from './errors.js';
-import { activePath } from './listing.js';
+import { loadActive } from './store/target.js';
+import { exitStatus } from './exit-status.js';
 
 /**
  * NAME or --path, else the environment active in this shell, else the project's `.venv` (as
@@ -21,18 +20,11 @@ export async function runTarget(
   ctx: Context,
 ): Promise<Loaded> {
   if (name === undefined && pathFlag === undefined) {
-    const active = activePath(ctx.env) ?? ctx.env.VIRTUAL_ENV;
-    if (active) {
-      const config = await readEnvConfig(active);
-      if (!config) {
-        throw new BlastError(
-          `The active environment ${active} is not one Blast created.`,
-          ExitCode.usage,
-          'Name a Blast environment: blast run NAME -- CMD, or blast run --path DIR -- CMD.',
-        );
-      }
-      return { info: infoOf(active, config), config };
-    }
+    const active = await loadActive(
+      ctx,
+      'Name a Blast environment: blast run NAME -- CMD, or blast run --path DIR -- CMD.',
+    );
+    if (active) return active;
   }
   const target = resolveTarget(name, pathFlag, ctx);
   const loaded = await loadEnv(target);
@@ -113,7 +105,7 @@ export function runProcess(
     });
     child.on('exit', (code, signal) => {
       done();
-      resolve(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0));
+      resolve(exitStatus(code, signal));
     });
   });
 }

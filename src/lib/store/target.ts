@@ -20,18 +20,27 @@ export async function snapshotTarget(flags: { env?: string; path?: string }, ctx
     }
     return loaded;
   }
-  const path = activePath(ctx.env) ?? ctx.env.VIRTUAL_ENV;
-  if (!path) {
+  const active = await loadActive(ctx, 'Name a Blast environment with --env NAME or --path DIR.');
+  if (!active) {
     throw new BlastError(
       'No environment is active in this shell.',
       ExitCode.usage,
       'Activate one with `blast start NAME`, or name it with --env NAME or --path DIR.',
     );
   }
+  return active;
+}
+
+/**
+ * The environment active in this shell (Blast's shell state, then VIRTUAL_ENV), or undefined when
+ * none is. An active venv Blast did not create is an error, with `hint` saying how to name one.
+ */
+export async function loadActive(ctx: Context, hint: string): Promise<Loaded | undefined> {
+  const path = activePath(ctx.env) ?? ctx.env.VIRTUAL_ENV;
+  if (!path) return undefined;
   const config = await readEnvConfig(path);
-  if (!config) {
-    throw new BlastError(`${path} is not an environment Blast created.`, ExitCode.usage);
-  }
+  if (!config)
+    throw new BlastError(`The active environment ${path} is not one Blast created.`, ExitCode.usage, hint);
   return { info: infoOf(path, config), config };
 }
 
