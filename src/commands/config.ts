@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { BlastCommand } from '../lib/base-command.js';
 import { BlastError, ExitCode } from '../lib/errors.js';
-import { updateVariables } from '../lib/environments.js';
+import { updateEnvConfig } from '../lib/environments.js';
 import type { SettingValue } from '../lib/hooks.js';
 import {
   collectSettingSpecs,
@@ -62,7 +62,7 @@ Give NAME=VALUE to set (repeat a repeatable setting's name for several values: t
     for (const name of removals) if (!specs.some((s) => s.name === name)) throw unknownSetting(name, specs);
     const stored = loaded.config.settings ?? {};
     const settings = mergeSettings(stored, parseGiven(specs, given), removals);
-    const updated = await updateVariables(loaded, {}, [], settings);
+    const updated = await updateEnvConfig(loaded, {}, [], settings);
     const changed = updated !== loaded;
 
     const shown: ConfigShown = {

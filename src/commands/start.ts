@@ -8,7 +8,7 @@ import {
   planCreation,
   resolveTarget,
   type Target,
-  updateVariables,
+  updateEnvConfig,
 } from '../lib/environments.js';
 import type { EnvInfo, ShellAdapter } from '../lib/hooks.js';
 import { parseEnvAssignments, parseEnvRemovals } from '../lib/names.js';
@@ -146,7 +146,7 @@ Through the \`blast\` shell function (see \`blast init\`) the current shell is a
       loaded = await createEnv(planned, assignments, ctx, settings);
       process.stderr.write(`blast: created ${info.name} (Python ${info.python.version}) in ${info.path}\n`);
     } else {
-      loaded = await updateVariables(loaded!, assignments, removals, settings);
+      loaded = await updateEnvConfig(loaded!, assignments, removals, settings);
     }
 
     if (!through) {

@@ -130,8 +130,11 @@ export async function createEnv(
   return { info, config };
 }
 
-/** Merge `--env` assignments into the stored variables, drop `--unset-env` ones; written only when something changed. */
-export async function updateVariables(
+/**
+ * Merge `--env` assignments into the stored variables, drop `--unset-env` ones, and replace the
+ * settings when given; the file is written only when something changed.
+ */
+export async function updateEnvConfig(
   loaded: Loaded,
   assignments: Record<string, string>,
   removals: readonly string[] = [],
