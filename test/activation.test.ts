@@ -88,6 +88,32 @@ describe('activation plan', () => {
     expect(kill({ ...on, FOO: 'user' }).FOO).to.equal('user');
   });
 
+  it('asks the shell to keep what may be a shell-only value under a name it sees unset, and give it back', () => {
+    // FOO and NEW are unset in the exported environment, EMPTY is exported: only the first two
+    // may hide an unexported value in the shell.
+    const input = {
+      env: envA,
+      variables: { FOO: 'x', NEW: 'y', EMPTY: 'z' },
+      extraVariables: {},
+      extraPath: [],
+    };
+    const change = startChange(shell, input);
+    expect(change.keep).to.deep.equal(
+      ['FOO', 'NEW', 'VIRTUAL_ENV', 'VIRTUAL_ENV_PROMPT', 'BLAST_ENV'].sort(),
+    );
+    const on = apply(shell, change);
+    // Switching to B, which sets NEW but not FOO: FOO goes back to unset (put back), NEW is
+    // exported by A now, so there is nothing shell-only to keep for it.
+    const switched = startChange(on, { ...input, env: envB, variables: { NEW: 'w' } });
+    expect(switched.putBack).to.deep.equal(['FOO']);
+    expect(switched.keep ?? []).to.deep.equal([]);
+    // EMPTY was exported (empty) before A: it is set back, never put back.
+    expect(switched.set).to.deep.include(['EMPTY', '']);
+    const { change: killed } = killChange(apply(on, switched));
+    expect(killed.putBack).to.deep.equal(['BLAST_ENV', 'NEW', 'VIRTUAL_ENV', 'VIRTUAL_ENV_PROMPT']);
+    expect(killed.unset).to.include.members(killed.putBack!);
+  });
+
   it('kill with nothing active is a clear error', () => {
     expect(() => killChange(shell)).to.throw(BlastError, /No Blast environment is active/);
   });

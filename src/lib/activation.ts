@@ -185,10 +185,33 @@ export function startChange(current: Vars, input: ActivationInput): ShellChange 
   const next = decodeState(target[STATE_VARIABLE]!);
   // Keep the originals from before the first activation, not the values A left behind.
   const names = namesOf(previous?.original, next.original);
+  const change = diff(current, target, [...names, STATE_VARIABLE]);
+  const originals = { ...previous?.original, ...next.original };
   return {
-    ...diff(current, target, [...names, STATE_VARIABLE]),
+    ...change,
+    ...shellOnly(change, current, originals),
     prompt: { action: 'tag', tag: `(${input.env.name}) ` },
   };
+}
+
+/**
+ * What the shell itself must keep and give back (ShellChange's keep/putBack): the core sees only
+ * exported variables, so a name it saw unset may still hold a shell-only value in the shell.
+ * Kept: names being set that are unset here now and were before the first activation (one
+ * exported since, by the previous environment, is no shell-only value). Put back: names going
+ * back to unset that were unset before the first activation.
+ */
+function shellOnly(
+  change: Pick<ShellChange, 'set' | 'unset'>,
+  current: Vars,
+  originals: Readonly<Record<string, string | null>>,
+): Pick<ShellChange, 'keep' | 'putBack'> {
+  const wasUnset = (name: string) => name in originals && originals[name] === null;
+  const keep = change.set
+    .map(([name]) => name)
+    .filter((name) => current[name] === undefined && wasUnset(name));
+  const putBack = change.unset.filter(wasUnset);
+  return { ...(keep.length ? { keep } : {}), ...(putBack.length ? { putBack } : {}) };
 }
 
 /** The change `blast kill` hands the shell. */
@@ -202,11 +225,9 @@ export function killChange(current: Vars): { change: ShellChange; state: ShellSt
     );
   }
   const target = revert(current, state);
+  const change = diff(current, target, [...Object.keys(state.original), STATE_VARIABLE]);
   return {
-    change: {
-      ...diff(current, target, [...Object.keys(state.original), STATE_VARIABLE]),
-      prompt: { action: 'restore' },
-    },
+    change: { ...change, ...shellOnly(change, current, state.original), prompt: { action: 'restore' } },
     state,
   };
 }

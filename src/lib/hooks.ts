@@ -17,8 +17,12 @@ import type { Interfaces } from '@oclif/core';
 
 type Config = Interfaces.Config;
 
-/** Bumped by semver rules: minor for additions (1.1: completion, rc installation, list, preInstall/postInstall), major for breaks. */
-export type ApiVersion = '1.2.0';
+/**
+ * Bumped by semver rules: minor for additions (1.1: completion, rc installation, list,
+ * preInstall/postInstall; 1.2: settings, wrap, install contributions; 1.3: ShellChange's
+ * keep/putBack), major for breaks.
+ */
+export type ApiVersion = '1.3.0';
 
 /** An environment as the core knows it. */
 export interface EnvInfo {
@@ -41,13 +45,25 @@ export interface EnvInfo {
  * A change to a shell's state: the complete, already-decided difference to apply. The core
  * computes it (including the full new PATH and the state `kill` needs); an adapter renders it
  * in its own syntax, quoting every name and value by its shell's rules, in this order:
- * unset, set, prompt, forget cached command paths.
+ * unset (or put back), keep, set, prompt, forget cached command paths.
  */
 export interface ShellChange {
   /** Variables to export with exactly these values, in this order. */
   set: ReadonlyArray<readonly [name: string, value: string]>;
   /** Variables to remove from the environment (unset, not emptied). */
   unset: readonly string[];
+  /**
+   * Shell-only values (API 1.3). The core sees only exported variables, but bash, zsh and fish
+   * keep unexported ones under the same names (`FOO=bar` without `export`, fish's `set -g`).
+   * `keep`: names in `set` that are unset in the exported environment; before setting one, keep
+   * the shell's own value of it aside, in the shell, if it has one (once: a value already kept
+   * stays). `putBack`: names in `unset` that go back to being unset in the exported environment;
+   * if a value was kept for one, give it back as a shell-only variable (and forget the copy)
+   * instead of unsetting it. Absent means empty. Shells whose environment variables live apart
+   * from their own variables (PowerShell's `$env:`, elvish's `$E:`) ignore both.
+   */
+  keep?: readonly string[];
+  putBack?: readonly string[];
   /**
    * `tag`: keep the shell's prompt as it is now aside (once: a second `tag` while one is shown
    * replaces the tag, never the saved prompt, and an unset prompt stays remembered as unset),

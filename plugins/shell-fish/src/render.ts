@@ -1,5 +1,5 @@
 /**
- * Render a ShellChange for fish, in the contract's order: unset, set, prompt.
+ * Render a ShellChange for fish, in the contract's order: unset (or put back), keep, set, prompt.
  *
  * Scope: the script is sourced inside the `blast` function, and in fish a plain `set` there makes
  * a function-local variable and `set -e` erases the innermost one. So every variable is set
@@ -21,10 +21,16 @@
 import type { ShellChange } from 'blast/hooks';
 import { renderRestore, renderTag } from './prompt.js';
 import { checkName, isPathVariable, isReadOnly, quote } from './quote.js';
+import { renderKeep, renderPutBack } from './shell-only.js';
 
 export function render(change: ShellChange): string {
   const lines: string[] = [];
-  for (const name of change.unset) if (!isReadOnly(checkName(name))) lines.push(`set -e -g ${name}`);
+  const putBack = new Set(change.putBack ?? []);
+  for (const name of change.unset) {
+    if (isReadOnly(checkName(name))) continue;
+    lines.push(putBack.has(name) ? renderPutBack(name) : `set -e -g ${name}`);
+  }
+  for (const name of change.keep ?? []) if (!isReadOnly(checkName(name))) lines.push(renderKeep(name));
   for (const [name, value] of change.set) {
     if (!isReadOnly(checkName(name))) lines.push(setLine(name, value));
     else
