@@ -1,7 +1,12 @@
 // `npm run bench`: Blast's environment creation side by side with `python -m venv` and virtualenv,
 // N runs each (default 10), medians and ratios, in one run on one interpreter.
 //
-//   node bench/run.js [--n 10] [--python SPEC] [--skip-venv] [--skip-virtualenv] [--keep]
+//   node bench/run.js [--n 10] [--python SPEC] [--settle MS] [--skip-venv] [--skip-virtualenv] [--keep]
+//
+// --settle (default 300 ms) pauses before every timed run. Each `blast start NEW` leaves its
+// environment's daemon booting in the background (a Node process, ~0.1 s of CPU); on a 2-core
+// machine that boot would otherwise land on the next tool's run, whichever it is. A user's next
+// command comes later than 0.3 s. `--settle 0` measures back to back.
 //
 // Every tool makes a venv with pip usable, with its own defaults (python -m venv and virtualenv
 // also install setuptools for Python < 3.12; Blast installs pip only). Blast is measured as a
@@ -18,11 +23,12 @@ const repo = dirname(dirname(fileURLToPath(import.meta.url)));
 const bin = join(repo, 'bin', 'run.js');
 
 function parseArgs(argv) {
-  const opts = { n: 10, python: undefined, skipVenv: false, skipVirtualenv: false, keep: false };
+  const opts = { n: 10, python: undefined, settle: 300, skipVenv: false, skipVirtualenv: false, keep: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--n') opts.n = Number(argv[++i]);
     else if (a === '--python') opts.python = argv[++i];
+    else if (a === '--settle') opts.settle = Number(argv[++i]);
     else if (a === '--skip-venv') opts.skipVenv = true;
     else if (a === '--skip-virtualenv') opts.skipVirtualenv = true;
     else if (a === '--keep') opts.keep = true;
@@ -30,6 +36,10 @@ function parseArgs(argv) {
       process.stderr.write(`bench: unknown argument ${a}\n`);
       process.exit(2);
     }
+  }
+  if (!Number.isInteger(opts.settle) || opts.settle < 0) {
+    process.stderr.write('bench: --settle wants milliseconds (0 or more)\n');
+    process.exit(2);
   }
   if (!Number.isInteger(opts.n) || opts.n < 1) {
     process.stderr.write('bench: --n wants a positive integer\n');
@@ -231,6 +241,7 @@ async function main() {
       log(`round ${i + 1}/${N}`);
       for (const s of series) {
         if (failed.has(s.id)) continue;
+        if (opts.settle) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, opts.settle);
         const r = s.run(i);
         if (r.status !== 0) {
           failed.add(s.id);
@@ -256,14 +267,14 @@ async function main() {
 
     const base = results.find((r) => r.id === (cliWorks ? 'blast-start-new' : 'blast-library'));
     for (const r of results) r.ratio = base ? r.median / base.median : undefined;
-    report({ py, results, notes, base, N });
+    report({ py, results, notes, base, N, settle: opts.settle });
   } finally {
     if (opts.keep) log(`bench: kept ${tmp}`);
     else rmSync(tmp, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   }
 }
 
-function report({ py, results, notes, base, N }) {
+function report({ py, results, notes, base, N, settle }) {
   const rows = results.map((r) => [
     r.label,
     r.median.toFixed(1),
@@ -277,7 +288,7 @@ function report({ py, results, notes, base, N }) {
   const line = (cells) =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   const out = [
-    `Blast creation benchmark — Python ${py.version} (${py.executable}), Node ${process.version}, ${cpus().length} CPUs, ${N} runs each`,
+    `Blast creation benchmark — Python ${py.version} (${py.executable}), Node ${process.version}, ${cpus().length} CPUs, ${N} runs each, ${settle} ms between runs`,
     '',
     line(head),
     line(widths.map((w) => '-'.repeat(w))),
@@ -305,6 +316,7 @@ function report({ py, results, notes, base, N }) {
     cpus: cpus().length,
     python: { version: py.version, executable: py.executable },
     runs: N,
+    settleMs: settle,
     baseline: base?.id,
     results,
     notes,
