@@ -1,5 +1,6 @@
 import { withSettings } from '../lib/env-config.js';
-import { Args, Flags } from '@oclif/core';
+import * as Args from '@oclif/core/args';
+import * as Flags from '@oclif/core/flags';
 import { createInterface } from 'node:readline/promises';
 import { BlastCommand } from '../lib/base-command.js';
 import { coreCleanActions, removeEnvironment } from '../lib/cleaning.js';

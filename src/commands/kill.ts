@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
 import { BlastCommand } from '../lib/base-command.js';
 import { forcedKillChange, killChange, STATE_VARIABLE } from '../lib/activation.js';
 import { readEnvConfig, infoOf } from '../lib/env-config.js';

@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
 import { BlastCommand } from '../lib/base-command.js';
 import { ObjectStore, recordCurrent, REVISION_SOURCES, type RevisionSummary } from '../lib/store/index.js';
 import { snapshotTarget } from '../lib/store/target.js';

@@ -2,7 +2,9 @@
  * What every Blast command shares: a user-facing error is one clear message (and a hint) on
  * stderr, or a JSON object under --json, with its exit code — never a stack trace.
  */
-import { Command } from '@oclif/core';
+// Subpath imports (here and in every command): `@oclif/core` itself loads help, ux and more on
+// every run; see bin/run.js.
+import { Command } from '@oclif/core/command';
 import { isBlastError } from './errors.js';
 
 export abstract class BlastCommand extends Command {

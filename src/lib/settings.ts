@@ -4,7 +4,8 @@
  * the plugin's own parse(), and stores them in the environment's blast.json. What a setting means
  * stays the plugin's business.
  */
-import { Flags, type Interfaces } from '@oclif/core';
+import type { Interfaces } from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
 import type { SettingSpec, SettingValue, Settings } from './hooks.js';
 import { BlastError, ExitCode, messageOf } from './errors.js';
 import { runPhase } from './phases.js';

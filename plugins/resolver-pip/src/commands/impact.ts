@@ -1,4 +1,6 @@
-import { Args, Command, Flags } from '@oclif/core';
+import * as Args from '@oclif/core/args';
+import { Command } from '@oclif/core/command';
+import * as Flags from '@oclif/core/flags';
 import { analyse } from '../resolver/analyse.js';
 import { pipConstraintValue, writeConstraints } from '../resolver/constraints.js';
 import { isEmpty, risks, type Impact } from '../resolver/impact.js';
