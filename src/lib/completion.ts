@@ -6,8 +6,12 @@
 import type { Interfaces } from '@oclif/core';
 import type { CompletionModel } from './hooks.js';
 
-/** Commands whose first argument names an environment. */
-const ENV_ARGUMENT_COMMANDS = ['start', 'clean', 'load', 'save'];
+/**
+ * Commands whose first argument names an environment. Not `load` and `save`: their argument is a
+ * snapshot's name (`blast load before-upgrade`), and an environment name there would restore or
+ * save under the wrong name; the environment is their `--env` flag.
+ */
+const ENV_ARGUMENT_COMMANDS = ['start', 'clean'];
 
 /** oclif summaries are ejs templates; completions show them as help would. */
 function rendered(text: string, config: Interfaces.Config, id: string): string {

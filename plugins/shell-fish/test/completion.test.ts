@@ -184,31 +184,60 @@ describe('fish completions from the real CLI', function () {
   });
   after(() => box?.cleanup());
 
-  it('blast init fish | source: commands, flags and the sandbox environments', () => {
+  /** What real fish offers for each line, after sourcing `blast init fish`: the candidate words. */
+  function offers(lines: string[]): string[][] {
     const init = blast(box, ['init', 'fish']);
     expect(init.status, init.stderr).to.equal(0);
     const file = join(box.root, 'init.fish');
     writeFileSync(file, init.stdout);
-    const lines = ['blast st', 'blast start ', 'blast start --py', 'blast kill --'];
     const script = [
       `builtin source ${fish.quote(file)}`,
       ...lines.map((l) => `complete -C ${fish.quote(l)}; printf '\\0'`),
     ].join('\n');
     const result = runFish(script, { dir: box.root, env: box.env });
     expect(result.stderr).to.equal('');
-    const [st, start, py, kill] = result.stdout
+    return result.stdout
       .toString('utf8')
       .split('\0')
+      .slice(0, lines.length)
       .map((o) =>
         o
           .split('\n')
           .filter(Boolean)
-          .map((c) => c.split('\t')[0]),
+          .map((c) => c.split('\t')[0]!),
       );
+  }
+
+  it('blast init fish | source: commands, flags and the sandbox environments', () => {
+    const [st, start, py, kill] = offers(['blast st', 'blast start ', 'blast start --py', 'blast kill --']);
     expect(st).to.include('start');
     expect(start).to.include.members(['demo', 'with space']);
     expect(py).to.deep.equal(['--python']);
     expect(kill).to.include('--force');
+  });
+
+  it('environment names for the commands whose argument is one (start, clean), and only those', () => {
+    const envs = ['demo', 'with space'];
+    const [start, clean, cleanFlag, load, save, loadEnv] = offers([
+      'blast start ',
+      'blast clean ',
+      'blast clean --dry-run ',
+      'blast load ',
+      'blast save ',
+      'blast load --env ',
+    ]);
+    expect(start!.sort()).to.deep.equal(envs);
+    expect(clean!.sort()).to.deep.equal(envs);
+    expect(cleanFlag!.sort()).to.deep.equal(envs);
+    // load and save take a snapshot's name: an environment name there would name the wrong thing.
+    for (const [line, got] of [
+      ['blast load ', load],
+      ['blast save ', save],
+      ['blast load --env ', loadEnv],
+    ] as const) {
+      expect(got, line).to.not.include.members(['demo']);
+      expect(got, line).to.not.include.members(['with space']);
+    }
   });
 
   it('the rc line sources the init in a fish that reads config.fish', () => {
