@@ -5,12 +5,12 @@
  * the values given — and, after kill, exactly what was there before.
  */
 import { expect } from 'chai';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { shimDirFor } from '../../../test/transaction/support.js';
 import { blast, BIN, sandbox, throughFunction, type Sandbox } from '../../../test/support/cli.js';
 import { HOSTILE_VALUES, prng, randomValue, testSeed } from '../../../test/support/shells.js';
 import { powershell } from '../src/adapter.js';
-import { checkScript, envCalls, powershellParser } from './support/powershell.js';
+import { checkScript, envCalls, literalValue, powershellParser, unwrap, walk } from './support/powershell.js';
 
 /** Apply the decoded calls to an environment as .NET would on Linux (PathSeparator ':'). */
 function apply(
@@ -24,6 +24,34 @@ function apply(
   }
   return next;
 }
+
+/** The values of the `$global:_BLAST_PROMPT = '…'` assignments in a script, decoded. */
+function tags(script: Awaited<ReturnType<typeof checkScript>>): string[] {
+  const found: string[] = [];
+  for (const node of walk(script.rootNode)) {
+    if (node.type !== 'assignment_expression') continue;
+    const [left, , right] = node.namedChildren;
+    if (left && unwrap(left).text === '$global:_BLAST_PROMPT' && right)
+      found.push(literalValue(unwrap(right)));
+  }
+  return found;
+}
+
+/**
+ * Environment names a user may choose (no `/`, `..`, control characters or leading `-`/`.`: those
+ * are refused) with what PowerShell would read as code in them: its five single quotes, `$(…)`,
+ * `$variables`, backticks, `@(…)`, comments, and Unicode.
+ */
+const HOSTILE_NAMES = [
+  'my env',
+  `it's "quoted"`,
+  'it\u2019s \u2018typographic\u2019 \u201Aand\u201B',
+  "\u2019; New-Item pwned; '",
+  '$(New-Item pwned) `$HOME ${PWD} $PROFILE', // no ":": a venv path cannot hold the PATH separator
+  '@(1) <# c #> # c --% & | ; >',
+  'é ß 日本語 😀 \u202e',
+  "x'",
+];
 
 describe('powershell through the real CLI', function () {
   this.timeout(200_000);
@@ -79,5 +107,38 @@ describe('powershell through the real CLI', function () {
     const restored = apply(after, await checkScript(kill.script));
     expect(restored).to.deep.equal(before);
     expect(kill.script).to.include('${function:global:prompt} = $global:_BLAST_OLD_PROMPT');
+  });
+
+  it('environment names and project paths with spaces, quotes, $(), backticks and Unicode arrive byte for byte', async () => {
+    const project = join(box.root, `proj it\u2019s '$(New-Item pwned)' \`$HOME é😀`);
+    const cases: Array<{ args: string[]; path: string; prompt: string }> = [
+      ...HOSTILE_NAMES.map((name) => ({
+        args: [name],
+        path: join(box.blastHome, 'envs', name),
+        prompt: name,
+      })),
+      // A project's .venv is named after the project.
+      { args: ['--path', join(project, '.venv')], path: join(project, '.venv'), prompt: basename(project) },
+      // A name of its own for a project-local environment.
+      {
+        args: [HOSTILE_NAMES[3]!, '--path', join(project, 'env')],
+        path: join(project, 'env'),
+        prompt: HOSTILE_NAMES[3]!,
+      },
+    ];
+    for (const { args, path, prompt } of cases) {
+      const why = JSON.stringify(args);
+      const start = throughFunction(box, ['start', ...args], { shell: 'powershell' });
+      expect(start.status, `${why}: ${start.stderr}`).to.equal(0);
+      const script = await checkScript(start.script);
+      const after = apply(box.env, script);
+      expect(after.VIRTUAL_ENV, why).to.equal(path);
+      expect(after.VIRTUAL_ENV_PROMPT, why).to.equal(prompt);
+      expect(after.PATH!.split(':').slice(0, 2), why).to.deep.equal([
+        shimDirFor(path, box.env),
+        join(path, 'bin'),
+      ]);
+      expect(tags(script), why).to.deep.equal([`(${prompt}) `]);
+    }
   });
 });
