@@ -195,6 +195,46 @@ describe('completion (@oclif/plugin-autocomplete)', function () {
     );
   });
 
+  /*
+   * After `blast init powershell`, `blast` is a PowerShell function, and the registration above is
+   * for a native command. PowerShell's completer (CompletionCompleters.CompleteCommandArgument, the
+   * same in Windows PowerShell 5.1 and pwsh 7) still calls it for a function: once the pseudo
+   * parameter binding has nothing to offer for an argument, it looks the command's *name* up among
+   * the native completers, whatever kind of command it is. Arguments are every word this script
+   * completes — subcommands and `--long` flags, since `--x` is an argument token in command mode,
+   * not a parameter. Two things would end that: a function of another name, and declared
+   * parameters (the binder would then complete the words itself). Words PowerShell reads as its own
+   * parameters (`-p`, a lone `-`) never reach a native completer of a function; oclif's script
+   * offers only `--` flags anyway.
+   */
+  it('PowerShell: the native completer reaches the blast function (same name, no declared parameters)', async function () {
+    const ts = await import('web-tree-sitter');
+    await ts.Parser.init();
+    const parser: Parser = new ts.Parser();
+    parser.setLanguage(
+      await ts.Language.load(require.resolve('tree-sitter-powershell/tree-sitter-powershell.wasm')),
+    );
+    const init = spawnSync(process.execPath, [BIN, 'init', 'powershell'], { env: box.env, encoding: 'utf8' });
+    expect(init.status, init.stderr).to.equal(0);
+    const functions: Array<{ name: string; params: boolean }> = [];
+    const visit = (node: Node): void => {
+      if (node.type === 'function_statement') {
+        const [name, body] = node.namedChildren;
+        functions.push({
+          name: name?.text ?? '',
+          params: body?.namedChildren.some((c) => c?.type === 'param_block') ?? false,
+        });
+      }
+      for (const child of node.children) if (child) visit(child);
+    };
+    visit(parser.parse(init.stdout)!.rootNode);
+    expect(functions).to.deep.equal([{ name: 'global:blast', params: false }]);
+    const registered = /Register-ArgumentCompleter -Native -CommandName (\S+)/.exec(
+      readFileSync(join(dir, 'functions', 'powershell', 'blast.ps1'), 'utf8'),
+    );
+    expect(registered?.[1]).to.equal('blast');
+  });
+
   describe('TAB in real interactive shells, with the blast function defined', function () {
     this.timeout(120_000);
     let sh: TmuxShell | undefined;

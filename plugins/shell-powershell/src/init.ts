@@ -16,7 +16,11 @@
  *   read; the status is passed on in `$LASTEXITCODE` instead;
  * - the file is read as UTF-8 (the core writes UTF-8 without BOM) whatever the session's default
  *   encoding — Windows PowerShell 5.1's Get-Content would read it in the ANSI code page;
- * - its own variables are named `$_BLAST_FN_*`, local to the function.
+ * - its own variables are named `$_BLAST_FN_*`, local to the function;
+ * - it declares no parameters and takes everything through `@args`: then PowerShell hands argument
+ *   completion for `blast` to the native completer @oclif/plugin-autocomplete registers for that
+ *   name (CompleteCommandArgument looks native completers up by command name once the parameter
+ *   binder has nothing to offer, for functions too); declared parameters would take it over.
  *
  * The file is removed in `finally`, so on every path: ^C stops the whole pipeline (the CLI and the
  * function) and runs the `finally` blocks, and nothing is sourced then. A CLI killed by a signal
