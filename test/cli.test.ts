@@ -1,7 +1,7 @@
 /** The commands as a user meets them: bad input, list/check/clean, and what stays untouched. */
 import { expect } from 'chai';
 import { runCommand } from '@oclif/test';
-import { existsSync, mkdirSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { blast, REPO, sandbox, throughFunction, type Sandbox } from './support/cli.js';
 
@@ -34,7 +34,9 @@ describe('blast CLI', function () {
       ['a/b', /"\/"/],
       ['..', /"\.\."/],
       ['evil\nname', /control character/],
-      ['x'.repeat(101), /longer than 100/],
+      ['x'.repeat(101), /101 characters long, more than 100/],
+      // 100 characters but 300 bytes: past what a file name holds (it failed with ENAMETOOLONG).
+      ['環'.repeat(100), /300 bytes in UTF-8/],
     ];
     for (const [name, why] of badNames) {
       it(`refuses the name ${JSON.stringify(name.length > 20 ? name.slice(0, 20) + '…' : name)}`, () => {
@@ -64,6 +66,25 @@ describe('blast CLI', function () {
       expect(run.stderr).to.match(/\d+\.\d+\.\d+/); // the versions it did find
       expectNothingCreated();
     });
+
+    for (const spec of ['>=4', '/nonexistent']) {
+      it(`refuses --python ${spec}: clear error, exit 3, nothing created, the registry unchanged`, () => {
+        expect(throughFunction(box, ['start', 'keep']).status).to.equal(0);
+        const registry = join(box.blastHome, 'state', 'registry.db');
+        const before = readFileSync(registry, 'utf8');
+        const run = throughFunction(box, ['start', 'demo', '--python', spec]);
+        expect(run.status).to.equal(3);
+        expect(run.stderr).to.include(
+          spec === '>=4' ? 'No Python matches Python >=4.' : '/nonexistent does not exist.',
+        );
+        expect(run.stderr).to.match(/Pass --python with one of the versions or paths above/);
+        expect(run.stderr).not.to.match(/\n\s+at /);
+        expect(run.script).to.equal('');
+        expect(readFileSync(registry, 'utf8')).to.equal(before);
+        expect(envsOnDisk()).to.deep.equal(['keep']);
+        expect(listed().map((e) => e.name)).to.deep.equal(['keep']);
+      });
+    }
 
     it('refuses a --python spec that is not a version, a specifier, a name or a path', () => {
       const run = throughFunction(box, ['start', 'demo', '--python', '>=>3']);
@@ -115,6 +136,14 @@ describe('blast CLI', function () {
       expect(second.stderr).not.to.match(/created/);
       const [entry] = listed();
       expect(entry).to.include({ name: 'demo', path });
+    });
+
+    it('takes 51 emoji as 51 characters (a name of 102 UTF-16 units)', () => {
+      const name = '🐍'.repeat(51);
+      const run = throughFunction(box, ['start', name]);
+      expect(run.status, run.stderr).to.equal(0);
+      expect(envsOnDisk()).to.deep.equal([name]);
+      expect(listed().map((e) => e.name)).to.deep.equal([name]);
     });
 
     it('--python for an existing environment must agree with its Python', () => {

@@ -4,7 +4,16 @@
  */
 import { BlastError, ExitCode } from './errors.js';
 
+/** Characters, counted as Unicode code points: "環" and "🐍" are one each. */
 export const MAX_NAME_LENGTH = 100;
+
+/**
+ * A name is a file name (BLAST_HOME/envs/NAME, snapshots' NAME.json), and Linux and macOS allow
+ * 255 bytes in one. Blast's own temporary siblings (`.blast-tmp-<pid>-…`, `blast.json.<pid>.tmp`)
+ * do not carry the name; the longest thing it appends is `.json`. 240 bytes leaves that room and
+ * some to spare: 100 ASCII characters, 80 CJK ones (3 bytes each), 60 emoji (4 bytes each).
+ */
+export const MAX_NAME_BYTES = 240;
 
 // C0 controls, DEL and C1 controls: invisible, and a newline in a name would break every listing.
 // eslint-disable-next-line no-control-regex
@@ -13,7 +22,13 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 /** Why `name` cannot name an environment, or undefined when it can. */
 export function envNameProblem(name: string): string | undefined {
   if (name.length === 0) return 'it is empty';
-  if (name.length > MAX_NAME_LENGTH) return `it is longer than ${MAX_NAME_LENGTH} characters`;
+  // Not name.length: that counts UTF-16 units, two for an emoji.
+  const characters = [...name].length;
+  if (characters > MAX_NAME_LENGTH)
+    return `it is ${characters} characters long, more than ${MAX_NAME_LENGTH}`;
+  const bytes = Buffer.byteLength(name, 'utf8');
+  if (bytes > MAX_NAME_BYTES)
+    return `it takes ${bytes} bytes in UTF-8, more than the ${MAX_NAME_BYTES} a file name can hold here`;
   if (name.includes('/')) return 'it contains "/"';
   if (name.includes('..')) return 'it contains ".."';
   if (CONTROL.test(name)) return 'it contains a control character';
@@ -29,7 +44,7 @@ export function assertEnvName(name: string): string {
     throw new BlastError(
       `Invalid environment name ${JSON.stringify(name)}: ${problem}.`,
       ExitCode.usage,
-      'Use letters, digits, spaces, "-", "_" or "."; at most 100 characters.',
+      `Use letters, digits, spaces, "-", "_" or "."; at most ${MAX_NAME_LENGTH} characters and ${MAX_NAME_BYTES} bytes in UTF-8.`,
     );
   }
   return name;
