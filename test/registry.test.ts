@@ -1,8 +1,15 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { registryFile, withRegistry } from '../src/lib/registry.js';
+import {
+  breakStaleLock,
+  LOCK_STALE_MS,
+  readRegistryQuietly,
+  registryFile,
+  registryLockFile,
+  withRegistry,
+} from '../src/lib/registry.js';
 import { BlastError } from '../src/lib/errors.js';
 import { REPO, sandbox, type Sandbox } from './support/cli.js';
 
@@ -70,5 +77,66 @@ describe('registry', () => {
     expect(caught).to.be.instanceOf(BlastError);
     expect((caught as BlastError).message).to.match(/damaged/);
     expect((caught as BlastError).hint).to.match(/check --fix/);
+  });
+
+  describe('read quietly (what `blast clean` plans with)', () => {
+    const record = (name: string) => ({
+      name,
+      path: `/e/${name}`,
+      kind: 'named' as const,
+      python,
+      createdAt: 't',
+    });
+    function staleLock(): number {
+      mkdirSync(registryLockFile(box.env), { recursive: true });
+      const then = new Date(Date.now() - 3 * LOCK_STALE_MS);
+      utimesSync(registryLockFile(box.env), then, then);
+      return statSync(registryLockFile(box.env)).mtimeMs;
+    }
+
+    it('reads what withRegistry reads, from the lines nedb appends, and writes nothing', async () => {
+      const file = registryFile(box.env);
+      mkdirSync(join(file, '..'), { recursive: true });
+      const line = (doc: object) => JSON.stringify(doc) + '\n';
+      // A file as nedb leaves it between compactions: an index, a replaced doc, a deleted one.
+      const text =
+        line({ $$indexCreated: { fieldName: 'path', unique: false } }) +
+        line({ ...record('a'), _id: '1' }) +
+        line({ ...record('b'), _id: '2' }) +
+        line({ ...record('a2'), path: '/e/a', _id: '1' }) +
+        line({ ...record('c'), _id: '3' }) +
+        line({ $$deleted: true, _id: '2' });
+      writeFileSync(file, text);
+      const quiet = await readRegistryQuietly(box.env);
+      expect(readFileSync(file, 'utf8')).to.equal(text);
+      expect(existsSync(registryLockFile(box.env))).to.equal(false);
+      expect(quiet.staleLockAge).to.equal(undefined);
+      expect(quiet.records).to.deep.equal(await withRegistry(box.env, (tx) => tx.all()));
+      expect(quiet.records.map((r) => r.name)).to.deep.equal(['a2', 'c']);
+    });
+
+    it('reports a stale lock without taking it over, which withRegistry does', async () => {
+      await withRegistry(box.env, (tx) => tx.put(record('a')));
+      const mtime = staleLock();
+      const quiet = await readRegistryQuietly(box.env);
+      expect(quiet.records.map((r) => r.name)).to.deep.equal(['a']);
+      expect(quiet.staleLockAge).to.be.greaterThan(LOCK_STALE_MS);
+      expect(statSync(registryLockFile(box.env)).mtimeMs).to.equal(mtime);
+      // The rule clean's report relies on: the next locked access takes a lock this old over.
+      await withRegistry(box.env, (tx) => tx.all());
+      expect(existsSync(registryLockFile(box.env))).to.equal(false);
+    });
+
+    it('breakStaleLock removes a stale lock and leaves a live one alone', async () => {
+      staleLock();
+      expect(await breakStaleLock(box.env)).to.equal(true);
+      expect(existsSync(registryLockFile(box.env))).to.equal(false);
+      let broke: boolean | undefined;
+      await withRegistry(box.env, async () => {
+        broke = await breakStaleLock(box.env);
+        expect(existsSync(registryLockFile(box.env))).to.equal(true);
+      });
+      expect(broke).to.equal(false);
+    });
   });
 });

@@ -3,14 +3,13 @@ import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import { createInterface } from 'node:readline/promises';
 import { BlastCommand } from '../lib/base-command.js';
-import { coreCleanActions, removeEnvironment } from '../lib/cleaning.js';
+import { planCoreClean, removeEnvironment } from '../lib/cleaning.js';
 import { formatBytes } from '../lib/disk-usage.js';
 import { resolveTarget, loadEnv } from '../lib/environments.js';
 import { BlastError, ExitCode, messageOf } from '../lib/errors.js';
 import type { CleanAction } from '../lib/hooks.js';
 import { activePath } from '../lib/listing.js';
 import { runPhase } from '../lib/phases.js';
-import { withRegistry } from '../lib/registry.js';
 
 interface Reported {
   what: string;
@@ -52,13 +51,12 @@ With NAME: deletes that environment (asks first on a terminal; elsewhere pass --
     const env = process.env;
     if (args.name !== undefined) return { actions: [await this.removeNamed(args.name, flags)] };
 
-    const actions: Array<{ source: string; action: CleanAction }> = (
-      await coreCleanActions(env, { keepRevisions: flags['keep-revisions'] })
-    ).map((action) => ({
+    const plan = await planCoreClean(env, { keepRevisions: flags['keep-revisions'] });
+    const actions: Array<{ source: string; action: CleanAction }> = plan.actions.map((action) => ({
       source: 'blast',
       action,
     }));
-    const envs = await withSettings(await withRegistry(env, (tx) => tx.all()).catch(() => []));
+    const envs = await withSettings(plan.records);
     const { results } = await runPhase(
       this.config,
       'clean',

@@ -2,24 +2,23 @@
  * The core's share of `blast clean`: what a crash or a deleted folder leaves behind. Each action
  * says what goes and why, so `--dry-run` can show it, and is idempotent.
  */
-import { rm, stat } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { CleanAction } from './hooks.js';
 import { pathExists } from './path-exists.js';
 import { diskUsage } from './disk-usage.js';
 import { type Env, envsDir } from './paths.js';
-import { registryFile, withRegistry } from './registry.js';
+import {
+  breakStaleLock,
+  type EnvRecord,
+  LOCK_STALE_MS,
+  readRegistryQuietly,
+  registryLockFile,
+  withRegistry,
+} from './registry.js';
 import { staleSeedTemps, staleTemps } from './venv/index.js';
 import { formatBytes } from './disk-usage.js';
 import { ObjectStore, planStoreGc, pruneRevisionDir, removeObjects, removeTemps } from './store/index.js';
-
-/** proper-lockfile refreshes a held lock's mtime; this old, its holder is dead. */
-const STALE_LOCK_MS = 30_000;
-
-async function age(path: string): Promise<number | undefined> {
-  const st = await stat(path).catch(() => undefined);
-  return st ? Date.now() - st.mtimeMs : undefined;
-}
 
 /**
  * The store's share (see store/gc.ts): revisions beyond retention (or of vanished environments),
@@ -63,18 +62,29 @@ export function storeCleanActions(env: Env, options: { keepRevisions?: number } 
   return actions;
 }
 
-export async function coreCleanActions(
-  env: Env,
-  options: { keepRevisions?: number } = {},
-): Promise<CleanAction[]> {
+export interface CleanPlan {
+  actions: CleanAction[];
+  /** The registry's records, read once for the core's actions and for plugins' `clean`. */
+  records: EnvRecord[];
+}
+
+/**
+ * What `blast clean` would remove. Planning changes nothing, so `--dry-run` can stop after it:
+ * in particular it never takes over a stale registry lock (see readRegistryQuietly).
+ */
+export async function planCoreClean(env: Env, options: { keepRevisions?: number } = {}): Promise<CleanPlan> {
   const actions: CleanAction[] = [];
-  const lock = `${registryFile(env)}.lock`;
-  const lockAge = await age(lock);
-  if (lockAge !== undefined && lockAge > STALE_LOCK_MS) {
+  // Stale by the registry's own rule (LOCK_STALE_MS): the one the next registry access applies.
+  const { records, staleLockAge: lockAge } = await readRegistryQuietly(env);
+  if (lockAge !== undefined) {
+    const lock = registryLockFile(env);
     actions.push({
       what: lock,
-      why: `stale registry lock (untouched for ${Math.round(lockAge / 1000)} s, its process is gone)`,
-      run: () => rm(lock, { recursive: true, force: true }),
+      why:
+        `stale registry lock (untouched for ${Math.round(lockAge / 1000)} s; a running blast ` +
+        `refreshes it every ${LOCK_STALE_MS / 2000} s, so its process is gone)`,
+      // False when a running blast took it over meanwhile: that removed the stale lock too.
+      run: async () => void (await breakStaleLock(env)),
     });
   }
 
@@ -88,30 +98,26 @@ export async function coreCleanActions(
     });
   }
 
-  // Skip the registry while its lock is stale: withRegistry would wait for it.
-  if (!actions.some((a) => a.what === lock)) {
-    const records = await withRegistry(env, (tx) => tx.all());
-    const localParents = new Set(records.filter((r) => r.kind === 'local').map((r) => dirname(r.path)));
-    for (const parent of localParents) {
-      for (const path of staleTemps(parent)) {
-        actions.push({
-          what: path,
-          why: 'left by an interrupted environment creation',
-          run: () => rm(path, { recursive: true, force: true }),
-        });
-      }
-    }
-    for (const record of records) {
-      if (await pathExists(record.path)) continue;
+  const localParents = new Set(records.filter((r) => r.kind === 'local').map((r) => dirname(r.path)));
+  for (const parent of localParents) {
+    for (const path of staleTemps(parent)) {
       actions.push({
-        what: `registry entry ${record.name}`,
-        why: `${record.path} no longer exists`,
-        run: async () => void (await withRegistry(env, (tx) => tx.remove(record.path))),
+        what: path,
+        why: 'left by an interrupted environment creation',
+        run: () => rm(path, { recursive: true, force: true }),
       });
     }
   }
+  for (const record of records) {
+    if (await pathExists(record.path)) continue;
+    actions.push({
+      what: `registry entry ${record.name}`,
+      why: `${record.path} no longer exists`,
+      run: async () => void (await withRegistry(env, (tx) => tx.remove(record.path))),
+    });
+  }
   actions.push(...storeCleanActions(env, options));
-  return actions;
+  return { actions, records };
 }
 
 /** Remove a named environment: its folder, then its registry entry. */

@@ -7,7 +7,7 @@
  * file or the new one, never a torn one. CLI processes are short; holding the lock for one
  * operation costs a millisecond or two.
  */
-import { mkdir, rename } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EnvInfo } from './hooks.js';
 import { BlastError, ExitCode, messageOf } from './errors.js';
@@ -36,13 +36,144 @@ export function registryFile(env: Env): string {
   return join(stateDir(env), 'registry.db');
 }
 
+/** The lock directory proper-lockfile makes next to the registry. */
+export function registryLockFile(env: Env): string {
+  return `${registryFile(env)}.lock`;
+}
+
+/**
+ * A holder refreshes the lock's mtime every LOCK_STALE_MS / 2; a lock untouched this long
+ * belongs to a dead process, and the next registry access takes it over (proper-lockfile's
+ * `stale`). `blast clean` calls a lock stale by this same rule: there is one threshold, not two.
+ */
+export const LOCK_STALE_MS = 10_000;
+
 const LOCK_OPTIONS = {
   realpath: false,
   // Another CLI holds it for milliseconds; wait up to ~10 s before calling it a problem.
   retries: { retries: 200, factor: 1.2, minTimeout: 5, maxTimeout: 100 },
-  // A lock not refreshed for 10 s belongs to a dead process and may be taken over.
-  stale: 10_000,
+  stale: LOCK_STALE_MS,
 } as const;
+
+/** How long ago a stale registry lock was last refreshed (ms), or undefined when there is none. */
+export async function staleLockAge(env: Env): Promise<number | undefined> {
+  const st = await stat(registryLockFile(env)).catch(() => undefined);
+  if (!st) return undefined;
+  const age = Date.now() - st.mtimeMs;
+  return age > LOCK_STALE_MS ? age : undefined;
+}
+
+/**
+ * Take over a stale registry lock and release it: the lock is gone afterwards. Done through
+ * proper-lockfile, which checks staleness again as it takes over, so a lock a live process
+ * took or refreshed meanwhile is left alone. Returns false when that happened.
+ */
+export async function breakStaleLock(env: Env): Promise<boolean> {
+  const { default: lockfile } = await import('proper-lockfile');
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(registryFile(env), {
+      ...LOCK_OPTIONS,
+      retries: 0,
+      lockfilePath: registryLockFile(env),
+    });
+  } catch {
+    return false;
+  }
+  await release();
+  return true;
+}
+
+export interface QuietRead {
+  records: EnvRecord[];
+  /** How long ago the registry lock was last refreshed, when it is stale. */
+  staleLockAge?: number;
+}
+
+/**
+ * The records, changing nothing (for planning `blast clean`, which `--dry-run` stops after): under
+ * the lock but read without nedb, whose load rewrites the file; a stale lock is not taken over
+ * (that removes it) but reported, and the registry read without it, as its dead holder writes
+ * nothing. A live holder is waited for, as withRegistry does.
+ */
+export async function readRegistryQuietly(env: Env): Promise<QuietRead> {
+  if (!(await stat(stateDir(env)).catch(() => undefined))) return { records: [] };
+  const { default: lockfile } = await import('proper-lockfile');
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const age = await staleLockAge(env);
+    if (age !== undefined) return { records: await peekRegistry(env), staleLockAge: age };
+    let release: () => Promise<void>;
+    try {
+      release = await lockfile.lock(registryFile(env), {
+        realpath: false,
+        lockfilePath: registryLockFile(env),
+        retries: 0,
+        // Never take over: staleness is judged above, by LOCK_STALE_MS, without touching the lock.
+        stale: Number.MAX_SAFE_INTEGER,
+        update: LOCK_STALE_MS / 2,
+      });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ELOCKED')
+        throw new BlastError(`Cannot lock the registry ${registryFile(env)}: ${messageOf(error)}.`);
+      if (Date.now() > deadline) throw lockedError(env, error);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      continue;
+    }
+    try {
+      return { records: await peekRegistry(env) };
+    } finally {
+      await release();
+    }
+  }
+}
+
+function lockedError(env: Env, error: unknown): BlastError {
+  // A dead holder's lock is taken over while waiting: this one is being refreshed.
+  return new BlastError(
+    `The registry is locked by another Blast process (${messageOf(error)}).`,
+    ExitCode.failure,
+    `A running blast holds ${registryLockFile(env)}; try again when it is done.`,
+  );
+}
+
+function damaged(file: string, error: unknown): BlastError {
+  return new BlastError(
+    `The registry ${file} is damaged: ${messageOf(error)}.`,
+    ExitCode.failure,
+    'Run `blast check --fix` to set it aside and rebuild it from the environments on disk.',
+  );
+}
+
+/**
+ * The registry's records read without writing anything, for readRegistryQuietly. Reads nedb's
+ * format: one JSON document a line, a later line for an _id replacing an earlier one,
+ * `$$deleted` removing it, lines without an _id describing indexes.
+ */
+async function peekRegistry(env: Env): Promise<EnvRecord[]> {
+  const file = registryFile(env);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw damaged(file, error);
+  }
+  const byId = new Map<string, Doc>();
+  for (const [i, line] of text.split('\n').entries()) {
+    if (line === '') continue;
+    let doc: Doc & { $$deleted?: boolean };
+    try {
+      doc = JSON.parse(line) as Doc & { $$deleted?: boolean };
+    } catch {
+      throw damaged(file, `line ${i + 1} is not JSON`);
+    }
+    if (typeof doc._id !== 'string') continue; // index records
+    if (doc.$$deleted === true) byId.delete(doc._id);
+    else byId.set(doc._id, doc);
+  }
+  return [...byId.values()].map(strip).sort((a, b) => a.name.localeCompare(b.name));
+}
 
 function strip(doc: Doc): EnvRecord {
   const { _id: _ignored, ...record } = doc;
@@ -60,24 +191,16 @@ export async function withRegistry<T>(env: Env, fn: (tx: RegistryTx) => Promise<
   ]);
   let release: () => Promise<void>;
   try {
-    release = await lockfile.lock(file, { ...LOCK_OPTIONS, lockfilePath: `${file}.lock` });
+    release = await lockfile.lock(file, { ...LOCK_OPTIONS, lockfilePath: registryLockFile(env) });
   } catch (error) {
-    throw new BlastError(
-      `The registry is locked by another Blast process (${messageOf(error)}).`,
-      ExitCode.failure,
-      `If no other blast runs, \`blast clean\` removes the stale lock ${file}.lock.`,
-    );
+    throw lockedError(env, error);
   }
   try {
     const db = Datastore.create({ filename: file, autoload: false, corruptAlertThreshold: 0 });
     try {
       await db.load();
     } catch (error) {
-      throw new BlastError(
-        `The registry ${file} is damaged: ${messageOf(error)}.`,
-        ExitCode.failure,
-        'Run `blast check --fix` to set it aside and rebuild it from the environments on disk.',
-      );
+      throw damaged(file, error);
     }
     let dirty = false;
     const tx: RegistryTx = {
