@@ -5,12 +5,19 @@
  */
 import { execFile } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { CheckResult, EnvInfo } from './hooks.js';
 import { pathExists } from './path-exists.js';
 import { messageOf } from './errors.js';
-import { CONFIG_FILE, infoOf, readEnvConfig, withSettings } from './env-config.js';
+import {
+  CONFIG_FILE,
+  type EnvConfig,
+  infoOf,
+  readEnvConfig,
+  withSettings,
+  writeEnvConfig,
+} from './env-config.js';
 import { type Env, envsDir } from './paths.js';
 import { type EnvRecord, setAsideRegistry, withRegistry } from './registry.js';
 import { readVenv, type VenvInfo } from './venv/index.js';
@@ -138,15 +145,21 @@ export async function coreChecks(env: Env): Promise<CoreChecks> {
       results.push(check);
     }
   }
+  for (const record of records) results.push(...(await namedAfterFolder(env, record)));
   const unregistered = await unregisteredNamed(env, records);
-  for (const info of unregistered) {
+  for (const { info, config } of unregistered) {
+    const renamed = config.name !== info.name;
     results.push({
       name: 'registry and disk agree',
       status: 'warn',
       env: info.name,
-      message: `${info.path} is a Blast environment the registry does not list`,
-      fix: 'register it',
-      repair: async () => withRegistry(env, (tx) => tx.put({ ...info, createdAt: new Date().toISOString() })),
+      message:
+        `${info.path} is a Blast environment the registry does not list` +
+        (renamed ? ` (its ${CONFIG_FILE} still says ${JSON.stringify(config.name)}: copied or moved?)` : ''),
+      fix: renamed
+        ? `register it as ${info.name} and write that name into its ${CONFIG_FILE}`
+        : 'register it',
+      repair: () => register(env, info, config),
     });
   }
   if (unregistered.length === 0)
@@ -158,24 +171,67 @@ export async function coreChecks(env: Env): Promise<CoreChecks> {
   return { results, envs: infos };
 }
 
+/**
+ * A named environment is named by its folder under BLAST_HOME/envs: that is what `blast start
+ * NAME` finds. A copied or renamed folder carries the old name in its blast.json, and a registry
+ * entry made from that file carries it too; both are reported and --fix renames them.
+ */
+async function namedAfterFolder(env: Env, record: EnvRecord): Promise<CheckResult[]> {
+  if (record.kind !== 'named') return [];
+  const folder = basename(record.path);
+  const config = await readEnvConfig(record.path).catch(() => undefined);
+  const wrong = [
+    ...(record.name !== folder ? [`the registry says ${JSON.stringify(record.name)}`] : []),
+    ...(config && config.name !== folder ? [`its ${CONFIG_FILE} says ${JSON.stringify(config.name)}`] : []),
+  ];
+  if (wrong.length === 0) return [];
+  return [
+    {
+      name: 'named after its folder',
+      status: 'warn',
+      env: folder,
+      message: `${record.path} is ${folder}, but ${wrong.join(' and ')}`,
+      fix: `rename it ${folder} there`,
+      repair: async () => {
+        if (config && config.name !== folder) await writeEnvConfig(record.path, { ...config, name: folder });
+        if (record.name !== folder) await withRegistry(env, (tx) => tx.put({ ...record, name: folder }));
+      },
+    },
+  ];
+}
+
+interface OnDisk {
+  /** What it is, named after its folder. */
+  info: EnvInfo;
+  config: EnvConfig;
+}
+
 /** Named environments on disk (they carry blast.json) that the registry lacks. */
-async function unregisteredNamed(env: Env, records: EnvRecord[]): Promise<EnvInfo[]> {
+async function unregisteredNamed(env: Env, records: EnvRecord[]): Promise<OnDisk[]> {
   const known = new Set(records.map((r) => r.path));
   const dir = envsDir(env);
   const names = await readdir(dir).catch(() => [] as string[]);
-  const found: EnvInfo[] = [];
+  const found: OnDisk[] = [];
   for (const name of names) {
     const path = join(dir, name);
     if (known.has(path) || name.startsWith('.')) continue;
     const config = await readEnvConfig(path).catch(() => undefined);
-    if (config && (await pathExists(join(path, CONFIG_FILE)))) found.push(infoOf(path, config));
+    if (config && (await pathExists(join(path, CONFIG_FILE))))
+      found.push({ info: { ...infoOf(path, config), name, kind: 'named' }, config });
   }
   return found;
 }
 
+/**
+ * Register an environment found on disk under its folder's name; its blast.json is rewritten
+ * (atomically) first when it carries another, so file and registry agree.
+ */
+async function register(env: Env, info: EnvInfo, config: EnvConfig): Promise<void> {
+  if (config.name !== info.name || config.kind !== 'named')
+    await writeEnvConfig(info.path, { ...config, name: info.name, kind: 'named' });
+  await withRegistry(env, (tx) => tx.put({ ...info, createdAt: config.createdAt }));
+}
+
 async function registerFromDisk(env: Env): Promise<void> {
-  const found = await unregisteredNamed(env, []);
-  await withRegistry(env, async (tx) => {
-    for (const info of found) await tx.put({ ...info, createdAt: new Date().toISOString() });
-  });
+  for (const { info, config } of await unregisteredNamed(env, [])) await register(env, info, config);
 }
