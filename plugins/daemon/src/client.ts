@@ -3,7 +3,7 @@
  * `{v:1, id, op, ...}` → `{v:1, id, ok, result | error}`.
  */
 import { connect } from 'node:net';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -84,6 +84,43 @@ export function alive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * The process's state letter from /proc (R, S, D, T stopped, Z zombie, …); undefined when it does
+ * not exist or there is no /proc (macOS).
+ */
+export function processState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The first field after the command name, which is in parentheses and may hold anything.
+    const after = stat.lastIndexOf(')');
+    return stat.slice(after + 2, after + 3) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Is the process there and able to run again? A zombie (exited, not yet reaped) is dead: it holds
+ * no files and writes nothing. A stopped (SIGSTOP) or hung process is *not* dead. Without /proc
+ * (macOS) a zombie cannot be told apart and counts as living.
+ */
+export function living(pid: number): boolean {
+  if (!alive(pid)) return false;
+  const state = processState(pid);
+  if (state === undefined) return !existsSync('/proc/self/stat'); // with /proc: exited meanwhile
+  return state !== 'Z' && state !== 'X';
+}
+
+/** Waits (polling) until the process is gone or a zombie; false if it still lives after `ms`. */
+export async function waitGone(pid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (living(pid)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
 }
 
 /** The pid in a pid file and the file's age; undefined when there is no file. */

@@ -3,10 +3,11 @@
  * kill them, and clear what a dead one left behind.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { alive, readPidFile, request } from './client.js';
+import { living, processState, readPidFile, request, waitGone } from './client.js';
+import { withTakeoverLock } from './daemon/lock.js';
 import type { DaemonPaths, Env } from './paths.js';
 
 export const DAEMON_MAIN = fileURLToPath(new URL('./daemon/main.js', import.meta.url));
@@ -23,6 +24,7 @@ export interface Status {
   attached: number[];
   uptimeMs: number;
   rss: number;
+  /** The whole process's CPU time since it started (as in /proc/<pid>/stat). */
   cpu: { userMs: number; systemMs: number };
   packages: number;
   diskBytes: number | null;
@@ -30,10 +32,31 @@ export interface Status {
   changes: number;
 }
 
+/** The daemon's resident memory in MiB, one decimal. */
+export function memoryMiB(s: Pick<Status, 'rss'>): number {
+  return Math.round((s.rss / 1048576) * 10) / 10;
+}
+
+/** The CPU time the daemon process used (user + system) in seconds, two decimals. */
+export function cpuSeconds(s: Pick<Status, 'cpu'>): number {
+  return Math.round((s.cpu.userMs + s.cpu.systemMs) / 10) / 100;
+}
+
 export type DaemonState =
   | { state: 'running'; pid: number; status?: Status }
   | { state: 'stopped' }
-  | { state: 'stale'; pid: number | null; why: string; leftovers: string[] };
+  | {
+      state: 'stale';
+      pid: number | null;
+      why: string;
+      leftovers: string[];
+      /**
+       * The daemon process still exists (stopped with SIGSTOP, or stuck) but does not answer. It is
+       * not dead: its files are not leftovers, and it may write again when it resumes. It must be
+       * killed before anything replaces it.
+       */
+      hung: boolean;
+    };
 
 /** Asks the daemon (short timeout) and looks at its files. */
 export async function daemonState(paths: DaemonPaths, timeoutMs = 500): Promise<DaemonState> {
@@ -44,30 +67,64 @@ export async function daemonState(paths: DaemonPaths, timeoutMs = 500): Promise<
     const status = await request<Status>(paths.socket, 'status', {}, timeoutMs);
     return { state: 'running', pid: status.pid, status };
   } catch {
-    // Not answering: dead, or just starting (pid file written, socket not yet listening).
+    // Not answering: dead, hung, or just starting (pid file written, socket not yet listening).
   }
   const leftovers = [paths.socket, paths.pidFile].filter((f) => existsSync(f));
-  if (pidInfo && alive(pidInfo.pid) && pidInfo.ageMs < 3000) {
+  const pid = pidInfo?.pid || null;
+  if (pid !== null && living(pid) && pidInfo!.ageMs < 3000) {
     // A daemon that is just starting up: not stale yet.
-    return { state: 'running', pid: pidInfo.pid };
+    return { state: 'running', pid };
   }
-  const why = !pidInfo
-    ? 'a socket without a daemon'
-    : alive(pidInfo.pid)
-      ? `pid ${pidInfo.pid} does not answer on the socket`
-      : `daemon pid ${pidInfo.pid || '?'} is dead`;
-  return { state: 'stale', pid: pidInfo?.pid || null, why, leftovers };
+  const base = { state: 'stale' as const, pid, leftovers };
+  if (pid === null)
+    return { ...base, hung: false, why: pidInfo ? 'an empty pid file' : 'a socket without a daemon' };
+  if (!living(pid)) return { ...base, hung: false, why: `daemon pid ${pid} is dead` };
+  if (!isDaemonProcess(pid, paths))
+    return { ...base, hung: false, why: `daemon pid ${pid} is dead (the pid is now another program's)` };
+  const stopped = processState(pid) === 'T' ? ' (it is stopped)' : '';
+  return { ...base, hung: true, why: `pid ${pid} does not answer on the socket${stopped}` };
 }
 
 /**
- * Removes a dead daemon's socket and pid file. Only when the pid in the file is still the dead one:
- * a daemon that started meanwhile keeps its files.
+ * Removes a dead daemon's socket and pid file, under the takeover lock (so no daemon taking over or
+ * exiting removes or creates them at the same time). Only when the pid file still names the dead
+ * daemon, and it is really dead (a zombie is): a daemon that started meanwhile keeps its files, and
+ * so does a hung one (see killHung). Returns whether they were removed.
  */
-export function removeLeftovers(paths: DaemonPaths, deadPid: number | null): void {
-  const now = readPidFile(paths.pidFile);
-  if (now && now.pid !== 0 && now.pid !== deadPid && alive(now.pid)) return;
-  rmSync(paths.socket, { force: true });
-  rmSync(paths.pidFile, { force: true });
+export async function removeLeftovers(paths: DaemonPaths, stalePid: number | null): Promise<boolean> {
+  const removed = await withTakeoverLock(paths, () => {
+    const now = readPidFile(paths.pidFile);
+    // Kept: a daemon's pid file being written (empty, young); another daemon that lives (it
+    // started meanwhile); the stale daemon itself when it lives on (hung: not dead). A pid now
+    // used by another program is the dead daemon's, reused.
+    if (now)
+      if (
+        now.pid === 0
+          ? now.ageMs < 2000
+          : living(now.pid) && (now.pid !== stalePid || isDaemonProcess(now.pid, paths))
+      )
+        return false;
+    rmSync(paths.socket, { force: true });
+    rmSync(paths.pidFile, { force: true });
+    return true;
+  });
+  return removed === true;
+}
+
+/**
+ * A daemon that lives but does not answer (SIGSTOPped, stuck): SIGKILL it and wait until it is gone
+ * (a zombie counts as gone), so that nothing it does can follow a fresh daemon's writes. A pid that
+ * is no longer a Blast daemon's is left alone.
+ */
+export async function killHung(paths: DaemonPaths, pid: number): Promise<void> {
+  if (!living(pid) || !isDaemonProcess(pid, paths)) return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH')
+      throw new Error(`cannot kill daemon pid ${pid}: ${(error as Error).message}`);
+  }
+  if (!(await waitGone(pid, 5000))) throw new Error(`daemon pid ${pid} is still there after SIGKILL`);
 }
 
 /**
@@ -108,25 +165,50 @@ export function spawnDaemon(
   return child.pid;
 }
 
-/** SIGKILL the daemon (if its pid file names a live process) and remove its files. */
-export function forceKill(paths: DaemonPaths): number | null {
+/**
+ * `blast kill --force`: SIGKILL the daemon (if its pid file names a live Blast daemon), wait until
+ * it is gone, remove its socket and pid file, and strike the killing shell off the attached shells
+ * the daemon recorded: the next daemon re-attaches the shells listed there that still live (their
+ * activation stays), but this shell's activation is over.
+ */
+export async function forceKill(paths: DaemonPaths, shellPid: number): Promise<number | null> {
   const info = readPidFile(paths.pidFile);
   let killed: number | null = null;
-  if (info && alive(info.pid) && isDaemonProcess(info.pid, paths)) {
+  if (info && living(info.pid) && isDaemonProcess(info.pid, paths)) {
     try {
       process.kill(info.pid, 'SIGKILL');
       killed = info.pid;
     } catch {
       // gone meanwhile
     }
+    // Gone before its files are touched: a dying daemon must not rewrite attached.json after us.
+    if (killed !== null) await waitGone(killed, 5000);
   }
-  rmSync(paths.socket, { force: true });
-  rmSync(paths.pidFile, { force: true });
+  await withTakeoverLock(paths, () => {
+    const now = readPidFile(paths.pidFile);
+    // Unless a new daemon took the environment meanwhile.
+    if (now && now.pid !== 0 && now.pid !== info?.pid && living(now.pid)) return;
+    rmSync(paths.socket, { force: true });
+    rmSync(paths.pidFile, { force: true });
+  });
+  forgetShell(paths, shellPid);
   return killed;
 }
 
+/** Removes a shell from the recorded attached shells (attached.json; the file goes when empty). */
+export function forgetShell(paths: DaemonPaths, shellPid: number): void {
+  const pids = recordedAttached(paths);
+  if (!pids.includes(shellPid)) return;
+  const rest = pids.filter((p) => p !== shellPid);
+  if (rest.length === 0) rmSync(paths.attached, { force: true });
+  else {
+    writeFileSync(`${paths.attached}.tmp`, JSON.stringify(rest), { mode: 0o600 });
+    renameSync(`${paths.attached}.tmp`, paths.attached);
+  }
+}
+
 /** On Linux, check the pid's command line before killing it: pids are reused. */
-function isDaemonProcess(pid: number, paths: DaemonPaths): boolean {
+export function isDaemonProcess(pid: number, paths: DaemonPaths): boolean {
   try {
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
     return cmdline.includes('daemon/main.js');

@@ -21,6 +21,7 @@ import {
   type Box,
   type Shell,
 } from './support.js';
+import type { Status } from '../src/control.js';
 
 function sitePackages(envPath: string): string {
   const lib = join(envPath, 'lib');
@@ -41,6 +42,13 @@ function install(site: string, name: string, version: string): void {
 function uninstall(site: string, name: string, version: string): void {
   rmSync(join(site, `${name}-${version}.dist-info`), { recursive: true });
 }
+
+/** The daemon's resident memory as the kernel reports it, in MiB. */
+function vmRssMiB(pid: number): number {
+  return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+}
+
+const cpuOf = (s: Status) => (s.cpu.userMs + s.cpu.systemMs) / 1000;
 
 interface CheckJson {
   checks: Array<{
@@ -209,15 +217,59 @@ describe('daemon state, history and recovery (real CLI, real processes)', functi
     expect(listed[0]!.plugins['@blast/daemon']).to.deep.include({ daemon: 'stopped', pid: null });
   });
 
-  it('list --json shows the daemon running with its pid, memory and package count', async () => {
-    const s = await waitFor('daemon', () => status(pathsOf(box, 'demo')));
+  it('list shows the daemon running with its pid, shells, memory (MiB), CPU (s) and package count; --json as numbers', async () => {
+    const paths = pathsOf(box, 'demo');
+    const before = await waitFor('daemon', () => status(paths));
     const run = blast(box, ['list', '--json', '--no-size']);
+    const text = blast(box, ['list', '--no-size']);
+    const after = await status(paths);
     expect(run.status, run.stderr).to.equal(0);
     const [entry] = JSON.parse(run.stdout) as Array<{ plugins: Record<string, Record<string, unknown>> }>;
     const fields = entry!.plugins['@blast/daemon']!;
-    expect(fields).to.include({ daemon: 'running', pid: s.pid, packages: s.packages });
-    expect(fields.rss).to.be.a('number').greaterThan(10_000_000);
-    expect(blast(box, ['list', '--no-size']).stdout).to.match(/daemon=running pid=\d+ rss=\d+ packages=\d+/);
+    expect(Object.keys(fields)).to.deep.equal([
+      'daemon',
+      'pid',
+      'shells',
+      'memoryMiB',
+      'cpuSeconds',
+      'packages',
+    ]);
+    expect(fields).to.include({ daemon: 'running', pid: before.pid, shells: 1, packages: before.packages });
+    // MiB with one decimal, near what the kernel says the daemon holds (not bytes, not KiB).
+    const memory = fields.memoryMiB as number;
+    expect(memory).to.be.a('number');
+    expect(Number(memory.toFixed(1))).to.equal(memory);
+    expect(Math.abs(memory - vmRssMiB(before.pid))).to.be.lessThan(8);
+    // CPU seconds with two decimals, between the daemon's own figures before and after (CPU time only grows).
+    const cpu = fields.cpuSeconds as number;
+    expect(cpu).to.be.a('number').greaterThan(0);
+    expect(Number(cpu.toFixed(2))).to.equal(cpu);
+    expect(cpu).to.be.within(cpuOf(before) - 0.01, cpuOf(after) + 0.01);
+    expect(text.stdout).to.match(
+      new RegExp(
+        `daemon=running pid=${before.pid} shells=1 memoryMiB=\\d+(\\.\\d)? cpuSeconds=\\d+(\\.\\d{1,2})? packages=${before.packages}`,
+      ),
+    );
+  });
+
+  it('check shows the running daemon: pid, shells, MiB, CPU seconds, packages', async () => {
+    const paths = pathsOf(box, 'demo');
+    const before = await waitFor('daemon', () => status(paths));
+    const checked = blast(box, ['check', '--json']);
+    const after = await status(paths);
+    const entry = (JSON.parse(checked.stdout) as CheckJson).checks.find((c) => c.name === 'daemon');
+    expect(entry, checked.stdout).to.include({ status: 'ok', env: 'demo' });
+    const m =
+      /^running, pid (\d+), (\d+) shell\(s\), (\d+\.\d) MiB, CPU (\d+\.\d\d) s, (\d+) package\(s\)$/.exec(
+        entry!.message,
+      );
+    expect(m, entry!.message).to.not.equal(null);
+    expect(Number(m![1])).to.equal(before.pid);
+    expect(Number(m![2])).to.equal(1);
+    expect(Math.abs(Number(m![3]) - vmRssMiB(before.pid))).to.be.lessThan(8);
+    expect(Number(m![4])).to.be.greaterThan(0);
+    expect(Number(m![4])).to.be.within(cpuOf(before) - 0.01, cpuOf(after) + 0.01);
+    expect(Number(m![5])).to.equal(before.packages);
   });
 
   it('kill --force SIGKILLs the daemon and removes its files', async () => {

@@ -142,4 +142,28 @@ export async function shellStart(box: Box, envName: string): Promise<Shell> {
   return shell;
 }
 
+/**
+ * The state database's documents as they are on disk, read without nedb (whose load rewrites the
+ * file): one JSON document per line, a later line for the same _id replacing the earlier one.
+ */
+export function readDb(paths: DaemonPaths): Map<string, Record<string, unknown>> {
+  const docs = new Map<string, Record<string, unknown>>();
+  for (const line of readFileSync(paths.db, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    const doc = JSON.parse(line) as Record<string, unknown>;
+    if (typeof doc._id !== 'string') continue;
+    if (doc.$$deleted) docs.delete(doc._id);
+    else docs.set(doc._id, doc);
+  }
+  return docs;
+}
+
+/** A bare environment the daemon can watch (no Python in it): pyvenv.cfg, site-packages, bin/. */
+export function bareEnv(dir: string): string {
+  mkdirSync(join(dir, 'lib', 'python3.12', 'site-packages'), { recursive: true });
+  mkdirSync(join(dir, 'bin'));
+  writeFileSync(join(dir, 'pyvenv.cfg'), 'home = /usr/bin\n');
+  return dir;
+}
+
 export { blast };

@@ -10,7 +10,7 @@
  */
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { alive, readPidFile, request, DaemonError, SHUTTING_DOWN } from '../client.js';
+import { living, readPidFile, request, DaemonError, SHUTTING_DOWN, waitGone } from '../client.js';
 import type { DaemonPaths } from '../paths.js';
 
 /** The runtime dir: created 0700; refused when another user owns it or others may enter it. */
@@ -23,7 +23,12 @@ export function ensureRunDir(dir: string): void {
     throw new Error(`${dir} is open to other users (mode ${(st.mode & 0o777).toString(8)})`);
 }
 
-async function withTakeoverLock<T>(paths: DaemonPaths, fn: () => T): Promise<T | undefined> {
+/**
+ * Runs `fn` holding the environment's takeover lock (an O_EXCL mkdir), which whoever removes or
+ * replaces a daemon's socket and pid file holds: the daemon taking over, the daemon exiting, and
+ * the CLI removing leftovers (check --fix, clean, kill --force). Undefined if it never got it.
+ */
+export async function withTakeoverLock<T>(paths: DaemonPaths, fn: () => T): Promise<T | undefined> {
   for (let i = 0; i < 200; i++) {
     try {
       mkdirSync(paths.takeover, { mode: 0o700 });
@@ -78,7 +83,8 @@ export async function acquire(
       await sleep(10); // being written
       continue;
     }
-    if (info.pid !== 0 && alive(info.pid)) {
+    // A zombie owner is dead: it serves nothing and writes nothing.
+    if (info.pid !== 0 && living(info.pid)) {
       try {
         for (const pid of attach) await request(paths.socket, 'attach', { pid }, 2000);
         if (attach.length === 0) await request(paths.socket, 'ping', {}, 2000);
@@ -104,7 +110,8 @@ export async function acquire(
           } catch {
             // gone
           }
-          await sleep(50);
+          // Not one write of it may follow ours: take over only once it is gone.
+          await waitGone(info.pid, 5000);
         }
       }
     }
@@ -113,7 +120,7 @@ export async function acquire(
       const again = readPidFile(paths.pidFile);
       if (again && again.pid === info.pid) {
         log(
-          `removing leftovers of daemon ${info.pid || '?'} (${alive(info.pid) ? 'not answering' : 'dead'})`,
+          `removing leftovers of daemon ${info.pid || '?'} (${living(info.pid) ? 'not answering' : 'dead'})`,
         );
         rmSync(paths.socket, { force: true });
         rmSync(paths.pidFile, { force: true });

@@ -21,7 +21,7 @@ import {
 import { execFile } from 'node:child_process';
 import { createServer, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
-import { alive, SHUTTING_DOWN } from '../client.js';
+import { living, SHUTTING_DOWN } from '../client.js';
 import { daemonPaths } from '../paths.js';
 import { diskUsage } from './disk.js';
 import { closeInheritedDescriptors } from './fds.js';
@@ -109,7 +109,6 @@ async function main(): Promise<void> {
     `started for ${envPath}${inherited.length ? `; closed inherited descriptors ${inherited.join(', ')}` : ''}`,
   );
   const started = Date.now();
-  const startCpu = process.cpuUsage();
 
   let shuttingDown = false;
   const attached = new Set<number>();
@@ -124,7 +123,7 @@ async function main(): Promise<void> {
   // Shells a crashed predecessor had: those still alive stay attached.
   try {
     for (const pid of JSON.parse(readFileSync(paths.attached, 'utf8')) as unknown[])
-      if (typeof pid === 'number' && alive(pid)) attached.add(pid);
+      if (typeof pid === 'number' && living(pid)) attached.add(pid);
   } catch {
     // none
   }
@@ -246,7 +245,8 @@ async function main(): Promise<void> {
   }
 
   const status = () => {
-    const cpu = process.cpuUsage(startCpu);
+    // The whole process's CPU time, start-up included: what `ps` and /proc/<pid>/stat report.
+    const cpu = process.cpuUsage();
     return {
       pid: process.pid,
       env: envPath,
@@ -303,7 +303,7 @@ async function main(): Promise<void> {
         return status();
       case 'attach': {
         const pid = pidArg(request);
-        if (!alive(pid)) throw new RequestError(`no process ${pid}`);
+        if (!living(pid)) throw new RequestError(`no process ${pid}`);
         if (!attached.has(pid)) {
           attached.add(pid);
           saveAttached();
@@ -339,7 +339,8 @@ async function main(): Promise<void> {
   const shellTimer = setInterval(() => {
     let changed = false;
     for (const pid of attached)
-      if (!alive(pid)) {
+      // A zombie shell (its parent has not reaped it yet) is gone too.
+      if (!living(pid)) {
         attached.delete(pid);
         changed = true;
         say(`shell ${pid} is gone`);

@@ -1,40 +1,61 @@
 /**
- * `check`: per environment, is its daemon running, stopped or stale (dead, its socket and pid file
- * left behind)? Stale is repaired by removing the leftovers and, when shells recorded as attached
- * are still alive, starting a fresh daemon for them. Also: the state database is readable.
+ * `check`: per environment, is its daemon running, stopped or stale? Stale is a dead daemon whose
+ * socket and pid file are left behind, or a hung one (the process is there, e.g. SIGSTOPped, but
+ * does not answer). `--fix` kills a hung daemon (SIGKILL, and waits until it is gone: it must not
+ * write the state database next to a fresh daemon), removes the leftovers and, when shells
+ * recorded as attached are still alive, starts a fresh daemon for them. Also: the state database
+ * is readable.
  */
 import type { Hook } from '@oclif/core';
 import type { CheckResult, EnvInfo } from 'blast/hooks';
 import { existsSync, readFileSync } from 'node:fs';
-import { alive } from '../client.js';
-import { coreBin, daemonState, recordedAttached, removeLeftovers, spawnDaemon } from '../control.js';
+import { living } from '../client.js';
+import {
+  coreBin,
+  cpuSeconds,
+  daemonState,
+  killHung,
+  memoryMiB,
+  recordedAttached,
+  removeLeftovers,
+  spawnDaemon,
+  type Status,
+} from '../control.js';
 import { daemonPaths } from '../paths.js';
+
+function running(s: Status): string {
+  return (
+    `running, pid ${s.pid}, ${s.attached.length} shell(s), ${memoryMiB(s).toFixed(1)} MiB, ` +
+    `CPU ${cpuSeconds(s).toFixed(2)} s, ${s.packages} package(s)`
+  );
+}
 
 async function daemonCheck(env: EnvInfo, recordWith: string): Promise<CheckResult> {
   const paths = daemonPaths(env.path, process.env);
   const state = await daemonState(paths);
   const base = { name: 'daemon', env: env.name };
-  if (state.state === 'stopped') return { ...base, status: 'ok', message: 'not running (no active shell)' };
+  if (state.state === 'stopped') return { ...base, status: 'ok', message: 'stopped (no active shell)' };
   if (state.state === 'running') {
-    const s = state.status;
-    const message = s
-      ? `running, pid ${s.pid}, ${s.attached.length} shell(s), ${Math.round(s.rss / 1048576)} MiB, ${s.packages} package(s)`
-      : `starting, pid ${state.pid}`;
+    const message = state.status ? running(state.status) : `starting, pid ${state.pid}`;
     return { ...base, status: 'ok', message };
   }
-  const shells = recordedAttached(paths).filter(alive);
+  const shells = recordedAttached(paths).filter(living);
+  const steps = [
+    ...(state.hung ? [`kill the hung daemon (SIGKILL pid ${state.pid})`] : []),
+    'remove the stale socket and pid file',
+    ...(shells.length > 0 ? ['start a fresh daemon for the active shells'] : []),
+  ];
   return {
     ...base,
-    status: shells.length > 0 ? 'fail' : 'warn',
+    // A hung daemon does not go away by itself, and holds the environment.
+    status: shells.length > 0 || state.hung ? 'fail' : 'warn',
     message:
       `stale: ${state.why}; left behind ${state.leftovers.join(', ')}` +
       (shells.length > 0 ? `; shell(s) ${shells.join(', ')} still active` : ''),
-    fix:
-      shells.length > 0
-        ? 'remove the stale socket and pid file and start a fresh daemon for the active shells'
-        : 'remove the stale socket and pid file',
+    fix: steps.join(', '),
     repair: async () => {
-      removeLeftovers(paths, state.pid);
+      if (state.hung && state.pid !== null) await killHung(paths, state.pid);
+      await removeLeftovers(paths, state.pid);
       if (shells.length > 0) spawnDaemon(env.path, shells, process.env, recordWith);
     },
   };

@@ -1,7 +1,9 @@
 /**
  * `clean`: what dead daemons left in the runtime dir — sockets and pid files whose daemon is gone,
  * takeover locks older than a minute — for every environment, registered or not (the files are
- * found by name in the runtime dir).
+ * found by name in the runtime dir). Only the dead's: a daemon process that exists but does not
+ * answer (SIGSTOPped, stuck) is not dead, and its files are not touched; it is reported (a
+ * warning) and left to `blast check --fix`, which kills and replaces it. A zombie is dead.
  */
 import type { Hook } from '@oclif/core';
 import type { CleanAction } from 'blast/hooks';
@@ -15,6 +17,7 @@ const hook: Hook<'clean'> = async function ({ envs }) {
   const env = process.env;
   const dirs = new Set([runtimeDir(env), ...envs.map((e) => daemonPaths(e.path, env).runDir)]);
   const hashes = new Set<string>();
+  const envNames = new Map(envs.map((e) => [daemonPaths(e.path, env).hash, e.name]));
   const actions: CleanAction[] = [];
   for (const dir of dirs) {
     let names: string[];
@@ -42,11 +45,22 @@ const hook: Hook<'clean'> = async function ({ envs }) {
       hashes.add(match[1]!);
       const state = await daemonState(paths);
       if (state.state !== 'stale') continue;
+      const which = envNames.get(match[1]!) ?? `d-${match[1]}`;
+      if (state.hung) {
+        this.warn(
+          `the daemon of ${which} is not dead but hung: ${state.why}. Not removed; ` +
+            '`blast check --fix` kills and replaces it.',
+        );
+        continue;
+      }
       for (const file of state.leftovers)
         actions.push({
           what: file,
           why: `left by a dead daemon (${state.why})`,
-          run: async () => removeLeftovers(paths, state.pid),
+          run: async () => {
+            if (!(await removeLeftovers(paths, state.pid)))
+              throw new Error('kept: a live daemon holds it now');
+          },
         });
     }
   }

@@ -1,7 +1,8 @@
 /**
  * `preKill`: detach the shell; the daemon stops by itself when no shell is left. Never vetoes:
  * a daemon that does not answer is not a reason to keep a shell activated. `--force`: SIGKILL the
- * daemon and remove its socket and pid file.
+ * daemon, remove its socket and pid file, and strike this shell off its recorded attached shells
+ * (so the next daemon does not re-attach it).
  */
 import type { Hook } from '@oclif/core';
 import { request } from '../client.js';
@@ -11,7 +12,7 @@ import { daemonPaths } from '../paths.js';
 const hook: Hook<'preKill'> = async function (event) {
   const paths = daemonPaths(event.env.path, process.env);
   if (event.force) {
-    forceKill(paths);
+    await forceKill(paths, event.shellPid);
     return;
   }
   await request(paths.socket, 'detach', { pid: event.shellPid }, 1000).catch(() => undefined);
