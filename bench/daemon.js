@@ -13,11 +13,15 @@
 //      without — a package named @blast/daemon with no hooks at all.
 //    A third row, "bundled", is the CLI as shipped (the core-listed plugin, nothing linked).
 //    The arms run round-robin, N times each; medians.
-// Requires `npm run build` first. Nothing is written outside a temp dir; daemons are shut down.
+// Goals (issue 4), each reported as met / NOT met: idle RSS ≤ 50 MiB; idle CPU ≈ 0 (at most 0.1 %
+// of one CPU over the idle window, i.e. no busy polling); `blast start EXISTING` with the daemon
+// running ≤ 30 ms slower than without the plugin (median with − median without).
+// Results: the table and the goals on stdout, JSON in bench/results/daemon-<date>.json.
+// Requires `npm run build` first. Nothing else is written outside a temp dir; daemons are shut down.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -215,6 +219,62 @@ try {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   for (const r of rows) console.log(r.map((cell, c) => cell.padEnd(widths[c])).join('  '));
   console.log(`\nnode ${process.version}, ${opts.n} runs per arm after one warm-up round, round-robin.`);
+
+  const overheadMs = median(arms[0].times) - median(arms[1].times);
+  const idleCpuMs = cpu1 - cpu0;
+  const idleCpuPercent = (idleCpuMs / (seconds * 1000)) * 100;
+  const goals = [
+    { id: 'idle-rss', what: 'daemon idle RSS', limit: '≤ 50 MiB', value: mib(rss), met: rss <= 50 * 1048576 },
+    {
+      id: 'idle-cpu',
+      what: 'daemon idle CPU',
+      limit: '≈ 0 (≤ 0.1 % of one CPU)',
+      value: `${idleCpuMs.toFixed(0)} ms in ${seconds.toFixed(1)} s (${idleCpuPercent.toFixed(2)} %)`,
+      met: idleCpuPercent <= 0.1,
+    },
+    {
+      id: 'start-overhead',
+      what: 'blast start EXISTING, daemon running, with − without the plugin',
+      limit: '≤ 30 ms',
+      value: `${overheadMs.toFixed(1)} ms`,
+      met: overheadMs <= 30,
+    },
+  ];
+  console.log('');
+  for (const g of goals) console.log(`goal ${g.what} ${g.limit}: ${g.met ? 'met' : 'NOT met'} (${g.value})`);
+
+  const dir = join(repo, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const date = new Date().toISOString();
+  const data = {
+    date,
+    node: process.version,
+    cpus: cpus().length,
+    loadavg: loadavg(),
+    options: opts,
+    start: arms.map((a) => ({
+      arm: a.name,
+      n: a.times.length,
+      medianMs: median(a.times),
+      minMs: Math.min(...a.times),
+      maxMs: Math.max(...a.times),
+      samplesMs: a.times,
+    })),
+    overheadMs,
+    idle: {
+      settleSeconds: opts.settle,
+      seconds,
+      rssBytes: rss,
+      rssMiB: rss / 1048576,
+      cpuMs: idleCpuMs,
+      cpuPercent: idleCpuPercent,
+      rssAtStartBytes: status.rss,
+    },
+    goals: goals.map(({ id, what, limit, value, met }) => ({ id, what, limit, value, met })),
+  };
+  const file = join(dir, `daemon-${date.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify(data, null, 2) + '\n');
+  console.log(`results: ${file}`);
 } finally {
   for (const socket of daemons) await ask(socket, 'shutdown').catch(() => {});
   await sleep(500);
