@@ -243,7 +243,11 @@ describe('completion (@oclif/plugin-autocomplete)', function () {
       sh = undefined;
     });
 
-    /** Type `typed`, press TAB, and read the line back through a key binding (no screen scraping). */
+    /**
+     * Type `typed`, press TAB, and read the line back through a key binding (no screen scraping).
+     * The binding writes a temporary file and renames it: the file appears whole, never created
+     * but still empty (a plain `>|` let a busy machine read '' between the open and the write).
+     */
     async function complete(s: TmuxShell, typed: string): Promise<string> {
       const file = join(s.home, 'line');
       rmSync(file, { force: true });
@@ -251,7 +255,7 @@ describe('completion (@oclif/plugin-autocomplete)', function () {
       await s.keys('Tab');
       await new Promise((resolve) => setTimeout(resolve, 300)); // let completion finish before reading
       await s.keys('C-x', 'C-d');
-      for (let i = 0; i < 100 && !existsSync(file); i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 200 && !existsSync(file); i++) await new Promise((r) => setTimeout(r, 50));
       const line = existsSync(file)
         ? readFileSync(file, 'utf8')
         : `(nothing read; screen: ${await s.screen()})`;
@@ -263,13 +267,13 @@ describe('completion (@oclif/plugin-autocomplete)', function () {
       {
         shell: 'bash',
         rc: '.bashrc',
-        dump: `bind -x '"\\C-x\\C-d": printf "%s" "$READLINE_LINE" >| "$HOME/line"'`,
+        dump: `bind -x '"\\C-x\\C-d": printf "%s" "$READLINE_LINE" >| "$HOME/line.tmp"; command mv -f "$HOME/line.tmp" "$HOME/line"'`,
       },
       {
         shell: 'zsh',
         rc: '.zshrc',
         dump: [
-          '_dump_line() { print -rn -- "$BUFFER" >| "$HOME/line"; }',
+          '_dump_line() { print -rn -- "$BUFFER" >| "$HOME/line.tmp"; command mv -f "$HOME/line.tmp" "$HOME/line"; }',
           'zle -N _dump_line',
           "bindkey '^X^D' _dump_line",
         ].join('\n'),
