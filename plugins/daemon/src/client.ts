@@ -2,6 +2,7 @@
  * Talking to a daemon: one request per connection, newline-delimited JSON
  * `{v:1, id, op, ...}` → `{v:1, id, ok, result | error}`.
  */
+import { spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 
@@ -111,6 +112,22 @@ export function living(pid: number): boolean {
   const state = processState(pid);
   if (state === undefined) return !existsSync('/proc/self/stat'); // with /proc: exited meanwhile
   return state !== 'Z' && state !== 'X';
+}
+
+/**
+ * Is this pid a Blast daemon's (checked before killing one, or taking it for hung: pids are
+ * reused)? Its command line names daemon/main.js: from /proc, else (macOS) from `ps`.
+ */
+export function isDaemonProcess(pid: number): boolean {
+  let command: string;
+  try {
+    command = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    if (existsSync('/proc/self/cmdline')) return false; // gone
+    const ps = spawnSync('ps', ['-p', String(pid), '-o', 'command='], { encoding: 'utf8' });
+    command = ps.status === 0 ? ps.stdout : '';
+  }
+  return command.includes('daemon/main.js');
 }
 
 /** Waits (polling) until the process is gone or a zombie; false if it still lives after `ms`. */

@@ -3,10 +3,10 @@
  * kill them, and clear what a dead one left behind.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { living, processState, readPidFile, request, waitGone } from './client.js';
+import { isDaemonProcess, living, processState, readPidFile, request, waitGone } from './client.js';
 import { withTakeoverLock } from './daemon/lock.js';
 import type { DaemonPaths, Env } from './paths.js';
 
@@ -79,7 +79,7 @@ export async function daemonState(paths: DaemonPaths, timeoutMs = 500): Promise<
   if (pid === null)
     return { ...base, hung: false, why: pidInfo ? 'an empty pid file' : 'a socket without a daemon' };
   if (!living(pid)) return { ...base, hung: false, why: `daemon pid ${pid} is dead` };
-  if (!isDaemonProcess(pid, paths))
+  if (!isDaemonProcess(pid))
     return { ...base, hung: false, why: `daemon pid ${pid} is dead (the pid is now another program's)` };
   const stopped = processState(pid) === 'T' ? ' (it is stopped)' : '';
   return { ...base, hung: true, why: `pid ${pid} does not answer on the socket${stopped}` };
@@ -101,7 +101,7 @@ export async function removeLeftovers(paths: DaemonPaths, stalePid: number | nul
       if (
         now.pid === 0
           ? now.ageMs < 2000
-          : living(now.pid) && (now.pid !== stalePid || isDaemonProcess(now.pid, paths))
+          : living(now.pid) && (now.pid !== stalePid || isDaemonProcess(now.pid))
       )
         return false;
     rmSync(paths.socket, { force: true });
@@ -116,8 +116,8 @@ export async function removeLeftovers(paths: DaemonPaths, stalePid: number | nul
  * (a zombie counts as gone), so that nothing it does can follow a fresh daemon's writes. A pid that
  * is no longer a Blast daemon's is left alone.
  */
-export async function killHung(paths: DaemonPaths, pid: number): Promise<void> {
-  if (!living(pid) || !isDaemonProcess(pid, paths)) return;
+export async function killHung(pid: number): Promise<void> {
+  if (!living(pid) || !isDaemonProcess(pid)) return;
   try {
     process.kill(pid, 'SIGKILL');
   } catch (error) {
@@ -174,7 +174,7 @@ export function spawnDaemon(
 export async function forceKill(paths: DaemonPaths, shellPid: number): Promise<number | null> {
   const info = readPidFile(paths.pidFile);
   let killed: number | null = null;
-  if (info && living(info.pid) && isDaemonProcess(info.pid, paths)) {
+  if (info && living(info.pid) && isDaemonProcess(info.pid)) {
     try {
       process.kill(info.pid, 'SIGKILL');
       killed = info.pid;
@@ -204,17 +204,6 @@ export function forgetShell(paths: DaemonPaths, shellPid: number): void {
   else {
     writeFileSync(`${paths.attached}.tmp`, JSON.stringify(rest), { mode: 0o600 });
     renameSync(`${paths.attached}.tmp`, paths.attached);
-  }
-}
-
-/** On Linux, check the pid's command line before killing it: pids are reused. */
-export function isDaemonProcess(pid: number, paths: DaemonPaths): boolean {
-  try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    return cmdline.includes('daemon/main.js');
-  } catch {
-    // No /proc (macOS): trust the pid file if it is younger than the socket's existence.
-    return existsSync(paths.socket) && statSync(paths.socket).isSocket();
   }
 }
 

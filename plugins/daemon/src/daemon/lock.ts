@@ -8,9 +8,17 @@
  *    it if it is a Blast daemon, and takes over.
  * The owner removes its files under the same takeover lock when it exits.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { living, readPidFile, request, DaemonError, SHUTTING_DOWN, waitGone } from '../client.js';
+import {
+  isDaemonProcess,
+  living,
+  readPidFile,
+  request,
+  DaemonError,
+  SHUTTING_DOWN,
+  waitGone,
+} from '../client.js';
 import type { DaemonPaths } from '../paths.js';
 
 /** The runtime dir: created 0700; refused when another user owns it or others may enter it. */
@@ -47,14 +55,6 @@ export async function withTakeoverLock<T>(paths: DaemonPaths, fn: () => T): Prom
     }
   }
   return undefined;
-}
-
-function isDaemon(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('daemon/main.js');
-  } catch {
-    return false;
-  }
 }
 
 export type Acquired = { owner: true } | { owner: false; pid: number };
@@ -103,7 +103,7 @@ export async function acquire(
           await sleep(30);
           continue;
         }
-        if (isDaemon(info.pid)) {
+        if (isDaemonProcess(info.pid)) {
           log(`daemon ${info.pid} has not answered for 5 s: killing it`);
           try {
             process.kill(info.pid, 'SIGKILL');

@@ -54,7 +54,7 @@ async function daemonCheck(env: EnvInfo, recordWith: string): Promise<CheckResul
       (shells.length > 0 ? `; shell(s) ${shells.join(', ')} still active` : ''),
     fix: steps.join(', '),
     repair: async () => {
-      if (state.hung && state.pid !== null) await killHung(paths, state.pid);
+      if (state.hung && state.pid !== null) await killHung(state.pid);
       await removeLeftovers(paths, state.pid);
       if (shells.length > 0) spawnDaemon(env.path, shells, process.env, recordWith);
     },
