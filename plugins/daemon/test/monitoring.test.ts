@@ -208,6 +208,48 @@ describe('daemon monitoring and state (real CLI, real processes)', function () {
     });
   });
 
+  describe('a crash in the middle of a burst', () => {
+    // Settle fast, so the daemon is writing while the burst goes on; no `blast record` meanwhile.
+    beforeEach(() => setUp({ BLAST_DAEMON_DEBOUNCE_MS: '20', BLAST_DAEMON_RECORD_QUIET_MS: '600000' }));
+
+    it('kill -9 while it records a burst of changes: every change it had acknowledged is kept, the database loads', async () => {
+      const shell = await open();
+      const paths = pathsOf(box, 'demo');
+      const site = sitePackages(join(box.blastHome, 'envs', 'demo'));
+      const { pid } = await waitFor('daemon', () => status(paths));
+      let acknowledged = 0;
+      for (let i = 0; i < 30; i++) {
+        install(site, `storm${i}`, '1.0');
+        await sleep(30);
+        if (i === 20) {
+          // Acknowledged: status counts a change once it is written and compacted.
+          acknowledged = (await status(paths)).changes;
+          install(site, 'unacknowledged', '1.0');
+          process.kill(pid, 'SIGKILL');
+          break;
+        }
+      }
+      await waitFor('dead', () => !living(pid));
+      expect(acknowledged).to.be.greaterThan(0);
+      const seqs = [...readDb(paths).values()].map((d) => d.seq).filter((n) => typeof n === 'number');
+      for (let seq = 1; seq <= acknowledged; seq++) expect(seqs, `change ${seq} on disk`).to.include(seq);
+
+      const fixed = blast(box, ['check', '--fix', '--json']);
+      expect(fixed.status, fixed.stdout + fixed.stderr).to.equal(0);
+      const fresh = await waitFor('fresh daemon', () => status(paths));
+      expect(fresh.attached).to.deep.equal([shell.pid]);
+      // It loaded the database: it knows every change, and what was not recorded it found on disk.
+      const changes = await history();
+      for (let seq = 1; seq <= acknowledged; seq++) expect(changes.map((c) => c.seq)).to.include(seq);
+      const installed = readdirSync(site).filter((n) => n.endsWith('.dist-info')).length;
+      expect(fresh.packages).to.equal(installed);
+      const checked = JSON.parse(blast(box, ['check', '--json']).stdout) as {
+        checks: Array<{ name: string; status: string }>;
+      };
+      expect(checked.checks.find((c) => c.name === 'daemon state database')).to.include({ status: 'ok' });
+    });
+  });
+
   describe('runtime dir without XDG_RUNTIME_DIR', () => {
     let tmp: string;
     beforeEach(() => {
