@@ -80,8 +80,12 @@ describe('blast check', function () {
     ]);
     expect(nameIn('n3copy')).to.equal('n3copy');
     expect(nameIn('n3')).to.equal('n3');
+    // What --fix cannot mend: the copy's scripts still run the original's Python (pip would act on n3).
     const after = check();
-    expect(after.core.filter((c) => c.status !== 'ok')).to.deep.equal([]);
+    expect(after.core.filter((c) => c.status !== 'ok').map((c) => [c.name, c.env, c.status])).to.deep.equal([
+      ['scripts run this environment', 'n3copy', 'warn'],
+    ]);
+    expect(blast(box, ['check']).stdout).to.include(`bin/pip runs ${join(envPath('n3'), 'bin', 'python3')}`);
   });
 
   it('renames a registered environment whose blast.json or registry entry carries another name', () => {

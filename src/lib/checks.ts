@@ -4,8 +4,8 @@
  * theirs through the `check` event.
  */
 import { execFile } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { open, readdir } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { CheckResult, EnvInfo } from './hooks.js';
 import { pathExists } from './path-exists.js';
@@ -73,7 +73,60 @@ async function checkEnvironment(info: EnvInfo): Promise<CheckResult[]> {
       message: `bin/python does not run: ${messageOf(error).split('\n')[0]} (was its interpreter ${cfg.home} removed?)`,
     });
   }
+  results.push(...(await scriptsCheck(info)));
   return results;
+}
+
+/**
+ * The Python a script in bin/ runs (pip and every console script name theirs by absolute path:
+ * a `#!` line, or distlib's `#!/bin/sh` + `'''exec' "PATH"` for paths with spaces), when it names
+ * one by absolute path.
+ */
+async function scriptPython(file: string): Promise<string | undefined> {
+  let head: string;
+  try {
+    const handle = await open(file, 'r');
+    try {
+      const { buffer, bytesRead } = await handle.read(Buffer.alloc(1024), 0, 1024, 0);
+      head = buffer.subarray(0, bytesRead).toString('utf8');
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return undefined; // a directory or unreadable: not a script
+  }
+  const plain = /^#!(\/\S*\/python[\d.]*)\n/.exec(head);
+  if (plain) return plain[1];
+  const exec = /^#!\/bin\/sh\n'''exec' (?:"([^"]+)"|'([^']+)')/.exec(head);
+  return exec?.[1] ?? exec?.[2];
+}
+
+/**
+ * A venv copied or moved on disk keeps scripts that run the original's Python: `pip` in the copy
+ * installs into the original. Venvs are not relocatable (the venv docs say so), and rewriting the
+ * scripts would not fix what pip recorded, so this is reported, not repaired.
+ */
+async function scriptsCheck(info: EnvInfo): Promise<CheckResult[]> {
+  const bin = join(info.path, 'bin');
+  const names = await readdir(bin).catch(() => [] as string[]);
+  const elsewhere: Array<[string, string]> = [];
+  for (const name of names.sort()) {
+    const python = await scriptPython(join(bin, name));
+    if (python && dirname(dirname(python)) !== info.path) elsewhere.push([name, python]);
+  }
+  if (elsewhere.length === 0) return [];
+  const [[first, python]] = elsewhere as [[string, string]];
+  const others = elsewhere.length > 1 ? ` (and ${elsewhere.length - 1} more script(s))` : '';
+  return [
+    {
+      name: 'scripts run this environment',
+      status: 'warn',
+      env: info.name,
+      message:
+        `bin/${first} runs ${python}${others}, not this environment's Python: it was copied or moved, ` +
+        `and they act on the original. Recreate it, or use \`python -m pip\` rather than \`pip\``,
+    },
+  ];
 }
 
 /** A restore or pip transaction a kill -9 left half done (the next Blast command would recover it too). */
