@@ -60,7 +60,7 @@ export interface ShellChange {
    * stays). `putBack`: names in `unset` that go back to being unset in the exported environment;
    * if a value was kept for one, give it back as a shell-only variable (and forget the copy)
    * instead of unsetting it. Absent means empty. Shells whose environment variables live apart
-   * from their own variables (PowerShell's `$env:`, elvish's `$E:`) ignore both.
+   * from their own variables (PowerShell's `$env:`, for one) ignore both.
    */
   keep?: readonly string[];
   putBack?: readonly string[];
