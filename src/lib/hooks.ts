@@ -256,7 +256,7 @@ export interface KillEvent {
 export interface EnvStatus {
   /** EnvInfo.path of the environment it is about. */
   path: string;
-  /** Short facts, e.g. `{ daemon: 'running', rss: 31457280 }`; shown as key=value, and in --json. */
+  /** Short facts, e.g. `{ daemon: 'running', memoryMiB: 44.9 }`: shown as key=value, and in --json. */
   fields: Record<string, string | number | boolean | null>;
 }
 
