@@ -69,7 +69,7 @@ describe('blast init fish --install: the file real fish reads', function () {
         dialect: fishDialect,
         // The session's own HOME, no XDG_CONFIG_HOME: the CLI installs where that user's fish looks.
         env: (home) => {
-          const env = { ...box.env, ...data, HOME: home };
+          const env: Record<string, string> = { ...box.env, ...data, HOME: home };
           delete env.XDG_CONFIG_HOME;
           installed = blast({ ...box, env }, ['init', 'fish', '--install']);
           return data;
