@@ -72,6 +72,10 @@ describe('blast check', function () {
     const agree = found.core.find((c) => c.name === 'registry and disk agree');
     expect(agree).to.include({ status: 'warn', env: 'n3copy' });
     expect(blast(box, ['check']).stdout).to.include('its blast.json still says "n3"');
+    // Before any fix, starting the copy already calls it by its folder's name, not the original's.
+    const copy = throughFunction(box, ['start', 'n3copy']);
+    expect(copy.status, copy.stderr).to.equal(0);
+    expect(copy.script).to.match(/^export VIRTUAL_ENV_PROMPT='n3copy'$/m);
 
     check(['--fix']);
     expect(listed()).to.deep.equal([

@@ -4,7 +4,7 @@
  * copied or moved environment carries its settings along.
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { EnvInfo, SettingValue } from './hooks.js';
 import { BlastError, ExitCode, messageOf } from './errors.js';
 
@@ -83,7 +83,9 @@ export async function writeEnvConfig(envPath: string, config: EnvConfig): Promis
 
 export function infoOf(path: string, config: EnvConfig): EnvInfo {
   return {
-    name: config.name,
+    // A named environment is named by its folder: a copy's blast.json still says the original's
+    // name until `blast check --fix` rewrites it.
+    name: config.kind === 'named' ? basename(path) : config.name,
     path,
     kind: config.kind,
     python: config.python,

@@ -74,7 +74,8 @@ export function findTarget(flags: { env?: string; path?: string }, env: Env, cwd
     );
   if (!existsSync(join(path, 'bin', 'python')))
     throw new UserError(`${path} is not a Python environment (no bin/python).`, 3, 'See `blast list`.');
-  let config: { name?: unknown; python?: { version?: unknown }; settings?: unknown } | undefined;
+  let config:
+    { name?: unknown; kind?: unknown; python?: { version?: unknown }; settings?: unknown } | undefined;
   try {
     config = JSON.parse(readFileSync(join(path, 'blast.json'), 'utf8')) as typeof config;
   } catch {
@@ -85,7 +86,11 @@ export function findTarget(flags: { env?: string; path?: string }, env: Env, cwd
       ? (config.settings as Settings)
       : {};
   return {
-    name: typeof config?.name === 'string' ? config.name : (flags.env ?? basename(path)),
+    // As in the core: a named environment is named by its folder (a copy's blast.json says otherwise).
+    name:
+      config?.kind !== 'named' && typeof config?.name === 'string'
+        ? config.name
+        : (flags.env ?? basename(path)),
     path,
     pythonVersion: typeof config?.python?.version === 'string' ? config.python.version : undefined,
     settings,
