@@ -173,7 +173,7 @@ describe('plugin contract (real CLI, linked plugins)', function () {
 
   it('list shows what plugins report about each environment, in text and --json', () => {
     expect(throughFunction(box, ['start', 'demo']).status).to.equal(0);
-    const fields = { daemon: 'running', rss: 1234 };
+    const fields = { daemon: 'running', rss: 1234, cpu: null };
     const json = blast(box, ['list', '--json', '--no-size'], { env: behave({ list: { fields } }) });
     expect(json.status, json.stderr).to.equal(0);
     const [entry] = JSON.parse(json.stdout) as Array<{ plugins: Record<string, unknown> }>;
@@ -181,6 +181,8 @@ describe('plugin contract (real CLI, linked plugins)', function () {
     expect(entry!.plugins['blast-fixture']).to.deep.equal(fields);
     const text = blast(box, ['list', '--no-size'], { env: behave({ list: { fields } }) });
     expect(text.stdout).to.match(/demo\s.*daemon=running rss=1234/);
+    // A fact without a value is in --json (null), not in the table.
+    expect(text.stdout).not.to.include('cpu=');
     const failing = blast(box, ['list', '--no-size'], { env: behave({ list: { throw: 'no daemon info' } }) });
     expect(failing.status).to.equal(0);
     expect(failing.stderr).to.include('list: plugin blast-fixture failed: no daemon info');

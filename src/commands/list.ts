@@ -5,10 +5,17 @@ import { formatBytes } from '../lib/disk-usage.js';
 import { table } from '../lib/table.js';
 import { formatSettings } from '../lib/settings.js';
 
-/** The environment's settings, then plugins' facts, as `key=value`, in plugin order. */
+/**
+ * The environment's settings, then plugins' facts, as `key=value`, in plugin order. A fact with
+ * no value (null, e.g. a stopped daemon's memory) is left out here; --json keeps it.
+ */
 function details(e: Listed): string {
   const facts = Object.values(e.plugins)
-    .flatMap((fields) => Object.entries(fields).map(([k, v]) => `${k}=${v ?? '-'}`))
+    .flatMap((fields) =>
+      Object.entries(fields)
+        .filter(([, v]) => v !== null)
+        .map(([k, v]) => `${k}=${v}`),
+    )
     .join(' ');
   return [formatSettings(e.settings), facts].filter(Boolean).join(' ');
 }
