@@ -8,10 +8,23 @@
  * operation costs a millisecond or two.
  */
 import { mkdir, readFile, rename, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import type Nedb from 'nedb-promises';
+import type * as ProperLockfile from 'proper-lockfile';
 import type { EnvInfo } from './hooks.js';
 import { BlastError, ExitCode, messageOf } from './errors.js';
 import { type Env, stateDir } from './paths.js';
+
+/**
+ * proper-lockfile and nedb-promises are CommonJS: required, not `import()`ed, which would run
+ * them through the ESM loader's CommonJS translation (~5 ms more on every registry write, i.e.
+ * every new environment), and only when called: `blast start` of an existing environment never
+ * needs the registry.
+ */
+const require = createRequire(import.meta.url);
+const properLockfile = () => require('proper-lockfile') as typeof ProperLockfile;
+const nedb = () => require('nedb-promises') as typeof Nedb;
 
 /** What the registry keeps: settings live in the environment's blast.json (see env-config). */
 export interface EnvRecord extends Omit<EnvInfo, 'settings'> {
@@ -69,7 +82,7 @@ export async function staleLockAge(env: Env): Promise<number | undefined> {
  * took or refreshed meanwhile is left alone. Returns false when that happened.
  */
 export async function breakStaleLock(env: Env): Promise<boolean> {
-  const { default: lockfile } = await import('proper-lockfile');
+  const lockfile = properLockfile();
   let release: () => Promise<void>;
   try {
     release = await lockfile.lock(registryFile(env), {
@@ -98,7 +111,7 @@ export interface QuietRead {
  */
 export async function readRegistryQuietly(env: Env): Promise<QuietRead> {
   if (!(await stat(stateDir(env)).catch(() => undefined))) return { records: [] };
-  const { default: lockfile } = await import('proper-lockfile');
+  const lockfile = properLockfile();
   const deadline = Date.now() + 20_000;
   for (;;) {
     const age = await staleLockAge(env);
@@ -184,11 +197,8 @@ function strip(doc: Doc): EnvRecord {
 export async function withRegistry<T>(env: Env, fn: (tx: RegistryTx) => Promise<T>): Promise<T> {
   const file = registryFile(env);
   await mkdir(stateDir(env), { recursive: true, mode: 0o700 });
-  // Loaded lazily: `blast start` of an existing environment never needs the registry.
-  const [{ default: lockfile }, { default: Datastore }] = await Promise.all([
-    import('proper-lockfile'),
-    import('nedb-promises'),
-  ]);
+  const lockfile = properLockfile();
+  const Datastore = nedb();
   let release: () => Promise<void>;
   try {
     release = await lockfile.lock(file, { ...LOCK_OPTIONS, lockfilePath: registryLockFile(env) });
