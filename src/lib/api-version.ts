@@ -5,11 +5,11 @@
  * unless they register one of Blast's events, which then requires the declaration.
  */
 import type { Interfaces } from '@oclif/core';
+import { createRequire } from 'node:module';
+import type * as Semver from 'semver';
+import type { BlastHooks } from './hooks.js';
 
 type Config = Interfaces.Config;
-import satisfies from 'semver/functions/satisfies.js';
-import validRange from 'semver/ranges/valid.js';
-import type { BlastHooks } from './hooks.js';
 
 const BLAST_EVENTS: ReadonlySet<string> = new Set<keyof BlastHooks>([
   'shells',
@@ -39,6 +39,29 @@ export function coreApiVersion(config: Config): string {
   return declared;
 }
 
+const require = createRequire(import.meta.url);
+const CARET = /^\^([1-9]\d*)\.(\d+)\.(\d+)$/;
+const PLAIN = /^(\d+)\.(\d+)\.(\d+)$/;
+
+/**
+ * Does the API version `core` satisfy `range`: true, false, or undefined when `range` is not a
+ * semver range. This runs before every command, and plugins declare `^MAJOR.MINOR.PATCH` with a
+ * major of 1 or more: that form (>= MAJOR.MINOR.PATCH, < MAJOR+1) is decided here, and semver is
+ * loaded only for anything else — loading it costs ~5 ms (20 modules, a hundred regexes).
+ */
+export function apiSatisfies(core: string, range: string): boolean | undefined {
+  const caret = CARET.exec(range.trim());
+  const version = PLAIN.exec(core);
+  if (caret && version) {
+    const [want, have] = [caret.slice(1).map(Number), version.slice(1).map(Number)];
+    if (have[0] !== want[0]) return false;
+    return have[1]! > want[1]! || (have[1] === want[1] && have[2]! >= want[2]!);
+  }
+  const semver = require('semver') as typeof Semver;
+  if (!semver.validRange(range)) return undefined;
+  return semver.satisfies(core, range);
+}
+
 export interface Incompatible {
   name: string;
   reason: string;
@@ -60,12 +83,13 @@ export function incompatiblePlugins(config: Config): Incompatible[] {
       }
       continue;
     }
-    if (typeof declared !== 'string' || !validRange(declared)) {
+    const verdict = typeof declared === 'string' ? apiSatisfies(core, declared) : undefined;
+    if (verdict === undefined) {
       found.push({
         name: plugin.name,
         reason: `its oclif.blast.apiVersion ${JSON.stringify(declared)} is not a semver range`,
       });
-    } else if (!satisfies(core, declared)) {
+    } else if (!verdict) {
       found.push({
         name: plugin.name,
         reason: `it needs Blast plugin API ${declared}, this Blast has ${core}`,
