@@ -23,6 +23,7 @@ import {
   killDaemons,
   pathsOf,
   shellStart,
+  startedShell,
   status,
   waitFor,
   type Box,
@@ -45,13 +46,7 @@ describe('daemon lifecycle (real CLI, real bash, real processes)', function () {
     box.cleanup();
   });
 
-  const open = async (env = 'demo') => {
-    const shell = await shellStart(box, env);
-    shells.push(shell);
-    await shell.read('ready');
-    expect(await shell.read('start.rc'), await shell.read('start.err')).to.equal('0\n');
-    return shell;
-  };
+  const open = (env = 'demo') => startedShell(box, shells, env);
 
   it('start brings the daemon up with the shell attached; kill detaches it and the daemon exits', async () => {
     const shell = await open();

@@ -23,27 +23,17 @@ import { REPO } from '../../../test/support/cli.js';
 import {
   blast,
   daemonBox,
+  install,
   killDaemons,
   pathsOf,
   readDb,
-  shellStart,
+  sitePackages,
+  startedShell,
   status,
   waitFor,
   type Box,
   type Shell,
 } from './support.js';
-
-function sitePackages(envPath: string): string {
-  const lib = join(envPath, 'lib');
-  const [python] = readdirSync(lib).filter((n) => n.startsWith('python'));
-  return join(lib, python!, 'site-packages');
-}
-
-function install(site: string, name: string, version: string): void {
-  const dir = join(site, `${name}-${version}.dist-info`);
-  mkdirSync(dir);
-  writeFileSync(join(dir, 'METADATA'), `Metadata-Version: 2.1\nName: ${name}\nVersion: ${version}\n`);
-}
 
 const ticks = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
@@ -70,13 +60,7 @@ describe('daemon monitoring and state (real CLI, real processes)', function () {
     shells = [];
   };
 
-  const open = async (env = 'demo') => {
-    const shell = await shellStart(box, env);
-    shells.push(shell);
-    await shell.read('ready');
-    expect(await shell.read('start.rc'), await shell.read('start.err')).to.equal('0\n');
-    return shell;
-  };
+  const open = (env = 'demo') => startedShell(box, shells, env);
 
   const history = async () =>
     (await request<{ changes: ChangeRecord[] }>(pathsOf(box, 'demo').socket, 'history', {}, 3000)).changes;

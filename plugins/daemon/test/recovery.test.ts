@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { living, processState, readPidFile, request } from '../src/client.js';
 import { recordedAttached } from '../src/control.js';
@@ -17,10 +17,12 @@ import {
   blast,
   daemonBox,
   daemonProcesses,
+  install,
   killDaemons,
   pathsOf,
   PLUGIN,
-  shellStart,
+  sitePackages,
+  startedShell,
   status,
   waitFor,
   type Box,
@@ -29,18 +31,6 @@ import {
 
 interface CheckJson {
   checks: Array<{ name: string; status: string; message: string; fix?: string; repaired?: boolean }>;
-}
-
-function sitePackages(envPath: string): string {
-  const lib = join(envPath, 'lib');
-  const [python] = readdirSync(lib).filter((n) => n.startsWith('python'));
-  return join(lib, python!, 'site-packages');
-}
-
-function install(site: string, name: string, version: string): void {
-  const dir = join(site, `${name}-${version}.dist-info`);
-  mkdirSync(dir);
-  writeFileSync(join(dir, 'METADATA'), `Metadata-Version: 2.1\nName: ${name}\nVersion: ${version}\n`);
 }
 
 describe('daemon recovery: kill --force, hung and zombie daemons (real CLI, real processes)', function () {
@@ -64,13 +54,7 @@ describe('daemon recovery: kill --force, hung and zombie daemons (real CLI, real
     box.cleanup();
   });
 
-  const open = async (env = 'demo') => {
-    const shell = await shellStart(box, env);
-    shells.push(shell);
-    await shell.read('ready');
-    expect(await shell.read('start.rc'), await shell.read('start.err')).to.equal('0\n');
-    return shell;
-  };
+  const open = (env = 'demo') => startedShell(box, shells, env);
 
   /** SIGSTOP the daemon, and wait until its pid file is old enough not to pass for a starting one. */
   const hang = async (pid: number) => {

@@ -5,7 +5,7 @@
  * daemon's leftovers; `blast list --json` shows the daemon's figures.
  */
 import { expect } from 'chai';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { alive, request } from '../src/client.js';
 import type { ChangeRecord } from '../src/daemon/store.js';
@@ -13,35 +13,18 @@ import {
   blast,
   daemonBox,
   daemonProcesses,
+  install,
   killDaemons,
   pathsOf,
   shellStart,
+  sitePackages,
   status,
+  uninstall,
   waitFor,
   type Box,
   type Shell,
 } from './support.js';
 import type { Status } from '../src/control.js';
-
-function sitePackages(envPath: string): string {
-  const lib = join(envPath, 'lib');
-  const [python] = readdirSync(lib).filter((n) => n.startsWith('python'));
-  return join(lib, python!, 'site-packages');
-}
-
-function install(site: string, name: string, version: string): void {
-  const dir = join(site, `${name}-${version}.dist-info`);
-  mkdirSync(dir);
-  writeFileSync(
-    join(dir, 'METADATA'),
-    `Metadata-Version: 2.1\nName: ${name}\nVersion: ${version}\n\nA test package.\n`,
-  );
-  writeFileSync(join(dir, 'RECORD'), '');
-}
-
-function uninstall(site: string, name: string, version: string): void {
-  rmSync(join(site, `${name}-${version}.dist-info`), { recursive: true });
-}
 
 /** The daemon's resident memory as the kernel reports it, in MiB. */
 function vmRssMiB(pid: number): number {

@@ -3,7 +3,7 @@
  * the real `blast` shell function, the daemon's client, and cleanup of every daemon a test left.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { blast, linkPlugin, REPO, sandbox, type Sandbox } from '../../../test/support/cli.js';
 import { alive, request } from '../src/client.js';
@@ -143,6 +143,20 @@ export async function shellStart(box: Box, envName: string): Promise<Shell> {
 }
 
 /**
+ * shellStart, then wait until its `blast start` is done and require it succeeded; the shell is
+ * added to `shells` so the test's afterEach stops it.
+ */
+export async function startedShell(box: Box, shells: Shell[], envName = 'demo'): Promise<Shell> {
+  const shell = await shellStart(box, envName);
+  shells.push(shell);
+  await shell.read('ready');
+  const rc = await shell.read('start.rc');
+  if (rc !== '0\n')
+    throw new Error(`blast start ${envName} failed (${rc.trim()}): ${await shell.read('start.err')}`);
+  return shell;
+}
+
+/**
  * The state database's documents as they are on disk, read without nedb (whose load rewrites the
  * file): one JSON document per line, a later line for the same _id replacing the earlier one.
  */
@@ -164,6 +178,28 @@ export function bareEnv(dir: string): string {
   mkdirSync(join(dir, 'bin'));
   writeFileSync(join(dir, 'pyvenv.cfg'), 'home = /usr/bin\n');
   return dir;
+}
+
+/** The environment's site-packages (lib/pythonX.Y/site-packages). */
+export function sitePackages(envPath: string): string {
+  const lib = join(envPath, 'lib');
+  const [python] = readdirSync(lib).filter((n) => n.startsWith('python'));
+  return join(lib, python!, 'site-packages');
+}
+
+/** What pip leaves for a distribution the daemon reads: a dist-info with METADATA and RECORD. */
+export function install(site: string, name: string, version: string): void {
+  const dir = join(site, `${name}-${version}.dist-info`);
+  mkdirSync(dir);
+  writeFileSync(
+    join(dir, 'METADATA'),
+    `Metadata-Version: 2.1\nName: ${name}\nVersion: ${version}\n\nA test package.\n`,
+  );
+  writeFileSync(join(dir, 'RECORD'), '');
+}
+
+export function uninstall(site: string, name: string, version: string): void {
+  rmSync(join(site, `${name}-${version}.dist-info`), { recursive: true });
 }
 
 export { blast };
