@@ -44,8 +44,9 @@ Give NAME=VALUE to set (repeat a repeatable setting's name for several values: t
 
   static override flags = {
     unset: Flags.string({ description: 'remove a setting (repeatable)', multiple: true }),
-    env: Flags.string({ description: 'named environment (default: the active one)' }),
-    path: Flags.string({ description: 'project-local environment directory' }),
+    // helpValue ENV: shells complete the value with environment names (see lib/completion.ts).
+    env: Flags.string({ description: 'named environment (default: the active one)', helpValue: 'ENV' }),
+    path: Flags.string({ description: 'project-local environment directory', helpValue: 'DIR' }),
   };
 
   async run(): Promise<ConfigShown> {

@@ -40,8 +40,9 @@ The current state is recorded first when it differs from the newest revision, an
   static override enableJsonFlag = true;
 
   static override flags = {
-    env: Flags.string({ description: 'named environment (default: the active one)' }),
-    path: Flags.string({ description: 'project-local environment directory' }),
+    // helpValue ENV: shells complete the value with environment names (see lib/completion.ts).
+    env: Flags.string({ description: 'named environment (default: the active one)', helpValue: 'ENV' }),
+    path: Flags.string({ description: 'project-local environment directory', helpValue: 'DIR' }),
     limit: Flags.integer({ char: 'n', description: 'show only the newest N entries', min: 1 }),
   };
 

@@ -82,8 +82,12 @@ The change is journaled: if it is interrupted, the next \`blast save\`, \`blast 
       description: 'restore revision N of the history instead of a snapshot',
       min: 1,
     }),
-    env: Flags.string({ description: 'named environment to restore (default: the active one)' }),
-    path: Flags.string({ description: 'project-local environment directory to restore' }),
+    // helpValue ENV: shells complete the value with environment names (see lib/completion.ts).
+    env: Flags.string({
+      description: 'named environment to restore (default: the active one)',
+      helpValue: 'ENV',
+    }),
+    path: Flags.string({ description: 'project-local environment directory to restore', helpValue: 'DIR' }),
     lock: Flags.string({
       description: 'make the environment match this lock (requirements.txt with hashes, or pylock.toml)',
       helpValue: 'FILE',

@@ -21,8 +21,9 @@ export default class Record extends BlastCommand {
   static override enableJsonFlag = true;
 
   static override flags = {
-    env: Flags.string({ description: 'named environment (default: the active one)' }),
-    path: Flags.string({ description: 'environment directory' }),
+    // helpValue ENV: shells complete the value with environment names (see lib/completion.ts).
+    env: Flags.string({ description: 'named environment (default: the active one)', helpValue: 'ENV' }),
+    path: Flags.string({ description: 'environment directory', helpValue: 'DIR' }),
     source: Flags.string({
       description: 'where the change came from',
       options: [...REVISION_SOURCES],

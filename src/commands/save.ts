@@ -70,8 +70,12 @@ The environment is the active one, or the one --env or --path names.`;
   };
 
   static override flags = {
-    env: Flags.string({ description: 'named environment to snapshot (default: the active one)' }),
-    path: Flags.string({ description: 'project-local environment directory to snapshot' }),
+    // helpValue ENV: shells complete the value with environment names (see lib/completion.ts).
+    env: Flags.string({
+      description: 'named environment to snapshot (default: the active one)',
+      helpValue: 'ENV',
+    }),
+    path: Flags.string({ description: 'project-local environment directory to snapshot', helpValue: 'DIR' }),
     force: Flags.boolean({ char: 'f', description: 'replace a snapshot of the same name' }),
     lock: Flags.string({
       description:

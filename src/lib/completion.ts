@@ -13,6 +13,9 @@ import type { CompletionModel } from './hooks.js';
  */
 const ENV_ARGUMENT_COMMANDS = ['start', 'clean'];
 
+/** A flag whose value is an environment's name says so in its help: `--env ENV`. */
+const ENV_HELP_VALUE = 'ENV';
+
 /** oclif summaries are ejs templates; completions show them as help would. */
 function rendered(text: string, config: Interfaces.Config, id: string): string {
   return text.replaceAll('<%= config.bin %>', config.bin).replaceAll('<%= command.id %>', id);
@@ -32,6 +35,7 @@ export function completionModel(config: Interfaces.Config): CompletionModel {
           summary: rendered((f.summary ?? f.description ?? '').split('\n')[0] ?? '', config, c.id),
           takesValue: f.type === 'option',
           ...(f.type === 'option' && f.options ? { options: [...f.options] } : {}),
+          ...(f.type === 'option' && f.helpValue === ENV_HELP_VALUE ? { environments: true } : {}),
         })),
     }))
     .sort((a, b) => a.id.localeCompare(b.id));

@@ -103,7 +103,18 @@ export interface CompletionCommand {
   /** Space-separated, as typed: `plugins link`. */
   id: string;
   summary: string;
-  flags: Array<{ name: string; char?: string; summary: string; takesValue: boolean; options?: string[] }>;
+  flags: Array<{
+    name: string;
+    char?: string;
+    summary: string;
+    takesValue: boolean;
+    options?: string[];
+    /**
+     * The value names an environment (API 1.3): complete it with `listEnvironments`. A command
+     * marks such a flag with `helpValue: 'ENV'` (`--env ENV` in its help).
+     */
+    environments?: boolean;
+  }>;
 }
 
 /** Everything an adapter needs to describe an activated interactive subshell. */

@@ -82,18 +82,22 @@ export function completions(bin: string, model: CompletionModel): string[] {
       lines.push(`complete -c blast -n ${at(parent)} -a ${quote(quote(w))}${describe(summary)}`);
     }
   }
+  const list = model.listEnvironments.length
+    ? `command ${[bin, ...model.listEnvironments].map(quote).join(' ')}`
+    : undefined;
   for (const command of model.commands) {
     for (const flag of command.flags) {
       const parts = [`complete -c blast -n ${at(command.id)} -l ${quote(flag.name)}`];
       if (flag.char) parts.push(`-s ${quote(flag.char)}`);
       if (flag.takesValue && flag.options?.length)
         parts.push(`-x -a ${quote(flag.options.map(quote).join(' '))}`);
+      else if (flag.takesValue && flag.environments && list)
+        parts.push(`-x -a ${quote(`(${list} 2>/dev/null)`)}`);
       else if (flag.takesValue) parts.push('-r -F');
       lines.push(parts.join(' ') + describe(flag.summary));
     }
   }
-  if (model.listEnvironments.length) {
-    const list = `command ${[bin, ...model.listEnvironments].map(quote).join(' ')}`;
+  if (list) {
     for (const id of model.envArgumentCommands) {
       lines.push(`complete -c blast -n ${at(id, 0)} -a ${quote(`(${list} 2>/dev/null)`)} -d environment`);
     }

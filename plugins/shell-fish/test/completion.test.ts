@@ -216,28 +216,28 @@ describe('fish completions from the real CLI', function () {
     expect(kill).to.include('--force');
   });
 
-  it('environment names for the commands whose argument is one (start, clean), and only those', () => {
+  it('environment names where an environment is named: start and clean, and every --env ENV', () => {
     const envs = ['demo', 'with space'];
-    const [start, clean, cleanFlag, load, save, loadEnv] = offers([
+    const lines = [
       'blast start ',
       'blast clean ',
       'blast clean --dry-run ',
+      // --env ENV: the environment a command acts on (a plugin's command too: impact).
+      'blast load --env ',
+      'blast save --env ',
+      'blast history --env ',
+      'blast config --env ',
+      'blast impact --env ',
+      // Not environments: load and save take a snapshot's name, start's --env is NAME=VALUE.
       'blast load ',
       'blast save ',
-      'blast load --env ',
-    ]);
-    expect(start!.sort()).to.deep.equal(envs);
-    expect(clean!.sort()).to.deep.equal(envs);
-    expect(cleanFlag!.sort()).to.deep.equal(envs);
-    // load and save take a snapshot's name: an environment name there would name the wrong thing.
-    for (const [line, got] of [
-      ['blast load ', load],
-      ['blast save ', save],
-      ['blast load --env ', loadEnv],
-    ] as const) {
-      expect(got, line).to.not.include.members(['demo']);
-      expect(got, line).to.not.include.members(['with space']);
-    }
+      'blast start --env ',
+    ];
+    const got = offers(lines);
+    lines.forEach((line, i) => {
+      if (i < 8) expect(got[i]!.sort(), line).to.deep.equal(envs);
+      else expect(got[i], line).to.not.include.members(['demo']).and.not.include.members(['with space']);
+    });
   });
 
   it('the rc line sources the init in a fish that reads config.fish', () => {

@@ -38,7 +38,8 @@ Everything after \`--\` goes to \`pip install\` as it is (options such as --no-i
   };
 
   static override flags = {
-    env: Flags.string({ description: 'a named environment (default: the active one)', helpValue: 'NAME' }),
+    // helpValue ENV: the core's completion model offers environment names for it.
+    env: Flags.string({ description: 'a named environment (default: the active one)', helpValue: 'ENV' }),
     path: Flags.string({ description: 'the environment at this directory', helpValue: 'DIR' }),
     uninstall: Flags.boolean({ description: 'analyse `pip uninstall SPEC...` instead' }),
   };
