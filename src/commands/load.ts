@@ -92,6 +92,10 @@ The change is journaled: if it is interrupted, the next \`blast save\`, \`blast 
       description: 'make the environment match this lock (requirements.txt with hashes, or pylock.toml)',
       helpValue: 'FILE',
     }),
+    names: Flags.boolean({
+      description: 'print only snapshot names, one per line (for shell completion)',
+      hidden: true,
+    }),
   };
 
   async run(): Promise<Loaded | Listed[] | LockLoaded> {
@@ -117,6 +121,11 @@ The change is journaled: if it is interrupted, the next \`blast save\`, \`blast 
     const loaded = await snapshotTarget(flags, { env: process.env, cwd: process.cwd() });
     const { info } = loaded;
     const store = ObjectStore.of(process.env);
+    if (flags.names) {
+      // For completion, at every TAB: read-only and quick, so no history read (see --list).
+      for (const s of listSnapshots(store, info.path)) this.log(s.name);
+      return [];
+    }
 
     if (flags.list) {
       if (args.name !== undefined) throw new BlastError('--list takes no snapshot name.', ExitCode.usage);

@@ -44,5 +44,8 @@ export function completionModel(config: Interfaces.Config): CompletionModel {
     commands,
     listEnvironments: ['list', '--names'],
     envArgumentCommands: ENV_ARGUMENT_COMMANDS.filter((id) => ids.has(id)),
+    // `save` names a new snapshot: nothing to offer there.
+    listSnapshots: ['load', '--names'],
+    snapshotArgumentCommands: ids.has('load') ? ['load'] : [],
   };
 }

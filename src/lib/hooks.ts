@@ -97,6 +97,12 @@ export interface CompletionModel {
   listEnvironments: string[];
   /** Command ids whose first argument is an environment name. */
   envArgumentCommands: string[];
+  /**
+   * Arguments after `bin` that print the active environment's snapshot names, one per line, and
+   * the command ids whose first argument is a snapshot's name (API 1.3; absent before).
+   */
+  listSnapshots?: string[];
+  snapshotArgumentCommands?: string[];
 }
 
 export interface CompletionCommand {

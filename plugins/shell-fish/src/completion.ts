@@ -97,6 +97,11 @@ export function completions(bin: string, model: CompletionModel): string[] {
       lines.push(parts.join(' ') + describe(flag.summary));
     }
   }
+  if (model.listSnapshots?.length) {
+    const snapshots = `command ${[bin, ...model.listSnapshots].map(quote).join(' ')}`;
+    for (const id of model.snapshotArgumentCommands ?? [])
+      lines.push(`complete -c blast -n ${at(id, 0)} -a ${quote(`(${snapshots} 2>/dev/null)`)} -d snapshot`);
+  }
   if (list) {
     for (const id of model.envArgumentCommands) {
       lines.push(`complete -c blast -n ${at(id, 0)} -a ${quote(`(${list} 2>/dev/null)`)} -d environment`);

@@ -185,7 +185,7 @@ describe('fish completions from the real CLI', function () {
   after(() => box?.cleanup());
 
   /** What real fish offers for each line, after sourcing `blast init fish`: the candidate words. */
-  function offers(lines: string[]): string[][] {
+  function offers(lines: string[], env: Record<string, string> = {}): string[][] {
     const init = blast(box, ['init', 'fish']);
     expect(init.status, init.stderr).to.equal(0);
     const file = join(box.root, 'init.fish');
@@ -194,7 +194,7 @@ describe('fish completions from the real CLI', function () {
       `builtin source ${fish.quote(file)}`,
       ...lines.map((l) => `complete -C ${fish.quote(l)}; printf '\\0'`),
     ].join('\n');
-    const result = runFish(script, { dir: box.root, env: box.env });
+    const result = runFish(script, { dir: box.root, env: { ...box.env, ...env } });
     expect(result.stderr).to.equal('');
     return result.stdout
       .toString('utf8')
@@ -238,6 +238,22 @@ describe('fish completions from the real CLI', function () {
       if (i < 8) expect(got[i]!.sort(), line).to.deep.equal(envs);
       else expect(got[i], line).to.not.include.members(['demo']).and.not.include.members(['with space']);
     });
+  });
+
+  it("blast load offers the active environment's snapshots, and only load", () => {
+    for (const name of ['before upgrade', 'nightly']) {
+      const saved = blast(box, ['save', name, '--env', 'demo']);
+      expect(saved.status, saved.stderr).to.equal(0);
+    }
+    // The active environment, as a shell Blast activated has it.
+    const active = { VIRTUAL_ENV: join(box.blastHome, 'envs', 'demo') };
+    const [load, save, noneActive] = [
+      ...offers(['blast load ', 'blast save '], active),
+      ...offers(['blast load ']),
+    ];
+    expect(load!.sort()).to.deep.equal(['before upgrade', 'nightly']);
+    expect(save).to.deep.equal([]);
+    expect(noneActive).to.deep.equal([]);
   });
 
   it('the rc line sources the init in a fish that reads config.fish', () => {
