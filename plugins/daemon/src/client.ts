@@ -140,6 +140,23 @@ export async function waitGone(pid: number, ms: number): Promise<boolean> {
   return true;
 }
 
+/**
+ * SIGKILL a Blast daemon and wait until it is gone (a zombie counts as gone), so that nothing it
+ * does can follow what replaces it. A pid that is not a living Blast daemon (pids are reused) is
+ * left alone. Returns undefined when nothing was killed (not one, or gone meanwhile), else whether
+ * it is gone within `waitMs`. A kill that fails otherwise (EPERM) throws.
+ */
+export async function killDaemon(pid: number, waitMs = 5000): Promise<boolean | undefined> {
+  if (!living(pid) || !isDaemonProcess(pid)) return undefined;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return undefined;
+    throw error;
+  }
+  return waitGone(pid, waitMs);
+}
+
 /** The pid in a pid file and the file's age; undefined when there is no file. */
 export function readPidFile(file: string): { pid: number; ageMs: number } | undefined {
   try {

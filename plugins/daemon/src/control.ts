@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isDaemonProcess, living, processState, readPidFile, request, waitGone } from './client.js';
+import { isDaemonProcess, killDaemon, living, processState, readPidFile, request } from './client.js';
 import { withTakeoverLock } from './daemon/lock.js';
 import type { DaemonPaths, Env } from './paths.js';
 
@@ -117,14 +117,10 @@ export async function removeLeftovers(paths: DaemonPaths, stalePid: number | nul
  * is no longer a Blast daemon's is left alone.
  */
 export async function killHung(pid: number): Promise<void> {
-  if (!living(pid) || !isDaemonProcess(pid)) return;
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ESRCH')
-      throw new Error(`cannot kill daemon pid ${pid}: ${(error as Error).message}`);
-  }
-  if (!(await waitGone(pid, 5000))) throw new Error(`daemon pid ${pid} is still there after SIGKILL`);
+  const gone = await killDaemon(pid).catch((error: unknown) => {
+    throw new Error(`cannot kill daemon pid ${pid}: ${(error as Error).message}`);
+  });
+  if (gone === false) throw new Error(`daemon pid ${pid} is still there after SIGKILL`);
 }
 
 /**
@@ -173,17 +169,9 @@ export function spawnDaemon(
  */
 export async function forceKill(paths: DaemonPaths, shellPid: number): Promise<number | null> {
   const info = readPidFile(paths.pidFile);
-  let killed: number | null = null;
-  if (info && living(info.pid) && isDaemonProcess(info.pid)) {
-    try {
-      process.kill(info.pid, 'SIGKILL');
-      killed = info.pid;
-    } catch {
-      // gone meanwhile
-    }
-    // Gone before its files are touched: a dying daemon must not rewrite attached.json after us.
-    if (killed !== null) await waitGone(killed, 5000);
-  }
+  // Gone before its files are touched: a dying daemon must not rewrite attached.json after us.
+  const outcome = info ? await killDaemon(info.pid).catch(() => undefined) : undefined;
+  const killed = outcome === undefined ? null : info!.pid;
   await withTakeoverLock(paths, () => {
     const now = readPidFile(paths.pidFile);
     // Unless a new daemon took the environment meanwhile.

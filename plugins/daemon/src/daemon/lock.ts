@@ -12,12 +12,12 @@ import { closeSync, mkdirSync, openSync, rmSync, statSync, writeSync } from 'nod
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   isDaemonProcess,
+  killDaemon,
   living,
   readPidFile,
   request,
   DaemonError,
   SHUTTING_DOWN,
-  waitGone,
 } from '../client.js';
 import type { DaemonPaths } from '../paths.js';
 
@@ -105,13 +105,8 @@ export async function acquire(
         }
         if (isDaemonProcess(info.pid)) {
           log(`daemon ${info.pid} has not answered for 5 s: killing it`);
-          try {
-            process.kill(info.pid, 'SIGKILL');
-          } catch {
-            // gone
-          }
           // Not one write of it may follow ours: take over only once it is gone.
-          await waitGone(info.pid, 5000);
+          await killDaemon(info.pid).catch(() => undefined);
         }
       }
     }
