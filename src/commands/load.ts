@@ -2,7 +2,7 @@ import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import { BlastCommand } from '../lib/base-command.js';
 import { BlastError, ExitCode } from '../lib/errors.js';
-import { writeEnvConfig } from '../lib/env-config.js';
+import { changeEnvConfig } from '../lib/env-config.js';
 import {
   listSnapshots,
   loadSnapshot,
@@ -15,6 +15,7 @@ import {
   recoverEnv,
   restoreEnv,
   type RestoreResult,
+  withEnvLockAsync,
 } from '../lib/store/index.js';
 import { assertSnapshotName, snapshotTarget } from '../lib/store/target.js';
 import { table } from '../lib/table.js';
@@ -170,6 +171,21 @@ The change is journaled: if it is interrupted, the next \`blast save\`, \`blast 
       return rows;
     }
 
+    // The environment is this load's from the first read to the revision it records: ten loads at
+    // once each bring one snapshot back whole, one after the other (DESIGN §4).
+    return withEnvLockAsync(info.path, process.env, () => this.restore(loaded, flags, args.name, store), {
+      kind: 'load',
+    });
+  }
+
+  private async restore(
+    loaded: Awaited<ReturnType<typeof snapshotTarget>>,
+    flags: { revision?: number },
+    snapshot: string | undefined,
+    store: ObjectStore,
+  ): Promise<Loaded> {
+    const { info } = loaded;
+    const args = { name: snapshot };
     // Whatever a killed Blast left half done comes first; a pip transaction still running refuses.
     recoverEnv(info.path, { env: process.env, store });
     let name: string;
@@ -203,19 +219,23 @@ The change is journaled: if it is interrupted, the next \`blast save\`, \`blast 
     }
     const started = performance.now();
     const result = restoreEnv(info.path, manifest, { env: process.env, store });
-    const restoreVariables =
-      manifest.variables !== undefined &&
-      JSON.stringify(manifest.variables) !== JSON.stringify(loaded.config.variables);
-    const restoreSettings =
-      manifest.settings !== undefined &&
-      JSON.stringify(manifest.settings) !== JSON.stringify(loaded.config.settings ?? {});
-    if (restoreVariables || restoreSettings) {
-      await writeEnvConfig(info.path, {
-        ...loaded.config,
+    // Against blast.json as it is now (a start may have added a variable since it was read).
+    let restoreVariables = false;
+    let restoreSettings = false;
+    await changeEnvConfig(info.path, (config) => {
+      restoreVariables =
+        manifest.variables !== undefined &&
+        JSON.stringify(manifest.variables) !== JSON.stringify(config.variables);
+      restoreSettings =
+        manifest.settings !== undefined &&
+        JSON.stringify(manifest.settings) !== JSON.stringify(config.settings ?? {});
+      if (!restoreVariables && !restoreSettings) return undefined;
+      return {
+        ...config,
         ...(restoreVariables ? { variables: manifest.variables } : {}),
         ...(restoreSettings ? { settings: manifest.settings } : {}),
-      });
-    }
+      };
+    });
     const recorded = recordRevision(
       store,
       info.path,

@@ -39,6 +39,8 @@ export default class Record extends BlastCommand {
       env: process.env,
       store: ObjectStore.of(process.env),
       source: flags.source as (typeof REVISION_SOURCES)[number],
+      // What the daemon runs: a transaction or a load in progress records itself.
+      skipBusy: true,
       ...(flags.detail !== undefined ? { detail: flags.detail } : {}),
     });
     if (!this.jsonEnabled()) {

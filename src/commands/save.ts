@@ -15,9 +15,11 @@ import {
   snapshotEnv,
   snapshotsDir,
   type SnapshotStats,
+  withEnvLockAsync,
 } from '../lib/store/index.js';
 import { writeFileAtomic } from '../lib/store/manifest.js';
-import { assertSnapshotName, snapshotTarget, timestampName } from '../lib/store/target.js';
+import { assertSnapshotName, freeTimestampName, snapshotTarget } from '../lib/store/target.js';
+import type { EnvInfo } from '../lib/hooks.js';
 import { installedDists } from '../lib/store/index.js';
 import type { LockedDist, LockFormat, LockInputs, SkippedDist } from '../lib/lock/index.js';
 import { drawTasks, runTasks, type TaskStep } from '../lib/tasks.js';
@@ -65,7 +67,7 @@ The environment is the active one, or the one --env or --path names.`;
 
   static override args = {
     name: Args.string({
-      description: 'snapshot name (default: the current UTC time, like 2026-11-25T19-03-00Z)',
+      description: 'snapshot name (default: the current UTC time, like 2026-11-25T19-03-00.123Z)',
     }),
   };
 
@@ -86,20 +88,45 @@ The environment is the active one, or the one --env or --path names.`;
 
   async run(): Promise<Saved> {
     const { args, flags } = await this.parse(Save);
-    const name = assertSnapshotName(args.name ?? timestampName());
+    if (args.name !== undefined) assertSnapshotName(args.name);
     const { info } = await snapshotTarget(flags, { env: process.env, cwd: process.cwd() });
     const store = ObjectStore.of(process.env);
-    if (!flags.force && existsSync(join(snapshotsDir(store, info.path), `${name}.json`))) {
-      throw new BlastError(
-        `${info.name} already has a snapshot named ${name}.`,
-        ExitCode.usage,
-        'Pick another name, or replace it with --force.',
-      );
-    }
     const lockFile = flags.lock === undefined ? undefined : resolve(flags.lock);
     // The lock machinery (pip, TOML) loads only for --lock.
     const lock = lockFile === undefined ? undefined : await import('../lib/lock/index.js');
     const format = lockFile === undefined ? undefined : lock!.lockFormat(lockFile); // before any work
+    // The environment is this save's until the snapshot is written: a snapshot is of one state,
+    // never of a load or a pip run half done, and the name it makes up is free when it is written.
+    return withEnvLockAsync(
+      info.path,
+      process.env,
+      async () => {
+        const dir = snapshotsDir(store, info.path);
+        const taken = (n: string) => existsSync(join(dir, `${n}.json`));
+        const name = args.name ?? freeTimestampName(taken);
+        if (!flags.force && taken(name)) {
+          throw new BlastError(
+            `${info.name} already has a snapshot named ${name}.`,
+            ExitCode.usage,
+            'Pick another name, or replace it with --force.',
+          );
+        }
+        return this.save(name, info, store, { lockFile, lock, format });
+      },
+      { kind: 'save' },
+    );
+  }
+
+  private async save(
+    name: string,
+    info: EnvInfo,
+    store: ObjectStore,
+    {
+      lockFile,
+      lock,
+      format,
+    }: { lockFile?: string; lock?: typeof import('../lib/lock/index.js'); format?: LockFormat },
+  ): Promise<Saved> {
     const started = performance.now();
     // A restore interrupted by a crash is finished first: a snapshot is of a whole state.
     recoverEnv(info.path, { env: process.env, store });

@@ -11,12 +11,12 @@ import type { CheckResult, EnvInfo } from './hooks.js';
 import { pathExists } from './path-exists.js';
 import { messageOf } from './errors.js';
 import {
+  changeEnvConfig,
   CONFIG_FILE,
   type EnvConfig,
   infoOf,
   readEnvConfig,
   withSettings,
-  writeEnvConfig,
 } from './env-config.js';
 import { type Env, envsDir } from './paths.js';
 import { type EnvRecord, setAsideRegistry, withRegistry } from './registry.js';
@@ -246,7 +246,8 @@ async function namedAfterFolder(env: Env, record: EnvRecord): Promise<CheckResul
       message: `${record.path} is ${folder}, but ${wrong.join(' and ')}`,
       fix: `rename it ${folder} there`,
       repair: async () => {
-        if (config && config.name !== folder) await writeEnvConfig(record.path, { ...config, name: folder });
+        if (config && config.name !== folder)
+          await changeEnvConfig(record.path, (c) => (c.name === folder ? undefined : { ...c, name: folder }));
         if (record.name !== folder) await withRegistry(env, (tx) => tx.put({ ...record, name: folder }));
       },
     },
@@ -281,7 +282,9 @@ async function unregisteredNamed(env: Env, records: EnvRecord[]): Promise<OnDisk
  */
 async function register(env: Env, info: EnvInfo, config: EnvConfig): Promise<void> {
   if (config.name !== info.name || config.kind !== 'named')
-    await writeEnvConfig(info.path, { ...config, name: info.name, kind: 'named' });
+    await changeEnvConfig(info.path, (c) =>
+      c.name === info.name && c.kind === 'named' ? undefined : { ...c, name: info.name, kind: 'named' },
+    );
   await withRegistry(env, (tx) => tx.put({ ...info, createdAt: config.createdAt }));
 }
 

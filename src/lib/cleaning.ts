@@ -11,7 +11,6 @@ import { type Env, envsDir } from './paths.js';
 import {
   breakStaleLock,
   type EnvRecord,
-  LOCK_STALE_MS,
   readRegistryQuietly,
   registryLockFile,
   withRegistry,
@@ -74,15 +73,17 @@ export interface CleanPlan {
  */
 export async function planCoreClean(env: Env, options: { keepRevisions?: number } = {}): Promise<CleanPlan> {
   const actions: CleanAction[] = [];
-  // Stale by the registry's own rule (LOCK_STALE_MS): the one the next registry access applies.
-  const { records, staleLockAge: lockAge } = await readRegistryQuietly(env);
-  if (lockAge !== undefined) {
+  // Stale by the registry's own rule: its owner is gone (what the next registry access takes over).
+  const { records, staleLock } = await readRegistryQuietly(env);
+  if (staleLock) {
     const lock = registryLockFile(env);
     actions.push({
       what: lock,
       why:
-        `stale registry lock (untouched for ${Math.round(lockAge / 1000)} s; a running blast ` +
-        `refreshes it every ${LOCK_STALE_MS / 2000} s, so its process is gone)`,
+        `stale registry lock (untouched for ${Math.round(staleLock.ageMs / 1000)} s; ` +
+        (staleLock.pid !== undefined
+          ? `left by pid ${staleLock.pid}, which is gone)`
+          : 'it names no owner: an older Blast left it)'),
       // False when a running blast took it over meanwhile: that removed the stale lock too.
       run: async () => void (await breakStaleLock(env)),
     });

@@ -7,6 +7,8 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { EnvInfo, SettingValue } from './hooks.js';
 import { BlastError, ExitCode, messageOf } from './errors.js';
+import { withLockAsync } from './fs/lock.js';
+import { envStateDir } from './store/journal-files.js';
 
 export const CONFIG_FILE = 'blast.json';
 
@@ -79,6 +81,32 @@ export async function writeEnvConfig(envPath: string, config: EnvConfig): Promis
   const temp = `${file}.${process.pid}.tmp`;
   await writeFile(temp, JSON.stringify(config, null, 2) + '\n', { mode: 0o644 });
   await rename(temp, file);
+}
+
+/**
+ * Change the environment's config: `change` gets the file as it is now, read under the config
+ * lock, and returns the new config (undefined: leave it). Every read-modify-write of blast.json
+ * goes through here, so concurrent `blast start NAME --env K=V` each keep their variable. A lock
+ * of its own, not the environment's: a pip transaction holds that for minutes, and a start does
+ * not need to wait for pip to add a variable. Returns the config as it is afterwards, undefined
+ * when there is none.
+ */
+export async function changeEnvConfig(
+  envPath: string,
+  change: (config: EnvConfig) => EnvConfig | undefined,
+): Promise<EnvConfig | undefined> {
+  return withLockAsync(
+    join(envStateDir(envPath), 'config.lock'),
+    async () => {
+      const config = await readEnvConfig(envPath);
+      if (!config) return undefined;
+      const next = change(config);
+      if (next === undefined) return config;
+      await writeEnvConfig(envPath, next);
+      return next;
+    },
+    { what: `changing ${join(envPath, CONFIG_FILE)}`, waitMs: 60_000, reentrant: false },
+  );
 }
 
 export function infoOf(path: string, config: EnvConfig): EnvInfo {

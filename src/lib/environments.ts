@@ -9,7 +9,7 @@ import { pathExists } from './path-exists.js';
 import { BlastError, ExitCode, messageOf } from './errors.js';
 import { assertEnvName } from './names.js';
 import { type Env, envsDir } from './paths.js';
-import { type EnvConfig, infoOf, readEnvConfig, writeEnvConfig } from './env-config.js';
+import { changeEnvConfig, type EnvConfig, infoOf, readEnvConfig } from './env-config.js';
 import { withRegistry } from './registry.js';
 import type { Interpreter } from './python/index.js';
 
@@ -117,8 +117,11 @@ export async function createEnv(
     });
   } catch (error) {
     const theirs = await readEnvConfig(info.path).catch(() => undefined);
-    if (theirs) return { info: infoOf(info.path, theirs), config: theirs };
-    throw error;
+    if (!theirs) throw error;
+    // Another start created it meanwhile: theirs is used, with this start's variables and
+    // settings added to it as a start of an existing environment would.
+    const given = Object.keys(settings).length ? { ...(theirs.settings ?? {}), ...settings } : undefined;
+    return updateEnvConfig({ info: infoOf(info.path, theirs), config: theirs }, variables, [], given);
   }
   try {
     await withRegistry(ctx.env, (tx) => tx.put({ ...info, createdAt: config.createdAt }));
@@ -140,18 +143,25 @@ export async function updateEnvConfig(
   removals: readonly string[] = [],
   settings?: Record<string, SettingValue>,
 ): Promise<Loaded> {
-  const variables = { ...loaded.config.variables, ...assignments };
-  for (const name of removals) delete variables[name];
-  const changed =
-    Object.entries(assignments).some(([k, v]) => loaded.config.variables[k] !== v) ||
-    removals.some((name) => name in loaded.config.variables) ||
-    (settings !== undefined && !sameSettings(settings, loaded.config.settings ?? {}));
-  if (!changed) return loaded;
-  const config: EnvConfig = { ...loaded.config, variables };
-  if (settings !== undefined) {
-    if (Object.keys(settings).length) config.settings = settings;
-    else delete config.settings;
-  }
-  await writeEnvConfig(loaded.info.path, config);
+  const update = (current: EnvConfig): EnvConfig | undefined => {
+    const changed =
+      Object.entries(assignments).some(([k, v]) => current.variables[k] !== v) ||
+      removals.some((name) => name in current.variables) ||
+      (settings !== undefined && !sameSettings(settings, current.settings ?? {}));
+    if (!changed) return undefined;
+    const variables = { ...current.variables, ...assignments };
+    for (const name of removals) delete variables[name];
+    const config: EnvConfig = { ...current, variables };
+    if (settings !== undefined) {
+      if (Object.keys(settings).length) config.settings = settings;
+      else delete config.settings;
+    }
+    return config;
+  };
+  // Nothing to change as read: no lock, no write (the common `blast start NAME`).
+  if (update(loaded.config) === undefined) return loaded;
+  // Changed against the file as it is under the lock, not as it was read: another start's
+  // variable, written meanwhile, is kept.
+  const config = (await changeEnvConfig(loaded.info.path, update)) ?? loaded.config;
   return { info: infoOf(loaded.info.path, config), config };
 }

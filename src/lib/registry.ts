@@ -2,28 +2,34 @@
  * The registry: which environments exist, named or project-local.
  *
  * nedb keeps a whole copy of its file in memory and is not safe for two processes on one file
- * (nedb#479), so every access takes a proper-lockfile lock, loads the file fresh, and a write
+ * (nedb#479), so every access takes the registry lock (lib/fs/lock.ts), loads the file fresh, and a write
  * ends with a compaction, which nedb does as write-temp, fsync, rename: a crash leaves the old
  * file or the new one, never a torn one. CLI processes are short; holding the lock for one
  * operation costs a millisecond or two.
  */
-import { mkdir, readFile, rename, stat } from 'node:fs/promises';
+import { linkSync, unlinkSync } from 'node:fs';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type Nedb from 'nedb-promises';
-import type * as ProperLockfile from 'proper-lockfile';
 import type { EnvInfo } from './hooks.js';
 import { BlastError, ExitCode, messageOf } from './errors.js';
+import {
+  breakDeadLock,
+  inspectLock,
+  type LockOwner,
+  lockedError,
+  tryLockFree,
+  withLockAsync,
+} from './fs/lock.js';
 import { type Env, stateDir } from './paths.js';
 
 /**
- * proper-lockfile and nedb-promises are CommonJS: required, not `import()`ed, which would run
- * them through the ESM loader's CommonJS translation (~5 ms more on every registry write, i.e.
- * every new environment), and only when called: `blast start` of an existing environment never
- * needs the registry.
+ * nedb-promises is CommonJS: required, not `import()`ed, which would run it through the ESM
+ * loader's CommonJS translation (~5 ms more on every registry write, i.e. every new environment),
+ * and only when called: `blast start` of an existing environment never needs the registry.
  */
 const require = createRequire(import.meta.url);
-const properLockfile = () => require('proper-lockfile') as typeof ProperLockfile;
 const nedb = () => require('nedb-promises') as typeof Nedb;
 
 /** What the registry keeps: settings live in the environment's blast.json (see env-config). */
@@ -49,105 +55,76 @@ export function registryFile(env: Env): string {
   return join(stateDir(env), 'registry.db');
 }
 
-/** The lock directory proper-lockfile makes next to the registry. */
+/** The registry's lock (lib/fs/lock.ts): a file naming its owner, next to the registry. */
 export function registryLockFile(env: Env): string {
   return `${registryFile(env)}.lock`;
 }
 
-/**
- * A holder refreshes the lock's mtime every LOCK_STALE_MS / 2; a lock untouched this long
- * belongs to a dead process, and the next registry access takes it over (proper-lockfile's
- * `stale`). `blast clean` calls a lock stale by this same rule: there is one threshold, not two.
- */
-export const LOCK_STALE_MS = 10_000;
+/** Another CLI holds it for milliseconds: waited for this long before calling it a problem. */
+const LOCK_WAIT_MS = 20_000;
 
-const LOCK_OPTIONS = {
-  realpath: false,
-  // Another CLI holds it for milliseconds; wait up to ~10 s before calling it a problem.
-  retries: { retries: 200, factor: 1.2, minTimeout: 5, maxTimeout: 100 },
-  stale: LOCK_STALE_MS,
-} as const;
+function lockOptions(env: Env) {
+  return {
+    what: 'reading or writing the registry',
+    waitMs: LOCK_WAIT_MS,
+    // Async sections of one process (listing while checking) must not share nedb either.
+    reentrant: false,
+    busy: (owner: LockOwner) => lockedError(registryLockFile(env), owner, 'The registry'),
+  };
+}
 
-/** How long ago a stale registry lock was last refreshed (ms), or undefined when there is none. */
-export async function staleLockAge(env: Env): Promise<number | undefined> {
-  const st = await stat(registryLockFile(env)).catch(() => undefined);
-  if (!st) return undefined;
-  const age = Date.now() - st.mtimeMs;
-  return age > LOCK_STALE_MS ? age : undefined;
+/** A registry lock left by a process that is gone (its owner, when the file names one; its age). */
+export interface StaleLock {
+  pid?: number;
+  ageMs: number;
+}
+
+/** The registry lock, when its owner is gone; undefined when it is free or held by a live process. */
+export function staleRegistryLock(env: Env): StaleLock | undefined {
+  const state = inspectLock(registryLockFile(env));
+  if (!state || state.alive) return undefined;
+  return { ...(state.owner ? { pid: state.owner.pid } : {}), ageMs: state.ageMs };
 }
 
 /**
- * Take over a stale registry lock and release it: the lock is gone afterwards. Done through
- * proper-lockfile, which checks staleness again as it takes over, so a lock a live process
- * took or refreshed meanwhile is left alone. Returns false when that happened.
+ * Take over a dead owner's registry lock: it is gone afterwards. Done under the lock primitive's
+ * claim on that very lock, so a lock a live process took meanwhile is left alone. Returns false
+ * when that happened (or there was none).
  */
 export async function breakStaleLock(env: Env): Promise<boolean> {
-  const lockfile = properLockfile();
-  let release: () => Promise<void>;
-  try {
-    release = await lockfile.lock(registryFile(env), {
-      ...LOCK_OPTIONS,
-      retries: 0,
-      lockfilePath: registryLockFile(env),
-    });
-  } catch {
-    return false;
-  }
-  await release();
-  return true;
+  return breakDeadLock(registryLockFile(env));
 }
 
 export interface QuietRead {
   records: EnvRecord[];
-  /** How long ago the registry lock was last refreshed, when it is stale. */
-  staleLockAge?: number;
+  /** The registry lock, when a process that is gone left it. */
+  staleLock?: StaleLock;
 }
 
 /**
  * The records, changing nothing (for planning `blast clean`, which `--dry-run` stops after): under
- * the lock but read without nedb, whose load rewrites the file; a stale lock is not taken over
- * (that removes it) but reported, and the registry read without it, as its dead holder writes
+ * the lock but read without nedb, whose load rewrites the file; a dead owner's lock is not taken
+ * over (that removes it) but reported, and the registry read without it, as its dead holder writes
  * nothing. A live holder is waited for, as withRegistry does.
  */
 export async function readRegistryQuietly(env: Env): Promise<QuietRead> {
   if (!(await stat(stateDir(env)).catch(() => undefined))) return { records: [] };
-  const lockfile = properLockfile();
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + LOCK_WAIT_MS;
   for (;;) {
-    const age = await staleLockAge(env);
-    if (age !== undefined) return { records: await peekRegistry(env), staleLockAge: age };
-    let release: () => Promise<void>;
-    try {
-      release = await lockfile.lock(registryFile(env), {
-        realpath: false,
-        lockfilePath: registryLockFile(env),
-        retries: 0,
-        // Never take over: staleness is judged above, by LOCK_STALE_MS, without touching the lock.
-        stale: Number.MAX_SAFE_INTEGER,
-        update: LOCK_STALE_MS / 2,
-      });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ELOCKED')
-        throw new BlastError(`Cannot lock the registry ${registryFile(env)}: ${messageOf(error)}.`);
-      if (Date.now() > deadline) throw lockedError(env, error);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      continue;
+    const stale = staleRegistryLock(env);
+    if (stale) return { records: await peekRegistry(env), staleLock: stale };
+    const held = tryLockFree(registryLockFile(env), 'reading the registry');
+    if (held) {
+      try {
+        return { records: await peekRegistry(env) };
+      } finally {
+        held.release();
+      }
     }
-    try {
-      return { records: await peekRegistry(env) };
-    } finally {
-      await release();
-    }
+    const owner = inspectLock(registryLockFile(env))?.owner;
+    if (Date.now() > deadline && owner) throw lockedError(registryLockFile(env), owner, 'The registry');
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
-}
-
-function lockedError(env: Env, error: unknown): BlastError {
-  // A dead holder's lock is taken over while waiting: this one is being refreshed.
-  return new BlastError(
-    `The registry is locked by another Blast process (${messageOf(error)}).`,
-    ExitCode.failure,
-    `A running blast holds ${registryLockFile(env)}; try again when it is done.`,
-  );
 }
 
 function damaged(file: string, error: unknown): BlastError {
@@ -197,56 +174,62 @@ function strip(doc: Doc): EnvRecord {
 export async function withRegistry<T>(env: Env, fn: (tx: RegistryTx) => Promise<T>): Promise<T> {
   const file = registryFile(env);
   await mkdir(stateDir(env), { recursive: true, mode: 0o700 });
-  const lockfile = properLockfile();
   const Datastore = nedb();
-  let release: () => Promise<void>;
-  try {
-    release = await lockfile.lock(file, { ...LOCK_OPTIONS, lockfilePath: registryLockFile(env) });
-  } catch (error) {
-    throw lockedError(env, error);
-  }
-  try {
-    const db = Datastore.create({ filename: file, autoload: false, corruptAlertThreshold: 0 });
-    try {
-      await db.load();
-    } catch (error) {
-      throw damaged(file, error);
-    }
-    let dirty = false;
-    const tx: RegistryTx = {
-      all: async () => ((await db.find({})) as Doc[]).map(strip).sort((a, b) => a.name.localeCompare(b.name)),
-      byPath: async (path) => {
-        const doc = (await db.findOne({ path })) as Doc | null;
-        return doc ? strip(doc) : undefined;
-      },
-      byName: async (name) => ((await db.find({ name })) as Doc[]).map(strip),
-      put: async (record) => {
-        // Settings live in the environment's blast.json; an EnvInfo passed whole keeps them out.
-        const { settings: _settings, ...kept } = record as EnvRecord & { settings?: unknown };
-        await db.update({ path: record.path }, kept, { upsert: true });
-        dirty = true;
-      },
-      remove: async (path) => {
-        const removed = await db.remove({ path }, { multi: true });
-        dirty ||= removed > 0;
-        return removed > 0;
-      },
-    };
-    const result = await fn(tx);
-    if (dirty)
-      await (
-        db as unknown as { __original: { compactDatafileAsync(): Promise<void> } }
-      ).__original.compactDatafileAsync();
-    return result;
-  } finally {
-    await release();
-  }
+  return withLockAsync(
+    registryLockFile(env),
+    async () => {
+      const db = Datastore.create({ filename: file, autoload: false, corruptAlertThreshold: 0 });
+      try {
+        await db.load();
+      } catch (error) {
+        throw damaged(file, error);
+      }
+      let dirty = false;
+      const tx: RegistryTx = {
+        all: async () =>
+          ((await db.find({})) as Doc[]).map(strip).sort((a, b) => a.name.localeCompare(b.name)),
+        byPath: async (path) => {
+          const doc = (await db.findOne({ path })) as Doc | null;
+          return doc ? strip(doc) : undefined;
+        },
+        byName: async (name) => ((await db.find({ name })) as Doc[]).map(strip),
+        put: async (record) => {
+          // Settings live in the environment's blast.json; an EnvInfo passed whole keeps them out.
+          const { settings: _settings, ...kept } = record as EnvRecord & { settings?: unknown };
+          await db.update({ path: record.path }, kept, { upsert: true });
+          dirty = true;
+        },
+        remove: async (path) => {
+          const removed = await db.remove({ path }, { multi: true });
+          dirty ||= removed > 0;
+          return removed > 0;
+        },
+      };
+      const result = await fn(tx);
+      if (dirty)
+        await (
+          db as unknown as { __original: { compactDatafileAsync(): Promise<void> } }
+        ).__original.compactDatafileAsync();
+      return result;
+    },
+    lockOptions(env),
+  );
 }
 
 /** Move a damaged registry aside (kept for inspection) so a fresh one can be built. */
 export async function setAsideRegistry(env: Env): Promise<string> {
   const file = registryFile(env);
-  const aside = `${file}.damaged-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-  await rename(file, aside);
-  return aside;
+  // A name no earlier damaged copy has: link() never replaces one (two in one millisecond).
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  for (let i = 1; ; i++) {
+    const aside = `${file}.damaged-${stamp}${i > 1 ? `-${i}` : ''}`;
+    try {
+      linkSync(file, aside);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw error;
+    }
+    unlinkSync(file);
+    return aside;
+  }
 }

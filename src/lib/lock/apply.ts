@@ -32,6 +32,7 @@ import {
   restoreEnv,
   sitePackagesOf,
   snapshotEnv,
+  withEnvLockAsync,
 } from '../store/index.js';
 import { runTransaction, type TransactionHooks } from '../transaction/index.js';
 import { parseWheelName } from './filenames.js';
@@ -241,9 +242,17 @@ const noHooks: TransactionHooks = { preInstall: async () => {}, postInstall: asy
 /** Make the environment match the lock; see the module comment for the order and the guarantees. */
 export async function applyLock(envPath: string, lock: Lock, options: ApplyOptions): Promise<LockResult> {
   const env = options.env ?? process.env;
+  const root = resolve(envPath);
+  // The environment is this load's throughout; its pip transaction runs inside (same process).
+  return withEnvLockAsync(root, env, () => applyLocked(root, lock, options, env), {
+    what: `blast load --lock ${lock.file}`,
+    kind: 'load',
+  });
+}
+
+async function applyLocked(root: string, lock: Lock, options: ApplyOptions, env: Env): Promise<LockResult> {
   const store = options.store ?? ObjectStore.of(env);
   const note = options.note ?? (() => {});
-  const root = resolve(envPath);
   recoverEnv(root, { env, store });
   // The state to come back to: a revision (undo with `blast load --revision N`), every file in the store.
   recordCurrent(root, { env, store, source: 'outside' });

@@ -26,7 +26,7 @@ import {
   revisionsToPrune,
   withRevisionsLock,
 } from './revisions.js';
-import { alive } from './pid-lock.js';
+import { alive } from '../fs/lock.js';
 
 export const DEFAULT_KEEP_REVISIONS = 50;
 const DEFAULT_GRACE_S = 600;

@@ -9,7 +9,7 @@ import { stateDir, type Env } from '../paths.js';
 import { listSnapshots, readManifest, snapshotEnv, type Manifest } from './manifest.js';
 import { ObjectStore } from './objects.js';
 import { hasJournal, type Recovery, recoverAll } from './recover.js';
-import { withEnvLock } from './restore.js';
+import { tryWithEnvLock } from './restore.js';
 import {
   latestRevision,
   listRevisions,
@@ -43,7 +43,17 @@ export function latestManifest(store: ObjectStore, envPath: string): Manifest | 
  */
 export function recordCurrent(
   envPath: string,
-  options: { env?: Env; store?: ObjectStore; source: RevisionSource; detail?: string },
+  options: {
+    env?: Env;
+    store?: ObjectStore;
+    source: RevisionSource;
+    detail?: string;
+    /**
+     * Skip instead of waiting when a pip transaction or a load holds the environment: they record
+     * their own revision (the daemon's `blast record`, which may come while one runs for minutes).
+     */
+    skipBusy?: boolean;
+  },
 ): Synced {
   const root = resolve(envPath);
   const store = options.store ?? ObjectStore.of(options.env);
@@ -54,14 +64,26 @@ export function recordCurrent(
   const recovery = recoverAll(root, { env: options.env, store });
   if (recovery.busy) return { recovery };
   // Under the env lock: a restore (blast load, a rollback) is never recorded half done.
-  const recorded = withEnvLock(root, options.env, () => {
-    const manifest = snapshotEnv(root, { env: options.env, store, previous: latestManifest(store, root) });
-    // A pip transaction that began meanwhile may have changed files under the snapshot: it
-    // records its own states, so this one is not kept.
-    if (hasJournal(root, options.env)) return undefined;
-    return recordRevision(store, root, manifest, { source: options.source, detail: options.detail });
-  });
-  return recorded ? { recovery, recorded } : { recovery };
+  const got = tryWithEnvLock(
+    root,
+    options.env,
+    () => {
+      const manifest = snapshotEnv(root, { env: options.env, store, previous: latestManifest(store, root) });
+      // A pip transaction that began meanwhile may have changed files under the snapshot: it
+      // records its own states, so this one is not kept.
+      if (hasJournal(root, options.env)) return undefined;
+      return recordRevision(store, root, manifest, { source: options.source, detail: options.detail });
+    },
+    {
+      what: 'recording a revision',
+      ...(options.skipBusy ? { yieldTo: (owner) => owner.kind === 'pip' || owner.kind === 'load' } : {}),
+    },
+  );
+  if ('owner' in got) {
+    const busy = `pid ${got.owner.pid} (${got.owner.what}) is changing ${root} and records its own revision.`;
+    return { recovery: { ...recovery, busy } };
+  }
+  return got.value ? { recovery, recorded: got.value } : { recovery };
 }
 
 export type TimelineEntry =

@@ -24,6 +24,15 @@ export type {
   SnapshotSummary,
 } from './manifest.js';
 export { restoreEnv, planRestore, journalPath, envStateDir, CRASH_STEPS } from './restore.js';
+export {
+  commandLine,
+  ENV_LOCK_WAIT_MS,
+  envLockFile,
+  type EnvLockKind,
+  tryWithEnvLock,
+  withEnvLock,
+  withEnvLockAsync,
+} from './restore.js';
 export type { RestoreResult, Step, PathState } from './restore.js';
 export { recoverEnv, recoverAll, interruptedChange, hasJournal } from './recover.js';
 export type { Recovery, RecoverOptions } from './recover.js';

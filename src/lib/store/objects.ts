@@ -35,7 +35,7 @@ import { dirname, join } from 'node:path';
 import { BlastError, ExitCode } from '../errors.js';
 import { blastHome, type Env } from '../paths.js';
 import { crashPoint } from './crash.js';
-import { alive } from './pid-lock.js';
+import { alive } from '../fs/lock.js';
 
 /** `<BLAST_HOME>/store`. */
 export function storeDir(env: Env = process.env): string {

@@ -30,7 +30,7 @@ import { crashPoint } from './crash.js';
 import { type Manifest, manifestProblem, writeFileAtomic } from './manifest.js';
 import { envStateDir } from './restore.js';
 import { readJournalFile, transactionJournalPath } from './journal-files.js';
-import { alive } from './pid-lock.js';
+import { alive } from '../fs/lock.js';
 
 export type TransactionPhase =
   'preparing' | 'started' | 'pip-running' | 'pip-done' | 'committing' | 'rolling-back';

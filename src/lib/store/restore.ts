@@ -26,7 +26,7 @@ import { installedDists } from './dists.js';
 import { entryOf, isLink, type Entry, type Manifest, safeRelPath, writeFileAtomic } from './manifest.js';
 import { ObjectStore, tempName } from './objects.js';
 import { envStateDir, journalPath, readJournalFile } from './journal-files.js';
-import { withPidLock } from './pid-lock.js';
+import { type LockOptions, type LockOwner, tryWithLock, withLock, withLockAsync } from '../fs/lock.js';
 
 export type PathState =
   { kind: 'absent' } | { kind: 'file'; sha256: string; mode: number } | { kind: 'link'; target: string };
@@ -240,24 +240,91 @@ function removeJournal(file: string): void {
   }
 }
 
-const LOCK_WAIT_MS = 10_000;
+/**
+ * How long a change of an environment waits for another one: a pip transaction holds the
+ * environment for as long as pip runs (minutes), so this is long, and the wait is visible (a
+ * "waiting for pid N (pip install x)" line); a restore or a revision takes milliseconds.
+ */
+export const ENV_LOCK_WAIT_MS = 10 * 60_000;
 
 /**
- * One change at a time per environment: `restore.lock` (O_EXCL, holding the owner's pid) in the
- * environment's state dir. A lock whose owner died (kill -9) is taken over.
+ * Who holds an environment: `pip` (a transaction) and `load` (a snapshot, a revision or a lock
+ * being brought back) record their own revision when they are done, so the daemon's `blast
+ * record` skips instead of waiting (see recordCurrent); `save` reads it.
  */
-export function withEnvLock<T>(envPath: string, env: Env | undefined, fn: () => T): T {
-  // A live owner is waited for a while (a restore or a history read takes a moment; the daemon's
-  // `blast record` may hold it when a command starts), then refused.
-  return withPidLock(join(envStateDir(envPath, env), 'restore.lock'), fn, {
-    waitMs: LOCK_WAIT_MS,
+export type EnvLockKind = 'pip' | 'load' | 'save';
+
+export interface EnvLockOptions {
+  /** What the holder does, for whoever waits (default: the Blast command line). */
+  what?: string;
+  kind?: EnvLockKind;
+  /** Give up at once when this owner holds it (tryWithEnvLock). */
+  yieldTo?: (owner: LockOwner) => boolean;
+}
+
+/** The environment's lock, in its state dir. */
+export function envLockFile(envPath: string, env: Env | undefined): string {
+  return join(envStateDir(envPath, env), 'restore.lock');
+}
+
+/** `blast load sA`: what this process is, for a lock's waiters. */
+export function commandLine(): string {
+  const line = ['blast', ...process.argv.slice(2)].join(' ');
+  return line.length > 120 ? `${line.slice(0, 117)}...` : line;
+}
+
+function envLockOptions(envPath: string, options: EnvLockOptions): LockOptions {
+  return {
+    what: options.what ?? commandLine(),
+    ...(options.kind ? { kind: options.kind } : {}),
+    ...(options.yieldTo ? { yieldTo: options.yieldTo } : {}),
+    waitMs: ENV_LOCK_WAIT_MS,
+    onWait: (owner) =>
+      process.stderr.write(
+        `blast: waiting for pid ${owner.pid} (${owner.what || 'a Blast process'}) to finish with ${envPath}...\n`,
+      ),
     busy: (owner) =>
       new BlastError(
-        `Another Blast process (pid ${owner}) is changing ${envPath}.`,
+        `Another Blast process (pid ${owner.pid}, ${owner.what || 'unknown'}) has been changing ${envPath} for more than ${ENV_LOCK_WAIT_MS / 60_000} minutes.`,
         ExitCode.failure,
-        'Wait for it to finish, then try again.',
+        `Wait for it to finish, then try again; if pid ${owner.pid} is stuck, stop it: the environment is then taken over and recovered.`,
       ),
-  });
+  };
+}
+
+/**
+ * One change at a time per environment: a pip transaction (its whole life), `blast load`,
+ * `blast save`, recording a revision and recovering one exclude each other. A lock whose owner
+ * died (kill -9) is taken over at once; a section nested in this process's own holding (a restore
+ * inside a transaction) runs at once.
+ */
+export function withEnvLock<T>(
+  envPath: string,
+  env: Env | undefined,
+  fn: () => T,
+  options: EnvLockOptions = {},
+): T {
+  return withLock(envLockFile(envPath, env), fn, envLockOptions(envPath, options));
+}
+
+/** As withEnvLock, `{owner}` without running `fn` when `options.yieldTo` the holder. */
+export function tryWithEnvLock<T>(
+  envPath: string,
+  env: Env | undefined,
+  fn: () => T,
+  options: EnvLockOptions,
+): { value: T } | { owner: LockOwner } {
+  return tryWithLock(envLockFile(envPath, env), fn, envLockOptions(envPath, options));
+}
+
+/** As withEnvLock for an async section (a transaction, a load, a save). */
+export function withEnvLockAsync<T>(
+  envPath: string,
+  env: Env | undefined,
+  fn: () => Promise<T>,
+  options: EnvLockOptions = {},
+): Promise<T> {
+  return withLockAsync(envLockFile(envPath, env), fn, envLockOptions(envPath, options));
 }
 
 /**

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { BlastError, ExitCode, messageOf } from '../errors.js';
 import { envHash, isLink, type Manifest, manifestProblem, writeFileAtomic } from './manifest.js';
 import type { ObjectStore } from './objects.js';
-import { withPidLock } from './pid-lock.js';
+import { withLock } from '../fs/lock.js';
 
 /** Where a revision came from. */
 export type RevisionSource =
@@ -121,11 +121,12 @@ export function describeChange(change: RevisionChange): string {
 
 export function withRevisionsLock<T>(dir: string, fn: () => T, waitMs = 15_000): T {
   const lock = join(dir, 'revisions.lock');
-  return withPidLock(lock, fn, {
+  return withLock(lock, fn, {
+    what: 'recording a revision',
     waitMs,
     busy: (owner) =>
       new BlastError(
-        `Another Blast process (pid ${owner}) has held ${lock} for ${Math.round(waitMs / 1000)} s.`,
+        `Another Blast process (pid ${owner.pid}, ${owner.what || 'unknown'}) has held ${lock} for ${Math.round(waitMs / 1000)} s.`,
         ExitCode.failure,
         'Try again when it has finished.',
       ),

@@ -57,10 +57,21 @@ export function assertSnapshotName(name: string): string {
   return name;
 }
 
-/** The default snapshot name: the UTC time, sortable and safe in file names (2026-11-25T19-03-00Z). */
+/**
+ * The default snapshot name: the UTC time to the millisecond, sortable and safe in file names
+ * (2026-11-25T19-03-00.123Z).
+ */
 export function timestampName(date = new Date()): string {
-  return date
-    .toISOString()
-    .replace(/\.\d+Z$/, 'Z')
-    .replace(/:/g, '-');
+  return date.toISOString().replace(/:/g, '-');
+}
+
+/**
+ * A default snapshot name no snapshot has (`taken`): the time, then `-2`, `-3`... when two saves
+ * fall in one millisecond. The caller holds the environment's lock until the snapshot is written,
+ * so the name is still free then: names Blast makes up never collide.
+ */
+export function freeTimestampName(taken: (name: string) => boolean, date = new Date()): string {
+  const base = timestampName(date);
+  if (!taken(base)) return base;
+  for (let i = 2; ; i++) if (!taken(`${base}-${i}`)) return `${base}-${i}`;
 }

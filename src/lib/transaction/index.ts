@@ -29,6 +29,7 @@ import {
   type Manifest,
   type RestoreResult,
   type TransactionJournal,
+  withEnvLockAsync,
 } from '../store/index.js';
 import { crashPoint } from '../store/crash.js';
 import { exitStatus } from '../exit-status.js';
@@ -151,6 +152,24 @@ export async function runTransaction(options: TransactionOptions): Promise<Trans
   // A veto throws: nothing ran, nothing changed.
   const pipEnv: Env = { ...env, ...((await hooks.preInstall(event)) ?? {}) };
 
+  // The environment is this transaction's for its whole life, pip included: a load, a save or
+  // another transaction waits (saying for whom), the daemon's `blast record` skips (this records
+  // itself). Restores and recoveries inside run at once: this process holds the lock.
+  return withEnvLockAsync(root, env, () => transact(root, env, event, hooks, pipEnv, pip, report), {
+    what: `pip ${event.args.join(' ')}`.slice(0, 120),
+    kind: 'pip',
+  });
+}
+
+async function transact(
+  root: string,
+  env: Env,
+  event: InstallEvent,
+  hooks: TransactionHooks,
+  pipEnv: Env,
+  pip: NonNullable<TransactionOptions['pip']>,
+  report: (line: string) => void,
+): Promise<TransactionResult> {
   const t0 = performance.now();
   const store = ObjectStore.of(env);
   // An interrupted transaction or restore is finished or undone first; one still running refuses.

@@ -39,6 +39,7 @@ import {
   type Seed,
   type SpareResult,
 } from './seed.js';
+import { alive } from '../fs/lock.js';
 
 export interface CreateOptions {
   /** The prompt (written to pyvenv.cfg and the activation scripts); default: the directory's name. */
@@ -408,15 +409,6 @@ export async function createVenv(
     await replenishSpares(seed, interpreter.realpath, opts.env);
   }
   return parseCfg(b?.cfg ?? '', target);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return errnoOf(error) === 'EPERM';
-  }
 }
 
 /**
