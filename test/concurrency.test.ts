@@ -53,7 +53,11 @@ describe('commands at once on one environment', function () {
   };
   const sitePackages = () => {
     const lib = join(envPath, 'lib');
-    return join(lib, readdirSync(lib).find((d) => d.startsWith('python'))!, 'site-packages');
+    return join(
+      lib,
+      readdirSync(lib).find((d) => d.startsWith('python'))!,
+      'site-packages',
+    );
   };
   const distInfos = () =>
     readdirSync(sitePackages())
@@ -92,7 +96,8 @@ describe('commands at once on one environment', function () {
     const b = { infos: distInfos(), freeze: freeze() };
     expect(a.infos).to.not.deep.equal(b.infos);
 
-    for (let round = 0; round < 2; round++) {
+    // Several rounds: without one lock for the whole load, some round mixes the two (seen every time).
+    for (let round = 0; round < 5; round++) {
       const runs = await Promise.all(
         Array.from({ length: 10 }, (_, i) => blastAsync(box, ['load', '--env', 'demo', i % 2 ? 'sB' : 'sA'])),
       );
