@@ -14,7 +14,7 @@ export interface Recorded {
 export default class Record extends BlastCommand {
   static override hidden = true;
   static override summary = "Record the environment's current state as a revision (what the daemon runs).";
-  static override description = `The daemon's watcher runs this when it sees a settled change of the installed distributions (pip run around the shim: \`python -m pip\`, \`uv pip\`). Nothing is recorded when the distributions are the same as the newest revision's, or while a pip transaction runs in the environment (it records its own).`;
+  static override description = `The daemon's watcher runs this when it sees a settled change of the installed distributions (pip run around the shim: \`python -m pip\`, \`uv pip\`). Nothing is recorded when the distributions are the same as the newest revision's, or while a pip transaction or a \`blast load\` runs in the environment (they record their own).`;
 
   static override examples = ['<%= config.bin %> record --path ~/.local/share/blast/envs/api --source watch'];
 
@@ -39,8 +39,6 @@ export default class Record extends BlastCommand {
       env: process.env,
       store: ObjectStore.of(process.env),
       source: flags.source as (typeof REVISION_SOURCES)[number],
-      // What the daemon runs: a transaction or a load in progress records itself.
-      skipBusy: true,
       ...(flags.detail !== undefined ? { detail: flags.detail } : {}),
     });
     if (!this.jsonEnabled()) {

@@ -22,6 +22,7 @@ import { assertSnapshotName, freeTimestampName, snapshotTarget } from '../lib/st
 import type { EnvInfo } from '../lib/hooks.js';
 import { installedDists } from '../lib/store/index.js';
 import type { LockedDist, LockFormat, LockInputs, SkippedDist } from '../lib/lock/index.js';
+import type * as LockModule from '../lib/lock/index.js';
 import { drawTasks, runTasks, type TaskStep } from '../lib/tasks.js';
 
 export interface Saved {
@@ -121,11 +122,7 @@ The environment is the active one, or the one --env or --path names.`;
     name: string,
     info: EnvInfo,
     store: ObjectStore,
-    {
-      lockFile,
-      lock,
-      format,
-    }: { lockFile?: string; lock?: typeof import('../lib/lock/index.js'); format?: LockFormat },
+    { lockFile, lock, format }: { lockFile?: string; lock?: typeof LockModule; format?: LockFormat },
   ): Promise<Saved> {
     const started = performance.now();
     // A restore interrupted by a crash is finished first: a snapshot is of a whole state.

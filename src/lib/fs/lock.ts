@@ -229,9 +229,9 @@ function removeLeftovers(path: string, depth: number): void {
   for (const name of names) {
     if (!name.startsWith(prefix)) continue;
     const m = TEMP.exec(name);
-    if (m) {
+    if (m && (m[1] === prefix || m[1]!.startsWith(`${prefix}.break-`))) {
       if (!alive(Number(m[2]))) remove(join(dir, name));
-    } else if (name.startsWith(`${prefix}.break-`) && depth < MAX_DEPTH) {
+    } else if (!m && name.startsWith(`${prefix}.break-`) && depth < MAX_DEPTH) {
       // A claim whose holder died after removing the lock: removed by the protocol too.
       const claim = join(dir, name);
       const seen = readLock(claim);
@@ -240,12 +240,13 @@ function removeLeftovers(path: string, depth: number): void {
   }
 }
 
+/** Claims on claims on... a lock: each level needs a kill -9 inside the one below's microseconds. */
+const MAX_DEPTH = 8;
+
 /**
  * Remove the lock record `seen` from `path`, its owner being dead, under a claim on that record
  * (see the top of this file). Returns when it is gone or someone else is removing it.
  */
-const MAX_DEPTH = 8;
-
 function breakDead(path: string, seen: Seen, depth = 0): void {
   const claim = `${path}.break-${seen.id.replace(/[^\w-]/g, '_')}`;
   if (create(claim, recordOf(`taking over ${path}`, undefined))) {

@@ -39,7 +39,7 @@ export function latestManifest(store: ObjectStore, envPath: string): Manifest | 
 
 /**
  * Record the environment's current state as a revision when it differs from the latest one.
- * Nothing is recorded while a pip transaction runs there (it records its own).
+ * Nothing is recorded while a pip transaction or a load runs there (they record their own).
  */
 export function recordCurrent(
   envPath: string,
@@ -48,11 +48,6 @@ export function recordCurrent(
     store?: ObjectStore;
     source: RevisionSource;
     detail?: string;
-    /**
-     * Skip instead of waiting when a pip transaction or a load holds the environment: they record
-     * their own revision (the daemon's `blast record`, which may come while one runs for minutes).
-     */
-    skipBusy?: boolean;
   },
 ): Synced {
   const root = resolve(envPath);
@@ -76,7 +71,9 @@ export function recordCurrent(
     },
     {
       what: 'recording a revision',
-      ...(options.skipBusy ? { yieldTo: (owner) => owner.kind === 'pip' || owner.kind === 'load' } : {}),
+      // A pip transaction or a load (another process's) records its own revision, and may hold
+      // the environment for minutes: nothing to record now, and nothing to wait for.
+      yieldTo: (owner) => owner.kind === 'pip' || owner.kind === 'load',
     },
   );
   if ('owner' in got) {
