@@ -5,10 +5,11 @@
  * project's .venv; a missing one is a clear error and nothing is created.
  */
 import { expect } from 'chai';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { decodeState } from '../src/lib/activation.js';
-import { blast, sandbox, throughFunction, type Sandbox } from './support/cli.js';
+import { BIN, blast, REPO, sandbox, throughFunction, type Sandbox } from './support/cli.js';
 
 const DUMP = 'import json, os, sys; print(json.dumps({"prefix": sys.prefix, "env": dict(os.environ)}))';
 
@@ -48,7 +49,7 @@ describe('blast run', function () {
     const path = got.env.PATH!.split(':');
     // The pip shim, then the environment's bin, then the caller's PATH unchanged.
     expect(path.slice(1)).to.deep.equal([join(demo, 'bin'), '/usr/local/bin', '/usr/bin', '/bin']);
-    expect(path[0]).to.match(/\/shim\/\d+\.\d+$/);
+    expect(path[0]).to.match(/\/shim\/\d+\.\d+-[0-9a-f]{12}$/);
     expect(got.env).not.to.have.property('PYTHONHOME');
     expect(got.env.GREETING).to.equal('hello there');
     expect(got.env.BLAST_ENV).to.equal('demo');
@@ -136,6 +137,30 @@ describe('blast run', function () {
     const absent = blast(box, ['run', 'demo', '--', 'no-such-command-here']);
     expect(absent.status).to.equal(127);
     expect(absent.stderr).to.include("no-such-command-here: command not found in the environment's PATH.");
+  });
+
+  it('two Blast installations sharing a cache each keep their own pip shim, running themselves', () => {
+    // A second installation: its own package root and bin/run.js, the same built code.
+    const other = join(box.root, 'other blast');
+    mkdirSync(join(other, 'bin'), { recursive: true });
+    for (const file of ['package.json', 'oclif.manifest.json'])
+      copyFileSync(join(REPO, file), join(other, file));
+    copyFileSync(BIN, join(other, 'bin', 'run.js'));
+    for (const dir of ['dist', 'node_modules', 'plugins']) symlinkSync(join(REPO, dir), join(other, dir));
+    const shimOf = (bin: string) => {
+      const run = spawnSync(process.execPath, [bin, 'run', 'demo', '--', 'sh', '-c', 'command -v pip'], {
+        env: box.env,
+        cwd: box.home,
+        encoding: 'utf8',
+      });
+      expect(run.status, run.stderr).to.equal(0);
+      return run.stdout.trim();
+    };
+    const ours = shimOf(BIN);
+    const theirs = shimOf(join(other, 'bin', 'run.js'));
+    expect(dirname(ours)).not.to.equal(dirname(theirs));
+    expect(readFileSync(ours, 'utf8')).to.include(`'${BIN}' pip --`);
+    expect(readFileSync(theirs, 'utf8')).to.include(`'${join(other, 'bin', 'run.js')}' pip --`);
   });
 
   it('--help shows examples', () => {
