@@ -6,10 +6,19 @@
  */
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { decodeState } from '../src/lib/activation.js';
 import { BIN, blast, REPO, sandbox, throughFunction, type Sandbox } from './support/cli.js';
+import { supportedByVersion } from './python/world.js';
 
 const DUMP = 'import json, os, sys; print(json.dumps({"prefix": sys.prefix, "env": dict(os.environ)}))';
 
@@ -161,6 +170,45 @@ describe('blast run', function () {
     expect(dirname(ours)).not.to.equal(dirname(theirs));
     expect(readFileSync(ours, 'utf8')).to.include(`'${BIN}' pip --`);
     expect(readFileSync(theirs, 'utf8')).to.include(`'${join(other, 'bin', 'run.js')}' pip --`);
+  });
+
+  it('an environment whose Python is gone: start and run refuse, with the way to recreate it', async () => {
+    const [interp] = await supportedByVersion();
+    const base = join(box.root, 'python gone');
+    mkdirSync(base);
+    symlinkSync(interp!.realpath, join(base, 'python3'));
+    const made = throughFunction(box, ['start', 'fragile', '--python', join(base, 'python3')]);
+    expect(made.status, made.stderr).to.equal(0);
+    const fragile = join(box.blastHome, 'envs', 'fragile');
+    expect(dump(['fragile']).prefix).to.equal(fragile);
+    const refused = (why: string) => {
+      for (const args of [
+        ['start', 'fragile'],
+        ['run', 'fragile', '--', 'python', '-c', DUMP],
+      ]) {
+        const run = throughFunction(box, args, { cwd: project });
+        expect(run.status, args.join(' ')).to.equal(1);
+        expect(run.stdout, 'no other interpreter ran').to.equal('');
+        expect(run.script, 'nothing activated').to.equal('');
+        expect(run.stderr).to.include(`blast: fragile cannot run Python: ${why}`);
+        expect(run.stderr).to.match(
+          /Recreate it .*: blast clean fragile --yes, then blast start fragile --python \d+\.\d+\./,
+        );
+      }
+    };
+    rmSync(base, { recursive: true });
+    refused(`its ${join(fragile, 'bin', 'python')} is gone with the interpreter it was made from`);
+    // The interpreter back, but pyvenv.cfg names a home that is not there.
+    mkdirSync(base);
+    symlinkSync(interp!.realpath, join(base, 'python3'));
+    const cfg = join(fragile, 'pyvenv.cfg');
+    writeFileSync(
+      cfg,
+      readFileSync(cfg, 'utf8').replace(/^home = .*$/m, `home = ${join(box.root, 'nowhere')}`),
+    );
+    refused(
+      `the base interpreter's directory its pyvenv.cfg names (home = ${join(box.root, 'nowhere')}) is gone`,
+    );
   });
 
   it('--help shows examples', () => {
