@@ -22,7 +22,7 @@ import {
 import { type Env, envsDir } from './paths.js';
 import { type EnvRecord, setAsideRegistry, withRegistry } from './registry.js';
 import { readVenv, type VenvInfo } from './venv/index.js';
-import { interruptedChange, recoverAll } from './store/index.js';
+import { interruptedChange, recoverAll, salvageEnv } from './store/index.js';
 
 const run = promisify(execFile);
 
@@ -141,6 +141,20 @@ function interruptedCheck(info: EnvInfo, env: Env): CheckResult[] {
   }
   if (!found) return [];
   if (found.running) return [{ name, status: 'warn', env: info.name, message: found.message }];
+  if (found.unreadable)
+    return [
+      {
+        name,
+        status: 'fail',
+        env: info.name,
+        message: found.message,
+        fix: 'set the unreadable journal aside and put back a state Blast knows: the state before the pip transaction, else the latest revision',
+        repair: async () => {
+          const done = salvageEnv(info.path, { env });
+          process.stderr.write(`blast: ${info.name}: ${done.join('; ')}\n`);
+        },
+      },
+    ];
   return [
     {
       name,

@@ -25,7 +25,7 @@ export type {
 } from './manifest.js';
 export { restoreEnv, planRestore, journalPath, envStateDir, CRASH_STEPS } from './restore.js';
 export type { RestoreResult, Step, PathState } from './restore.js';
-export { recoverEnv, recoverAll, interruptedChange, hasJournal } from './recover.js';
+export { recoverEnv, recoverAll, interruptedChange, hasJournal, salvageEnv } from './recover.js';
 export type { Recovery, RecoverOptions } from './recover.js';
 export {
   beginTransaction,
