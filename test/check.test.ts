@@ -47,6 +47,56 @@ describe('blast check', function () {
     expect(text.stdout).to.match(/^fail\s+pyvenv\.cfg valid\s+demo\s+.*pyvenv\.cfg is corrupt/m);
   });
 
+  it('fails on a damaged blast.json, which start names, and --fix rewrites it so start works again', () => {
+    expect(throughFunction(box, ['start', 'demo', '--env', 'KEEP=1']).status).to.equal(0);
+    const file = join(envPath('demo'), 'blast.json');
+    writeFileSync(file, readFileSync(file, 'utf8').slice(0, 40));
+    const blocked = throughFunction(box, ['start', 'demo']);
+    expect(blocked.status).to.equal(1);
+    expect(blocked.stderr).to.include(`${file} is damaged: it is not JSON.`);
+    expect(blocked.stderr).to.include('`blast check --fix` rewrites it');
+    const sick = check();
+    expect(sick.status).to.equal(5);
+    expect(sick.core.find((c) => c.name === 'blast.json readable')).to.include({
+      env: 'demo',
+      status: 'fail',
+    });
+    const fixed = check(['--fix']);
+    expect(fixed.status, JSON.stringify(fixed.core)).to.equal(0);
+    expect(fixed.core.find((c) => c.name === 'blast.json readable')).to.include({ repaired: true });
+    expect(check().core.map((c) => c.name)).not.to.include('blast.json readable');
+    expect(throughFunction(box, ['start', 'demo']).status).to.equal(0);
+    expect(nameIn('demo')).to.equal('demo');
+  });
+
+  it('a variable holding a NUL in blast.json: start and run name it and the file, check --fix drops only it', () => {
+    expect(throughFunction(box, ['start', 'demo', '--env', 'KEEP=kept']).status).to.equal(0);
+    const file = join(envPath('demo'), 'blast.json');
+    const config = JSON.parse(readFileSync(file, 'utf8')) as { variables: Record<string, string> };
+    config.variables.BAD = 'a\0b';
+    writeFileSync(file, JSON.stringify(config));
+    for (const args of [
+      ['start', 'demo'],
+      ['run', 'demo', '--', 'true'],
+    ]) {
+      const run = throughFunction(box, args);
+      expect(run.status, args.join(' ')).to.equal(1);
+      expect(run.stderr).to.include(
+        `${file} is damaged: variable BAD contains a NUL character, which no process environment can hold.`,
+      );
+      expect(run.stderr).not.to.match(/TypeError|\n\s+at /);
+    }
+    const text = blast(box, ['check']);
+    expect(text.status).to.equal(5);
+    expect(text.stdout).to.match(
+      /^fail\s+blast\.json readable\s+demo\s+.*keeping variable\(s\) KEEP, dropping variable\(s\) BAD/m,
+    );
+    expect(check(['--fix']).status).to.equal(0);
+    const run = blast(box, ['run', 'demo', '--', 'sh', '-c', 'printf %s "$KEEP-${BAD-unset}"']);
+    expect(run.status, run.stderr).to.equal(0);
+    expect(run.stdout).to.equal('kept-unset');
+  });
+
   it('warns about an environment on disk the registry lacks, and --fix registers it', () => {
     start('demo');
     // Forget it in the registry the way a lost registry would: the folder stays.

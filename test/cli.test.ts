@@ -1,9 +1,10 @@
 /** The commands as a user meets them: bad input, list/check/clean, and what stays untouched. */
 import { expect } from 'chai';
 import { runCommand } from '@oclif/test';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { blast, REPO, sandbox, throughFunction, type Sandbox } from './support/cli.js';
+import { BIN, blast, REPO, sandbox, throughFunction, type Sandbox } from './support/cli.js';
 
 describe('blast CLI', function () {
   this.timeout(120_000);
@@ -114,6 +115,34 @@ describe('blast CLI', function () {
       expect(damaged.status).to.equal(1);
       expect(damaged.stderr).to.match(/not readable/);
       expect(damaged.script).to.equal('');
+    });
+
+    it('in a deleted current directory: a clear message, not ENOENT uv_cwd', () => {
+      const gone = join(box.root, 'gone');
+      for (const args of [
+        ['start'],
+        ['start', 'demo'],
+        ['run', 'demo', '--', 'true'],
+        ['save'],
+        ['history'],
+      ]) {
+        mkdirSync(gone);
+        // The shell is in the directory when it goes away, as a user's is after `rm -r` elsewhere.
+        const run = spawnSync(
+          'sh',
+          ['-c', 'cd "$1" && rmdir "$1" && shift && exec "$@"', 'sh', gone, process.execPath, BIN, ...args],
+          {
+            env: { ...box.env, BLAST_SHELL: 'bash', BLAST_SHELL_SCRIPT: join(box.root, 'script') },
+            encoding: 'utf8',
+          },
+        );
+        expect(run.status, args.join(' ')).to.equal(1);
+        expect(run.stderr, args.join(' ')).to.equal(
+          'blast: The current directory no longer exists (it was deleted or moved away).\n' +
+            '  `cd` to a directory that exists, then run the command again.\n',
+        );
+      }
+      expectNothingCreated();
     });
 
     it('init names the shells it knows when asked for one it does not', () => {

@@ -282,6 +282,24 @@ describe('blast init', function () {
       expect(json(['init', 'elvish', '--uninstall'])).to.include({ changed: false });
     });
 
+    it('keeps the first backup (the rc file before Blast) through later installs and uninstalls', () => {
+      const rc = join(box.home, '.bashrc');
+      const original = 'export BEFORE_BLAST=1\n';
+      writeFileSync(rc, original);
+      expect(json(['init', 'bash', '--install'])).to.include({ changed: true, backup: `${rc}.blast-backup` });
+      writeFileSync(rc, readFileSync(rc, 'utf8') + 'export LATER=1\n');
+      const removed = blast(box, ['init', 'bash', '--uninstall']);
+      expect(removed.status, removed.stderr).to.equal(0);
+      expect(removed.stdout).to.include('(the version from before Blast stays in ~/.bashrc.blast-backup)');
+      expect(readFileSync(rc, 'utf8')).to.equal(original + 'export LATER=1\n');
+      expect(json(['init', 'bash', '--install'])).to.include({ changed: true, backupKept: true });
+      expect(readFileSync(`${rc}.blast-backup`, 'utf8')).to.equal(original);
+      expect(readdirSync(box.home).filter((f) => f.includes('.bashrc'))).to.have.members([
+        '.bashrc',
+        '.bashrc.blast-backup',
+      ]);
+    });
+
     it('the line names `blast` when the blast on PATH is this installation, else the absolute path', () => {
       buildElvishExample();
       linkPlugin(box, ELVISH_EXAMPLE);

@@ -14,7 +14,7 @@ import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { shimDirFor } from '../src/lib/transaction/shim.js';
+import { shimDirFor } from './transaction/support.js';
 import { blast, linkPlugin, REPO, sandbox, throughFunction, type Sandbox } from './support/cli.js';
 import {
   hasShell,

@@ -5,10 +5,20 @@
  * project's .venv; a missing one is a clear error and nothing is created.
  */
 import { expect } from 'chai';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
 import { decodeState } from '../src/lib/activation.js';
-import { blast, sandbox, throughFunction, type Sandbox } from './support/cli.js';
+import { BIN, blast, REPO, sandbox, throughFunction, type Sandbox } from './support/cli.js';
+import { supportedByVersion } from './python/world.js';
 
 const DUMP = 'import json, os, sys; print(json.dumps({"prefix": sys.prefix, "env": dict(os.environ)}))';
 
@@ -48,7 +58,7 @@ describe('blast run', function () {
     const path = got.env.PATH!.split(':');
     // The pip shim, then the environment's bin, then the caller's PATH unchanged.
     expect(path.slice(1)).to.deep.equal([join(demo, 'bin'), '/usr/local/bin', '/usr/bin', '/bin']);
-    expect(path[0]).to.match(/\/shim\/\d+\.\d+$/);
+    expect(path[0]).to.match(/\/shim\/\d+\.\d+-[0-9a-f]{12}$/);
     expect(got.env).not.to.have.property('PYTHONHOME');
     expect(got.env.GREETING).to.equal('hello there');
     expect(got.env.BLAST_ENV).to.equal('demo');
@@ -136,6 +146,69 @@ describe('blast run', function () {
     const absent = blast(box, ['run', 'demo', '--', 'no-such-command-here']);
     expect(absent.status).to.equal(127);
     expect(absent.stderr).to.include("no-such-command-here: command not found in the environment's PATH.");
+  });
+
+  it('two Blast installations sharing a cache each keep their own pip shim, running themselves', () => {
+    // A second installation: its own package root and bin/run.js, the same built code.
+    const other = join(box.root, 'other blast');
+    mkdirSync(join(other, 'bin'), { recursive: true });
+    for (const file of ['package.json', 'oclif.manifest.json'])
+      copyFileSync(join(REPO, file), join(other, file));
+    copyFileSync(BIN, join(other, 'bin', 'run.js'));
+    for (const dir of ['dist', 'node_modules', 'plugins']) symlinkSync(join(REPO, dir), join(other, dir));
+    const shimOf = (bin: string) => {
+      const run = spawnSync(process.execPath, [bin, 'run', 'demo', '--', 'sh', '-c', 'command -v pip'], {
+        env: box.env,
+        cwd: box.home,
+        encoding: 'utf8',
+      });
+      expect(run.status, run.stderr).to.equal(0);
+      return run.stdout.trim();
+    };
+    const ours = shimOf(BIN);
+    const theirs = shimOf(join(other, 'bin', 'run.js'));
+    expect(dirname(ours)).not.to.equal(dirname(theirs));
+    expect(readFileSync(ours, 'utf8')).to.include(`'${BIN}' pip --`);
+    expect(readFileSync(theirs, 'utf8')).to.include(`'${join(other, 'bin', 'run.js')}' pip --`);
+  });
+
+  it('an environment whose Python is gone: start and run refuse, with the way to recreate it', async () => {
+    const [interp] = await supportedByVersion();
+    const base = join(box.root, 'python gone');
+    mkdirSync(base);
+    symlinkSync(interp!.realpath, join(base, 'python3'));
+    const made = throughFunction(box, ['start', 'fragile', '--python', join(base, 'python3')]);
+    expect(made.status, made.stderr).to.equal(0);
+    const fragile = join(box.blastHome, 'envs', 'fragile');
+    expect(dump(['fragile']).prefix).to.equal(fragile);
+    const refused = (why: string) => {
+      for (const args of [
+        ['start', 'fragile'],
+        ['run', 'fragile', '--', 'python', '-c', DUMP],
+      ]) {
+        const run = throughFunction(box, args, { cwd: project });
+        expect(run.status, args.join(' ')).to.equal(1);
+        expect(run.stdout, 'no other interpreter ran').to.equal('');
+        expect(run.script, 'nothing activated').to.equal('');
+        expect(run.stderr).to.include(`blast: fragile cannot run Python: ${why}`);
+        expect(run.stderr).to.match(
+          /Recreate it .*: blast clean fragile --yes, then blast start fragile --python \d+\.\d+\./,
+        );
+      }
+    };
+    rmSync(base, { recursive: true });
+    refused(`its ${join(fragile, 'bin', 'python')} is gone with the interpreter it was made from`);
+    // The interpreter back, but pyvenv.cfg names a home that is not there.
+    mkdirSync(base);
+    symlinkSync(interp!.realpath, join(base, 'python3'));
+    const cfg = join(fragile, 'pyvenv.cfg');
+    writeFileSync(
+      cfg,
+      readFileSync(cfg, 'utf8').replace(/^home = .*$/m, `home = ${join(box.root, 'nowhere')}`),
+    );
+    refused(
+      `the base interpreter's directory its pyvenv.cfg names (home = ${join(box.root, 'nowhere')}) is gone`,
+    );
   });
 
   it('--help shows examples', () => {

@@ -110,7 +110,11 @@ describe('blast save / blast load', function () {
       [['save', '--env', 'demo', 'a/b'], 2, /Invalid snapshot name "a\/b"/],
       [['save', '--env', 'demo', 'first'], 2, /already has a snapshot named first/],
       [['save', '--env', 'nosuch'], 3, /no environment nosuch/],
-      [['load', '--env', 'demo', 'nosuch'], 3, /No snapshot at/],
+      [
+        ['load', '--env', 'demo', 'nosuch'],
+        3,
+        /^blast: No snapshot named nosuch in environment demo; snapshots: first, second \(`blast history`/,
+      ],
       [['load', '--env', 'demo', '--list', 'first'], 2, /--list takes no snapshot name/],
     ];
     const before = tree(envPath);
@@ -119,6 +123,7 @@ describe('blast save / blast load', function () {
       expect(run.status, args.join(' ')).to.equal(status);
       expect(run.stderr, args.join(' ')).to.match(message);
       expect(run.stderr).not.to.match(/\n\s+at /);
+      if (args[0] === 'load') expect(run.stderr, 'an internal store path').not.to.include(box.blastHome);
     }
     const json = blast(box, ['load', '--env', 'demo', 'nosuch', '--json']);
     expect(JSON.parse(json.stdout).error.exitCode).to.equal(3);

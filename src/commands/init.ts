@@ -20,7 +20,7 @@ export default class Init extends BlastCommand {
   ~/.bashrc:  eval "$(blast init bash)"
   ~/.zshrc:   eval "$(blast init zsh)"
 
---install writes that line for you, between "# >>> blast initialize >>>" marker comments: a second run changes nothing, and the previous file is kept as <file>.blast-backup. --uninstall removes exactly that block.
+--install writes that line for you, between "# >>> blast initialize >>>" marker comments: a second run changes nothing, and the file as it was before Blast's first change is kept as <file>.blast-backup (never overwritten). --uninstall removes exactly that block.
 
 Without a shell name, the shell is the one running the \`blast\` function, else the parent process, else $SHELL.`;
 
@@ -98,7 +98,11 @@ Without a shell name, the shell is the one running the \`blast\` function, else 
 
 function describe(result: RcResult, shell: string, env: NodeJS.ProcessEnv): string {
   const file = tildePath(result.file, env);
-  const backup = result.backup ? ` (the previous version is in ${tildePath(result.backup, env)})` : '';
+  const backup = !result.backup
+    ? ''
+    : result.backupKept
+      ? ` (the version from before Blast stays in ${tildePath(result.backup, env)})`
+      : ` (the previous version is in ${tildePath(result.backup, env)})`;
   if (result.action === 'install') {
     return result.changed
       ? `${result.created ? 'Created' : 'Updated'} ${file}: it loads the blast function now${backup}.\n` +

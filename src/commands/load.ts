@@ -46,6 +46,14 @@ export interface Loaded extends RestoreResult {
   recordedAs?: number;
 }
 
+/** A name the environment has no snapshot of: what it has, by name, never the store's file path. */
+function noSuchSnapshot(name: string, env: string, snapshots: ReadonlyArray<{ name: string }>): BlastError {
+  const have = snapshots.length
+    ? `snapshots: ${snapshots.map((s) => s.name).join(', ')} (\`blast history\` shows revisions too)`
+    : 'it has no snapshots yet (take one with `blast save`; `blast history` shows revisions)';
+  return new BlastError(`No snapshot named ${name} in environment ${env}; ${have}.`, ExitCode.notFound);
+}
+
 export default class Load extends BlastCommand {
   static override summary =
     'Restore a snapshot taken with `blast save`, or a revision, offline, by re-linking only what differs.';
@@ -208,6 +216,7 @@ The change is journaled: if it is interrupted, the next \`blast save\`, \`blast 
                 'Take one with `blast save`, or see `blast history` for revisions.',
               );
             })());
+      if (!snapshots.some((s) => s.name === name)) throw noSuchSnapshot(name, info.name, snapshots);
       manifest = loadSnapshot(store, info.path, name);
     }
     const version = readVenv(info.path).version;

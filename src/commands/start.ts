@@ -31,6 +31,7 @@ import {
 } from '../lib/settings.js';
 import { wrapProcess } from '../lib/wrap.js';
 import { hasJournal } from '../lib/store/journal-files.js';
+import { assertRunnable } from '../lib/env-health.js';
 
 /** `--python` for an environment that exists: it must agree with the Python the env was made with. */
 async function checkPython(info: EnvInfo, spec: string, warn: (message: string) => void): Promise<void> {
@@ -130,6 +131,7 @@ Through the \`blast\` shell function (see \`blast init\`) the current shell is a
     let loaded = await loadEnv(target);
     const planned = loaded ? undefined : await planCreation(target, flags.python, ctx);
     if (loaded && flags.python) await checkPython(loaded.info, flags.python, (m) => this.warn(m));
+    if (loaded) assertRunnable(loaded.info);
     if (loaded && hasJournal(loaded.info.path, env)) await this.recover(loaded.info);
     const info = loaded?.info ?? planned!.info;
     const settings =

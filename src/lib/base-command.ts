@@ -5,10 +5,28 @@
 // Subpath imports (here and in every command): `@oclif/core` itself loads help, ux and more on
 // every run; see bin/run.js.
 import { Command } from '@oclif/core/command';
-import { isBlastError } from './errors.js';
+import { BlastError, ExitCode, isBlastError } from './errors.js';
+
+/**
+ * process.cwd() throws `ENOENT … uv_cwd` once the directory the shell is in was deleted. Every
+ * command that needs the current directory asks for it, so this is caught once, here.
+ */
+function cwdGone(error: unknown): boolean {
+  const e = error as NodeJS.ErrnoException | undefined;
+  return e?.code === 'ENOENT' && e.syscall === 'uv_cwd';
+}
+
+function cwdGoneError(): BlastError {
+  return new BlastError(
+    'The current directory no longer exists (it was deleted or moved away).',
+    ExitCode.failure,
+    '`cd` to a directory that exists, then run the command again.',
+  );
+}
 
 export abstract class BlastCommand extends Command {
   protected override async catch(error: Error & { exitCode?: number }): Promise<unknown> {
+    if (cwdGone(error)) error = cwdGoneError();
     if (!isBlastError(error)) return super.catch(error);
     if (this.jsonEnabled()) {
       this.logJson({ error: { message: error.message, hint: error.hint, exitCode: error.exitCode } });

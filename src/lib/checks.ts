@@ -13,6 +13,7 @@ import { messageOf } from './errors.js';
 import {
   changeEnvConfig,
   CONFIG_FILE,
+  damagedEnvConfig,
   type EnvConfig,
   infoOf,
   readEnvConfig,
@@ -21,7 +22,7 @@ import {
 import { type Env, envsDir } from './paths.js';
 import { type EnvRecord, setAsideRegistry, withRegistry } from './registry.js';
 import { readVenv, type VenvInfo } from './venv/index.js';
-import { interruptedChange, recoverAll } from './store/index.js';
+import { interruptedChange, recoverAll, salvageEnv } from './store/index.js';
 
 const run = promisify(execFile);
 
@@ -140,6 +141,20 @@ function interruptedCheck(info: EnvInfo, env: Env): CheckResult[] {
   }
   if (!found) return [];
   if (found.running) return [{ name, status: 'warn', env: info.name, message: found.message }];
+  if (found.unreadable)
+    return [
+      {
+        name,
+        status: 'fail',
+        env: info.name,
+        message: found.message,
+        fix: 'set the unreadable journal aside and put back a state Blast knows: the state before the pip transaction, else the latest revision',
+        repair: async () => {
+          const done = salvageEnv(info.path, { env });
+          process.stderr.write(`blast: ${info.name}: ${done.join('; ')}\n`);
+        },
+      },
+    ];
   return [
     {
       name,
@@ -198,6 +213,7 @@ export async function coreChecks(env: Env): Promise<CoreChecks> {
       results.push(check);
     }
   }
+  for (const record of records) results.push(...(await configCheck(record)));
   for (const record of records) results.push(...(await namedAfterFolder(env, record)));
   const unregistered = await unregisteredNamed(env, records);
   for (const { info, config } of unregistered) {
@@ -222,6 +238,39 @@ export async function coreChecks(env: Env): Promise<CoreChecks> {
       message: 'every named environment is registered',
     });
   return { results, envs: infos };
+}
+
+/**
+ * blast.json is read by every start and run of the environment: a damaged one blocks both, so it
+ * fails here, and --fix writes it again from what the registry knows, keeping what is readable.
+ */
+async function configCheck(record: EnvRecord): Promise<CheckResult[]> {
+  if (!(await pathExists(record.path))) return [];
+  const name = `${CONFIG_FILE} readable`;
+  const file = join(record.path, CONFIG_FILE);
+  let damaged;
+  try {
+    damaged = await damagedEnvConfig(record);
+  } catch (error) {
+    return [{ name, status: 'fail', env: record.name, message: messageOf(error) }];
+  }
+  if (!damaged) return [];
+  const { problem, rebuilt, dropped } = damaged;
+  const kept = Object.keys(rebuilt.variables);
+  return [
+    {
+      name,
+      status: 'fail',
+      env: record.name,
+      message: `${file} is damaged: ${problem}`,
+      fix:
+        `rewrite it from the registry (Python ${rebuilt.python.version})` +
+        (kept.length ? `, keeping variable(s) ${kept.join(', ')}` : '') +
+        (dropped.length ? `, dropping variable(s) ${dropped.join(', ')}` : '') +
+        (rebuilt.settings ? ' and the settings' : ''),
+      repair: () => writeEnvConfig(record.path, rebuilt),
+    },
+  ];
 }
 
 /**

@@ -24,8 +24,18 @@ export interface EnvConfig {
   settings?: Record<string, SettingValue>;
 }
 
-function isValid(c: Partial<EnvConfig> | null | undefined): c is EnvConfig {
-  return (
+/** A value no process environment can carry: exec's environment is NUL-terminated strings. */
+export function nulProblem(variable: string, value: string): string | undefined {
+  if (variable.includes('\0'))
+    return `the name of variable ${JSON.stringify(variable)} contains a NUL character`;
+  if (value.includes('\0'))
+    return `variable ${variable} contains a NUL character, which no process environment can hold`;
+  return undefined;
+}
+
+/** Why a parsed blast.json is not one Blast can use, or undefined when it is. */
+function configProblem(c: Partial<EnvConfig> | null | undefined): string | undefined {
+  const valid =
     !!c &&
     c.v === 1 &&
     typeof c.name === 'string' &&
@@ -36,11 +46,16 @@ function isValid(c: Partial<EnvConfig> | null | undefined): c is EnvConfig {
     typeof c.variables === 'object' &&
     c.variables !== null &&
     Object.values(c.variables).every((v) => typeof v === 'string') &&
-    (c.settings === undefined || validSettings(c.settings))
-  );
+    (c.settings === undefined || validSettings(c.settings));
+  if (!valid) return 'it is not what Blast writes';
+  for (const [name, value] of Object.entries(c.variables!)) {
+    const problem = nulProblem(name, value);
+    if (problem) return problem;
+  }
+  return undefined;
 }
 
-function validSettings(settings: unknown): boolean {
+function validSettings(settings: unknown): settings is Record<string, SettingValue> {
   if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) return false;
   return Object.values(settings).every(
     (v) =>
@@ -50,8 +65,10 @@ function validSettings(settings: unknown): boolean {
   );
 }
 
-/** The config of the environment at `envPath`; undefined when it has none (not made by Blast). */
-export async function readEnvConfig(envPath: string): Promise<EnvConfig | undefined> {
+type Parsed = { config: EnvConfig } | { problem: string; raw: unknown } | undefined;
+
+/** The file parsed, or why it cannot be used (with whatever JSON could be read); undefined: none. */
+async function parseEnvConfig(envPath: string): Promise<Parsed> {
   let text: string;
   try {
     text = await readFile(join(envPath, CONFIG_FILE), 'utf8');
@@ -63,16 +80,56 @@ export async function readEnvConfig(envPath: string): Promise<EnvConfig | undefi
   try {
     parsed = JSON.parse(text) as Partial<EnvConfig>;
   } catch {
-    parsed = undefined;
+    return { problem: 'it is not JSON', raw: undefined };
   }
-  if (!isValid(parsed)) {
-    throw new BlastError(
-      `${join(envPath, CONFIG_FILE)} is damaged.`,
-      ExitCode.failure,
-      '`blast check --fix` rewrites it from pyvenv.cfg.',
-    );
-  }
-  return parsed;
+  const problem = configProblem(parsed);
+  return problem ? { problem, raw: parsed } : { config: parsed as EnvConfig };
+}
+
+/** The config of the environment at `envPath`; undefined when it has none (not made by Blast). */
+export async function readEnvConfig(envPath: string): Promise<EnvConfig | undefined> {
+  const parsed = await parseEnvConfig(envPath);
+  if (!parsed) return undefined;
+  if ('config' in parsed) return parsed.config;
+  throw new BlastError(
+    `${join(envPath, CONFIG_FILE)} is damaged: ${parsed.problem}.`,
+    ExitCode.failure,
+    '`blast check --fix` rewrites it from what the registry knows, keeping the variables and settings that are still readable.',
+  );
+}
+
+/**
+ * For `blast check`: a damaged blast.json (undefined when it is sound or absent), and the file
+ * `--fix` would write instead: built from what the registry knows of the environment, keeping the
+ * readable variables (those a process environment can hold) and settings.
+ */
+export async function damagedEnvConfig(
+  record: Omit<EnvInfo, 'settings'> & { createdAt: string },
+): Promise<{ problem: string; rebuilt: EnvConfig; dropped: string[] } | undefined> {
+  const parsed = await parseEnvConfig(record.path);
+  if (!parsed || 'config' in parsed) return undefined;
+  const raw = (typeof parsed.raw === 'object' && parsed.raw !== null ? parsed.raw : {}) as Record<
+    string,
+    unknown
+  >;
+  const variables: Record<string, string> = {};
+  const dropped: string[] = [];
+  const rawVariables = raw.variables;
+  if (typeof rawVariables === 'object' && rawVariables !== null && !Array.isArray(rawVariables))
+    for (const [name, value] of Object.entries(rawVariables as Record<string, unknown>)) {
+      if (typeof value === 'string' && !nulProblem(name, value)) variables[name] = value;
+      else dropped.push(name);
+    }
+  const rebuilt: EnvConfig = {
+    v: 1,
+    name: record.kind === 'named' ? basename(record.path) : record.name,
+    kind: record.kind,
+    python: record.python,
+    createdAt: typeof raw.createdAt === 'string' ? raw.createdAt : record.createdAt,
+    variables,
+    ...(validSettings(raw.settings) && Object.keys(raw.settings).length ? { settings: raw.settings } : {}),
+  };
+  return { problem: parsed.problem, rebuilt, dropped };
 }
 
 /** Write atomically: a reader sees the old file or the new one. */

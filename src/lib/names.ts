@@ -3,6 +3,7 @@
  * file names, registry keys and shell code, so the rules are strict and the errors say why.
  */
 import { BlastError, ExitCode } from './errors.js';
+import { nulProblem } from './env-config.js';
 
 /** Characters, counted as Unicode code points: "環" and "🐍" are one each. */
 export const MAX_NAME_LENGTH = 100;
@@ -92,7 +93,11 @@ export function parseEnvAssignments(assignments: readonly string[]): Record<stri
         ExitCode.usage,
       );
     }
-    result[name] = assignment.slice(eq + 1);
+    const value = assignment.slice(eq + 1);
+    // argv cannot carry one, but a value built by a program calling Blast's code can.
+    const problem = nulProblem(name, value);
+    if (problem) throw new BlastError(`--env: ${problem}.`, ExitCode.usage);
+    result[name] = value;
   }
   return result;
 }

@@ -11,7 +11,8 @@
  * UTF-8, has CRLF line ends, a BOM or no final newline keeps them. The block uses the file's line
  * end. Writes are atomic (a temp file in the same directory, fsync, rename) and keep the file's
  * mode; a symlinked rc file (dotfiles repositories) is written through the link, which stays a
- * link. Before a change the old content goes to `<file>.blast-backup`.
+ * link. Before a change the old content goes to `<file>.blast-backup`, unless that exists: the
+first backup (the file before Blast) is kept.
  *
  * Uninstalling gives back the file as it was: when the file did not end with a line break, the
  * block is appended after one (so a later `echo … >> rc` cannot end up on our end marker) and its
@@ -21,6 +22,7 @@ import {
   closeSync,
   fchmodSync,
   fsyncSync,
+  linkSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -171,6 +173,11 @@ export interface RcResult {
   created: boolean;
   /** Where the previous content went, when there was any and it changed. */
   backup?: string;
+  /**
+   * The backup was there already and was kept: it holds the file from before Blast's first change,
+   * which a later change must not replace with a file that already has Blast's block.
+   */
+  backupKept?: boolean;
 }
 
 function readBytes(path: string): Bytes | undefined {
@@ -191,8 +198,12 @@ function target(path: string): string {
   }
 }
 
-/** Replace `path` with `bytes` atomically: temp file beside it, fsync, rename; keeps `mode`. */
-export function writeAtomic(path: string, bytes: Bytes, mode?: number): void {
+/**
+ * Replace `path` with `bytes` atomically: temp file beside it, fsync, rename; keeps `mode`.
+ * `exclusive`: only create it (a hard link instead of the rename, atomic and failing when `path`
+ * exists); returns false, writing nothing, when it exists.
+ */
+export function writeAtomic(path: string, bytes: Bytes, mode?: number, exclusive = false): boolean {
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.blast-${process.pid}-${Date.now().toString(36)}`);
   // 0o666 minus the umask for a new file, as an editor would make it.
@@ -209,9 +220,18 @@ export function writeAtomic(path: string, bytes: Bytes, mode?: number): void {
   }
   closeSync(fd);
   try {
-    renameSync(temp, path);
+    if (exclusive) {
+      try {
+        linkSync(temp, path);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+        throw error;
+      } finally {
+        unlinkSync(temp);
+      }
+    } else renameSync(temp, path);
   } catch (error) {
-    unlinkSync(temp);
+    if (!exclusive) unlinkSync(temp);
     throw error;
   }
   try {
@@ -221,6 +241,7 @@ export function writeAtomic(path: string, bytes: Bytes, mode?: number): void {
   } catch {
     // Directories cannot be opened or synced everywhere; the rename itself is atomic.
   }
+  return true;
 }
 
 export function applyRc(request: RcRequest): RcResult {
@@ -249,7 +270,9 @@ export function applyRc(request: RcRequest): RcResult {
     } else {
       const mode = statSync(file).mode & 0o7777;
       result.backup = request.file + BACKUP_SUFFIX;
-      writeAtomic(result.backup, before, mode);
+      // The first backup is the file before Blast: never replaced (a second install, or an
+      // uninstall after one, would otherwise leave only versions with Blast's block in it).
+      if (!writeAtomic(result.backup, before, mode, true)) result.backupKept = true;
       writeAtomic(file, after, mode);
     }
   } catch (error) {

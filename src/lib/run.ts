@@ -9,12 +9,24 @@ import { type Context, type Loaded, loadEnv, resolveTarget } from './environment
 import { BlastError, ExitCode } from './errors.js';
 import { loadActive } from './store/target.js';
 import { exitStatus } from './exit-status.js';
+import { assertRunnable } from './env-health.js';
 
 /**
  * NAME or --path, else the environment active in this shell, else the project's `.venv` (as
  * `blast start` without arguments). It must exist: `run` never creates one.
  */
 export async function runTarget(
+  name: string | undefined,
+  pathFlag: string | undefined,
+  ctx: Context,
+): Promise<Loaded> {
+  const loaded = await findTarget(name, pathFlag, ctx);
+  // Its Python gone, `python` in the command would be another interpreter's, silently.
+  assertRunnable(loaded.info);
+  return loaded;
+}
+
+async function findTarget(
   name: string | undefined,
   pathFlag: string | undefined,
   ctx: Context,

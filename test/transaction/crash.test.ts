@@ -10,6 +10,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import { dirname, join } from 'node:path';
 import { decodeState } from '../../src/lib/activation.js';
 import {
+  journalPath,
   TRANSACTION_CRASH_STEPS,
   transactionJournalPath,
   type TransactionJournal,
@@ -158,6 +159,58 @@ describe('pip transactions killed with -9 (real CLI, real pip)', function () {
     expect(fixed.stdout).to.match(/^fixed\s+no interrupted change\s+demo/m);
     expect(found()).to.deep.equal([]);
     expect(treeDiff(envTree(), oldTree)).to.deep.equal([]);
+  });
+
+  const interrupted = () =>
+    (
+      JSON.parse(run(['check', '--json']).stdout) as {
+        checks: { name: string; status: string; message: string; fix?: string }[];
+      }
+    ).checks.filter((c) => c.name === 'no interrupted change');
+
+  it('a corrupt transaction journal, its before state intact: commands name it, check --fix puts that state back', () => {
+    const killed = run(install('alpha==2.0'), { BLAST_TEST_CRASH_AT: 'transaction-pip-done' });
+    expect(killed.status).to.equal(128);
+    const file = transactionJournalPath(envPath, box.env);
+    writeFileSync(file, readFileSync(file, 'utf8').slice(0, 20));
+    const blocked = run(['history', '--env', 'demo']);
+    expect(blocked.status).to.equal(1);
+    expect(blocked.stderr).to.include(`The transaction journal ${file} is corrupt`);
+    expect(blocked.stderr).to.include('`blast check --fix` puts the environment back');
+    const [check] = interrupted();
+    expect(check).to.deep.include({ status: 'fail' });
+    expect(check!.fix).to.include('the state before the pip transaction, else the latest revision');
+    const fixed = run(['check', '--fix']);
+    expect(fixed.status, fixed.stdout + fixed.stderr).to.equal(0);
+    expect(fixed.stdout).to.match(/^fixed\s+no interrupted change\s+demo/m);
+    expect(fixed.stderr).to.include(
+      'blast: demo: set the unreadable transaction.journal.json aside as transaction.journal.json.corrupt; ' +
+        'put back the state before the interrupted pip transaction (its journal cannot tell whether pip finished)',
+    );
+    expect(interrupted()).to.deep.equal([]);
+    expect(existsSync(`${file}.corrupt`)).to.equal(true);
+    expect(treeDiff(envTree(), oldTree)).to.deep.equal([]);
+    ok(['history', '--env', 'demo']);
+    rmSync(`${file}.corrupt`);
+  });
+
+  it('a corrupt restore journal (a load killed half way): check --fix puts back the latest revision', () => {
+    ok(install('alpha==2.0'));
+    const killed = run(['load', '--env', 'demo', 'old'], { BLAST_TEST_CRASH_AT: 'restore-linking' });
+    expect(killed.status).to.equal(128);
+    const file = journalPath(envPath, box.env);
+    writeFileSync(file, '{"v": 1, "op": "restore", "steps": [{"pa');
+    expect(run(['load', '--env', 'demo', 'old']).stderr).to.include(`The journal ${file} is corrupt`);
+    const fixed = run(['check', '--fix']);
+    expect(fixed.status, fixed.stdout + fixed.stderr).to.equal(0);
+    expect(fixed.stderr).to.match(
+      /set the unreadable restore\.journal\.json aside .*; put back the latest revision \(\d+\)/,
+    );
+    expect(interrupted()).to.deep.equal([]);
+    // The latest revision is the install's: alpha 2.0, whole.
+    expect(treeDiff(envTree(), newTree)).to.deep.equal([]);
+    rmSync(`${file}.corrupt`);
+    reset();
   });
 
   it('`blast start` of the environment undoes an interrupted transaction before activating it', () => {

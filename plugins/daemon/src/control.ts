@@ -3,7 +3,7 @@
  * kill them, and clear what a dead one left behind.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDaemonProcess, killDaemon, living, processState, readPidFile, request } from './client.js';
@@ -109,6 +109,31 @@ export async function removeLeftovers(paths: DaemonPaths, stalePid: number | nul
     return true;
   });
   return removed === true;
+}
+
+/**
+ * What is at the socket path when it is not a socket (a directory, a file, a link), else undefined.
+ * No daemon can listen there: each one started for the environment dies on it.
+ */
+export function socketBlocker(paths: DaemonPaths): string | undefined {
+  const st = lstatSync(paths.socket, { throwIfNoEntry: false });
+  if (!st || st.isSocket()) return undefined;
+  if (st.isDirectory()) return 'a directory';
+  if (st.isSymbolicLink()) return 'a symbolic link';
+  return st.isFile() ? 'a regular file' : 'a special file';
+}
+
+/**
+ * Removes what blocks the socket path, under the takeover lock, checking again under it that it is
+ * still no socket: a daemon's socket (live, or being created) is never removed here. A link goes
+ * itself, not what it points to.
+ */
+export async function removeSocketBlocker(paths: DaemonPaths): Promise<void> {
+  const done = await withTakeoverLock(paths, () => {
+    if (socketBlocker(paths)) rmSync(paths.socket, { recursive: true, force: true });
+    return true;
+  });
+  if (!done) throw new Error(`the takeover lock ${paths.takeover} stayed taken`);
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { living, processState, readPidFile, request } from '../src/client.js';
 import { recordedAttached } from '../src/control.js';
@@ -141,6 +141,50 @@ describe('daemon recovery: kill --force, hung and zombie daemons (real CLI, real
     expect(fresh.attached).to.deep.equal([shell.pid]);
     expect(daemonProcesses(envPath)).to.deep.equal([fresh.pid]);
     expect((await history())[0]!.added).to.deep.equal([{ name: 'kept', version: '1.0' }]);
+  });
+
+  it('a directory at the socket path fails check, with or without shells; --fix removes it and a daemon serves again', async () => {
+    const shell = await open();
+    const paths = pathsOf(box, 'demo');
+    const envPath = join(box.blastHome, 'envs', 'demo');
+    const old = await waitFor('daemon', () => status(paths));
+    const block = () => {
+      rmSync(paths.socket, { force: true });
+      mkdirSync(paths.socket);
+      writeFileSync(join(paths.socket, 'inside'), '');
+    };
+    const daemonCheck = (args: string[] = []) => {
+      const run = blast(box, ['check', '--json', ...args]);
+      const found = (JSON.parse(run.stdout) as CheckJson).checks.find((c) => c.name === 'daemon');
+      return { status: run.status, check: found! };
+    };
+    process.kill(old.pid, 'SIGKILL');
+    await waitFor('the daemon gone', () => !living(old.pid));
+    block();
+    const sick = daemonCheck();
+    expect(sick.status).to.equal(5);
+    expect(sick.check).to.include({ status: 'fail' });
+    expect(sick.check.message).to.include(`${paths.socket} is a directory, not a socket`);
+    const fixed = daemonCheck(['--fix']);
+    expect(fixed.status, JSON.stringify(fixed.check)).to.equal(0);
+    expect(fixed.check).to.include({ repaired: true });
+    const fresh = await waitFor('a fresh daemon', () => status(paths));
+    expect(fresh.attached).to.deep.equal([shell.pid]);
+
+    // No shell left: nothing would start a daemon, but the next start's would die on it all the same.
+    shell.stop();
+    await waitFor(
+      'the daemon to exit',
+      () => daemonProcesses(envPath).length === 0 && !existsSync(paths.pidFile),
+      30_000,
+    );
+    block();
+    const idle = daemonCheck();
+    expect(idle.status).to.equal(5);
+    expect(idle.check).to.include({ status: 'fail' });
+    expect(daemonCheck(['--fix']).check).to.include({ repaired: true });
+    expect(existsSync(paths.socket)).to.equal(false);
+    expect(daemonCheck()).to.deep.include({ status: 0 });
   });
 
   it('a hung daemon (SIGSTOP): the next blast start kills it and takes over, the shells attached', async () => {

@@ -34,7 +34,7 @@ export {
   withEnvLockAsync,
 } from './restore.js';
 export type { RestoreResult, Step, PathState } from './restore.js';
-export { recoverEnv, recoverAll, interruptedChange, hasJournal } from './recover.js';
+export { recoverEnv, recoverAll, interruptedChange, hasJournal, salvageEnv } from './recover.js';
 export type { Recovery, RecoverOptions } from './recover.js';
 export {
   beginTransaction,

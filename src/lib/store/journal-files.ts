@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { BlastError, messageOf } from '../errors.js';
+import { BlastError, ExitCode, messageOf } from '../errors.js';
 import { stateDir, type Env } from '../paths.js';
 
 /** A short, stable name for an environment: 16 hex digits of the SHA-256 of its absolute path (as the daemon's). */
@@ -49,12 +49,14 @@ export function readJournalFile<T>(
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
+  const hint =
+    '`blast check --fix` puts the environment back to a state it knows (the state before the change, else the latest revision).';
   let journal: T;
   try {
     journal = JSON.parse(text) as T;
   } catch (error) {
-    throw new BlastError(`The ${what} ${file} is corrupt: ${messageOf(error)}.`);
+    throw new BlastError(`The ${what} ${file} is corrupt: ${messageOf(error)}.`, ExitCode.failure, hint);
   }
-  if (!valid(journal)) throw new BlastError(`The ${what} ${file} is corrupt.`);
+  if (!valid(journal)) throw new BlastError(`The ${what} ${file} is corrupt.`, ExitCode.failure, hint);
   return journal;
 }

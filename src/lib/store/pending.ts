@@ -188,6 +188,11 @@ function findMarked(marker: string): number | undefined {
   return undefined;
 }
 
+/** A live process of the transaction `id` (pip, or what pip started), found by its marker. */
+export function markedProcess(id: string): number | undefined {
+  return findMarked(`BLAST_TRANSACTION=${id}`);
+}
+
 export type TransactionState =
   | { state: 'none' }
   | { state: 'ours'; journal: TransactionJournal }

@@ -4,19 +4,32 @@
  * history of an environment calls `recoverEnv` first; `blast start` and `blast check --fix` call
  * `recoverAll`. Cheap when there is nothing to recover: two stat calls.
  */
-import { resolve } from 'node:path';
+import { renameSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { BlastError, messageOf } from '../errors.js';
 import type { Env } from '../paths.js';
-import { snapshotEnv } from './manifest.js';
+import { listSnapshots, type Manifest, readManifest, snapshotEnv } from './manifest.js';
 import { ObjectStore } from './objects.js';
 import {
   endTransaction,
+  markedProcess,
   readTransactionBefore,
+  readTransactionJournal,
+  type TransactionBefore,
+  transactionJournalPath,
   transactionRunsError,
   transactionState,
   type TransactionJournal,
 } from './pending.js';
-import { recoverRestore, restoreUnlocked, withEnvLock } from './restore.js';
-import { recordRevision } from './revisions.js';
+import {
+  journalPath,
+  readRestoreJournal,
+  recoverRestore,
+  removeKnownExtras,
+  restoreUnlocked,
+  withEnvLock,
+} from './restore.js';
+import { latestRevision, listRevisions, readRevision, recordRevision } from './revisions.js';
 import { removeStrays } from './strays.js';
 import { hasJournal } from './journal-files.js';
 
@@ -90,13 +103,128 @@ function recoverTransaction(
   return 'undone';
 }
 
+/** The messages of the environment's journals that cannot be read (none: both readable or absent). */
+function unreadableJournals(root: string, env: Env | undefined): string[] {
+  const problems: string[] = [];
+  for (const read of [() => readRestoreJournal(root, env), () => readTransactionJournal(root, env)]) {
+    try {
+      read();
+    } catch (error) {
+      problems.push(messageOf(error));
+    }
+  }
+  return problems;
+}
+
+/** Every snapshot and revision of the environment that can be read. */
+function knownStates(store: ObjectStore, root: string): Manifest[] {
+  const out: Manifest[] = [];
+  const read = (fn: () => Manifest) => {
+    try {
+      out.push(fn());
+    } catch {
+      // unreadable: not known
+    }
+  };
+  for (const s of listSnapshots(store, root)) read(() => readManifest(s.file));
+  for (const r of listRevisions(store, root)) read(() => readRevision(store, root, r.n).manifest);
+  return out;
+}
+
+/** Rename an unreadable journal to `<name>.corrupt` (kept for inspection; no longer a journal). */
+function setAside(file: string, done: string[]): void {
+  renameSync(file, `${file}.corrupt`);
+  done.push(`set the unreadable ${basename(file)} aside as ${basename(file)}.corrupt`);
+}
+
+/**
+ * `blast check --fix` for an environment whose journal cannot be read, so that recovery cannot
+ * tell which steps were taken. It puts back a state it knows: a pip transaction's state before
+ * pip (transaction.before.json, written durably before pip ran), else the latest revision; with
+ * neither, the environment stays as it is. Each unreadable journal is set aside (`*.corrupt`) for
+ * inspection. Returns what was done, in words. Refuses while pip of the transaction still runs.
+ */
+export function salvageEnv(envPath: string, options: RecoverOptions = {}): string[] {
+  const root = resolve(envPath);
+  const { env } = options;
+  const store = options.store ?? ObjectStore.of(env);
+  return withEnvLock(root, env, () => {
+    const done: string[] = [];
+    let restoreCorrupt = false;
+    try {
+      readRestoreJournal(root, env);
+    } catch {
+      restoreCorrupt = true;
+    }
+    let journal: TransactionJournal | undefined;
+    let txCorrupt = false;
+    try {
+      journal = readTransactionJournal(root, env);
+    } catch {
+      txCorrupt = true;
+    }
+    if (!restoreCorrupt && !txCorrupt) {
+      // Readable after all (a concurrent command finished it): ordinary recovery.
+      recoverRestore(root, { env, store });
+      if (journal) recoverTransaction(root, journal, store, env);
+      return ['recovered the interrupted change'];
+    }
+    if (journal) {
+      // Only the restore (the transaction's rollback) is unreadable: the transaction's own journal
+      // says what to do, and undoing it plans the whole way back from its before state.
+      const tx = transactionState(root, env);
+      if (tx.state === 'running') throw transactionRunsError(root, tx);
+      setAside(journalPath(root, env), done);
+      const outcome = recoverTransaction(root, journal, store, env);
+      done.push(outcome === 'finished' ? 'finished the pip transaction' : 'undid the pip transaction');
+      return done;
+    }
+    let before: TransactionBefore | undefined;
+    if (txCorrupt) {
+      try {
+        before = readTransactionBefore(root, env);
+      } catch {
+        before = undefined;
+      }
+    }
+    if (before) {
+      const pid = markedProcess(before.id);
+      if (pid !== undefined)
+        throw new BlastError(`pip (pid ${pid}) of the interrupted transaction is still changing ${root}.`);
+    }
+    if (restoreCorrupt) setAside(journalPath(root, env), done);
+    if (txCorrupt) setAside(transactionJournalPath(root, env), done);
+    if (before) {
+      restoreUnlocked(root, before.manifest, { env, store });
+      removeStrays(root, before.watched, new Set(before.paths));
+      done.push(
+        'put back the state before the interrupted pip transaction (its journal cannot tell whether pip finished)',
+      );
+    } else {
+      const latest = latestRevision(store, root);
+      if (latest) {
+        const target = readRevision(store, root, latest.n).manifest;
+        restoreUnlocked(root, target, { env, store });
+        // What the lost restore brought in that the revision lacks: only files that a known state
+        // has, with that content, so nothing Blast did not put there goes.
+        removeKnownExtras(store, root, target, knownStates(store, root));
+        done.push(`put back the latest revision (${latest.n}), the last state Blast knows`);
+      } else done.push('found no state to put back (no revision yet): the environment stays as it is');
+    }
+    endTransaction(root, env ?? process.env);
+    return done;
+  });
+}
+
 /** For `blast check`: what is interrupted in the environment, if anything (undefined: nothing). */
 export function interruptedChange(
   envPath: string,
   env?: Env,
-): { message: string; running: boolean } | undefined {
+): { message: string; running: boolean; unreadable?: boolean } | undefined {
   const root = resolve(envPath);
   if (!hasJournal(root, env)) return undefined;
+  const unreadable = unreadableJournals(root, env);
+  if (unreadable.length) return { message: unreadable.join(' '), running: false, unreadable: true };
   let tx;
   try {
     tx = transactionState(root, env);

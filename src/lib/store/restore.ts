@@ -232,6 +232,11 @@ function readJournal(file: string): Journal | undefined {
   );
 }
 
+/** The restore journal of the environment, undefined when there is none; a corrupt one throws (clearly). */
+export function readRestoreJournal(envPath: string, env: Env | undefined): Journal | undefined {
+  return readJournal(journalPath(resolve(envPath), env));
+}
+
 function removeJournal(file: string): void {
   try {
     unlinkSync(file);
@@ -348,6 +353,36 @@ export function recoverRestore(
   run(store, root, journal.steps, forward ? 'after' : 'before');
   removeJournal(file);
   return { outcome: forward ? 'finished' : 'undone', steps: journal.steps.length };
+}
+
+/**
+ * After a restore whose journal was lost: files that another known state of the environment (its
+ * snapshots, its revisions) has and `target` lacks, still holding exactly that state's content,
+ * are what the lost restore linked in (or had not removed yet): removed, and the directories they
+ * leave empty. A file no known state has, or whose content differs, is left alone. Returns how
+ * many went.
+ */
+export function removeKnownExtras(
+  store: ObjectStore,
+  envPath: string,
+  target: Manifest,
+  known: readonly Manifest[],
+): number {
+  const root = resolve(envPath);
+  const keep = new Set(
+    [...target.distributions.flatMap((d) => d.files), ...target.symlinks].map((e) => e.path),
+  );
+  const removed = new Set<string>();
+  for (const manifest of known)
+    for (const entry of manifest.distributions.flatMap((d) => d.files)) {
+      if (keep.has(entry.path) || removed.has(entry.path)) continue;
+      const abs = join(root, entry.path);
+      if (!holds(store, abs, stateOf(entry))) continue;
+      apply(store, abs, { kind: 'absent' }, false);
+      removed.add(entry.path);
+    }
+  pruneEmptyDirs(root, [...removed]);
+  return removed.size;
 }
 
 /** Make the environment's distributions exactly the manifest's, re-linking only what differs. */

@@ -1,11 +1,12 @@
 /**
  * The pip shim: a directory put first on PATH by the activation, holding `pip`, `pip3` and
  * `pip3.X` scripts that run `blast pip -- ARGS…`, so every pip a user types in an active
- * environment runs inside a transaction. One directory per Python minor version, shared by
- * every environment of that version, under the cache dir (it is regenerable). `python -m pip`
+ * environment runs inside a transaction. One directory per Python minor version and Blast
+ * installation, shared by every environment of that version, under the cache dir (it is regenerable). `python -m pip`
  * bypasses it by design.
  */
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdirSync, readFileSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheDir, type Env } from '../paths.js';
 import { readVenv } from '../venv/cfg.js';
@@ -22,8 +23,25 @@ function minorOf(version: string): string | undefined {
   return m ? `${m[1]}.${m[2]}` : undefined;
 }
 
-export function shimDir(pythonVersion: string, env: Env = process.env): string {
-  return join(cacheDir(env), 'shim', minorOf(pythonVersion) ?? 'any');
+/**
+ * Which Blast installation a shim runs: the scripts embed node's path and run.js's, so two
+ * checkouts (or a checkout and a global install) sharing one cache must not share one directory,
+ * or each start would rewrite the other's shim to run itself. 12 hex digits of the SHA-256 of
+ * run.js's real path and node's path.
+ */
+export function installationKey(node: string, runJs: string): string {
+  let real = runJs;
+  try {
+    real = realpathSync(runJs);
+  } catch {
+    // not there (a test's fake): its path as given
+  }
+  return createHash('sha256').update(`${real}\0${node}`).digest('hex').slice(0, 12);
+}
+
+/** `<cache>/shim/<minor>-<installation>`: a direct child of `<cache>/shim` (`kill --force` relies on it). */
+export function shimDir(pythonVersion: string, node: string, runJs: string, env: Env = process.env): string {
+  return join(cacheDir(env), 'shim', `${minorOf(pythonVersion) ?? 'any'}-${installationKey(node, runJs)}`);
 }
 
 /**
@@ -65,7 +83,7 @@ export function ensureShim(
   runJs: string,
   env: Env = process.env,
 ): string {
-  const dir = shimDir(pythonVersion, env);
+  const dir = shimDir(pythonVersion, node, runJs, env);
   const script = shimScript(node, runJs);
   mkdirSync(dir, { recursive: true });
   for (const name of shimNames(pythonVersion)) {
@@ -85,7 +103,7 @@ export function ensureShim(
   return dir;
 }
 
-/** The shim directory an activation of the environment at `envPath` puts first on PATH. */
-export function shimDirFor(envPath: string, env: Env = process.env): string {
-  return shimDir(readVenv(envPath).version ?? '', env);
+/** The shim directory an activation of the environment at `envPath` by this Blast (node, run.js) puts first on PATH. */
+export function shimDirFor(envPath: string, node: string, runJs: string, env: Env = process.env): string {
+  return shimDir(readVenv(envPath).version ?? '', node, runJs, env);
 }

@@ -3,8 +3,9 @@
  * socket and pid file are left behind, or a hung one (the process is there, e.g. SIGSTOPped, but
  * does not answer). `--fix` kills a hung daemon (SIGKILL, and waits until it is gone: it must not
  * write the state database next to a fresh daemon), removes the leftovers and, when shells
- * recorded as attached are still alive, starts a fresh daemon for them. Also: the state database
- * is readable.
+ * recorded as attached are still alive, starts a fresh daemon for them. Something that is not a
+ * socket at the socket path (a directory, a file) fails: --fix removes it. Also: the state
+ * database is readable.
  */
 import type { Hook } from '@oclif/core';
 import type { CheckResult, EnvInfo } from 'blast/hooks';
@@ -18,6 +19,8 @@ import {
   memoryMiB,
   recordedAttached,
   removeLeftovers,
+  removeSocketBlocker,
+  socketBlocker,
   spawnDaemon,
   type Status,
 } from '../control.js';
@@ -32,8 +35,23 @@ function running(s: Status): string {
 
 async function daemonCheck(env: EnvInfo, recordWith: string): Promise<CheckResult> {
   const paths = daemonPaths(env.path, process.env);
-  const state = await daemonState(paths);
   const base = { name: 'daemon', env: env.name };
+  const blocker = socketBlocker(paths);
+  if (blocker) {
+    const shells = recordedAttached(paths).filter(living);
+    return {
+      ...base,
+      status: 'fail',
+      message: `${paths.socket} is ${blocker}, not a socket: no daemon can listen there, so every daemon started for ${env.name} exits at once`,
+      fix: `remove it${shells.length > 0 ? ', then start a fresh daemon for the active shells' : ''}`,
+      repair: async () => {
+        await removeSocketBlocker(paths);
+        // The daemon that died on it left its pid file: the fresh one takes over from it.
+        if (shells.length > 0) spawnDaemon(env.path, shells, process.env, recordWith);
+      },
+    };
+  }
+  const state = await daemonState(paths);
   if (state.state === 'stopped') return { ...base, status: 'ok', message: 'stopped (no active shell)' };
   if (state.state === 'running') {
     const message = state.status ? running(state.status) : `starting, pid ${state.pid}`;
