@@ -11,11 +11,11 @@ import {
   readManifest,
   readRevision,
   recordCurrent,
-  recordRevision,
   recoverEnv,
-  restoreEnv,
   type RestoreResult,
 } from '../lib/store/index.js';
+import { undoneLines } from '../lib/transaction/index.js';
+import { restoreTransaction } from '../lib/transaction/restore.js';
 import { assertSnapshotName, snapshotTarget } from '../lib/store/target.js';
 import { table } from '../lib/table.js';
 import { readVenv } from '../lib/venv/cfg.js';
@@ -175,8 +175,8 @@ The change is journaled: if it is interrupted, the next \`blast save\`, \`blast 
     let name: string;
     let manifest: Manifest;
     if (flags.revision !== undefined) {
-      // The state now becomes a revision first, so that loading an older one can be undone.
-      recordCurrent(info.path, { env: process.env, store, source: 'outside' });
+      // The state now becomes a revision first (the transaction below records it), so that
+      // loading an older one can be undone.
       manifest = readRevision(store, info.path, flags.revision).manifest;
       name = `revision ${flags.revision}`;
     } else {
@@ -202,26 +202,45 @@ The change is journaled: if it is interrupted, the next \`blast save\`, \`blast 
       );
     }
     const started = performance.now();
-    const result = restoreEnv(info.path, manifest, { env: process.env, store });
     const restoreVariables =
       manifest.variables !== undefined &&
       JSON.stringify(manifest.variables) !== JSON.stringify(loaded.config.variables);
     const restoreSettings =
       manifest.settings !== undefined &&
       JSON.stringify(manifest.settings) !== JSON.stringify(loaded.config.settings ?? {});
-    if (restoreVariables || restoreSettings) {
-      await writeEnvConfig(info.path, {
-        ...loaded.config,
-        ...(restoreVariables ? { variables: manifest.variables } : {}),
-        ...(restoreSettings ? { settings: manifest.settings } : {}),
-      });
-    }
-    const recorded = recordRevision(
+    let configWritten = false;
+    // Between preInstall and postInstall like a pip command (API 1.4: source load or revision,
+    // with the planned change), so the quota and the downgrade policy see it.
+    const tx = await restoreTransaction({
+      info,
+      manifest,
+      source: flags.revision !== undefined ? 'revision' : 'load',
+      record: { source: 'load', detail: name },
+      hooks: pluginTransactionHooks(this.config),
+      interactive: process.stdin.isTTY === true && process.env.BLAST_YES !== '1',
+      env: process.env,
       store,
-      info.path,
-      { ...manifest, createdAt: new Date().toISOString() },
-      { source: 'load', detail: name },
-    );
+      then: async () => {
+        if (!restoreVariables && !restoreSettings) return;
+        configWritten = true;
+        await writeEnvConfig(info.path, {
+          ...loaded.config,
+          ...(restoreVariables ? { variables: manifest.variables } : {}),
+          ...(restoreSettings ? { settings: manifest.settings } : {}),
+        });
+      },
+    });
+    if (tx.exitCode !== 0 || !tx.restore) {
+      if (configWritten) await writeEnvConfig(info.path, loaded.config);
+      const undone = undoneLines(tx.changed);
+      throw new BlastError(
+        `${tx.rolledBack?.reason ?? 'The restore failed'}; ${info.name} was put back as it was before loading ${name}` +
+          (undone.length ? `:\n${undone.join('\n')}` : '.'),
+        ExitCode.failure,
+      );
+    }
+    const result = tx.restore;
+    const recorded = tx.recorded;
     const ms = Math.round(performance.now() - started);
     if (!this.jsonEnabled()) {
       const restored = [restoreVariables && 'variables', restoreSettings && 'settings'].filter(Boolean);
