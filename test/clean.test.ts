@@ -1,9 +1,20 @@
 /** `blast clean` through the real CLI: the question it asks on a terminal, and the registry's stale lock. */
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { killDaemons } from '../plugins/daemon/test/support.js';
 import { join } from 'node:path';
-import { BIN, blast, sandbox, throughFunction, type Sandbox } from './support/cli.js';
+import { BIN, blast, createAndLeave, sandbox, throughFunction, type Sandbox } from './support/cli.js';
 
 const sq = (v: string) => `'${v.replaceAll("'", `'\\''`)}'`;
 
@@ -50,7 +61,8 @@ describe('blast clean', function () {
     expect(run.status, run.stderr).to.equal(0);
     return (JSON.parse(run.stdout) as Array<{ name: string }>).map((e) => e.name);
   };
-  const start = (name: string) => expect(throughFunction(box, ['start', name]).status).to.equal(0);
+  // Deleting an environment in use is refused (see 'in use' below): these are left first.
+  const start = (name: string) => createAndLeave(box, name);
 
   describe('NAME on a terminal asks first', () => {
     it('n deletes nothing and exits 0', async () => {
@@ -72,6 +84,50 @@ describe('blast clean', function () {
       expect(status).to.equal(0);
       expect(existsSync(envPath('demo'))).to.equal(false);
       expect(listed()).to.deep.equal(['other']);
+    });
+  });
+
+  describe('NAME in use is refused with the way out', () => {
+    it('while its daemon runs, and while a shell it recorded has it active; after kill it goes', () => {
+      const started = throughFunction(box, ['start', 'demo']);
+      expect(started.status, started.stderr).to.equal(0);
+      const state = /BLAST_SHELL_STATE='([A-Za-z0-9_-]+)'/.exec(started.script)![1]!;
+      // A package directory linked to a checkout outside: removal deletes the link, not the checkout.
+      const checkout = join(box.root, 'checkout');
+      mkdirSync(checkout);
+      writeFileSync(join(checkout, 'work.py'), 'precious = True\n');
+      const site = join(envPath('demo'), 'lib');
+      const py = readdirSync(site).find((d) => d.startsWith('python'))!;
+      symlinkSync(checkout, join(site, py, 'site-packages', 'mywork'));
+
+      for (const args of [
+        ['clean', 'demo', '--yes'],
+        ['clean', 'demo', '--dry-run'],
+      ]) {
+        const refused = blast(box, args);
+        expect(refused.status, args.join(' ')).to.equal(4);
+        expect(refused.stderr).to.include(
+          'preRemove stopped by plugin @blast/daemon: demo is in use: its daemon runs',
+        );
+        expect(refused.stderr).to.include('Run `blast kill` in each shell where demo is active');
+        expect(refused.stderr).not.to.match(/\n\s+at /);
+        expect(existsSync(join(envPath('demo'), 'pyvenv.cfg'))).to.equal(true);
+      }
+
+      // The daemon killed: the shell it recorded (this test's process, which ran `start`) lives on.
+      killDaemons(box);
+      const stillActive = blast(box, ['clean', 'demo', '--yes']);
+      expect(stillActive.status).to.equal(4);
+      expect(stillActive.stderr).to.include(`demo is still active in the shell(s) with pid ${process.pid}`);
+      expect(existsSync(join(envPath('demo'), 'pyvenv.cfg'))).to.equal(true);
+
+      // The way out: kill in that shell, then clean.
+      const killed = throughFunction(box, ['kill'], { env: { BLAST_SHELL_STATE: state } });
+      expect(killed.status, killed.stderr).to.equal(0);
+      const done = blast(box, ['clean', 'demo', '--yes']);
+      expect(done.status, done.stderr).to.equal(0);
+      expect(existsSync(envPath('demo'))).to.equal(false);
+      expect(readFileSync(join(checkout, 'work.py'), 'utf8')).to.equal('precious = True\n');
     });
   });
 

@@ -4,7 +4,7 @@ import { runCommand } from '@oclif/test';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, blast, REPO, sandbox, throughFunction, type Sandbox } from './support/cli.js';
+import { BIN, blast, createAndLeave, REPO, sandbox, throughFunction, type Sandbox } from './support/cli.js';
 
 describe('blast CLI', function () {
   this.timeout(120_000);
@@ -271,7 +271,7 @@ describe('blast CLI', function () {
     });
 
     it('clean NAME asks for --yes off a terminal, then deletes the environment', () => {
-      expect(throughFunction(box, ['start', 'demo']).status).to.equal(0);
+      createAndLeave(box, 'demo');
       const refused = blast(box, ['clean', 'demo']);
       expect(refused.status).to.equal(2);
       expect(refused.stderr).to.match(/--yes/);

@@ -4,9 +4,10 @@
  * nothing behind, informational failures are warnings, incompatible plugins are skipped.
  */
 import { expect } from 'chai';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { blast, FIXTURES, linkPlugin, sandbox, throughFunction, type Sandbox } from './support/cli.js';
+import { CORE_BLAST_VARIABLES } from '../src/lib/contributions.js';
+import { blast, FIXTURES, linkPlugin, REPO, sandbox, throughFunction, type Sandbox } from './support/cli.js';
 
 describe('plugin contract (real CLI, linked plugins)', function () {
   this.timeout(120_000);
@@ -90,6 +91,49 @@ describe('plugin contract (real CLI, linked plugins)', function () {
       });
       expect(run.status, name).to.equal(1);
       expect(run.stderr).to.include(`Plugin blast-fixture tried to set ${JSON.stringify(name)}`);
+      expect(run.script).to.equal('');
+    }
+  });
+
+  it('refuses a contribution that sets a BLAST_* variable the core reads', () => {
+    for (const name of ['BLAST_YES', 'BLAST_HOME', 'BLAST_TEST_CRASH_AT', 'BLAST_KEEP_REVISIONS']) {
+      const run = throughFunction(box, ['start', 'demo'], {
+        env: behave({ activate: { return: { set: { [name]: '1' } } } }),
+      });
+      expect(run.status, name).to.equal(1);
+      expect(run.stderr).to.include(
+        `Plugin blast-fixture tried to set ${JSON.stringify(name)}: the core manages it`,
+      );
+      expect(run.script).to.equal('');
+    }
+  });
+
+  it('every BLAST_* variable the core mentions is one plugins may not set', () => {
+    // The list in contributions.ts must follow the core: a new BLAST_* setting the core reads
+    // would otherwise be settable by any plugin's activation.
+    const mentioned = new Set<string>();
+    const walk = (dir: string) => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        if (e.isDirectory()) walk(join(dir, e.name));
+        else if (e.name.endsWith('.ts'))
+          for (const m of readFileSync(join(dir, e.name), 'utf8').matchAll(/\bBLAST_[A-Z0-9_]*[A-Z0-9]\b/g))
+            mentioned.add(m[0]);
+      }
+    };
+    walk(join(REPO, 'src'));
+    // Not variables: a constant's name, and names the core mentions as plugins' own.
+    for (const name of ['BLAST_EVENTS', 'BLAST_SOCKET', 'BLAST_LIMITS_SAVED']) mentioned.delete(name);
+    expect([...mentioned].filter((n) => !CORE_BLAST_VARIABLES.has(n)).sort()).to.deep.equal([]);
+  });
+
+  it('refuses PATH entries that are empty, relative or hold ":", naming the plugin; nothing is activated', () => {
+    for (const entry of ['', 'bin', './tools', '/a:/b', '/ok:']) {
+      const run = throughFunction(box, ['start', 'demo'], {
+        env: behave({ activate: { return: { pathPrepend: ['/fixture/bin', entry] } } }),
+      });
+      expect(run.status, JSON.stringify(entry)).to.equal(1);
+      expect(run.stderr).to.include(`Plugin blast-fixture tried to put ${JSON.stringify(entry)} on PATH:`);
+      expect(run.stderr).not.to.match(/\n\s+at /);
       expect(run.script).to.equal('');
     }
   });

@@ -48,4 +48,21 @@ describe('--yes', () => {
     });
     expect(takeYes(['uninstall', 'alpha'])).to.deep.equal({ args: ['uninstall', 'alpha'], yes: false });
   });
+
+  it('finds the subcommand past general options and their values (the one pip-argument parser)', () => {
+    // `x.log` is --log's value, not the subcommand: uninstall's own --yes must reach pip.
+    expect(takeYes(['--log', 'x.log', 'uninstall', 'foo', '--yes'])).to.deep.equal({
+      args: ['--log', 'x.log', 'uninstall', 'foo', '--yes'],
+      yes: true,
+    });
+    expect(takeYes(['--log', 'x.log', 'install', '--yes', 'foo'])).to.deep.equal({
+      args: ['--log', 'x.log', 'install', 'foo'],
+      yes: true,
+    });
+    // A command that is neither keeps its arguments as they are.
+    expect(takeYes(['--isolated', 'wheel', '--yes'])).to.deep.equal({
+      args: ['--isolated', 'wheel', '--yes'],
+      yes: false,
+    });
+  });
 });

@@ -110,6 +110,9 @@ With NAME: deletes that environment (asks first on a terminal; elsewhere pass --
     if (activePath(env) === target.path) {
       throw new BlastError(`${name} is active in this shell.`, ExitCode.usage, 'Run `blast kill` first.');
     }
+    // Other shells and the daemon are the daemon plugin's knowledge: it vetoes (API 1.4), before
+    // anything is asked or removed.
+    await runPhase(this.config, 'preRemove', { env: loaded.info }, 'veto');
     const entry: Reported = {
       what: target.path,
       why: `environment ${name} deleted on request`,

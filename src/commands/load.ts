@@ -11,12 +11,12 @@ import {
   readManifest,
   readRevision,
   recordCurrent,
-  recordRevision,
   recoverEnv,
-  restoreEnv,
   type RestoreResult,
   withEnvLockAsync,
 } from '../lib/store/index.js';
+import { undoneLines } from '../lib/transaction/index.js';
+import { restoreTransaction } from '../lib/transaction/restore.js';
 import { assertSnapshotName, snapshotTarget } from '../lib/store/target.js';
 import { table } from '../lib/table.js';
 import { readVenv } from '../lib/venv/cfg.js';
@@ -199,8 +199,8 @@ The change is journaled: if it is interrupted, the next \`blast save\`, \`blast 
     let name: string;
     let manifest: Manifest;
     if (flags.revision !== undefined) {
-      // The state now becomes a revision first, so that loading an older one can be undone.
-      recordCurrent(info.path, { env: process.env, store, source: 'outside' });
+      // The state now becomes a revision first (the transaction below records it), so that
+      // loading an older one can be undone.
       manifest = readRevision(store, info.path, flags.revision).manifest;
       name = `revision ${flags.revision}`;
     } else {
@@ -227,30 +227,46 @@ The change is journaled: if it is interrupted, the next \`blast save\`, \`blast 
       );
     }
     const started = performance.now();
-    const result = restoreEnv(info.path, manifest, { env: process.env, store });
-    // Against blast.json as it is now (a start may have added a variable since it was read).
-    let restoreVariables = false;
-    let restoreSettings = false;
-    await changeEnvConfig(info.path, (config) => {
-      restoreVariables =
-        manifest.variables !== undefined &&
-        JSON.stringify(manifest.variables) !== JSON.stringify(config.variables);
-      restoreSettings =
-        manifest.settings !== undefined &&
-        JSON.stringify(manifest.settings) !== JSON.stringify(config.settings ?? {});
-      if (!restoreVariables && !restoreSettings) return undefined;
-      return {
-        ...config,
-        ...(restoreVariables ? { variables: manifest.variables } : {}),
-        ...(restoreSettings ? { settings: manifest.settings } : {}),
-      };
-    });
-    const recorded = recordRevision(
+    const restoreVariables =
+      manifest.variables !== undefined &&
+      JSON.stringify(manifest.variables) !== JSON.stringify(loaded.config.variables);
+    const restoreSettings =
+      manifest.settings !== undefined &&
+      JSON.stringify(manifest.settings) !== JSON.stringify(loaded.config.settings ?? {});
+    let configWritten = false;
+    // Between preInstall and postInstall like a pip command (API 1.4: source load or revision,
+    // with the planned change), so the quota and the downgrade policy see it.
+    const tx = await restoreTransaction({
+      info,
+      manifest,
+      source: flags.revision !== undefined ? 'revision' : 'load',
+      record: { source: 'load', detail: name },
+      hooks: pluginTransactionHooks(this.config),
+      interactive: process.stdin.isTTY === true && process.env.BLAST_YES !== '1',
+      env: process.env,
       store,
-      info.path,
-      { ...manifest, createdAt: new Date().toISOString() },
-      { source: 'load', detail: name },
-    );
+      then: async () => {
+        if (!restoreVariables && !restoreSettings) return;
+        configWritten = true;
+        // Against blast.json as it is now, under the environment's lock (no lost update).
+        await changeEnvConfig(info.path, (config) => ({
+          ...config,
+          ...(restoreVariables ? { variables: manifest.variables } : {}),
+          ...(restoreSettings ? { settings: manifest.settings } : {}),
+        }));
+      },
+    });
+    if (tx.exitCode !== 0 || !tx.restore) {
+      if (configWritten) await changeEnvConfig(info.path, () => loaded.config);
+      const undone = undoneLines(tx.changed);
+      throw new BlastError(
+        `${tx.rolledBack?.reason ?? 'The restore failed'}; ${info.name} was put back as it was before loading ${name}` +
+          (undone.length ? `:\n${undone.join('\n')}` : '.'),
+        ExitCode.failure,
+      );
+    }
+    const result = tx.restore;
+    const recorded = tx.recorded;
     const ms = Math.round(performance.now() - started);
     if (!this.jsonEnabled()) {
       const restored = [restoreVariables && 'variables', restoreSettings && 'settings'].filter(Boolean);

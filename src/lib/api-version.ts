@@ -23,6 +23,7 @@ const BLAST_EVENTS: ReadonlySet<string> = new Set<keyof BlastHooks>([
   'list',
   'preInstall',
   'postInstall',
+  'preRemove',
 ]);
 
 interface BlastManifest {

@@ -20,9 +20,9 @@ type Config = Interfaces.Config;
 /**
  * Bumped by semver rules: minor for additions (1.1: completion, rc installation, list,
  * preInstall/postInstall; 1.2: settings, wrap, install contributions; 1.3: ShellChange's
- * keep/putBack), major for breaks.
+ * keep/putBack; 1.4: InstallEvent's source and planned), major for breaks.
  */
-export type ApiVersion = '1.3.0';
+export type ApiVersion = '1.4.0';
 
 /** An environment as the core knows it. */
 export interface EnvInfo {
@@ -277,23 +277,53 @@ export interface EnvStatus {
   fields: Record<string, string | number | boolean | null>;
 }
 
-/** What a pip transaction is about to do (the `preInstall` event, API 1.1). */
+/**
+ * What brings a change of installed distributions (API 1.4). Every one goes through
+ * `preInstall`/`postInstall`, so no policy (quota, downgrades) can be bypassed:
+ * - `pip`: a pip command in the environment (the pip shim, `blast pip`);
+ * - `lock`: `blast load --lock` — its pip part (pip's arguments in `args`) and its store part
+ *   (re-links and removals, with `planned`);
+ * - `load`: `blast load NAME`, a snapshot restored from the store;
+ * - `revision`: `blast load --revision N`.
+ */
+export type InstallSource = 'pip' | 'lock' | 'load' | 'revision';
+
+/** What a transaction is about to do (the `preInstall` event, API 1.1). */
 export interface InstallEvent {
   env: EnvInfo;
-  /** pip's arguments, as the user gave them (`install`, `-U`, `requests`, …). */
+  /**
+   * pip's arguments, as the user gave them (`install`, `-U`, `requests`, …). Empty when no pip
+   * runs (a restore from the store: `planned` says what changes).
+   */
   args: string[];
-  /** What pip was asked to do: `install`, `uninstall`, or anything else that may change the env. */
+  /**
+   * What pip was asked to do: `install`, `uninstall`, or anything else that may change the env.
+   * A restore from the store is `other` (so a handler written for API 1.3 or older, which only
+   * knew pip, leaves it alone unless it acts on every change, as a disk quota does).
+   */
   command: 'install' | 'uninstall' | 'other';
   /**
    * Whether the user may be asked (API 1.2): false when stdin is not a terminal, or when the
    * user already said yes (\`--yes\`, consumed by Blast, or BLAST_YES=1).
    */
   interactive: boolean;
+  /** Where the change comes from (API 1.4); absent from older cores, where it is always `pip`. */
+  source?: InstallSource;
+  /**
+   * The change a restore from the store will make, computed before anything changes (API 1.4):
+   * set when no pip runs (`load`, `revision`, a lock's store part), absent for pip, whose plan only
+   * pip's resolver knows. As in `PostInstallEvent.changed`, `upgraded` lists every version
+   * change, up or down (`name old -> new`): compare the versions to tell a downgrade.
+   */
+  planned?: InstallChange;
 }
 
 /** What a \`preInstall\` handler adds to the pip run (API 1.2). */
 export interface InstallContribution {
-  /** Variables for pip's environment, e.g. \`PIP_CONSTRAINT\`; a name two plugins set is an error. */
+  /**
+   * Variables for pip's environment, e.g. \`PIP_CONSTRAINT\`; a name two plugins set is an error.
+   * Ignored when no pip runs (a restore from the store).
+   */
   env?: Record<string, string>;
 }
 
@@ -333,16 +363,24 @@ export interface InstallChange {
   upgraded: string[];
 }
 
-/** What a pip transaction did (the `postInstall` event, API 1.1). */
+/** What a transaction did (the `postInstall` event, API 1.1). */
 export interface PostInstallEvent extends InstallEvent {
-  /** pip's exit status. When it is not 0 the environment is rolled back after this event. */
+  /**
+   * pip's exit status (0 for a restore from the store that completed). When it is not 0 the
+   * environment is rolled back after this event.
+   */
   exitCode: number;
-  /** The change pip made (before any rollback). */
+  /** The change pip (or the restore) made (before any rollback). */
   changed: InstallChange;
 }
 
 export interface ListEvent {
   envs: EnvInfo[];
+}
+
+/** An environment about to be deleted: \`blast clean NAME\` (the \`preRemove\` event, API 1.4). */
+export interface RemoveEvent {
+  env: EnvInfo;
 }
 
 export interface CheckEvent {
@@ -374,16 +412,24 @@ export interface BlastHooks {
   check: { options: CheckEvent; return: CheckResult[] };
   /** Return clean actions; the core runs them unless --dry-run. */
   clean: { options: CleanEvent; return: CleanAction[] };
+  /**
+   * Before an environment is deleted (API 1.4), also under --dry-run and before the user is
+   * asked. Veto by throwing, with the way out in the message: the daemon refuses while the
+   * environment's daemon runs or a shell it recorded as attached still lives (the core only knows
+   * the shell it runs in, and refuses itself when the environment is active there).
+   */
+  preRemove: { options: RemoveEvent; return: void };
   /** Return facts per environment for `blast list`; failures are warnings (API 1.1). */
   list: { options: ListEvent; return: EnvStatus[] };
   /**
-   * Before pip runs in a transaction (API 1.1). Veto by throwing: pip does not run and the
-   * environment is untouched.
+   * Before pip runs in a transaction, or a restore changes installed distributions (API 1.1; for
+   * every source, API 1.4). Veto by throwing: nothing runs and the environment is untouched.
    */
   preInstall: { options: InstallEvent; return: InstallContribution | void };
   /**
-   * After pip ran in a transaction, before it is committed (API 1.1). A throwing handler fails
-   * the transaction: the environment is put back as it was before pip ran.
+   * After pip ran in a transaction (or a restore changed the distributions), before it is
+   * committed (API 1.1). A throwing handler fails the transaction: the environment is put back as
+   * it was before.
    */
   postInstall: { options: PostInstallEvent; return: void };
   /** Return the settings this plugin owns (API 1.2). No I/O: it runs for \`start\`, \`config\` and help. */

@@ -8,6 +8,7 @@ import type { InstallContribution } from './hooks.js';
 import { BlastError } from './errors.js';
 import { runPhase, type PluginResult } from './phases.js';
 import type { TransactionHooks } from './transaction/index.js';
+import { pipCommand } from './transaction/pip-args.js';
 
 const VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -32,14 +33,20 @@ export function mergeInstallEnv(
 
 /**
  * `--yes` is Blast's, not pip's, for install (pip install has no such option): it answers Blast's
- * and plugins' questions. Removed from the arguments pip sees. For uninstall, pip's own `-y/--yes`
- * also means yes, and stays.
+ * and plugins' questions. Removed from the arguments pip sees. For every other command it stays:
+ * pip uninstall's own `-y/--yes` also means yes. The subcommand is found by the one pip-argument
+ * parser (transaction/pip-args.ts), so a general option's value (`--log x.log uninstall`) is not
+ * taken for it.
  */
 export function takeYes(args: readonly string[]): { args: string[]; yes: boolean } {
-  const command = args.find((a) => !a.startsWith('-'));
-  if (command === 'uninstall') return { args: [...args], yes: args.includes('-y') || args.includes('--yes') };
   const end = args.indexOf('--');
   const head = end === -1 ? args : args.slice(0, end);
+  const command = pipCommand(args);
+  if (command !== 'install')
+    return {
+      args: [...args],
+      yes: command === 'uninstall' && (head.includes('-y') || head.includes('--yes')),
+    };
   const yes = head.includes('--yes');
   if (!yes) return { args: [...args], yes: false };
   return { args: [...head.filter((a) => a !== '--yes'), ...(end === -1 ? [] : args.slice(end))], yes: true };

@@ -113,3 +113,17 @@ export function linkPlugin(box: Sandbox, dir: string): void {
 }
 
 export const FIXTURES = join(REPO, 'test', 'fixtures', 'plugins');
+
+/**
+ * Create an environment and leave it again, as a user would (`blast start NAME`, then `blast
+ * kill` in the same "shell"): its daemon stops, no shell has it active, so `blast clean NAME` may
+ * delete it.
+ */
+export function createAndLeave(box: Sandbox, name: string): void {
+  const started = throughFunction(box, ['start', name]);
+  if (started.status !== 0) throw new Error(`start ${name} failed: ${started.stderr}`);
+  const state = /BLAST_SHELL_STATE='([A-Za-z0-9_-]+)'/.exec(started.script)?.[1];
+  if (!state) throw new Error(`start ${name} set no BLAST_SHELL_STATE`);
+  const killed = throughFunction(box, ['kill'], { env: { BLAST_SHELL_STATE: state } });
+  if (killed.status !== 0) throw new Error(`kill of ${name} failed: ${killed.stderr}`);
+}

@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { supportedByVersion } from '../../../test/python/world.js';
 import { blast, sandbox, throughFunction, type Run, type Sandbox } from '../../../test/support/cli.js';
@@ -86,5 +86,28 @@ describe('isolation: disk quota (real pip transaction)', function () {
     expect(unset.status, unset.stderr).to.equal(0);
     const free = pip('big');
     expect(free.status, free.stderr).to.equal(0);
+  });
+  it('`blast load` is held to the quota too: a snapshot that would not fit is rolled back', async () => {
+    // State now: big and small installed, no quota. A snapshot with them, then big goes.
+    const save = blast(box, ['save', '--env', 'quota', 'with-big']);
+    expect(save.status, save.stderr).to.equal(0);
+    const env: Record<string, string> = { BLAST_SHELL_STATE: state };
+    for (const [k, v] of Object.entries(isolatedPipEnv(box.env))) if (v !== undefined) env[k] = v;
+    const removed = blast(box, ['pip', '--', 'uninstall', '-y', 'big'], { env });
+    expect(removed.status, removed.stderr).to.equal(0);
+    const quota = (await diskUsage(envPath)) + 2 * 1024 * 1024;
+    configure(box, 'quota', `disk-quota=${quota}`);
+    const before = envTree();
+    const config = () => readFileSync(join(envPath, 'blast.json'), 'utf8');
+    const configBefore = config();
+    expect(configBefore).to.include('disk-quota');
+    const run = blast(box, ['load', '--env', 'quota', 'with-big']);
+    expect(run.status).to.equal(1);
+    expect(run.stderr).to.include('postInstall failed in plugin @blast/isolation');
+    expect(run.stderr).to.match(/quota would take \S+ on disk, over its disk quota of /);
+    expect(run.stderr).to.include('quota was put back as it was before loading with-big');
+    expect(treeDiff(envTree(), before)).to.deep.equal([]);
+    // The snapshot's settings (no quota) were not restored either: the quota still holds.
+    expect(config()).to.equal(configBefore);
   });
 });

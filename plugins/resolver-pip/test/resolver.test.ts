@@ -285,4 +285,41 @@ describe('resolver-pip (real CLI, real pip, real terminal)', function () {
     const plain = blast(box, ['clean', '--json'], { env });
     expect(plain.stdout).not.to.include('pip cache');
   });
+  it('downgrades=forbid vetoes a `blast load` or `load --revision N` that downgrades; nothing changes', () => {
+    expect(pip('uninstall', '-y', 'alpha').status).to.equal(0);
+    expect(install('alpha==1.0', 'beta==2.0').status).to.equal(0);
+    const save = blast(box, ['save', '--env', 'demo', 'old'], { env: baseEnv() });
+    expect(save.status, save.stderr).to.equal(0);
+    expect(install('alpha==2.0').status).to.equal(0); // forces beta down to 1.0
+    expect(freeze()).to.deep.equal(['alpha==2.0', 'beta==1.0']);
+    const history = JSON.parse(
+      blast(box, ['history', '--env', 'demo', '--json'], { env: baseEnv() }).stdout,
+    ) as {
+      entries: Array<{ kind: string; n?: number; detail?: string }>;
+    };
+    const n = history.entries.find(
+      (e) => e.kind === 'revision' && e.detail?.endsWith('alpha==1.0 beta==2.0'),
+    )?.n;
+    expect(n, JSON.stringify(history.entries)).to.be.a('number');
+    config('downgrades=forbid');
+    try {
+      for (const args of [['old'], ['--revision', String(n)]]) {
+        const run = blast(box, ['load', '--env', 'demo', ...args], { env: baseEnv() });
+        expect(run.status, args.join(' ')).to.equal(4);
+        expect(run.stderr).to.include('blast: impact of this blast load:');
+        expect(run.stderr).to.include(
+          'this would downgrade alpha 2.0 -> 1.0, and this environment forbids downgrades (downgrades=forbid); nothing was changed',
+        );
+        expect(run.stderr).not.to.match(/\n\s+at /);
+        expect(freeze()).to.deep.equal(['alpha==2.0', 'beta==1.0']);
+      }
+    } finally {
+      config('--unset', 'downgrades');
+    }
+    // Under the default policy, without a terminal, it goes on and says so.
+    const run = blast(box, ['load', '--env', 'demo', 'old'], { env: baseEnv() });
+    expect(run.status, run.stderr).to.equal(0);
+    expect(run.stderr).to.include('going on without asking (no terminal, or --yes): 1 downgrade(s)');
+    expect(freeze()).to.deep.equal(['alpha==1.0', 'beta==2.0']);
+  });
 });

@@ -26,6 +26,7 @@ import {
   latestManifest,
   type Manifest,
   ObjectStore,
+  type RevisionSummary,
   recordCurrent,
   recordRevision,
   recoverEnv,
@@ -35,6 +36,7 @@ import {
   withEnvLockAsync,
 } from '../store/index.js';
 import { runTransaction, type TransactionHooks } from '../transaction/index.js';
+import { restoreTransaction } from '../transaction/restore.js';
 import { parseWheelName } from './filenames.js';
 import { lockFormat } from './format.js';
 import { interpreterFacts } from './interpreter.js';
@@ -288,15 +290,36 @@ async function applyLocked(root: string, lock: Lock, options: ApplyOptions, env:
     createdAt: new Date().toISOString(),
     distributions: [...now.distributions.filter((d) => !drop.has(normalizeName(d.name))), ...plan.relink],
   };
+  let recorded: RevisionSummary | undefined;
   if (plan.relink.length || plan.remove.length) {
+    // The store's part is a transaction too (source lock, with the planned change), so a plugin's
+    // policy sees the re-links and removals as it sees pip's part.
+    let tx;
     try {
-      restoreEnv(root, target, { env, store });
+      tx = await restoreTransaction({
+        info: options.info,
+        manifest: target,
+        source: 'lock',
+        record: { source: 'lock', detail: lock.file },
+        hooks: options.hooks ?? noHooks,
+        interactive: false,
+        env,
+        store,
+      });
     } catch (error) {
       if (result.pipRan) restoreEnv(root, before, { env, store }); // pip's part goes too
       throw error;
     }
+    if (tx.exitCode !== 0) {
+      if (result.pipRan) restoreEnv(root, before, { env, store });
+      throw new BlastError(
+        `${tx.rolledBack?.reason ?? 'the restore failed'}; the environment was put back as it was before \`blast load --lock\`.`,
+        ExitCode.failure,
+      );
+    }
+    recorded = tx.recorded;
   }
-  const recorded = recordRevision(store, root, target, { source: 'lock', detail: lock.file });
+  recorded ??= recordRevision(store, root, target, { source: 'lock', detail: lock.file });
   if (recorded) result.recordedAs = recorded.n;
 
   const after = new Map(
@@ -331,13 +354,21 @@ async function pipInstall(
       file,
     ];
     let output = '';
-    const event: InstallEvent = { env: options.info, args, command: 'install', interactive: false };
+    const event: InstallEvent = {
+      env: options.info,
+      args,
+      command: 'install',
+      interactive: false,
+      source: 'lock',
+    };
     const result = await runTransaction({
       envPath: root,
       event,
       hooks: options.hooks ?? noHooks,
       env: options.env,
       report: () => {}, // the error below says what happened, once
+      blastCommand: 'load',
+      record: { source: 'pip', detail: args.join(' ') },
       pip: async (envPath, pipArgs, pipEnv, onSpawn) => {
         const run = await runPython(envPath, ['-m', 'pip', ...pipArgs], {
           env: pipEnv,

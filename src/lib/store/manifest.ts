@@ -26,6 +26,7 @@ import { installedDists, sitePackagesOf } from './dists.js';
 import { HashCache } from './hashcache.js';
 import { hashFile, ObjectStore } from './objects.js';
 import { envHash } from './journal-files.js';
+import { InsideEnv } from './inside.js';
 
 export interface FileEntry {
   /** Relative to the environment root, `/`-separated. */
@@ -182,9 +183,14 @@ export function snapshotEnv(
       for (const e of d.files) if (!isLink(e)) known.set(e.path, e);
   }
   const cache = new HashCache(join(stateDir(options.env), 'envs', envHash(root), 'hashes.json'));
+  // A RECORD path under a directory the environment has as a symbolic link (a package directory
+  // replaced by a link to a checkout) is not the environment's: it is neither linked into the
+  // store nor restored nor removed later (see inside.ts).
+  const guard = new InsideEnv(root);
   for (const dist of installedDists(root, sitePackages)) {
     const files: Entry[] = [];
     for (const rel of dist.paths) {
+      if (guard.problem(rel)) continue;
       const entry = entryOf(store, root, rel, options.stats, known.get(rel), cache);
       if (entry) {
         files.push(entry);
@@ -298,10 +304,22 @@ export function manifestProblem(m: unknown): string | undefined {
       seen.add((f as Entry).path);
     }
   }
+  const links = new Set<string>();
   for (const l of o.symlinks as unknown[]) {
     const problem = entryProblem(l);
     if (problem) return `symlinks: ${problem}`;
     if (!('link' in (l as object))) return `symlinks: ${(l as Entry).path} is not a link`;
+    links.add((l as Entry).path);
+  }
+  for (const d of o.distributions as Array<{ files: Entry[] }>)
+    for (const f of d.files) if (isLink(f)) links.add(f.path);
+  // A path under a link entry would be written through the link, wherever it points: refused.
+  for (const path of [...seen, ...links]) {
+    const parts = path.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const dir = parts.slice(0, i).join('/');
+      if (links.has(dir)) return `${path} lies under ${dir}, which the snapshot has as a symbolic link`;
+    }
   }
   if (o.variables !== undefined && !validVariables(o.variables)) return 'bad "variables"';
   if (o.settings !== undefined && !validSettings(o.settings)) return 'bad "settings"';

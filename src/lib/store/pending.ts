@@ -31,6 +31,7 @@ import { type Manifest, manifestProblem, writeFileAtomic } from './manifest.js';
 import { envStateDir } from './restore.js';
 import { readJournalFile, transactionJournalPath } from './journal-files.js';
 import { alive } from '../fs/lock.js';
+import type { RevisionSource } from './revisions.js';
 
 export type TransactionPhase =
   'preparing' | 'started' | 'pip-running' | 'pip-done' | 'committing' | 'rolling-back';
@@ -47,6 +48,13 @@ export interface TransactionJournal {
   pipExitCode?: number;
   args: string[];
   phase: TransactionPhase;
+  /**
+   * The Blast command that runs the transaction (`pip`, `load`), as its command line has it: how
+   * another process tells it still runs. Absent in older journals: `pip`.
+   */
+  command?: string;
+  /** The revision a committed transaction is recorded as; absent in older journals: pip's. */
+  record?: { source: RevisionSource; detail: string };
 }
 
 export interface TransactionBefore {
@@ -205,7 +213,8 @@ export function transactionState(envPath: string, env?: Env): TransactionState {
   if (!journal) return { state: 'none' };
   if (journal.blastPid === process.pid) return { state: 'ours', journal };
   const marker = `BLAST_TRANSACTION=${journal.id}`;
-  if (stillRuns(journal.blastPid, (cmdline) => cmdline.split('\0').includes('pip')))
+  const command = typeof journal.command === 'string' ? journal.command : 'pip';
+  if (stillRuns(journal.blastPid, (cmdline) => cmdline.split('\0').includes(command)))
     return { state: 'running', journal, pid: journal.blastPid, who: 'blast' };
   if (journal.phase === 'preparing' || journal.phase === 'started' || journal.phase === 'pip-running') {
     // Blast was killed; pip (its child) may live on and still be changing the environment.

@@ -29,7 +29,14 @@ import {
   restoreUnlocked,
   withEnvLock,
 } from './restore.js';
-import { latestRevision, listRevisions, readRevision, recordRevision } from './revisions.js';
+import {
+  latestRevision,
+  listRevisions,
+  readRevision,
+  recordRevision,
+  REVISION_SOURCES,
+  type RevisionSource,
+} from './revisions.js';
 import { removeStrays } from './strays.js';
 import { hasJournal } from './journal-files.js';
 
@@ -78,6 +85,14 @@ export function recoverAll(envPath: string, options: RecoverOptions = {}): Recov
   return recoverEnv(root, options);
 }
 
+/** The revision a committed transaction is recorded as (older journals: always pip's). */
+export function recordOf(journal: TransactionJournal): { source: RevisionSource; detail: string } {
+  const r = journal.record;
+  return r && REVISION_SOURCES.includes(r.source) && typeof r.detail === 'string'
+    ? { source: r.source, detail: r.detail }
+    : { source: 'pip', detail: journal.args.join(' ') };
+}
+
 /** Past the commit point: record the after state. Before it: put the before state back. */
 function recoverTransaction(
   root: string,
@@ -93,7 +108,7 @@ function recoverTransaction(
   const before = readTransactionBefore(root, env);
   if (journal.phase === 'committing') {
     const after = snapshotEnv(root, { env, store, previous: before.manifest });
-    recordRevision(store, root, after, { source: 'pip', detail: journal.args.join(' ') });
+    recordRevision(store, root, after, recordOf(journal));
     endTransaction(root, env ?? process.env);
     return 'finished';
   }
@@ -234,7 +249,10 @@ export function interruptedChange(
   if (tx.state === 'running') return { message: transactionRunsError(root, tx).message, running: true };
   if (tx.state === 'interrupted')
     return {
-      message: `a pip transaction (pip ${tx.journal.args.join(' ')}) was interrupted at ${tx.journal.phase}`,
+      message:
+        recordOf(tx.journal).source === 'pip'
+          ? `a pip transaction (pip ${tx.journal.args.join(' ')}) was interrupted at ${tx.journal.phase}`
+          : `a transaction (${recordOf(tx.journal).source} ${recordOf(tx.journal).detail}) was interrupted at ${tx.journal.phase}`,
       running: false,
     };
   return { message: 'a restore (blast load or a rollback) was interrupted', running: false };

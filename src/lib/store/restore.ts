@@ -10,11 +10,9 @@
 import {
   existsSync,
   lstatSync,
-  mkdirSync,
   readdirSync,
   readlinkSync,
   renameSync,
-  rmdirSync,
   symlinkSync,
   unlinkSync,
 } from 'node:fs';
@@ -23,6 +21,7 @@ import { BlastError, ExitCode } from '../errors.js';
 import type { Env } from '../paths.js';
 import { crashPoint } from './crash.js';
 import { installedDists } from './dists.js';
+import { InsideEnv } from './inside.js';
 import { entryOf, isLink, type Entry, type Manifest, safeRelPath, writeFileAtomic } from './manifest.js';
 import { ObjectStore, tempName } from './objects.js';
 import { envStateDir, journalPath, readJournalFile } from './journal-files.js';
@@ -104,27 +103,29 @@ function captureState(store: ObjectStore, root: string, rel: string): PathState 
   return entry ? stateOf(entry) : { kind: 'absent' };
 }
 
-/** Make `abs` be `state`; `check` first whether it already is (recovery: part of it may be done). */
-function apply(store: ObjectStore, abs: string, state: PathState, check: boolean): void {
+/**
+ * Make `rel` be `state`; `check` first whether it already is (recovery: part of it may be done).
+ * Every directory above `rel` is checked to be a real one first (inside.ts): nothing is ever
+ * written or removed through a link, also not one a previous step of a crafted journal made.
+ */
+function apply(store: ObjectStore, guard: InsideEnv, rel: string, state: PathState, check: boolean): void {
+  const abs = guard.check(rel);
   if (check && holds(store, abs, state)) return;
   if (state.kind === 'absent') {
-    try {
-      unlinkSync(abs);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
+    guard.unlink(rel);
   } else if (state.kind === 'link') {
-    mkdirSync(dirname(abs), { recursive: true });
+    guard.mkdirs(dirname(rel));
     const temp = tempName(dirname(abs));
     symlinkSync(state.target, temp);
-    renameSync(temp, abs);
+    renameSync(temp, abs); // replaces a link at `abs` itself, never its target
   } else {
+    guard.mkdirs(dirname(rel));
     store.materialize({ sha256: state.sha256, mode: state.mode }, abs);
   }
 }
 
 /** Remove the directories that removed paths leave empty, up to (not including) the root's first level. */
-function pruneEmptyDirs(root: string, removed: string[]): void {
+function pruneEmptyDirs(guard: InsideEnv, removed: string[]): void {
   const dirs = new Set<string>();
   for (const rel of removed) {
     let d = dirname(rel);
@@ -136,12 +137,8 @@ function pruneEmptyDirs(root: string, removed: string[]): void {
   }
   for (const d of [...dirs].sort((a, b) => b.length - a.length)) {
     if (/^lib\d*\/[^/]+(\/site-packages)?$/.test(d)) continue;
-    const abs = join(root, d);
-    try {
-      if (readdirSync(abs).length === 0) rmdirSync(abs);
-    } catch {
-      // gone or not empty
-    }
+    // Only a real, empty directory under real ones goes (never one through a link).
+    guard.rmdirIfEmpty(d);
   }
 }
 
@@ -161,15 +158,23 @@ function bytecodeOf(root: string, rel: string): string[] {
     .map((n) => `${dir}/${n}`);
 }
 
-/** Compute the steps that turn the environment into `manifest`. */
+/**
+ * Compute the steps that turn the environment into `manifest`. Nothing is written or removed
+ * through a symbolic link (see inside.ts): a path the snapshot has under a directory the
+ * environment has as a link refuses the whole restore here, before anything changed; a file of
+ * what is installed now that lies under such a link (a package directory the user replaced by a
+ * link to a checkout) is not the environment's to remove, and stays.
+ */
 export function planRestore(store: ObjectStore, envPath: string, manifest: Manifest): Step[] {
   const root = resolve(envPath);
+  const guard = new InsideEnv(root);
   const target = new Map<string, PathState>();
   for (const dist of manifest.distributions) for (const e of dist.files) target.set(e.path, stateOf(e));
   for (const l of manifest.symlinks) target.set(l.path, stateOf(l));
   const steps: Step[] = [];
   for (const [rel, after] of target) {
     if (holds(store, join(root, rel), after)) continue;
+    guard.check(rel, 'nothing');
     steps.push({ path: rel, before: captureState(store, root, rel), after });
   }
   // Files of what is installed now that the snapshot does not have: exactly what their RECORDs list.
@@ -180,6 +185,7 @@ export function planRestore(store: ObjectStore, envPath: string, manifest: Manif
   // As pip's uninstall does, the bytecode Python wrote next to a removed module goes with it.
   for (const rel of [...extra]) for (const pyc of bytecodeOf(root, rel)) if (!target.has(pyc)) extra.add(pyc);
   for (const rel of [...extra].sort()) {
+    if (guard.problem(rel)) continue; // under a link: outside the environment, never removed
     const before = captureState(store, root, rel);
     if (before.kind !== 'absent') steps.push({ path: rel, before, after: { kind: 'absent' } });
   }
@@ -207,18 +213,19 @@ function run(
   const list = direction === 'after' ? steps : steps.map((s) => ({ ...s, after: s.before }));
   const removals = list.filter((s) => s.after.kind === 'absent');
   const links = list.filter((s) => s.after.kind !== 'absent');
+  const guard = new InsideEnv(root);
   removals.forEach((s, i) => {
-    apply(store, join(root, s.path), s.after, check);
+    apply(store, guard, s.path, s.after, check);
     if (i === 0) crashPoint('restore-removing');
   });
   crashPoint('restore-removed');
   links.forEach((s, i) => {
-    apply(store, join(root, s.path), s.after, check);
+    apply(store, guard, s.path, s.after, check);
     if (i === 0) crashPoint('restore-linking');
   });
   crashPoint('restore-linked');
   pruneEmptyDirs(
-    root,
+    guard,
     removals.map((s) => s.path),
   );
   crashPoint('restore-pruned');

@@ -5,6 +5,7 @@
  */
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { InsideEnv } from './inside.js';
 
 /** Every path under the given directories of the environment (relative, `/`-separated; directories too). */
 export function treePaths(root: string, dirs: readonly string[]): Set<string> {
@@ -29,10 +30,16 @@ export function treePaths(root: string, dirs: readonly string[]): Set<string> {
   return out;
 }
 
-/** Remove what is under `dirs` now but was not in `before` (what a failed pip left outside every RECORD). */
+/**
+ * Remove what is under `dirs` now but was not in `before` (what a failed pip left outside every
+ * RECORD). Only real directories are walked (a directory that is a link, or under one, is outside
+ * the environment); a new link is removed itself, never what it points to.
+ */
 export function removeStrays(root: string, dirs: readonly string[], before: ReadonlySet<string>): number {
   let removed = 0;
+  const guard = new InsideEnv(root);
   const walk = (rel: string) => {
+    if (!guard.isRealDir(rel)) return;
     let entries;
     try {
       entries = readdirSync(join(root, rel), { withFileTypes: true });

@@ -28,6 +28,8 @@ import {
   treePaths,
   type Manifest,
   type RestoreResult,
+  type RevisionSource,
+  type RevisionSummary,
   type TransactionJournal,
   withEnvLockAsync,
 } from '../store/index.js';
@@ -118,6 +120,12 @@ export interface TransactionOptions {
   ) => Promise<number>;
   /** Where to tell the user what was undone. */
   report?: (line: string) => void;
+  /** The Blast command running this (`pip` by default; `load`): how other processes see it still runs. */
+  blastCommand?: string;
+  /** The revision a commit is recorded as; default: source `pip`, pip's arguments. */
+  record?: { source: RevisionSource; detail: string };
+  /** What the user ran, for the rollback line ("this pip command" by default). */
+  what?: string;
 }
 
 export interface TransactionResult {
@@ -126,6 +134,8 @@ export interface TransactionResult {
   changed: InstallChange;
   /** Set when the environment was put back. */
   rolledBack?: { reason: string; restore: RestoreResult; strays: number };
+  /** The revision a committed change was recorded as (none when it changed nothing). */
+  recorded?: RevisionSummary;
   timings: Timings;
 }
 
@@ -189,15 +199,28 @@ async function transact(
     blastPid: process.pid,
     args: [...event.args],
     phase: 'started',
+    command: options.blastCommand ?? 'pip',
+    record: options.record ?? { source: 'pip', detail: event.args.join(' ') },
   };
   beginTransaction(root, env, journal, { v: 1, id: journal.id, manifest, watched, paths: [...paths] });
   // The state before, when a change made around Blast since the latest revision.
   recordRevision(store, root, manifest, { source: 'outside' });
   const t1 = performance.now();
 
-  const pipExitCode = await pip(root, event.args, { ...pipEnv, BLAST_TRANSACTION: journal.id }, (pid) =>
-    setPhase(root, env, journal, 'pip-running', { pipPid: pid }),
-  );
+  let pipExitCode: number;
+  try {
+    pipExitCode = await pip(root, event.args, { ...pipEnv, BLAST_TRANSACTION: journal.id }, (pid) =>
+      setPhase(root, env, journal, 'pip-running', { pipPid: pid }),
+    );
+  } catch (error) {
+    // The runner itself failed (pip could not start, a restore was refused): what it did goes,
+    // then its error is the command's.
+    setPhase(root, env, journal, 'rolling-back');
+    restoreEnv(root, manifest, { env, store });
+    removeStrays(root, watched, paths);
+    endTransaction(root, env);
+    throw error;
+  }
   setPhase(root, env, journal, 'pip-done', { pipExitCode });
   const t2 = performance.now();
 
@@ -220,11 +243,11 @@ async function transact(
     // The commit point: from here an interrupted transaction is finished, not undone.
     setPhase(root, env, journal, 'committing');
     const after = snapshotEnv(root, { env, store, previous: manifest });
-    recordRevision(store, root, after, { source: 'pip', detail: event.args.join(' ') });
+    const recorded = recordRevision(store, root, after, journal.record!);
     crashPoint('transaction-recorded');
     endTransaction(root, env);
     timings.record = performance.now() - t3;
-    return { exitCode, pipExitCode, changed, timings };
+    return { exitCode, pipExitCode, changed, ...(recorded ? { recorded } : {}), timings };
   }
 
   setPhase(root, env, journal, 'rolling-back');
@@ -235,7 +258,7 @@ async function transact(
   timings.rollback = performance.now() - t3;
   const undone = undoneLines(changed);
   report(
-    `blast: ${reason}; the environment was put back as it was before this pip command` +
+    `blast: ${reason}; the environment was put back as it was before ${options.what ?? 'this pip command'}` +
       (undone.length === 0 ? ' (no distribution had changed).' : ':'),
   );
   for (const line of undone) report(line);

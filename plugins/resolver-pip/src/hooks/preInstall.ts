@@ -9,7 +9,7 @@ import { analyse } from '../resolver/analyse.js';
 import { confirm } from '../resolver/confirm.js';
 import { pipConstraintValue, writeConstraints } from '../resolver/constraints.js';
 import { decide } from '../resolver/decide.js';
-import { isEmpty } from '../resolver/impact.js';
+import { isEmpty, plannedImpact } from '../resolver/impact.js';
 import { policyOf } from '../resolver/policy.js';
 import { impactTable } from '../resolver/table.js';
 
@@ -23,6 +23,22 @@ const hook: Hook<'preInstall'> = async function (event): Promise<InstallContribu
   const contribution: InstallContribution = {};
   if (writeConstraints(event.env.path, policy.constraints) && policy.constraints.length > 0)
     contribution.env = { PIP_CONSTRAINT: pipConstraintValue(event.env.path, process.env.PIP_CONSTRAINT) };
+  if (event.planned) {
+    // A restore from the store (API 1.4: blast load, --revision, a lock's store part): no pip
+    // runs, but its planned change meets the same policy, so `downgrades=forbid` cannot be
+    // bypassed by loading an older snapshot or revision.
+    const impact = plannedImpact(event.planned);
+    if (isEmpty(impact)) return contribution;
+    const action = event.source === 'lock' ? 'this blast load --lock' : 'this blast load';
+    say(`blast: impact of ${action}:`);
+    for (const line of impactTable(impact)) say(line);
+    const decision = decide(impact, 'install', policy, event.interactive, action);
+    if (decision.refuse) throw new Refused(decision.refuse);
+    if (decision.note) say(`blast: ${decision.note}`);
+    if (decision.ask && !confirm(decision.ask))
+      throw new Refused('not confirmed; nothing was changed (BLAST_YES=1 goes on without asking)');
+    return contribution;
+  }
   if (event.command === 'other') return contribution;
 
   const analysis = await analyse({

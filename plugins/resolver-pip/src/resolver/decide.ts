@@ -20,12 +20,14 @@ export function decide(
   command: 'install' | 'uninstall',
   policy: Policy,
   interactive: boolean,
+  /** What the user asked for, in the question and the refusal: `this pip install`, `this blast load`. */
+  action = 'this pip install',
 ): Decision {
   if (policy.downgrades === 'forbid' && impact.downgraded.length > 0) {
     const which = impact.downgraded.map((s) => `${s.name} ${s.from} -> ${s.to}`).join(', ');
     return {
       refuse:
-        `this would downgrade ${which}, and this environment forbids downgrades (downgrades=forbid); nothing was installed. ` +
+        `this would downgrade ${which}, and this environment forbids downgrades (downgrades=forbid); nothing was ${action === 'this pip install' ? 'installed' : 'changed'}. ` +
         'Pin what you want with a constraint, or change the policy: blast config downgrades=confirm',
     };
   }
@@ -36,5 +38,5 @@ export function decide(
   if (policy.downgrades === 'allow')
     return { note: `going on without asking (downgrades=allow): ${risky.join(', ')}` };
   if (!interactive) return { note: `going on without asking (no terminal, or --yes): ${risky.join(', ')}` };
-  return { ask: `blast: ${risky.join(', ')}. Go on with this pip install? [y/N] ` };
+  return { ask: `blast: ${risky.join(', ')}. Go on with ${action}? [y/N] ` };
 }

@@ -177,6 +177,39 @@ export function installImpact(installed: ReadonlyMap<string, Distribution>, repo
   return impact;
 }
 
+/**
+ * The impact of a change the core planned itself (a restore from the store, API 1.4's
+ * `InstallEvent.planned`): `name version` lists, and `name old -> new` for every version change,
+ * sorted here into upgrades and downgrades. Requirements are not known (the store's manifest does
+ * not carry them), so no conflicts; `pip check` after it still runs (postInstall).
+ */
+export function plannedImpact(planned: {
+  added: readonly string[];
+  removed: readonly string[];
+  upgraded: readonly string[];
+}): Impact {
+  const impact = emptyImpact();
+  const split = (d: string) => ({
+    name: d.slice(0, d.lastIndexOf(' ')),
+    version: d.slice(d.lastIndexOf(' ') + 1),
+  });
+  for (const d of planned.added) impact.added.push(split(d));
+  for (const d of planned.removed) impact.removed.push(split(d));
+  for (const u of planned.upgraded) {
+    const m = /^(\S+) (\S+) -> (\S+)$/.exec(u);
+    if (!m) continue;
+    const [, name, from, to] = m as unknown as [string, string, string, string];
+    const order = compareVersions(from, to);
+    const step = { name, from, to, major: isMajorJump(from, to) };
+    if (order < 0) impact.upgraded.push(step);
+    else if (order > 0) impact.downgraded.push(step);
+    else impact.reinstalled.push({ name, version: to });
+  }
+  for (const list of [impact.added, impact.upgraded, impact.downgraded, impact.removed, impact.reinstalled])
+    byName(list as Array<{ name: string }>);
+  return impact;
+}
+
 /** What `pip uninstall NAMES` would change (names not installed are skipped, as pip skips them). */
 export function uninstallImpact(
   installed: ReadonlyMap<string, Distribution>,
