@@ -268,7 +268,9 @@ async function configCheck(record: EnvRecord): Promise<CheckResult[]> {
         (kept.length ? `, keeping variable(s) ${kept.join(', ')}` : '') +
         (dropped.length ? `, dropping variable(s) ${dropped.join(', ')}` : '') +
         (rebuilt.settings ? ' and the settings' : ''),
-      repair: () => writeEnvConfig(record.path, rebuilt),
+      repair: async () => {
+        await changeEnvConfig(record.path, () => rebuilt);
+      },
     },
   ];
 }

@@ -376,6 +376,7 @@ export function removeKnownExtras(
   known: readonly Manifest[],
 ): number {
   const root = resolve(envPath);
+  const guard = new InsideEnv(root);
   const keep = new Set(
     [...target.distributions.flatMap((d) => d.files), ...target.symlinks].map((e) => e.path),
   );
@@ -383,12 +384,13 @@ export function removeKnownExtras(
   for (const manifest of known)
     for (const entry of manifest.distributions.flatMap((d) => d.files)) {
       if (keep.has(entry.path) || removed.has(entry.path)) continue;
-      const abs = join(root, entry.path);
-      if (!holds(store, abs, stateOf(entry))) continue;
-      apply(store, abs, { kind: 'absent' }, false);
+      // Never through a link: a file reached through one is not this environment's to remove.
+      if (guard.problem(entry.path)) continue;
+      if (!holds(store, join(root, entry.path), stateOf(entry))) continue;
+      apply(store, guard, entry.path, { kind: 'absent' }, false);
       removed.add(entry.path);
     }
-  pruneEmptyDirs(root, [...removed]);
+  pruneEmptyDirs(guard, [...removed]);
   return removed.size;
 }
 

@@ -165,7 +165,7 @@ export async function runTransaction(options: TransactionOptions): Promise<Trans
   // The environment is this transaction's for its whole life, pip included: a load, a save or
   // another transaction waits (saying for whom), the daemon's `blast record` skips (this records
   // itself). Restores and recoveries inside run at once: this process holds the lock.
-  return withEnvLockAsync(root, env, () => transact(root, env, event, hooks, pipEnv, pip, report), {
+  return withEnvLockAsync(root, env, () => transact(root, env, event, hooks, pipEnv, pip, report, options), {
     what: `pip ${event.args.join(' ')}`.slice(0, 120),
     kind: 'pip',
   });
@@ -179,6 +179,7 @@ async function transact(
   pipEnv: Env,
   pip: NonNullable<TransactionOptions['pip']>,
   report: (line: string) => void,
+  options: Pick<TransactionOptions, 'blastCommand' | 'record' | 'what'>,
 ): Promise<TransactionResult> {
   const t0 = performance.now();
   const store = ObjectStore.of(env);
