@@ -202,7 +202,11 @@ The change is journaled: if it is interrupted, the next \`blast save\`, \`blast 
       );
     }
     const started = performance.now();
-    const result = restoreEnv(info.path, manifest, { env: process.env, store });
+    const result = restoreEnv(info.path, manifest, {
+      env: process.env,
+      store,
+      what: `${flags.revision !== undefined ? name : `snapshot ${name}`} of ${info.name}`,
+    });
     const restoreVariables =
       manifest.variables !== undefined &&
       JSON.stringify(manifest.variables) !== JSON.stringify(loaded.config.variables);
