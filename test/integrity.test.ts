@@ -10,6 +10,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   appendFileSync,
+  chmodSync,
   chownSync,
   existsSync,
   mkdirSync,
@@ -74,16 +75,16 @@ function world(mode: string, asNobody = false): World {
     expect(r.status, `blast ${args.join(' ')}: ${r.stderr}`).to.equal(0);
     return r;
   };
-  const start = run(
-    ['start', 'demo', ...(asNobody ? ['--python', '/usr/bin/python3.11'] : [])],
-    { BLAST_SHELL: 'bash', BLAST_SHELL_SCRIPT: script },
-  );
+  const start = run(['start', 'demo', ...(asNobody ? ['--python', '/usr/bin/python3.11'] : [])], {
+    BLAST_SHELL: 'bash',
+    BLAST_SHELL_SCRIPT: script,
+  });
   expect(start.status, start.stderr).to.equal(0);
   // No daemon: its `blast record` would snapshot the environment behind the test's back.
   killDaemons(box);
   const envPath = join(box.blastHome, 'envs', 'demo');
   const python = join(envPath, 'bin', 'python');
-  buildWheel(python, wheels, 'acme', '1.0', { files: { 'acme/data.txt': 'payload\n' } });
+  buildWheel(python, wheels, 'acme', '1.0', { files: { 'acme/data.txt': 'payload\n', 'acme/empty.py': '' } });
   if (asNobody) chownTree(wheels);
   const pipEnv = isolatedPipEnv(box.env);
   const pip = (...args: string[]) => {
@@ -96,7 +97,14 @@ function world(mode: string, asNobody = false): World {
     return r.stdout;
   };
   pip('install', 'acme==1.0');
-  const init = join(envPath, 'lib', readdirSync(join(envPath, 'lib'))[0]!, 'site-packages', 'acme', '__init__.py');
+  const init = join(
+    envPath,
+    'lib',
+    readdirSync(join(envPath, 'lib'))[0]!,
+    'site-packages',
+    'acme',
+    '__init__.py',
+  );
   expect(readFileSync(init, 'utf8')).to.equal(ORIGINAL);
   ok(['save', '--env', 'demo', 's1']);
   const object = join(box.blastHome, 'store', 'objects', sha(ORIGINAL).slice(0, 2), `${sha(ORIGINAL)}-644`);
@@ -126,7 +134,10 @@ function appendInPlace(w: World, file: string, asNobody = false): void {
 type Deep = {
   ok: boolean;
   checks: Array<{ name: string; status: string; env?: string; message: string; repaired?: boolean }>;
-  deep: { objects: number; unrestorable: Array<{ env: string; what: string; files: Array<{ path: string }> }> };
+  deep: {
+    objects: number;
+    unrestorable: Array<{ env: string; what: string; files: Array<{ path: string }> }>;
+  };
 };
 
 function deepCheck(w: World, ...more: string[]): { status: number; out: Deep } {
@@ -196,14 +207,16 @@ describe('store integrity (link modes, seals, check --deep)', function () {
           // Found again, not restored, on every later try; the damaged bytes kept aside.
           expectRefused(w, ['load', '--env', 'demo', 's1'], before, /Snapshot s1 of demo/);
           const quarantine = join(w.box.blastHome, 'store', 'quarantine');
-          expect(readdirSync(quarantine).map((n) => readFileSync(join(quarantine, n), 'utf8'))).to.deep.equal([
-            `${ORIGINAL}x\n`,
-          ]);
+          expect(readdirSync(quarantine).map((n) => readFileSync(join(quarantine, n), 'utf8'))).to.deep.equal(
+            [`${ORIGINAL}x\n`],
+          );
           const deep = deepCheck(w);
           expect(deep.status).to.equal(5);
           const named = deep.out.checks.find((c) => c.name === 'snapshots restorable' && c.status === 'fail');
           expect(named?.env).to.equal('demo');
-          expect(named?.message).to.match(/^snapshot s1 can no longer be restored exactly: .*acme\/__init__\.py/);
+          expect(named?.message).to.match(
+            /^snapshot s1 can no longer be restored exactly: .*acme\/__init__\.py/,
+          );
           expect(deep.out.deep.unrestorable.map((u) => u.what)).to.deep.equal(['snapshot s1']);
           // The edited file is what a later snapshot has, under its own (right) hash.
           w.ok(['save', '--env', 'demo', 's2']);
@@ -221,6 +234,35 @@ describe('store integrity (link modes, seals, check --deep)', function () {
         }
       });
     }
+
+    it('hardlink: an empty file is never a shared inode, so `>>` into one is undone by the load', () => {
+      const w = world('hardlink');
+      try {
+        const empty = join(w.init, '..', 'empty.py');
+        expect(statSync(empty).nlink, 'not linked into the store').to.equal(1);
+        const r = spawnSync('sh', ['-c', 'echo x >> "$1"', 'sh', empty]);
+        expect(r.status).to.equal(0);
+        expect(w.ok(['load', '--env', 'demo', 's1']).stdout).to.match(/^Restored s1 into demo/);
+        expect(readFileSync(empty, 'utf8')).to.equal('');
+        expect(deepCheck(w).status).to.equal(0);
+      } finally {
+        w.cleanup();
+      }
+    });
+
+    it("hardlink: a chmod of the hard-linked file (the object's mode too) is undone by the load", () => {
+      const w = world('hardlink');
+      try {
+        chmodSync(w.init, 0o755);
+        expect(w.ok(['load', '--env', 'demo', 's1']).stdout).to.match(/^Restored s1 into demo/);
+        expect(statSync(w.init).mode & 0o7777).to.equal(0o644);
+        expect(readFileSync(w.init, 'utf8')).to.equal(ORIGINAL);
+        expect(statSync(w.object).mode & 0o7777, 'the object has its own mode again').to.equal(0o644);
+        expect(deepCheck(w).status).to.equal(0);
+      } finally {
+        w.cleanup();
+      }
+    });
 
     it('hardlink, as an unprivileged user (nobody): found and refused the same way', function () {
       if (process.getuid?.() !== 0 || spawnSync('id', ['nobody']).status !== 0) this.skip();
@@ -313,9 +355,11 @@ describe('store integrity (link modes, seals, check --deep)', function () {
           w.pip('uninstall', '-y', 'acme');
           w.ok(['load', '--env', 'demo', 's2']);
           expect(readFileSync(w.init, 'utf8')).to.equal(ORIGINAL);
-          expect(execFileSync(join(w.envPath, 'bin', 'python'), ['-c', 'import acme; print(acme.VALUE)'], {
-            encoding: 'utf8',
-          })).to.equal('acme 1.0 works\n');
+          expect(
+            execFileSync(join(w.envPath, 'bin', 'python'), ['-c', 'import acme; print(acme.VALUE)'], {
+              encoding: 'utf8',
+            }),
+          ).to.equal('acme 1.0 works\n');
         } finally {
           w.cleanup();
         }

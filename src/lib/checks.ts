@@ -300,7 +300,7 @@ async function registerFromDisk(env: Env): Promise<void> {
 }
 
 const SHARED_NOTE =
-  'a write into an environment\'s file (an editor saving in place, `>>`) changes the stored copy too: ' +
+  "a write into an environment's file (an editor saving in place, `>>`) changes the stored copy too: " +
   'it is found before that copy is used (seals; `blast check --deep` re-hashes everything). ' +
   'BLAST_LINK_MODE=copy shares nothing';
 
@@ -314,12 +314,21 @@ function linkModeCheck(env: Env): CheckResult {
     return { name, status: 'fail', message: `${messageOf(error)} Set it to auto, clone, hardlink or copy` };
   }
   const clones = new ObjectStore(storeDir(env), mode).probeClone();
-  const unknown = clones === undefined ? ' (whether this file system clones is known once the store exists)' : '';
+  const unknown =
+    clones === undefined ? ' (whether this file system clones is known once the store exists)' : '';
   switch (mode) {
     case 'copy':
-      return { name, status: 'ok', message: 'copy: environments share no inode with the store (safe; no disk shared)' };
+      return {
+        name,
+        status: 'ok',
+        message: 'copy: environments share no inode with the store (safe; no disk shared)',
+      };
     case 'hardlink':
-      return { name, status: 'ok', message: `hardlink: environments share inodes with the store; ${SHARED_NOTE}` };
+      return {
+        name,
+        status: 'ok',
+        message: `hardlink: environments share inodes with the store; ${SHARED_NOTE}`,
+      };
     case 'clone':
       return clones === false
         ? {
@@ -349,7 +358,10 @@ function linkModeCheck(env: Env): CheckResult {
  * `blast check --deep`: every object re-hashed; every snapshot and revision that needs a damaged
  * or missing object named by environment, since it can no longer be restored exactly.
  */
-export function deepChecks(env: Env, envs: readonly EnvInfo[]): { results: CheckResult[]; report: DeepReport } {
+export function deepChecks(
+  env: Env,
+  envs: readonly EnvInfo[],
+): { results: CheckResult[]; report: DeepReport } {
   const store = new ObjectStore(storeDir(env)); // hashing only: the link mode does not matter
   const report = deepCheck(store);
   const results: CheckResult[] = [];
@@ -391,7 +403,10 @@ export function deepChecks(env: Env, envs: readonly EnvInfo[]): { results: Check
     const files = [...new Map(list.flatMap((u) => u.files).map((f) => [f.path, f])).values()];
     const shown = files
       .slice(0, 3)
-      .map((f) => `${f.path} (${f.problem === 'damaged' ? 'damaged' : f.quarantined ? 'damaged, quarantined' : 'missing'})`)
+      .map(
+        (f) =>
+          `${f.path} (${f.problem === 'damaged' ? 'damaged' : f.quarantined ? 'damaged, quarantined' : 'missing'})`,
+      )
       .join(', ');
     results.push({
       name: 'snapshots restorable',

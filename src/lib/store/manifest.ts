@@ -19,11 +19,11 @@ import {
 import { dirname, join, resolve } from 'node:path';
 import { BlastError, ExitCode, messageOf } from '../errors.js';
 import type { SettingValue } from '../hooks.js';
-import { stateDir, type Env } from '../paths.js';
+import type { Env } from '../paths.js';
 import { readVenv } from '../venv/cfg.js';
 import { crashPoint } from './crash.js';
 import { installedDists, sitePackagesOf } from './dists.js';
-import { HashCache } from './hashcache.js';
+import { HashCache, hashCachePath } from './hashcache.js';
 import { hashFile, ObjectStore, type SealHint } from './objects.js';
 import { envHash } from './journal-files.js';
 
@@ -131,7 +131,8 @@ export function entryOf(
   if (known && known.mode === mode && known.size === st.size) {
     const obj = store.statOf(known);
     if (obj && obj.ino === st.ino && obj.dev === st.dev) {
-      if (known.mtimeMs !== undefined && obj.mtimeMs === known.mtimeMs) return reuse(known.sha256, obj.mtimeMs);
+      if (known.mtimeMs !== undefined && obj.mtimeMs === known.mtimeMs)
+        return reuse(known.sha256, obj.mtimeMs);
       writtenInPlace = true; // or touched: the hash below tells
     }
   } else if (known) {
@@ -199,7 +200,7 @@ export function snapshotEnv(
     for (const d of options.previous.distributions)
       for (const e of d.files) if (!isLink(e)) known.set(e.path, e);
   }
-  const cache = new HashCache(join(stateDir(options.env), 'envs', envHash(root), 'hashes.json'));
+  const cache = new HashCache(hashCachePath(root, options.env));
   for (const dist of installedDists(root, sitePackages)) {
     const files: Entry[] = [];
     for (const rel of dist.paths) {

@@ -83,6 +83,8 @@ export type Verified =
   | { state: 'damaged'; quarantined?: string };
 
 const HEX64 = /^[0-9a-f]{64}$/;
+/** SHA-256 of no bytes. */
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 export function keyOf(ref: ObjectRef): string {
   return `${ref.sha256}-${(ref.mode & 0o7777).toString(8)}`;
@@ -162,6 +164,12 @@ export class ObjectStore {
   ) {
     this.objects = join(root, 'objects');
     this.quarantine = join(root, 'quarantine');
+  }
+
+  /** Whether files materialized now are hard links to the objects (hardlink, or auto where clones fail). */
+  sharesInodes(): boolean {
+    if (this.linkMode === 'auto' && this.clones === undefined) this.clones = this.probeClone();
+    return this.linkMode === 'hardlink' || (this.linkMode === 'auto' && this.clones === false);
   }
 
   /** The store of BLAST_HOME, in the link mode BLAST_LINK_MODE asks for. */
@@ -290,7 +298,7 @@ export class ObjectStore {
     const temp = tempName(dirname(dest));
     const mode = ref.mode & 0o7777;
     try {
-      this.transfer(src, temp, mode, ref.sha256);
+      this.transfer(src, temp, mode, ref.sha256, true);
       crashPoint('store-object-temp');
       renameSync(temp, dest);
     } catch (error) {
@@ -301,10 +309,21 @@ export class ObjectStore {
   }
 
   /**
-   * Make `temp` (absent) a file with `src`'s bytes and `mode`, as the link mode says. With
-   * `sha256`, a copy is checked against it (storing: `src` may have changed since it was hashed).
+   * Make `temp` (absent) a file with `src`'s bytes (which hash to `sha256`) and `mode`, as the link
+   * mode says; a copy is checked against the hash when `verifyCopy` (storing: `src` may have
+   * changed since it was hashed).
+   *
+   * The empty file is never linked, in any mode: it is the most shared object of all (every empty
+   * `__init__.py` of every environment), a new empty file costs what a link costs, and so an
+   * `echo x >>` into one reaches nothing else.
    */
-  private transfer(src: string, temp: string, mode: number, sha256?: string): void {
+  private transfer(src: string, temp: string, mode: number, sha256: string, verifyCopy: boolean): void {
+    if (sha256 === EMPTY_SHA256) {
+      mkdirSync(dirname(temp), { recursive: true });
+      closeSync(openSync(temp, 'wx', mode));
+      keepTimes(src, temp, mode);
+      return;
+    }
     if (this.linkMode !== 'hardlink' && this.linkMode !== 'copy' && this.clones !== false) {
       try {
         this.cloneFile(src, temp, mode);
@@ -326,7 +345,7 @@ export class ObjectStore {
       }
     }
     mkdirSync(dirname(temp), { recursive: true });
-    if (sha256 !== undefined) this.copyVerified(src, temp, sha256, mode);
+    if (verifyCopy) this.copyVerified(src, temp, sha256, mode);
     else {
       copyFileSync(src, temp, constants.COPYFILE_EXCL);
       keepTimes(src, temp, mode);
@@ -395,8 +414,7 @@ export class ObjectStore {
    */
   materialize(ref: ObjectRef, dest: string): void {
     const src = this.pathOf(ref);
-    const links = this.linkMode === 'hardlink' || (this.linkMode === 'auto' && this.clones === false);
-    if (links) {
+    if (this.sharesInodes() && ref.sha256 !== EMPTY_SHA256) {
       try {
         linkMakingDir(src, dest);
         return;
@@ -415,7 +433,7 @@ export class ObjectStore {
     mkdirSync(dirname(dest), { recursive: true });
     const temp = tempName(dirname(dest));
     try {
-      this.transfer(src, temp, ref.mode & 0o7777);
+      this.transfer(src, temp, ref.mode & 0o7777, ref.sha256, false);
       renameSync(temp, dest);
     } catch (error) {
       rmQuiet(temp);
@@ -467,7 +485,10 @@ export class ObjectStore {
     }
     if (!st.isFile()) return false;
     const obj = this.statOf(ref);
-    if (obj && sameInode(obj, st)) return this.verify(ref, hint, obj).state === 'ok';
+    // The object's own inode: it holds the object while that is intact, and has its mode (a chmod
+    // of a hard-linked file changed both; verify stores the object again with its own).
+    if (obj && sameInode(obj, st))
+      return this.verify(ref, hint, obj).state === 'ok' && (st.mode & 0o7777) === (ref.mode & 0o7777);
     if ((st.mode & 0o7777) !== (ref.mode & 0o7777)) return false;
     const size = hint.size ?? obj?.size;
     if (size !== undefined && size !== st.size) return false;

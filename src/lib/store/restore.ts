@@ -24,6 +24,7 @@ import type { Env } from '../paths.js';
 import { crashPoint } from './crash.js';
 import { installedDists } from './dists.js';
 import { entryOf, isLink, type Entry, type Manifest, safeRelPath, writeFileAtomic } from './manifest.js';
+import { HashCache, hashCachePath } from './hashcache.js';
 import { ObjectStore, tempName } from './objects.js';
 import { envStateDir, journalPath, readJournalFile } from './journal-files.js';
 import { withPidLock } from './pid-lock.js';
@@ -74,8 +75,11 @@ function stateOf(entry: Entry): PathState {
   return state;
 }
 
-/** Whether `abs` is in `state` now. */
-function holds(store: ObjectStore, abs: string, state: PathState): boolean {
+/**
+ * Whether `abs` is in `state` now. With `cache` (the environment's hash cache), a file still the
+ * very inode state it had when its hash was cached is taken by that hash, unread.
+ */
+function holds(store: ObjectStore, abs: string, state: PathState, cache?: HashCache, rel?: string): boolean {
   if (state.kind === 'absent') {
     try {
       lstatSync(abs);
@@ -87,6 +91,15 @@ function holds(store: ObjectStore, abs: string, state: PathState): boolean {
   if (state.kind === 'link') {
     try {
       return lstatSync(abs).isSymbolicLink() && readlinkSync(abs) === state.target;
+    } catch {
+      return false;
+    }
+  }
+  if (cache && rel !== undefined && !store.sharesInodes()) {
+    try {
+      const st = lstatSync(abs);
+      if (st.isFile() && cache.get(rel, st) === state.sha256 && (st.mode & 0o7777) === state.mode)
+        return true;
     } catch {
       return false;
     }
@@ -177,6 +190,7 @@ export function planRestore(
   envPath: string,
   manifest: Manifest,
   what = 'the snapshot',
+  cache?: HashCache,
 ): Step[] {
   const root = resolve(envPath);
   const target = new Map<string, PathState>();
@@ -184,7 +198,7 @@ export function planRestore(
   for (const l of manifest.symlinks) target.set(l.path, stateOf(l));
   const steps: Step[] = [];
   for (const [rel, after] of target) {
-    if (holds(store, join(root, rel), after)) continue;
+    if (holds(store, join(root, rel), after, cache, rel)) continue;
     steps.push({ path: rel, before: captureState(store, root, rel), after });
   }
   // Files of what is installed now that the snapshot does not have: exactly what their RECORDs list.
@@ -348,7 +362,8 @@ export function restoreUnlocked(envPath: string, manifest: Manifest, options: St
   }
   recoverRestore(root, { ...options, store });
   const before = installedDists(root, manifest.sitePackages).map((d) => `${d.name} ${d.version}`);
-  const steps = planRestore(store, root, manifest, options.what);
+  const cache = new HashCache(hashCachePath(root, options.env));
+  const steps = planRestore(store, root, manifest, options.what, cache);
   const now = manifest.distributions.map((d) => `${d.name} ${d.version}`);
   const result: RestoreResult = {
     added: now.filter((d) => !before.includes(d)),
@@ -375,6 +390,19 @@ export function restoreUnlocked(envPath: string, manifest: Manifest, options: St
     throw error;
   }
   removeJournal(file);
+  if (!store.sharesInodes()) {
+    // Clones and copies are not the store's inodes: their hashes are cached, so the next restore
+    // or snapshot does not read them again.
+    for (const s of steps) {
+      if (s.after.kind !== 'file') continue;
+      try {
+        cache.set(s.path, lstatSync(join(root, s.path)), s.after.sha256);
+      } catch {
+        // gone meanwhile
+      }
+    }
+    cache.save(false);
+  }
   return result;
 }
 
