@@ -1,8 +1,9 @@
 import * as Flags from '@oclif/core/flags';
 import { BlastCommand } from '../lib/base-command.js';
-import { coreChecks } from '../lib/checks.js';
+import { coreChecks, deepChecks } from '../lib/checks.js';
 import { ExitCode, messageOf } from '../lib/errors.js';
 import type { CheckResult } from '../lib/hooks.js';
+import type { DeepReport } from '../lib/store/index.js';
 import { runPhase } from '../lib/phases.js';
 import { table } from '../lib/table.js';
 
@@ -10,22 +11,32 @@ type Reported = Omit<CheckResult, 'repair'> & { source: string; repaired?: boole
 
 export default class Check extends BlastCommand {
   static override summary = "Doctor: check Blast's state and every environment; --fix repairs what it can.";
-  static override description = 'Exits non-zero when a check fails. Plugins add their own checks.';
+  static override description = `Exits non-zero when a check fails. Plugins add their own checks.
+
+With --deep, every object in Blast's store is re-hashed too, and every snapshot and revision that can no longer be restored exactly (an object damaged, e.g. written in place through a hard link, or gone) is named; --fix then moves damaged objects aside (<store>/quarantine), where nothing restores them.`;
   static override enableJsonFlag = true;
   static override examples = [
     '<%= config.bin %> check',
     '<%= config.bin %> check --fix',
     '<%= config.bin %> check --json',
+    '<%= config.bin %> check --deep',
   ];
-  static override flags = { fix: Flags.boolean({ description: 'repair what can be repaired' }) };
+  static override flags = {
+    fix: Flags.boolean({ description: 'repair what can be repaired' }),
+    deep: Flags.boolean({
+      description: "also re-hash every object in the store and name the snapshots it can't restore exactly",
+    }),
+  };
 
-  async run(): Promise<{ ok: boolean; checks: Reported[] }> {
+  async run(): Promise<{ ok: boolean; checks: Reported[]; deep?: DeepReport }> {
     const { flags } = await this.parse(Check);
     const core = await coreChecks(process.env);
     const all: Array<{ source: string; check: CheckResult }> = core.results.map((check) => ({
       source: 'blast',
       check,
     }));
+    const deep = flags.deep ? deepChecks(process.env, core.envs) : undefined;
+    for (const check of deep?.results ?? []) all.push({ source: 'blast', check });
     const { results, failures } = await runPhase(
       this.config,
       'check',
@@ -71,6 +82,6 @@ export default class Check extends BlastCommand {
       );
     }
     if (!ok) process.exitCode = ExitCode.checkFailed;
-    return { ok, checks: reported };
+    return { ok, checks: reported, ...(deep ? { deep: deep.report } : {}) };
   }
 }

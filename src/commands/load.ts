@@ -245,6 +245,7 @@ The change is journaled: if it is interrupted, the next \`blast save\`, \`blast 
       interactive: process.stdin.isTTY === true && process.env.BLAST_YES !== '1',
       env: process.env,
       store,
+      what: `${flags.revision !== undefined ? name : `snapshot ${name}`} of ${info.name}`,
       then: async () => {
         if (!restoreVariables && !restoreSettings) return;
         configWritten = true;

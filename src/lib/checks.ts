@@ -22,7 +22,17 @@ import {
 import { type Env, envsDir } from './paths.js';
 import { type EnvRecord, setAsideRegistry, withRegistry } from './registry.js';
 import { readVenv, type VenvInfo } from './venv/index.js';
-import { interruptedChange, recoverAll, salvageEnv } from './store/index.js';
+import {
+  deepCheck,
+  type DeepReport,
+  fixDamaged,
+  interruptedChange,
+  linkModeOf,
+  ObjectStore,
+  recoverAll,
+  salvageEnv,
+  storeDir,
+} from './store/index.js';
 
 const run = promisify(execFile);
 
@@ -199,6 +209,7 @@ export async function coreChecks(env: Env): Promise<CoreChecks> {
   }
   const results: CheckResult[] = [
     { name: 'registry readable', status: 'ok', message: `${records.length} environment(s)` },
+    linkModeCheck(env),
   ];
   const infos = await withSettings(records);
   const perEnv = await Promise.all(
@@ -341,4 +352,132 @@ async function register(env: Env, info: EnvInfo, config: EnvConfig): Promise<voi
 
 async function registerFromDisk(env: Env): Promise<void> {
   for (const { info, config } of await unregisteredNamed(env, [])) await register(env, info, config);
+}
+
+const SHARED_NOTE =
+  "a write into an environment's file (an editor saving in place, `>>`) changes the stored copy too: " +
+  'it is found before that copy is used (seals; `blast check --deep` re-hashes everything). ' +
+  'BLAST_LINK_MODE=copy shares nothing';
+
+/** The link mode (BLAST_LINK_MODE) and what it does on this store's file system. */
+function linkModeCheck(env: Env): CheckResult {
+  const name = 'link mode';
+  let mode;
+  try {
+    mode = linkModeOf(env);
+  } catch (error) {
+    return { name, status: 'fail', message: `${messageOf(error)} Set it to auto, clone, hardlink or copy` };
+  }
+  const clones = new ObjectStore(storeDir(env), mode).probeClone();
+  const unknown =
+    clones === undefined ? ' (whether this file system clones is known once the store exists)' : '';
+  switch (mode) {
+    case 'copy':
+      return {
+        name,
+        status: 'ok',
+        message: 'copy: environments share no inode with the store (safe; no disk shared)',
+      };
+    case 'hardlink':
+      return {
+        name,
+        status: 'ok',
+        message: `hardlink: environments share inodes with the store; ${SHARED_NOTE}`,
+      };
+    case 'clone':
+      return clones === false
+        ? {
+            name,
+            status: 'warn',
+            message:
+              'clone: this file system cannot clone (copy-on-write), so files are copied instead: safe, but no disk is shared. ' +
+              'BLAST_LINK_MODE=auto would hard-link here',
+          }
+        : { name, status: 'ok', message: `clone: copy-on-write, no inode shared with the store${unknown}` };
+    default:
+      return clones === false
+        ? {
+            name,
+            status: 'ok',
+            message: `auto: hardlink, as this file system cannot clone; ${SHARED_NOTE}`,
+          }
+        : {
+            name,
+            status: 'ok',
+            message: `auto: clone (copy-on-write, no inode shared with the store) where the file system has it, else hardlink${unknown}`,
+          };
+  }
+}
+
+/**
+ * `blast check --deep`: every object re-hashed; every snapshot and revision that needs a damaged
+ * or missing object named by environment, since it can no longer be restored exactly.
+ */
+export function deepChecks(
+  env: Env,
+  envs: readonly EnvInfo[],
+): { results: CheckResult[]; report: DeepReport } {
+  const store = new ObjectStore(storeDir(env)); // hashing only: the link mode does not matter
+  const report = deepCheck(store);
+  const results: CheckResult[] = [];
+  const damaged = report.damaged.filter((d) => d.problem !== 'mode');
+  const modes = report.damaged.filter((d) => d.problem === 'mode');
+  results.push(
+    damaged.length
+      ? {
+          name: 'store objects intact',
+          status: 'fail',
+          message:
+            `${damaged.length} of ${report.objects} objects no longer hold the bytes they are named by: ` +
+            damaged
+              .slice(0, 5)
+              .map((d) => d.file)
+              .join(', ') +
+            (damaged.length > 5 ? ` and ${damaged.length - 5} more` : ''),
+          fix: `move them to ${store.quarantine} (kept, never restored)`,
+          repair: async () => void fixDamaged(store, damaged),
+        }
+      : {
+          name: 'store objects intact',
+          status: 'ok',
+          message: `${report.objects} objects re-hashed (${(report.bytes / 2 ** 20).toFixed(1)} MiB)`,
+        },
+  );
+  if (modes.length)
+    results.push({
+      name: 'store objects intact',
+      status: 'warn',
+      message: `${modes.length} object(s) hold the right bytes with other permission bits (a chmod of a hard-linked file): ${modes[0]!.file}`,
+      fix: 'store them again with their own mode',
+      repair: async () => void fixDamaged(store, modes),
+    });
+  const nameOf = new Map(envs.map((e) => [e.path, e.name]));
+  const byEnv = new Map<string, typeof report.unrestorable>();
+  for (const u of report.unrestorable) byEnv.set(u.env, [...(byEnv.get(u.env) ?? []), u]);
+  for (const [path, list] of byEnv) {
+    const files = [...new Map(list.flatMap((u) => u.files).map((f) => [f.path, f])).values()];
+    const shown = files
+      .slice(0, 3)
+      .map(
+        (f) =>
+          `${f.path} (${f.problem === 'damaged' ? 'damaged' : f.quarantined ? 'damaged, quarantined' : 'missing'})`,
+      )
+      .join(', ');
+    results.push({
+      name: 'snapshots restorable',
+      status: 'fail',
+      env: nameOf.get(path) ?? path,
+      message:
+        `${list.map((u) => u.what).join(', ')} can no longer be restored exactly: the store's copy of ` +
+        `${shown}${files.length > 3 ? ` and ${files.length - 3} more file(s)` : ''} is gone or changed. ` +
+        'Reinstall with `blast load --lock FILE` or pip, then `blast save` again',
+    });
+  }
+  if (byEnv.size === 0)
+    results.push({
+      name: 'snapshots restorable',
+      status: 'ok',
+      message: 'every snapshot and revision has all its objects, intact',
+    });
+  return { results, report };
 }

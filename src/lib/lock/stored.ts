@@ -29,7 +29,8 @@ export function storedDists(
     for (const dist of manifest.distributions) {
       const key = storedKey(dist.name, dist.version);
       if (!wanted.has(key) || out.has(key)) continue;
-      const complete = dist.files.every((f) => 'link' in f || store.has({ sha256: f.sha256, mode: f.mode }));
+      // Intact too (checked against its seal): a damaged object goes to pip instead.
+      const complete = dist.files.every((f) => 'link' in f || store.verify(f, f).state === 'ok');
       if (complete) out.set(key, dist);
     }
   };

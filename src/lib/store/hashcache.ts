@@ -6,10 +6,19 @@
  * alone even when they are not the store's own inode (their content was in the store already,
  * so they were never linked into it). Read only when a file is not the store's inode, written
  * only when a file was hashed: a settled environment costs nothing. A cache lost or corrupt only
- * costs reading the files again.
+ * costs reading the files again. A restore reads it too, and records the files it cloned or copied
+ * (link modes other than hardlink): their inodes are not the store's, and without it every restore
+ * would read every file of the environment to know whether it already is the snapshot's.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync, type Stats } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
+import type { Env } from '../paths.js';
+import { envStateDir } from './journal-files.js';
+
+/** `<state>/envs/<env-hash>/hashes.json` of the environment at `root` (resolved). */
+export function hashCachePath(root: string, env?: Env): string {
+  return join(envStateDir(root, env), 'hashes.json');
+}
 
 type Row = [ino: number, size: number, mtimeMs: number, ctimeMs: number, mode: number, sha256: string];
 
@@ -61,13 +70,16 @@ export class HashCache {
     this.updates.set(rel, [st.ino, st.size, st.mtimeMs, st.ctimeMs, st.mode & 0o7777, sha256]);
   }
 
-  /** Write the cache when files were hashed, keeping only paths this snapshot saw. */
-  save(): void {
+  /**
+   * Write the cache when files were hashed, keeping only paths this snapshot saw; with `prune`
+   * false every other row too (a restore sees only the paths it changed).
+   */
+  save(prune = true): void {
     if (this.updates.size === 0) return;
     const rows = this.load();
     for (const [rel, row] of this.updates) rows.set(rel, row);
     const files: Record<string, Row> = {};
-    for (const [rel, row] of rows) if (this.seen.has(rel)) files[rel] = row;
+    for (const [rel, row] of rows) if (!prune || this.seen.has(rel)) files[rel] = row;
     try {
       mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
       const temp = `${this.file}.${process.pid}.tmp`;

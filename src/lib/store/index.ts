@@ -1,6 +1,10 @@
 /** The content-addressed store, snapshots and restore by re-linking (DESIGN §6). */
-export { ObjectStore, storeDir, hashFile, keyOf } from './objects.js';
-export type { ObjectRef } from './objects.js';
+export { ObjectStore, storeDir, hashFile, keyOf, refOfKey } from './objects.js';
+export type { ObjectRef, Seal, SealHint, Verified } from './objects.js';
+export { LINK_MODES, linkModeOf } from './link-mode.js';
+export type { LinkMode } from './link-mode.js';
+export { deepCheck, fixDamaged } from './integrity.js';
+export type { DeepReport, DamagedObject, Unrestorable } from './integrity.js';
 export { installedDists, sitePackagesOf, recordPaths } from './dists.js';
 export type { InstalledDist } from './dists.js';
 export {

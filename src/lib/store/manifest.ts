@@ -19,12 +19,12 @@ import {
 import { dirname, join, resolve } from 'node:path';
 import { BlastError, ExitCode, messageOf } from '../errors.js';
 import type { SettingValue } from '../hooks.js';
-import { stateDir, type Env } from '../paths.js';
+import type { Env } from '../paths.js';
 import { readVenv } from '../venv/cfg.js';
 import { crashPoint } from './crash.js';
 import { installedDists, sitePackagesOf } from './dists.js';
-import { HashCache } from './hashcache.js';
-import { hashFile, ObjectStore } from './objects.js';
+import { HashCache, hashCachePath } from './hashcache.js';
+import { hashFile, ObjectStore, type SealHint } from './objects.js';
 import { envHash } from './journal-files.js';
 import { InsideEnv } from './inside.js';
 
@@ -35,6 +35,11 @@ export interface FileEntry {
   /** Permission bits (part of the object's key). */
   mode: number;
   size: number;
+  /**
+   * The object's mtime when it was stored: with `size`, its seal (objects.ts). A manifest written
+   * before seals has none, and its objects are re-hashed before they are trusted.
+   */
+  mtimeMs?: number;
 }
 
 export interface LinkEntry {
@@ -111,29 +116,43 @@ export function entryOf(
   if (st.isSymbolicLink()) return { path: rel, link: readlinkSync(abs) };
   if (!st.isFile()) return undefined;
   const mode = st.mode & 0o7777;
-  // Still the very inode a previous snapshot stored (pip replaces files, never rewrites them): no need to hash.
-  if (known && known.mode === mode && known.size === st.size) {
-    const obj = store.statOf(known);
-    if (obj && obj.ino === st.ino && obj.dev === st.dev) {
-      if (stats) {
-        stats.files++;
-        stats.reused = (stats.reused ?? 0) + 1;
-      }
-      return { path: rel, sha256: known.sha256, mode, size: st.size };
-    }
-  }
-  // Hashed before while it was this very inode, unchanged since (its content is in the store, but
-  // it is not the store's inode: a file pip wrote again with content the store already had).
-  const cached = cache?.get(rel, st);
-  if (cached !== undefined && store.has({ sha256: cached, mode })) {
+  const reuse = (sha256: string, mtimeMs: number): FileEntry => {
     if (stats) {
       stats.files++;
       stats.reused = (stats.reused ?? 0) + 1;
     }
-    return { path: rel, sha256: cached, mode, size: st.size };
+    return { path: rel, sha256, mode, size: st.size, mtimeMs };
+  };
+  // What the previous snapshot knew of the object this file would be, as a seal to check it by.
+  const hintFor = (sha256: string): SealHint | undefined =>
+    known && known.sha256 === sha256 && known.mode === mode ? known : undefined;
+  // Still the very inode a previous snapshot stored (pip replaces files, never rewrites them), and
+  // that object still as sealed (size and mtime: a write in place moves them): no need to hash.
+  let writtenInPlace = false;
+  if (known && known.mode === mode && known.size === st.size) {
+    const obj = store.statOf(known);
+    if (obj && obj.ino === st.ino && obj.dev === st.dev) {
+      if (known.mtimeMs !== undefined && obj.mtimeMs === known.mtimeMs)
+        return reuse(known.sha256, obj.mtimeMs);
+      writtenInPlace = true; // or touched: the hash below tells
+    }
+  } else if (known) {
+    const obj = store.statOf(known);
+    writtenInPlace = !!obj && obj.ino === st.ino && obj.dev === st.dev;
+  }
+  // Hashed before while it was this very inode, unchanged since (its content is in the store, but
+  // it is not the store's inode: a file pip wrote again with content the store already had, or a
+  // clone or copy). The object must be intact too: it is checked against its seal.
+  const cached = writtenInPlace ? undefined : cache?.get(rel, st);
+  if (cached !== undefined) {
+    const checked = store.verify({ sha256: cached, mode }, hintFor(cached) ?? { size: st.size });
+    if (checked.state === 'ok') return reuse(cached, checked.seal.mtimeMs);
   }
   const sha256 = hashFile(abs);
-  const added = store.put(abs, { sha256, mode: st.mode & 0o7777 });
+  // The file is the inode of the object the previous snapshot stored, and no longer its bytes:
+  // that object was damaged by a write in place. Quarantined now, before anything trusts it.
+  if (writtenInPlace && known && sha256 !== known.sha256) store.quarantineObject(known);
+  const { added, seal } = store.store(abs, { sha256, mode }, hintFor(sha256));
   if (cache) {
     // Linking into the store changed the inode's ctime: cache the state as it is now.
     try {
@@ -149,7 +168,7 @@ export function entryOf(
       stats.newBytes += st.size;
     }
   }
-  return { path: rel, sha256, mode: st.mode & 0o7777, size: st.size };
+  return { path: rel, sha256, mode, size: st.size, mtimeMs: seal.mtimeMs };
 }
 
 export interface SnapshotStats {
@@ -182,7 +201,7 @@ export function snapshotEnv(
     for (const d of options.previous.distributions)
       for (const e of d.files) if (!isLink(e)) known.set(e.path, e);
   }
-  const cache = new HashCache(join(stateDir(options.env), 'envs', envHash(root), 'hashes.json'));
+  const cache = new HashCache(hashCachePath(root, options.env));
   // A RECORD path under a directory the environment has as a symbolic link (a package directory
   // replaced by a link to a checkout) is not the environment's: it is neither linked into the
   // store nor restored nor removed later (see inside.ts).
@@ -277,6 +296,7 @@ function entryProblem(e: unknown): string | undefined {
   if (!Number.isInteger(o.mode) || (o.mode as number) < 0 || (o.mode as number) > 0o7777)
     return `${o.path}: bad mode`;
   if (!Number.isInteger(o.size) || (o.size as number) < 0) return `${o.path}: bad size`;
+  if (o.mtimeMs !== undefined && !Number.isFinite(o.mtimeMs)) return `${o.path}: bad mtimeMs`;
   return undefined;
 }
 

@@ -23,12 +23,16 @@ import { crashPoint } from './crash.js';
 import { installedDists } from './dists.js';
 import { InsideEnv } from './inside.js';
 import { entryOf, isLink, type Entry, type Manifest, safeRelPath, writeFileAtomic } from './manifest.js';
+import { HashCache, hashCachePath } from './hashcache.js';
 import { ObjectStore, tempName } from './objects.js';
 import { envStateDir, journalPath, readJournalFile } from './journal-files.js';
 import { type LockOptions, type LockOwner, tryWithLock, withLock, withLockAsync } from '../fs/lock.js';
 
 export type PathState =
-  { kind: 'absent' } | { kind: 'file'; sha256: string; mode: number } | { kind: 'link'; target: string };
+  | { kind: 'absent' }
+  /** `size` and `mtimeMs`: the object's seal, when the manifest has it (objects.ts). */
+  | { kind: 'file'; sha256: string; mode: number; size?: number; mtimeMs?: number }
+  | { kind: 'link'; target: string };
 
 export interface Step {
   path: string;
@@ -57,18 +61,24 @@ export interface RestoreResult {
 export interface StoreOptions {
   env?: Env;
   store?: ObjectStore;
+  /** What is restored, for errors: `snapshot NAME`, `revision N` (default: the snapshot). */
+  what?: string;
 }
 
 export { envStateDir, journalPath };
 
 function stateOf(entry: Entry): PathState {
-  return isLink(entry)
-    ? { kind: 'link', target: entry.link }
-    : { kind: 'file', sha256: entry.sha256, mode: entry.mode };
+  if (isLink(entry)) return { kind: 'link', target: entry.link };
+  const state: PathState = { kind: 'file', sha256: entry.sha256, mode: entry.mode, size: entry.size };
+  if (entry.mtimeMs !== undefined) state.mtimeMs = entry.mtimeMs;
+  return state;
 }
 
-/** Whether `abs` is in `state` now. */
-function holds(store: ObjectStore, abs: string, state: PathState): boolean {
+/**
+ * Whether `abs` is in `state` now. With `cache` (the environment's hash cache), a file still the
+ * very inode state it had when its hash was cached is taken by that hash, unread.
+ */
+function holds(store: ObjectStore, abs: string, state: PathState, cache?: HashCache, rel?: string): boolean {
   if (state.kind === 'absent') {
     try {
       lstatSync(abs);
@@ -84,7 +94,16 @@ function holds(store: ObjectStore, abs: string, state: PathState): boolean {
       return false;
     }
   }
-  return store.holds(abs, { sha256: state.sha256, mode: state.mode });
+  if (cache && rel !== undefined && !store.sharesInodes()) {
+    try {
+      const st = lstatSync(abs);
+      if (st.isFile() && cache.get(rel, st) === state.sha256 && (st.mode & 0o7777) === state.mode)
+        return true;
+    } catch {
+      return false;
+    }
+  }
+  return store.holds(abs, { sha256: state.sha256, mode: state.mode }, state);
 }
 
 /** The current state of `rel`, its content put into the store so it can be brought back. */
@@ -164,8 +183,16 @@ function bytecodeOf(root: string, rel: string): string[] {
  * environment has as a link refuses the whole restore here, before anything changed; a file of
  * what is installed now that lies under such a link (a package directory the user replaced by a
  * link to a checkout) is not the environment's to remove, and stays.
+ * Every object a step brings in is checked first (its seal, else its hash): a missing or damaged
+ * one refuses the whole restore before anything changed, naming the files and `what` is restored.
  */
-export function planRestore(store: ObjectStore, envPath: string, manifest: Manifest): Step[] {
+export function planRestore(
+  store: ObjectStore,
+  envPath: string,
+  manifest: Manifest,
+  what = 'the snapshot',
+  cache?: HashCache,
+): Step[] {
   const root = resolve(envPath);
   const guard = new InsideEnv(root);
   const target = new Map<string, PathState>();
@@ -173,7 +200,7 @@ export function planRestore(store: ObjectStore, envPath: string, manifest: Manif
   for (const l of manifest.symlinks) target.set(l.path, stateOf(l));
   const steps: Step[] = [];
   for (const [rel, after] of target) {
-    if (holds(store, join(root, rel), after)) continue;
+    if (holds(store, join(root, rel), after, cache, rel)) continue;
     guard.check(rel, 'nothing');
     steps.push({ path: rel, before: captureState(store, root, rel), after });
   }
@@ -189,17 +216,45 @@ export function planRestore(store: ObjectStore, envPath: string, manifest: Manif
     const before = captureState(store, root, rel);
     if (before.kind !== 'absent') steps.push({ path: rel, before, after: { kind: 'absent' } });
   }
-  // Every file state a step brings in must be in the store before anything changes.
+  // Every file state a step brings in must be in the store, intact, before anything changes.
+  const damaged: string[] = [];
+  const missing: string[] = [];
   for (const s of steps) {
-    if (s.after.kind === 'file' && !store.has({ sha256: s.after.sha256, mode: s.after.mode })) {
-      throw new BlastError(
-        `The store lacks ${s.path} (${s.after.sha256.slice(0, 12)}…); nothing was changed.`,
-        ExitCode.failure,
-        'The snapshot was saved with another store, or its objects were removed.',
-      );
-    }
+    if (s.after.kind !== 'file') continue;
+    const checked = store.verify({ sha256: s.after.sha256, mode: s.after.mode }, s.after);
+    if (checked.state === 'damaged' || (checked.state === 'missing' && store.wasQuarantined(s.after)))
+      damaged.push(s.path);
+    else if (checked.state === 'missing') missing.push(s.path);
+  }
+  if (damaged.length) {
+    throw new BlastError(
+      `${capitalized(what)} cannot be restored exactly: the store's copy of ${listed(damaged)} was changed ` +
+        `after it was saved (written in place, e.g. by an editor or \`>>\`, or damaged on disk); ` +
+        `nothing was changed. The damaged copy was moved to ${store.quarantine}.`,
+      ExitCode.failure,
+      'Reinstall what it had with `blast load --lock FILE` (a lock from `blast save --lock`) or pip; ' +
+        '`blast check --deep` names every snapshot and revision this affects. ' +
+        'BLAST_LINK_MODE=copy keeps the store apart from the environments.',
+    );
+  }
+  if (missing.length) {
+    throw new BlastError(
+      `The store lacks ${listed(missing)} (${what}); nothing was changed.`,
+      ExitCode.failure,
+      'The snapshot was saved with another store, or its objects were removed.',
+    );
   }
   return steps;
+}
+
+function capitalized(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/** `a, b and 3 more`: the first paths of a list, for an error. */
+function listed(paths: string[]): string {
+  const shown = paths.slice(0, 3).join(', ');
+  return paths.length > 3 ? `${shown} and ${paths.length - 3} more file(s)` : shown;
 }
 
 /** Removals first (a new version's file may take an old one's place), then links. */
@@ -355,7 +410,9 @@ export function recoverRestore(
   const journal = readJournal(file);
   if (!journal) return { outcome: 'none', steps: 0 };
   const forward = journal.steps.every(
-    (s) => s.after.kind !== 'file' || store.has({ sha256: s.after.sha256, mode: s.after.mode }),
+    (s) =>
+      s.after.kind !== 'file' ||
+      store.verify({ sha256: s.after.sha256, mode: s.after.mode }, s.after).state === 'ok',
   );
   run(store, root, journal.steps, forward ? 'after' : 'before');
   removeJournal(file);
@@ -414,7 +471,8 @@ export function restoreUnlocked(envPath: string, manifest: Manifest, options: St
   }
   recoverRestore(root, { ...options, store });
   const before = installedDists(root, manifest.sitePackages).map((d) => `${d.name} ${d.version}`);
-  const steps = planRestore(store, root, manifest);
+  const cache = new HashCache(hashCachePath(root, options.env));
+  const steps = planRestore(store, root, manifest, options.what, cache);
   const now = manifest.distributions.map((d) => `${d.name} ${d.version}`);
   const result: RestoreResult = {
     added: now.filter((d) => !before.includes(d)),
@@ -441,6 +499,19 @@ export function restoreUnlocked(envPath: string, manifest: Manifest, options: St
     throw error;
   }
   removeJournal(file);
+  if (!store.sharesInodes()) {
+    // Clones and copies are not the store's inodes: their hashes are cached, so the next restore
+    // or snapshot does not read them again.
+    for (const s of steps) {
+      if (s.after.kind !== 'file') continue;
+      try {
+        cache.set(s.path, lstatSync(join(root, s.path)), s.after.sha256);
+      } catch {
+        // gone meanwhile
+      }
+    }
+    cache.save(false);
+  }
   return result;
 }
 

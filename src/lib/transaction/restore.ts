@@ -38,6 +38,8 @@ export interface RestoreTransactionOptions {
   interactive: boolean;
   env?: Env;
   store?: ObjectStore;
+  /** What is restored, for errors ("snapshot s1 of demo"). */
+  what?: string;
   /** Runs right after the restore, inside the transaction (blast.json's variables and settings). */
   then?: () => Promise<void>;
 }
@@ -79,7 +81,7 @@ export async function restoreTransaction(
     blastCommand: 'load',
     record: options.record,
     pip: async () => {
-      restore = restoreEnv(root, manifest, { env, store });
+      restore = restoreEnv(root, manifest, { env, store, ...(options.what ? { what: options.what } : {}) });
       await options.then?.();
       return 0;
     },
