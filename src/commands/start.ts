@@ -127,7 +127,7 @@ Through the \`blast\` shell function (see \`blast init\`) the current shell is a
     if (!chosen) throw new BlastError('Cannot tell which shell you use; pass --shell.', ExitCode.usage);
     const { adapter } = chosen;
 
-    let loaded = await loadEnv(target);
+    let loaded = await loadEnv(target, env);
     const planned = loaded ? undefined : await planCreation(target, flags.python, ctx);
     if (loaded && flags.python) await checkPython(loaded.info, flags.python, (m) => this.warn(m));
     if (loaded && hasJournal(loaded.info.path, env)) await this.recover(loaded.info);

@@ -20,8 +20,11 @@ import {
 } from './env-config.js';
 import { type Env, envsDir } from './paths.js';
 import { type EnvRecord, setAsideRegistry, withRegistry } from './registry.js';
+import { knownEnvironmentPaths } from './known-projects.js';
+import { finishedRegistering } from './environments.js';
 import { readVenv, type VenvInfo } from './venv/index.js';
-import { interruptedChange, recoverAll } from './store/index.js';
+import { interruptedChange, ObjectStore, orphanedHistory, recoverAll } from './store/index.js';
+import { ORPHANED_WHY, revisionList } from './cleaning.js';
 
 const run = promisify(execFile);
 
@@ -155,6 +158,19 @@ function interruptedCheck(info: EnvInfo, env: Env): CheckResult[] {
   ];
 }
 
+/**
+ * The history of environments whose folder is gone: kept, since a folder on a disk that is not
+ * mounted looks the same as one removed; reported so the user can decide. No --fix: removing it
+ * is `blast clean --orphaned-history`, asked for by name.
+ */
+function orphanedHistoryCheck(env: Env): CheckResult[] {
+  return orphanedHistory(ObjectStore.of(env)).map((o) => ({
+    name: 'orphaned history',
+    status: 'warn',
+    message: `${revisionList(o.numbers)} of ${o.env}: ${ORPHANED_WHY}`,
+  }));
+}
+
 export interface CoreChecks {
   results: CheckResult[];
   /** The environments the registry knows, for plugins' checks. */
@@ -199,8 +215,9 @@ export async function coreChecks(env: Env): Promise<CoreChecks> {
     }
   }
   for (const record of records) results.push(...(await namedAfterFolder(env, record)));
-  const unregistered = await unregisteredNamed(env, records);
-  for (const { info, config } of unregistered) {
+  results.push(...orphanedHistoryCheck(env));
+  const missing = await unregistered(env, records);
+  for (const { info, config } of missing) {
     const renamed = config.name !== info.name;
     results.push({
       name: 'registry and disk agree',
@@ -215,11 +232,11 @@ export async function coreChecks(env: Env): Promise<CoreChecks> {
       repair: () => register(env, info, config),
     });
   }
-  if (unregistered.length === 0)
+  if (missing.length === 0)
     results.push({
       name: 'registry and disk agree',
       status: 'ok',
-      message: 'every named environment is registered',
+      message: 'every environment on disk is registered',
     });
   return { results, envs: infos };
 }
@@ -259,8 +276,12 @@ interface OnDisk {
   config: EnvConfig;
 }
 
-/** Named environments on disk (they carry blast.json) that the registry lacks. */
-async function unregisteredNamed(env: Env, records: EnvRecord[]): Promise<OnDisk[]> {
+/**
+ * Environments on disk (they carry blast.json) that the registry lacks: named ones under
+ * BLAST_HOME/envs, and project ones at the paths Blast remembers outside the registry (see
+ * known-projects.ts), which is how a rebuilt registry finds `--path` environments again.
+ */
+async function unregistered(env: Env, records: EnvRecord[]): Promise<OnDisk[]> {
   const known = new Set(records.map((r) => r.path));
   const dir = envsDir(env);
   const names = await readdir(dir).catch(() => [] as string[]);
@@ -272,19 +293,27 @@ async function unregisteredNamed(env: Env, records: EnvRecord[]): Promise<OnDisk
     if (config && (await pathExists(join(path, CONFIG_FILE))))
       found.push({ info: { ...infoOf(path, config), name, kind: 'named' }, config });
   }
+  for (const path of knownEnvironmentPaths(env)) {
+    if (known.has(path) || dirname(path) === dir) continue;
+    const config = await readEnvConfig(path).catch(() => undefined);
+    if (config?.kind === 'local' && (await pathExists(join(path, 'pyvenv.cfg'))))
+      found.push({ info: infoOf(path, config), config });
+  }
   return found;
 }
 
 /**
- * Register an environment found on disk under its folder's name; its blast.json is rewritten
- * (atomically) first when it carries another, so file and registry agree.
+ * Register an environment found on disk (a named one under its folder's name: its blast.json is
+ * rewritten, atomically, first when it carries another, so file and registry agree).
  */
 async function register(env: Env, info: EnvInfo, config: EnvConfig): Promise<void> {
-  if (config.name !== info.name || config.kind !== 'named')
+  if (info.kind === 'named' && (config.name !== info.name || config.kind !== 'named'))
     await writeEnvConfig(info.path, { ...config, name: info.name, kind: 'named' });
   await withRegistry(env, (tx) => tx.put({ ...info, createdAt: config.createdAt }));
+  // A creation killed before it registered leaves its marker (see environments.ts): done now.
+  await finishedRegistering(info.path);
 }
 
 async function registerFromDisk(env: Env): Promise<void> {
-  for (const { info, config } of await unregisteredNamed(env, [])) await register(env, info, config);
+  for (const { info, config } of await unregistered(env, [])) await register(env, info, config);
 }

@@ -56,6 +56,7 @@ export { recordCurrent, latestManifest, timeline } from './history.js';
 export type { Synced, TimelineEntry } from './history.js';
 export {
   planStoreGc,
+  orphanedHistory,
   pruneRevisionDir,
   removeObjects,
   removeTemps,
@@ -63,4 +64,4 @@ export {
   keepRevisions,
   DEFAULT_KEEP_REVISIONS,
 } from './gc.js';
-export type { StoreGc, RevisionPrune } from './gc.js';
+export type { StoreGc, RevisionPrune, GcOptions } from './gc.js';

@@ -1,0 +1,141 @@
+/**
+ * Data safety through the real CLI: history is never deleted because an environment merely looks
+ * gone; a rebuilt registry finds project environments again; a half-done state a kill -9 (or a
+ * deleted journal) leaves is finished or reported before anything trusts it.
+ */
+import { expect } from 'chai';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ObjectStore, revisionsDir } from '../src/lib/store/index.js';
+import { blast, sandbox, throughFunction, type Run, type Sandbox } from './support/cli.js';
+
+interface Check {
+  name: string;
+  env?: string;
+  status: string;
+  source: string;
+  message: string;
+  repaired?: boolean;
+}
+
+describe('data safety', function () {
+  this.timeout(200_000);
+  let box: Sandbox;
+  beforeEach(() => (box = sandbox()));
+  afterEach(() => box.cleanup());
+
+  const envPath = (name: string) => join(box.blastHome, 'envs', name);
+  const ok = (args: string[], env: Record<string, string> = {}): Run => {
+    const run = blast(box, args, { env });
+    expect(run.status, `${args.join(' ')}: ${run.stderr}`).to.equal(0);
+    return run;
+  };
+  const start = (args: string[], env: Record<string, string> = {}) =>
+    throughFunction(box, ['start', ...args], { env });
+  const listed = () =>
+    (JSON.parse(ok(['list', '--json', '--no-size']).stdout) as Array<{ name: string; path: string }>)
+      .map((e) => [e.name, e.path])
+      .sort();
+  const check = (args: string[] = []) => {
+    const run = blast(box, ['check', '--json', ...args]);
+    return { status: run.status, ...(JSON.parse(run.stdout) as { ok: boolean; checks: Check[] }) };
+  };
+  const revisionFiles = (path: string) => {
+    const dir = revisionsDir(ObjectStore.of(box.env), path);
+    return existsSync(dir) ? readdirSync(dir).filter((f) => /^\d+\.json$/.test(f)) : [];
+  };
+  /** `blast history` records the current state: revision 1. */
+  const withHistory = (name: string) => {
+    ok(['history', '--env', name, '--json']);
+    expect(revisionFiles(envPath(name)), name).to.deep.equal(['1.json']);
+  };
+
+  describe('history of an environment that looks gone', () => {
+    it('plain clean keeps it (reported as orphaned); only clean NAME --yes or --orphaned-history removes it', () => {
+      for (const name of ['broken', 'moved', 'doomed']) {
+        expect(start([name]).status).to.equal(0);
+        withHistory(name);
+      }
+      // A missing pyvenv.cfg, and a folder that is not there (unmounted disk, or rm -rf).
+      rmSync(join(envPath('broken'), 'pyvenv.cfg'));
+      const aside = join(box.root, 'unmounted');
+      renameSync(envPath('moved'), aside);
+
+      const dry = ok(['clean', '--dry-run']);
+      expect(dry.stdout).to.match(/^kept revision 1 of .*moved: its environment folder is gone/m);
+      expect(dry.stdout).not.to.match(/would remove revision/);
+      ok(['clean']);
+      expect(revisionFiles(envPath('broken'))).to.deep.equal(['1.json']);
+      expect(revisionFiles(envPath('moved'))).to.deep.equal(['1.json']);
+      const orphaned = check().checks.filter((c) => c.name === 'orphaned history');
+      expect(orphaned.map((c) => [c.status, c.message.split(':')[0]])).to.deep.equal([
+        ['warn', `revision 1 of ${envPath('moved')}`],
+      ]);
+      // The disk is back: nothing was lost.
+      renameSync(aside, envPath('moved'));
+      ok(['load', '--env', 'moved', '--revision', '1']);
+
+      // The user removing one through Blast: its history goes with it.
+      ok(['clean', 'doomed', '--yes']);
+      expect(revisionFiles(envPath('doomed'))).to.deep.equal([]);
+      expect(revisionFiles(envPath('moved'))).to.deep.equal(['1.json']);
+
+      // Asked for by name: the orphaned history goes; the broken one's stays.
+      rmSync(envPath('moved'), { recursive: true });
+      const gone = JSON.parse(ok(['clean', '--orphaned-history', '--json']).stdout) as {
+        actions: Array<{ what: string; done: boolean }>;
+      };
+      expect(gone.actions.find((a) => a.what === `revision 1 of ${envPath('moved')}`)?.done).to.equal(true);
+      expect(revisionFiles(envPath('moved'))).to.deep.equal([]);
+      expect(revisionFiles(envPath('broken'))).to.deep.equal(['1.json']);
+    });
+  });
+
+  describe('a rebuilt registry', () => {
+    it('check --fix on a corrupt registry finds named and --path environments again', () => {
+      const project = join(box.root, 'project');
+      mkdirSync(project);
+      expect(start(['named']).status).to.equal(0);
+      expect(start(['--path', join(project, '.venv')]).status).to.equal(0);
+      const before = listed();
+      expect(before).to.deep.equal([
+        ['named', envPath('named')],
+        ['project', join(project, '.venv')],
+      ]);
+      writeFileSync(join(box.blastHome, 'state', 'registry.db'), 'garbage\n{not json\n');
+      expect(blast(box, ['list', '--json']).status).not.to.equal(0);
+      const fixed = check(['--fix']);
+      expect(fixed.checks.find((c) => c.name === 'registry readable')?.repaired).to.equal(true);
+      expect(listed()).to.deep.equal(before);
+      expect(check().ok).to.equal(true);
+    });
+  });
+
+  describe('kill -9 between creating a venv and registering it', () => {
+    for (const kind of ['named', 'local'] as const) {
+      it(`${kind}: check reports it, and the next start registers it before using it`, () => {
+        const project = join(box.root, 'project');
+        mkdirSync(project);
+        const args = kind === 'named' ? ['demo'] : ['--path', join(project, '.venv')];
+        const path = kind === 'named' ? envPath('demo') : join(project, '.venv');
+        const name = kind === 'named' ? 'demo' : 'project';
+        const crashed = start(args, { BLAST_TEST_CRASH_AT: 'create-registering' });
+        expect(crashed.status).to.equal(128); // SIGKILL
+        expect(existsSync(join(path, 'pyvenv.cfg'))).to.equal(true);
+        expect(listed()).to.deep.equal([]);
+
+        // check sees it, and --fix registers it.
+        const seen = check();
+        expect(
+          seen.checks.find((c) => c.name === 'registry and disk agree' && c.env === name)?.status,
+        ).to.equal('warn');
+        const again = start(args);
+        expect(again.status, again.stderr).to.equal(0);
+        expect(again.stderr).to.include(`registered ${name} (${path}), whose creation was interrupted`);
+        expect(listed()).to.deep.equal([[name, path]]);
+        expect(existsSync(join(path, '.blast-registering'))).to.equal(false);
+        expect(start(args).stderr).not.to.include('registered');
+      });
+    }
+  });
+});
