@@ -4,10 +4,14 @@
  * deleted journal) leaves is finished or reported before anything trusts it.
  */
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ObjectStore, revisionsDir } from '../src/lib/store/index.js';
+import { killDaemons } from '../plugins/daemon/test/support.js';
+import { envStateDir, ObjectStore, revisionsDir } from '../src/lib/store/index.js';
 import { blast, sandbox, throughFunction, type Run, type Sandbox } from './support/cli.js';
+import { buildWheel, isolatedPipEnv } from './support/wheels.js';
+import { tree, treeDiff } from './store/world.js';
 
 interface Check {
   name: string;
@@ -137,5 +141,89 @@ describe('data safety', function () {
         expect(start(args).stderr).not.to.include('registered');
       });
     }
+  });
+
+  describe('a restore whose journal was deleted after a crash', () => {
+    it('start and save refuse the half-restored environment, check fails, and check --fix restores it', () => {
+      expect(start(['demo']).status).to.equal(0);
+      killDaemons(box);
+      const path = envPath('demo');
+      const python = join(path, 'bin', 'python');
+      const wheels = join(box.root, 'wheels');
+      mkdirSync(wheels);
+      buildWheel(python, wheels, 'alpha', '1.0', { script: 'alpha' });
+      buildWheel(python, wheels, 'alpha', '2.0', { script: 'alpha', files: { 'alpha/two.py': 'TWO = 2\n' } });
+      const pipEnv: Record<string, string> = {};
+      for (const [k, v] of Object.entries(isolatedPipEnv(box.env))) if (v !== undefined) pipEnv[k] = v;
+      const pip = (...args: string[]) =>
+        execFileSync(python, ['-m', 'pip', 'install', '--no-index', '--find-links', wheels, ...args], {
+          env: pipEnv,
+          stdio: 'ignore',
+        });
+      const envTree = () => tree(path, (rel) => rel === 'blast.json' || rel.endsWith('.pyc'));
+      pip('alpha==1.0');
+      ok(['save', '--env', 'demo', 'one']);
+      const one = envTree();
+      pip('alpha==2.0');
+      ok(['history', '--env', 'demo']);
+
+      const crashed = blast(box, ['load', '--env', 'demo', 'one'], {
+        env: { BLAST_TEST_CRASH_AT: 'restore-linking' },
+      });
+      expect(crashed.status).to.equal(128);
+      // What a user cleaning up would delete: Blast's state of the environment, journal and all.
+      rmSync(envStateDir(path, box.env), { recursive: true });
+
+      const refused = start(['demo']);
+      expect(refused.status).to.equal(1);
+      expect(refused.stderr).to.include(`${path} was being restored (to alpha 1.0`);
+      expect(refused.stderr).to.include('blast check --fix');
+      expect(refused.script).to.equal('');
+      const save = blast(box, ['save', '--env', 'demo', 'broken']);
+      expect(save.status).to.equal(1);
+      expect(save.stderr).to.include('was being restored');
+
+      const sick = check();
+      expect(sick.status).to.equal(5);
+      const found = sick.checks.find((c) => c.name === 'no interrupted change' && c.env === 'demo');
+      expect(found?.status).to.equal('fail');
+      expect(found?.message).to.include('the journal that would finish it is gone');
+      const fixed = check(['--fix']);
+      expect(fixed.checks.find((c) => c.name === 'no interrupted change')?.repaired).to.equal(true);
+      expect(treeDiff(envTree(), one)).to.deep.equal([]);
+      expect(check().ok).to.equal(true);
+      expect(start(['demo']).status).to.equal(0);
+    });
+  });
+
+  describe('temporary names a killed Blast left in an environment', () => {
+    it('check reports those of dead processes and --fix removes them; clean does too; others are left', () => {
+      expect(start(['demo']).status).to.equal(0);
+      const path = envPath('demo');
+      const sp = readdirSync(join(path, 'lib')).map((d) => join(path, 'lib', d, 'site-packages'))[0]!;
+      const dead = [join(sp, '.tmp-999999999-0123abcd-1'), join(path, 'bin', '.tmp-999999998-deadbeef-7')];
+      // A live process older than the file (this one) may be writing it; other names are not Blast's.
+      const kept = [
+        join(sp, `.tmp-${process.pid}-0123abcd-1`),
+        join(sp, '.tmp-999999999-notatag-1'),
+        join(sp, '.tmp-999999999-0123abcd-1.py'),
+      ];
+      for (const f of [...dead, ...kept]) writeFileSync(f, 'half');
+      const found = check().checks.find((c) => c.name === 'no leftover temporary files');
+      expect(found?.status).to.equal('warn');
+      expect(found?.message).to.include('.tmp-999999999-0123abcd-1');
+      check(['--fix']);
+      expect(dead.filter((f) => existsSync(f))).to.deep.equal([]);
+      expect(kept.filter((f) => existsSync(f))).to.deep.equal(kept);
+      expect(check().checks.find((c) => c.name === 'no leftover temporary files')).to.equal(undefined);
+
+      writeFileSync(dead[0]!, 'half');
+      const dry = ok(['clean', '--dry-run']);
+      expect(dry.stdout).to.include(`would remove 1 temporary file(s) in ${path}`);
+      expect(existsSync(dead[0]!)).to.equal(true);
+      ok(['clean']);
+      expect(existsSync(dead[0]!)).to.equal(false);
+      expect(kept.filter((f) => existsSync(f))).to.deep.equal(kept);
+    });
   });
 });

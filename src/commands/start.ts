@@ -30,7 +30,7 @@ import {
   RESERVED_SETTING_NAMES,
 } from '../lib/settings.js';
 import { wrapProcess } from '../lib/wrap.js';
-import { hasJournal } from '../lib/store/journal-files.js';
+import { hasJournal, looksHalfRestored } from '../lib/store/journal-files.js';
 
 /** `--python` for an environment that exists: it must agree with the Python the env was made with. */
 async function checkPython(info: EnvInfo, spec: string, warn: (message: string) => void): Promise<void> {
@@ -130,7 +130,8 @@ Through the \`blast\` shell function (see \`blast init\`) the current shell is a
     let loaded = await loadEnv(target, env);
     const planned = loaded ? undefined : await planCreation(target, flags.python, ctx);
     if (loaded && flags.python) await checkPython(loaded.info, flags.python, (m) => this.warn(m));
-    if (loaded && hasJournal(loaded.info.path, env)) await this.recover(loaded.info);
+    if (loaded && (hasJournal(loaded.info.path, env) || looksHalfRestored(loaded.info.path, env)))
+      await this.recover(loaded.info);
     const info = loaded?.info ?? planned!.info;
     const settings =
       given.length || !loaded
@@ -189,6 +190,13 @@ Through the \`blast\` shell function (see \`blast init\`) the current shell is a
     const { recoverAll } = await import('../lib/store/recover.js');
     const recovery = recoverAll(info.path, { env: process.env });
     if (recovery.busy) this.warn(recovery.busy);
+    // Its journal is gone: no command can finish it, and nothing should run in it as it is.
+    if (recovery.halfRestored)
+      throw new BlastError(
+        `${recovery.halfRestored}; it was not activated.`,
+        ExitCode.failure,
+        'Run `blast check --fix` to restore it to that state again (or `blast load` a snapshot or --revision).',
+      );
     if (recovery.outcome !== 'none')
       process.stderr.write(`blast: ${recovery.outcome} an interrupted restore of ${info.name}\n`);
     if (recovery.transaction)

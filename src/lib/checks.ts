@@ -23,8 +23,15 @@ import { type EnvRecord, setAsideRegistry, withRegistry } from './registry.js';
 import { knownEnvironmentPaths } from './known-projects.js';
 import { finishedRegistering } from './environments.js';
 import { readVenv, type VenvInfo } from './venv/index.js';
-import { interruptedChange, ObjectStore, orphanedHistory, recoverAll } from './store/index.js';
+import {
+  interruptedChange,
+  ObjectStore,
+  orphanedHistory,
+  recoverAll,
+  repairHalfRestored,
+} from './store/index.js';
 import { ORPHANED_WHY, revisionList } from './cleaning.js';
+import { removeEnvTemps, staleEnvTemps } from './store/env-temps.js';
 
 const run = promisify(execFile);
 
@@ -77,7 +84,25 @@ async function checkEnvironment(info: EnvInfo): Promise<CheckResult[]> {
     });
   }
   results.push(...(await scriptsCheck(info)));
+  results.push(...tempsCheck(info));
   return results;
+}
+
+/** Temporary names a killed restore left in the environment (see store/env-temps.ts). */
+function tempsCheck(info: EnvInfo): CheckResult[] {
+  const temps = staleEnvTemps(info.path);
+  if (temps.length === 0) return [];
+  const rel = temps.map((t) => t.slice(info.path.length + 1));
+  return [
+    {
+      name: 'no leftover temporary files',
+      status: 'warn',
+      env: info.name,
+      message: `${rel.slice(0, 3).join(', ')}${rel.length > 3 ? ` and ${rel.length - 3} more` : ''}: left by a Blast process that was killed`,
+      fix: 'remove them',
+      repair: async () => removeEnvTemps(temps),
+    },
+  ];
 }
 
 /**
@@ -143,6 +168,17 @@ function interruptedCheck(info: EnvInfo, env: Env): CheckResult[] {
   }
   if (!found) return [];
   if (found.running) return [{ name, status: 'warn', env: info.name, message: found.message }];
+  if (found.halfRestored)
+    return [
+      {
+        name,
+        status: 'fail',
+        env: info.name,
+        message: found.message,
+        fix: 'restore it again to the state it was being restored to (else to its latest revision)',
+        repair: async () => void repairHalfRestored(info.path, { env }),
+      },
+    ];
   return [
     {
       name,

@@ -17,6 +17,7 @@ import {
   withRegistry,
 } from './registry.js';
 import { staleSeedTemps, staleTemps } from './venv/index.js';
+import { removeEnvTemps, staleEnvTemps } from './store/env-temps.js';
 import { formatBytes } from './disk-usage.js';
 import {
   ObjectStore,
@@ -148,7 +149,16 @@ export async function planCoreClean(env: Env, options: CleanOptions = {}): Promi
     }
   }
   for (const record of records) {
-    if (await pathExists(record.path)) continue;
+    if (await pathExists(record.path)) {
+      const temps = staleEnvTemps(record.path);
+      if (temps.length > 0)
+        actions.push({
+          what: `${temps.length} temporary file(s) in ${record.path}`,
+          why: 'left by a Blast process killed while it restored files there',
+          run: async () => removeEnvTemps(temps),
+        });
+      continue;
+    }
     actions.push({
       what: `registry entry ${record.name}`,
       why: `${record.path} no longer exists`,

@@ -24,8 +24,15 @@ export type {
   SnapshotSummary,
 } from './manifest.js';
 export { restoreEnv, planRestore, journalPath, envStateDir, CRASH_STEPS } from './restore.js';
-export type { RestoreResult, Step, PathState } from './restore.js';
-export { recoverEnv, recoverAll, interruptedChange, hasJournal } from './recover.js';
+export type { RestoreResult, Step, PathState, RestoringMarker } from './restore.js';
+export {
+  recoverEnv,
+  recoverAll,
+  interruptedChange,
+  hasJournal,
+  halfRestored,
+  repairHalfRestored,
+} from './recover.js';
 export type { Recovery, RecoverOptions } from './recover.js';
 export {
   beginTransaction,

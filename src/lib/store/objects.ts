@@ -57,7 +57,8 @@ export function keyOf(ref: ObjectRef): string {
 /** Errors where a hard link cannot be made and a copy must do. */
 const NO_LINK = new Set(['EXDEV', 'EPERM', 'EMLINK', 'ENOTSUP', 'EOPNOTSUPP']);
 
-const TEMP_TAG = randomBytes(4).toString('hex');
+/** This process's tag in tempName: a pid reused by another process does not make its names ours. */
+export const TEMP_TAG = randomBytes(4).toString('hex');
 let tempCount = 0;
 
 /** `.tmp-<pid>-<random>-<n>` in `dir`: unique, and its pid tells whether its maker still runs. */
@@ -215,6 +216,7 @@ export class ObjectStore {
         utimesSync(temp, st.atime, st.mtime);
         chmodSync(temp, ref.mode & 0o7777);
       }
+      crashPoint('restore-temp-linked');
       renameSync(temp, dest);
     } catch (error) {
       try {
