@@ -115,6 +115,25 @@ describe('data safety', function () {
     });
   });
 
+  describe('an environment the registry lost', () => {
+    it('clean forgot it while its disk was away: start registers it again before using it, history intact', () => {
+      const project = join(box.root, 'project');
+      mkdirSync(project);
+      const path = join(project, '.venv');
+      expect(start(['--path', path]).status).to.equal(0);
+      ok(['history', '--path', path, '--json']);
+      renameSync(project, join(box.root, 'unmounted'));
+      ok(['clean']);
+      expect(listed()).to.deep.equal([]);
+      renameSync(join(box.root, 'unmounted'), project);
+      const back = start(['--path', path]);
+      expect(back.status, back.stderr).to.equal(0);
+      expect(back.stderr).to.include(`registered project (${path}), which the registry did not list`);
+      expect(listed()).to.deep.equal([['project', path]]);
+      expect(revisionFiles(path)).to.deep.equal(['1.json']);
+    });
+  });
+
   describe('kill -9 between creating a venv and registering it', () => {
     for (const kind of ['named', 'local'] as const) {
       it(`${kind}: check reports it, and the next start registers it before using it`, () => {

@@ -5,6 +5,7 @@ import { BlastCommand } from '../lib/base-command.js';
 import { startChange } from '../lib/activation.js';
 import {
   createEnv,
+  ensureRegistered,
   loadEnv,
   planCreation,
   resolveTarget,
@@ -128,6 +129,7 @@ Through the \`blast\` shell function (see \`blast init\`) the current shell is a
     const { adapter } = chosen;
 
     let loaded = await loadEnv(target, env);
+    if (loaded) await ensureRegistered(loaded, env);
     const planned = loaded ? undefined : await planCreation(target, flags.python, ctx);
     if (loaded && flags.python) await checkPython(loaded.info, flags.python, (m) => this.warn(m));
     if (loaded && (hasJournal(loaded.info.path, env) || looksHalfRestored(loaded.info.path, env)))

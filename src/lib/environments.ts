@@ -11,7 +11,7 @@ import { BlastError, ExitCode, messageOf } from './errors.js';
 import { assertEnvName } from './names.js';
 import { type Env, envsDir } from './paths.js';
 import { type EnvConfig, infoOf, readEnvConfig, writeEnvConfig } from './env-config.js';
-import { withRegistry } from './registry.js';
+import { listsPath, withRegistry } from './registry.js';
 import { rememberProject } from './known-projects.js';
 import { crashPoint } from './store/crash.js';
 import type { Interpreter } from './python/index.js';
@@ -61,19 +61,36 @@ export async function finishedRegistering(path: string): Promise<void> {
   await rm(join(path, REGISTERING_MARKER), { force: true });
 }
 
-/** Finish a creation a kill -9 interrupted before it registered; a failure is said, not fatal. */
-async function completeRegistration(loaded: Loaded, config: EnvConfig, env: Env): Promise<void> {
+/**
+ * Register an environment the registry lacks (a creation a kill -9 interrupted before it
+ * registered, an entry lost with a damaged registry or removed while its disk was not mounted);
+ * a failure is said, not fatal.
+ */
+async function completeRegistration(
+  loaded: Loaded,
+  config: EnvConfig,
+  env: Env,
+  why = 'whose creation was interrupted',
+): Promise<void> {
   try {
     await withRegistry(env, (tx) => tx.put({ ...loaded.info, createdAt: config.createdAt }));
     await finishedRegistering(loaded.info.path);
-    process.stderr.write(
-      `blast: registered ${loaded.info.name} (${loaded.info.path}), whose creation was interrupted\n`,
-    );
+    process.stderr.write(`blast: registered ${loaded.info.name} (${loaded.info.path}), ${why}\n`);
   } catch (error) {
     process.stderr.write(
       `blast: warning: ${loaded.info.name} is not registered (\`blast list\` does not show it): ${messageOf(error)}\n`,
     );
   }
+}
+
+/**
+ * For `blast start`, which activates the environment: whatever left it out of the registry, it is
+ * registered before it is used, so what `start` uses `blast list` shows. A quick read (no lock),
+ * and nothing when it cannot tell (`blast check` reports a damaged registry).
+ */
+export async function ensureRegistered(loaded: Loaded, env: Env): Promise<void> {
+  if ((await listsPath(env, loaded.info.path)) === false)
+    await completeRegistration(loaded, loaded.config, env, 'which the registry did not list');
 }
 
 /** The environment at `target`, or undefined when there is none yet. */
