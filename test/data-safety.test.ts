@@ -56,7 +56,7 @@ describe('data safety', function () {
 
   describe('history of an environment that looks gone', () => {
     it('plain clean keeps it (reported as orphaned); only clean NAME --yes or --orphaned-history removes it', () => {
-      for (const name of ['broken', 'moved', 'doomed']) {
+      for (const name of ['broken', 'moved', 'doomed', 'removed']) {
         expect(start([name]).status).to.equal(0);
         withHistory(name);
       }
@@ -64,6 +64,7 @@ describe('data safety', function () {
       rmSync(join(envPath('broken'), 'pyvenv.cfg'));
       const aside = join(box.root, 'unmounted');
       renameSync(envPath('moved'), aside);
+      rmSync(envPath('removed'), { recursive: true });
 
       const dry = ok(['clean', '--dry-run']);
       expect(dry.stdout).to.match(/^kept revision 1 of .*moved: its environment folder is gone/m);
@@ -71,10 +72,15 @@ describe('data safety', function () {
       ok(['clean']);
       expect(revisionFiles(envPath('broken'))).to.deep.equal(['1.json']);
       expect(revisionFiles(envPath('moved'))).to.deep.equal(['1.json']);
+      expect(revisionFiles(envPath('removed'))).to.deep.equal(['1.json']);
       const orphaned = check().checks.filter((c) => c.name === 'orphaned history');
-      expect(orphaned.map((c) => [c.status, c.message.split(':')[0]])).to.deep.equal([
+      expect(orphaned.map((c) => [c.status, c.message.split(':')[0]]).sort()).to.deep.equal([
         ['warn', `revision 1 of ${envPath('moved')}`],
+        ['warn', `revision 1 of ${envPath('removed')}`],
       ]);
+      // Named by the user after an rm -rf: what is left of it goes.
+      expect(ok(['clean', 'removed', '--yes']).stdout).to.include(`removed the history of removed`);
+      expect(revisionFiles(envPath('removed'))).to.deep.equal([]);
       // The disk is back: nothing was lost.
       renameSync(aside, envPath('moved'));
       ok(['load', '--env', 'moved', '--revision', '1']);

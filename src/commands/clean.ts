@@ -3,7 +3,7 @@ import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import { createInterface } from 'node:readline/promises';
 import { BlastCommand } from '../lib/base-command.js';
-import { type Kept, planCoreClean, removeEnvironment } from '../lib/cleaning.js';
+import { hasOrphanedHistory, type Kept, planCoreClean, removeEnvironment } from '../lib/cleaning.js';
 import { formatBytes } from '../lib/disk-usage.js';
 import { resolveTarget, loadEnv } from '../lib/environments.js';
 import { BlastError, ExitCode, messageOf } from '../lib/errors.js';
@@ -110,7 +110,9 @@ With NAME: deletes that environment and its revisions (asks first on a terminal;
     const env = process.env;
     const target = resolveTarget(name, undefined, { env, cwd: process.cwd() });
     const loaded = await loadEnv(target);
-    if (!loaded)
+    // Its folder already gone (rm -rf): what Blast still keeps of it, its history, goes on request.
+    const historyOnly = !loaded && hasOrphanedHistory(env, target.path);
+    if (!loaded && !historyOnly)
       throw new BlastError(
         `There is no environment named ${JSON.stringify(name)}.`,
         ExitCode.notFound,
@@ -120,13 +122,15 @@ With NAME: deletes that environment and its revisions (asks first on a terminal;
       throw new BlastError(`${name} is active in this shell.`, ExitCode.usage, 'Run `blast kill` first.');
     }
     const entry: Reported = {
-      what: target.path,
-      why: `environment ${name} deleted on request`,
+      what: historyOnly ? `the revisions of ${target.path}` : target.path,
+      why: historyOnly
+        ? `environment ${name}'s folder is gone; its history deleted on request`
+        : `environment ${name} deleted on request`,
       source: 'blast',
       done: false,
     };
     if (flags['dry-run']) {
-      if (!this.jsonEnabled()) this.log(`would remove ${target.path}`);
+      if (!this.jsonEnabled()) this.log(`would remove ${entry.what}`);
       return entry;
     }
     if (!flags.yes) {
@@ -134,7 +138,11 @@ With NAME: deletes that environment and its revisions (asks first on a terminal;
         throw new BlastError(`Deleting ${name} needs confirmation: pass --yes.`, ExitCode.usage);
       }
       const rl = createInterface({ input: process.stdin, output: process.stderr });
-      const answer = await rl.question(`Delete environment ${name} (${target.path})? [y/N] `);
+      const answer = await rl.question(
+        historyOnly
+          ? `Delete the history of ${name} (${target.path}, whose folder is gone)? [y/N] `
+          : `Delete environment ${name} (${target.path})? [y/N] `,
+      );
       rl.close();
       if (!/^y(es)?$/i.test(answer.trim())) {
         this.log('Nothing deleted.');
@@ -143,7 +151,10 @@ With NAME: deletes that environment and its revisions (asks first on a terminal;
     }
     await removeEnvironment(env, target.path);
     entry.done = true;
-    if (!this.jsonEnabled()) this.log(`removed ${name} (${target.path})`);
+    if (!this.jsonEnabled())
+      this.log(
+        historyOnly ? `removed the history of ${name} (${target.path})` : `removed ${name} (${target.path})`,
+      );
     return entry;
   }
 }

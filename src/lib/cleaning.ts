@@ -50,7 +50,7 @@ export function revisionList(numbers: readonly number[]): string {
 /** Why the history of an environment whose folder is gone is kept (for clean and check alike). */
 export const ORPHANED_WHY =
   'its environment folder is gone (removed, or on a disk that is not mounted?); kept until ' +
-  '`blast clean --orphaned-history` (or `blast clean NAME --yes` for a named one)';
+  '`blast clean --orphaned-history` (or, for a named one, `blast clean NAME --yes`)';
 
 /**
  * The store's share (see store/gc.ts): revisions beyond retention (and, when asked, of vanished
@@ -178,7 +178,11 @@ export async function planCoreClean(env: Env, options: CleanOptions = {}): Promi
 export async function removeEnvironment(env: Env, path: string): Promise<void> {
   await rm(path, { recursive: true, force: true });
   await withRegistry(env, (tx) => tx.remove(path));
-  const store = ObjectStore.of(env);
-  const orphan = orphanedHistory(store).find((o) => o.env === path);
+  const orphan = orphanedHistory(ObjectStore.of(env)).find((o) => o.env === path);
   if (orphan) pruneRevisionDir(orphan);
+}
+
+/** Whether the store keeps revisions of `path`, whose folder is gone. */
+export function hasOrphanedHistory(env: Env, path: string): boolean {
+  return orphanedHistory(ObjectStore.of(env)).some((o) => o.env === path);
 }

@@ -10,6 +10,7 @@
  */
 import { appendFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { messageOf } from './errors.js';
 import { blastHome, type Env, stateDir } from './paths.js';
 
 export function knownProjectsFile(env: Env): string {
@@ -35,12 +36,21 @@ function listed(env: Env): string[] {
   return out;
 }
 
-/** Remember a project environment's path (once). */
+/**
+ * Remember a project environment's path (once). Best effort, as registering is: a failure is
+ * said, and the store's manifests remain a second source.
+ */
 export function rememberProject(env: Env, path: string): void {
   const abs = resolve(path);
-  if (listed(env).includes(abs)) return;
-  mkdirSync(stateDir(env), { recursive: true, mode: 0o700 });
-  appendFileSync(knownProjectsFile(env), JSON.stringify(abs) + '\n', { mode: 0o600 });
+  try {
+    if (listed(env).includes(abs)) return;
+    mkdirSync(stateDir(env), { recursive: true, mode: 0o700 });
+    appendFileSync(knownProjectsFile(env), JSON.stringify(abs) + '\n', { mode: 0o600 });
+  } catch (error) {
+    process.stderr.write(
+      `blast: warning: cannot remember ${abs} in ${knownProjectsFile(env)}: ${messageOf(error)}\n`,
+    );
+  }
 }
 
 /** The `env` a manifest file (a snapshot, or a revision's `manifest`) names, if it names one. */
