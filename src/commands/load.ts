@@ -195,7 +195,8 @@ The change is journaled: if it is interrupted, the next \`blast save\`, \`blast 
     const { info } = loaded;
     const args = { name: snapshot };
     // Whatever a killed Blast left half done comes first; a pip transaction still running refuses.
-    recoverEnv(info.path, { env: process.env, store });
+    // A half-restored environment (its journal gone) is fine: loading restores all of it.
+    recoverEnv(info.path, { env: process.env, store, allowHalfRestored: true });
     let name: string;
     let manifest: Manifest;
     if (flags.revision !== undefined) {

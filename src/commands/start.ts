@@ -5,6 +5,7 @@ import { BlastCommand } from '../lib/base-command.js';
 import { startChange } from '../lib/activation.js';
 import {
   createEnv,
+  ensureRegistered,
   loadEnv,
   planCreation,
   resolveTarget,
@@ -30,7 +31,7 @@ import {
   RESERVED_SETTING_NAMES,
 } from '../lib/settings.js';
 import { wrapProcess } from '../lib/wrap.js';
-import { hasJournal } from '../lib/store/journal-files.js';
+import { hasJournal, looksHalfRestored } from '../lib/store/journal-files.js';
 import { assertRunnable } from '../lib/env-health.js';
 
 /** `--python` for an environment that exists: it must agree with the Python the env was made with. */
@@ -128,11 +129,13 @@ Through the \`blast\` shell function (see \`blast init\`) the current shell is a
     if (!chosen) throw new BlastError('Cannot tell which shell you use; pass --shell.', ExitCode.usage);
     const { adapter } = chosen;
 
-    let loaded = await loadEnv(target);
+    let loaded = await loadEnv(target, env);
+    if (loaded) await ensureRegistered(loaded, env);
     const planned = loaded ? undefined : await planCreation(target, flags.python, ctx);
     if (loaded && flags.python) await checkPython(loaded.info, flags.python, (m) => this.warn(m));
     if (loaded) assertRunnable(loaded.info);
-    if (loaded && hasJournal(loaded.info.path, env)) await this.recover(loaded.info);
+    if (loaded && (hasJournal(loaded.info.path, env) || looksHalfRestored(loaded.info.path, env)))
+      await this.recover(loaded.info);
     const info = loaded?.info ?? planned!.info;
     const settings =
       given.length || !loaded
@@ -191,6 +194,13 @@ Through the \`blast\` shell function (see \`blast init\`) the current shell is a
     const { recoverAll } = await import('../lib/store/recover.js');
     const recovery = recoverAll(info.path, { env: process.env });
     if (recovery.busy) this.warn(recovery.busy);
+    // Its journal is gone: no command can finish it, and nothing should run in it as it is.
+    if (recovery.halfRestored)
+      throw new BlastError(
+        `${recovery.halfRestored}; it was not activated.`,
+        ExitCode.failure,
+        'Run `blast check --fix` to restore it to that state again (or `blast load` a snapshot or --revision).',
+      );
     if (recovery.outcome !== 'none')
       process.stderr.write(`blast: ${recovery.outcome} an interrupted restore of ${info.name}\n`);
     if (recovery.transaction)

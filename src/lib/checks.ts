@@ -21,6 +21,8 @@ import {
 } from './env-config.js';
 import { type Env, envsDir } from './paths.js';
 import { type EnvRecord, setAsideRegistry, withRegistry } from './registry.js';
+import { knownEnvironmentPaths } from './known-projects.js';
+import { finishedRegistering } from './environments.js';
 import { readVenv, type VenvInfo } from './venv/index.js';
 import {
   deepCheck,
@@ -29,10 +31,14 @@ import {
   interruptedChange,
   linkModeOf,
   ObjectStore,
+  orphanedHistory,
   recoverAll,
+  repairHalfRestored,
   salvageEnv,
   storeDir,
 } from './store/index.js';
+import { ORPHANED_WHY, revisionList } from './cleaning.js';
+import { removeEnvTemps, staleEnvTemps } from './store/env-temps.js';
 
 const run = promisify(execFile);
 
@@ -85,7 +91,25 @@ async function checkEnvironment(info: EnvInfo): Promise<CheckResult[]> {
     });
   }
   results.push(...(await scriptsCheck(info)));
+  results.push(...tempsCheck(info));
   return results;
+}
+
+/** Temporary names a killed restore left in the environment (see store/env-temps.ts). */
+function tempsCheck(info: EnvInfo): CheckResult[] {
+  const temps = staleEnvTemps(info.path);
+  if (temps.length === 0) return [];
+  const rel = temps.map((t) => t.slice(info.path.length + 1));
+  return [
+    {
+      name: 'no leftover temporary files',
+      status: 'warn',
+      env: info.name,
+      message: `${rel.slice(0, 3).join(', ')}${rel.length > 3 ? ` and ${rel.length - 3} more` : ''}: left by a Blast process that was killed`,
+      fix: 'remove them',
+      repair: async () => removeEnvTemps(temps),
+    },
+  ];
 }
 
 /**
@@ -151,6 +175,17 @@ function interruptedCheck(info: EnvInfo, env: Env): CheckResult[] {
   }
   if (!found) return [];
   if (found.running) return [{ name, status: 'warn', env: info.name, message: found.message }];
+  if (found.halfRestored)
+    return [
+      {
+        name,
+        status: 'fail',
+        env: info.name,
+        message: found.message,
+        fix: 'restore it again to the state it was being restored to (else to its latest revision)',
+        repair: async () => void repairHalfRestored(info.path, { env }),
+      },
+    ];
   if (found.unreadable)
     return [
       {
@@ -178,6 +213,19 @@ function interruptedCheck(info: EnvInfo, env: Env): CheckResult[] {
       },
     },
   ];
+}
+
+/**
+ * The history of environments whose folder is gone: kept, since a folder on a disk that is not
+ * mounted looks the same as one removed; reported so the user can decide. No --fix: removing it
+ * is `blast clean --orphaned-history`, asked for by name.
+ */
+function orphanedHistoryCheck(env: Env): CheckResult[] {
+  return orphanedHistory(ObjectStore.of(env)).map((o) => ({
+    name: 'orphaned history',
+    status: 'warn',
+    message: `${revisionList(o.numbers)} of ${o.env}: ${ORPHANED_WHY}`,
+  }));
 }
 
 export interface CoreChecks {
@@ -226,8 +274,9 @@ export async function coreChecks(env: Env): Promise<CoreChecks> {
   }
   for (const record of records) results.push(...(await configCheck(record)));
   for (const record of records) results.push(...(await namedAfterFolder(env, record)));
-  const unregistered = await unregisteredNamed(env, records);
-  for (const { info, config } of unregistered) {
+  results.push(...orphanedHistoryCheck(env));
+  const missing = await unregistered(env, records);
+  for (const { info, config } of missing) {
     const renamed = config.name !== info.name;
     results.push({
       name: 'registry and disk agree',
@@ -242,11 +291,11 @@ export async function coreChecks(env: Env): Promise<CoreChecks> {
       repair: () => register(env, info, config),
     });
   }
-  if (unregistered.length === 0)
+  if (missing.length === 0)
     results.push({
       name: 'registry and disk agree',
       status: 'ok',
-      message: 'every named environment is registered',
+      message: 'every environment on disk is registered',
     });
   return { results, envs: infos };
 }
@@ -322,8 +371,12 @@ interface OnDisk {
   config: EnvConfig;
 }
 
-/** Named environments on disk (they carry blast.json) that the registry lacks. */
-async function unregisteredNamed(env: Env, records: EnvRecord[]): Promise<OnDisk[]> {
+/**
+ * Environments on disk (they carry blast.json) that the registry lacks: named ones under
+ * BLAST_HOME/envs, and project ones at the paths Blast remembers outside the registry (see
+ * known-projects.ts), which is how a rebuilt registry finds `--path` environments again.
+ */
+async function unregistered(env: Env, records: EnvRecord[]): Promise<OnDisk[]> {
   const known = new Set(records.map((r) => r.path));
   const dir = envsDir(env);
   const names = await readdir(dir).catch(() => [] as string[]);
@@ -335,23 +388,31 @@ async function unregisteredNamed(env: Env, records: EnvRecord[]): Promise<OnDisk
     if (config && (await pathExists(join(path, CONFIG_FILE))))
       found.push({ info: { ...infoOf(path, config), name, kind: 'named' }, config });
   }
+  for (const path of knownEnvironmentPaths(env)) {
+    if (known.has(path) || dirname(path) === dir) continue;
+    const config = await readEnvConfig(path).catch(() => undefined);
+    if (config?.kind === 'local' && (await pathExists(join(path, 'pyvenv.cfg'))))
+      found.push({ info: infoOf(path, config), config });
+  }
   return found;
 }
 
 /**
- * Register an environment found on disk under its folder's name; its blast.json is rewritten
- * (atomically) first when it carries another, so file and registry agree.
+ * Register an environment found on disk (a named one under its folder's name: its blast.json is
+ * rewritten, atomically, first when it carries another, so file and registry agree).
  */
 async function register(env: Env, info: EnvInfo, config: EnvConfig): Promise<void> {
-  if (config.name !== info.name || config.kind !== 'named')
+  if (info.kind === 'named' && (config.name !== info.name || config.kind !== 'named'))
     await changeEnvConfig(info.path, (c) =>
       c.name === info.name && c.kind === 'named' ? undefined : { ...c, name: info.name, kind: 'named' },
     );
   await withRegistry(env, (tx) => tx.put({ ...info, createdAt: config.createdAt }));
+  // A creation killed before it registered leaves its marker (see environments.ts): done now.
+  await finishedRegistering(info.path);
 }
 
 async function registerFromDisk(env: Env): Promise<void> {
-  for (const { info, config } of await unregisteredNamed(env, [])) await register(env, info, config);
+  for (const { info, config } of await unregistered(env, [])) await register(env, info, config);
 }
 
 const SHARED_NOTE =

@@ -16,26 +16,64 @@ import {
   withRegistry,
 } from './registry.js';
 import { staleSeedTemps, staleTemps } from './venv/index.js';
+import { removeEnvTemps, staleEnvTemps } from './store/env-temps.js';
 import { formatBytes } from './disk-usage.js';
-import { ObjectStore, planStoreGc, pruneRevisionDir, removeObjects, removeTemps } from './store/index.js';
+import {
+  ObjectStore,
+  orphanedHistory,
+  planStoreGc,
+  pruneRevisionDir,
+  removeObjects,
+  removeTemps,
+} from './store/index.js';
+
+export interface CleanOptions {
+  keepRevisions?: number;
+  /** Also remove the history of environments whose folder is gone (`--orphaned-history`). */
+  orphanedHistory?: boolean;
+}
+
+/** What `blast clean` leaves on purpose, said so the user can decide. */
+export interface Kept {
+  what: string;
+  why: string;
+}
+
+/** "revisions 1, 2" or "12 revisions (1 to 12)". */
+export function revisionList(numbers: readonly number[]): string {
+  return numbers.length > 3
+    ? `${numbers.length} revisions (${numbers[0]} to ${numbers.at(-1)})`
+    : `revision${numbers.length > 1 ? 's' : ''} ${numbers.join(', ')}`;
+}
+
+/** Why the history of an environment whose folder is gone is kept (for clean and check alike). */
+export const ORPHANED_WHY =
+  'its environment folder is gone (removed, or on a disk that is not mounted?); kept until ' +
+  '`blast clean --orphaned-history` (or, for a named one, `blast clean NAME --yes`)';
 
 /**
- * The store's share (see store/gc.ts): revisions beyond retention (or of vanished environments),
- * then objects nothing refers to, then temporary files of killed processes.
+ * The store's share (see store/gc.ts): revisions beyond retention (and, when asked, of vanished
+ * environments), then objects nothing refers to, then temporary files of killed processes.
  */
-export function storeCleanActions(env: Env, options: { keepRevisions?: number } = {}): CleanAction[] {
+export function storeCleanActions(
+  env: Env,
+  options: CleanOptions = {},
+): { actions: CleanAction[]; kept: Kept[] } {
   const store = ObjectStore.of(env);
-  const plan = planStoreGc(store, env, options.keepRevisions);
+  const plan = planStoreGc(store, env, {
+    keep: options.keepRevisions,
+    orphanedHistory: options.orphanedHistory,
+  });
   const actions: CleanAction[] = [];
+  const kept: Kept[] = plan.orphans.map((o) => ({
+    what: `${revisionList(o.numbers)} of ${o.env}`,
+    why: ORPHANED_WHY,
+  }));
   for (const prune of plan.prunes) {
-    const list =
-      prune.numbers.length > 3
-        ? `${prune.numbers.length} revisions (${prune.numbers[0]} to ${prune.numbers.at(-1)})`
-        : `revision${prune.numbers.length > 1 ? 's' : ''} ${prune.numbers.join(', ')}`;
     actions.push({
-      what: `${list} of ${prune.env}`,
+      what: `${revisionList(prune.numbers)} of ${prune.env}`,
       why: prune.envGone
-        ? 'the environment no longer exists'
+        ? 'the environment folder no longer exists (--orphaned-history)'
         : `beyond the newest ${plan.keep} (--keep-revisions or BLAST_KEEP_REVISIONS) and in no snapshot`,
       run: async () => pruneRevisionDir(prune),
     });
@@ -58,20 +96,22 @@ export function storeCleanActions(env: Env, options: { keepRevisions?: number } 
       run: async () => removeTemps(plan.temps),
     });
   }
-  return actions;
+  return { actions, kept };
 }
 
 export interface CleanPlan {
   actions: CleanAction[];
   /** The registry's records, read once for the core's actions and for plugins' `clean`. */
   records: EnvRecord[];
+  /** What is left on purpose (the history of vanished environments). */
+  kept: Kept[];
 }
 
 /**
  * What `blast clean` would remove. Planning changes nothing, so `--dry-run` can stop after it:
  * in particular it never takes over a stale registry lock (see readRegistryQuietly).
  */
-export async function planCoreClean(env: Env, options: { keepRevisions?: number } = {}): Promise<CleanPlan> {
+export async function planCoreClean(env: Env, options: CleanOptions = {}): Promise<CleanPlan> {
   const actions: CleanAction[] = [];
   // Stale by the registry's own rule: its owner is gone (what the next registry access takes over).
   const { records, staleLock } = await readRegistryQuietly(env);
@@ -110,19 +150,40 @@ export async function planCoreClean(env: Env, options: { keepRevisions?: number 
     }
   }
   for (const record of records) {
-    if (await pathExists(record.path)) continue;
+    if (await pathExists(record.path)) {
+      const temps = staleEnvTemps(record.path);
+      if (temps.length > 0)
+        actions.push({
+          what: `${temps.length} temporary file(s) in ${record.path}`,
+          why: 'left by a Blast process killed while it restored files there',
+          run: async () => removeEnvTemps(temps),
+        });
+      continue;
+    }
     actions.push({
       what: `registry entry ${record.name}`,
       why: `${record.path} no longer exists`,
       run: async () => void (await withRegistry(env, (tx) => tx.remove(record.path))),
     });
   }
-  actions.push(...storeCleanActions(env, options));
-  return { actions, records };
+  const store = storeCleanActions(env, options);
+  actions.push(...store.actions);
+  return { actions, records, kept: store.kept };
 }
 
-/** Remove a named environment: its folder, then its registry entry. */
+/**
+ * Remove a named environment the user asked to delete: its folder, its registry entry, then its
+ * revisions (the user removing it through Blast is the one case its history goes at once; its
+ * snapshots stay, as always). A crash between leaves orphaned history, which clean reports.
+ */
 export async function removeEnvironment(env: Env, path: string): Promise<void> {
   await rm(path, { recursive: true, force: true });
   await withRegistry(env, (tx) => tx.remove(path));
+  const orphan = orphanedHistory(ObjectStore.of(env)).find((o) => o.env === path);
+  if (orphan) pruneRevisionDir(orphan);
+}
+
+/** Whether the store keeps revisions of `path`, whose folder is gone. */
+export function hasOrphanedHistory(env: Env, path: string): boolean {
+  return orphanedHistory(ObjectStore.of(env)).some((o) => o.env === path);
 }

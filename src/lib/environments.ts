@@ -2,6 +2,7 @@
  * Environments as users name them: `blast start NAME` (under BLAST_HOME/envs), `blast start
  * --path DIR` (project-local), or plain `blast start` (the project's `.venv`, like uv).
  */
+import { rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { EnvInfo, SettingValue } from './hooks.js';
 import { sameSettings } from './settings.js';
@@ -10,7 +11,9 @@ import { BlastError, ExitCode, messageOf } from './errors.js';
 import { assertEnvName } from './names.js';
 import { type Env, envsDir } from './paths.js';
 import { changeEnvConfig, type EnvConfig, infoOf, readEnvConfig } from './env-config.js';
-import { withRegistry } from './registry.js';
+import { listsPath, withRegistry } from './registry.js';
+import { rememberProject } from './known-projects.js';
+import { crashPoint } from './store/crash.js';
 import type { Interpreter } from './python/index.js';
 
 export interface Target {
@@ -45,10 +48,60 @@ export interface Loaded {
   config: EnvConfig;
 }
 
+/**
+ * Inside a venv whose creation has not registered it yet: created with the venv (so it appears
+ * with it, atomically) and removed once the registry has it. A kill -9 between leaves it, and the
+ * next command that loads the environment registers it before using it (see loadEnv), so no
+ * command uses an environment `blast list` does not show.
+ */
+export const REGISTERING_MARKER = '.blast-registering';
+
+/** The creation's last step: the registry has the environment. */
+export async function finishedRegistering(path: string): Promise<void> {
+  await rm(join(path, REGISTERING_MARKER), { force: true });
+}
+
+/**
+ * Register an environment the registry lacks (a creation a kill -9 interrupted before it
+ * registered, an entry lost with a damaged registry or removed while its disk was not mounted);
+ * a failure is said, not fatal.
+ */
+async function completeRegistration(
+  loaded: Loaded,
+  config: EnvConfig,
+  env: Env,
+  why = 'whose creation was interrupted',
+): Promise<void> {
+  try {
+    await withRegistry(env, (tx) => tx.put({ ...loaded.info, createdAt: config.createdAt }));
+    await finishedRegistering(loaded.info.path);
+    process.stderr.write(`blast: registered ${loaded.info.name} (${loaded.info.path}), ${why}\n`);
+  } catch (error) {
+    process.stderr.write(
+      `blast: warning: ${loaded.info.name} is not registered (\`blast list\` does not show it): ${messageOf(error)}\n`,
+    );
+  }
+}
+
+/**
+ * For `blast start`, which activates the environment: whatever left it out of the registry, it is
+ * registered before it is used, so what `start` uses `blast list` shows. A quick read (no lock),
+ * and nothing when it cannot tell (`blast check` reports a damaged registry).
+ */
+export async function ensureRegistered(loaded: Loaded, env: Env): Promise<void> {
+  if ((await listsPath(env, loaded.info.path)) === false)
+    await completeRegistration(loaded, loaded.config, env, 'which the registry did not list');
+}
+
 /** The environment at `target`, or undefined when there is none yet. */
-export async function loadEnv(target: Target): Promise<Loaded | undefined> {
+export async function loadEnv(target: Target, env: Env = process.env): Promise<Loaded | undefined> {
   const config = await readEnvConfig(target.path);
-  if (config) return { info: infoOf(target.path, config), config };
+  if (config) {
+    const loaded = { info: infoOf(target.path, config), config };
+    if (await pathExists(join(target.path, REGISTERING_MARKER)))
+      await completeRegistration(loaded, config, env);
+    return loaded;
+  }
   if (!(await pathExists(target.path))) return undefined;
   if (await pathExists(join(target.path, 'pyvenv.cfg'))) {
     throw new BlastError(
@@ -88,9 +141,12 @@ export interface Planned {
 }
 
 /**
- * Create the venv, its config and its registry entry. The venv appears atomically; if another
- * `blast start` created it meanwhile, theirs is used. A registry failure removes nothing the
- * user had: the environment is there and `blast check --fix` registers it.
+ * Create the venv, its config and its registry entry, in two phases: the venv appears atomically
+ * with REGISTERING_MARKER inside, then the registry gets it and the marker goes. A kill -9 between
+ * is finished by the next command that loads it (or `blast check --fix`). A project environment's
+ * path is remembered outside the registry first (known-projects.ts), so a rebuilt registry finds
+ * it. If another `blast start` created it meanwhile, theirs is used. A registry failure removes
+ * nothing the user had: the environment is there, and the next command registers it.
  */
 export async function createEnv(
   { info, python }: Planned,
@@ -108,12 +164,16 @@ export async function createEnv(
     ...(Object.keys(settings).length ? { settings } : {}),
   };
   const { createVenv } = await import('./venv/index.js');
+  if (info.kind === 'local') rememberProject(ctx.env, info.path);
   try {
     await createVenv(info.path, python, {
       prompt: info.name,
       env: ctx.env,
       // The config goes in before the venv appears, so no reader sees a venv without it.
-      extraFiles: { 'blast.json': JSON.stringify(config, null, 2) + '\n' },
+      extraFiles: {
+        'blast.json': JSON.stringify(config, null, 2) + '\n',
+        [REGISTERING_MARKER]: `${process.pid}\n`,
+      },
     });
   } catch (error) {
     const theirs = await readEnvConfig(info.path).catch(() => undefined);
@@ -123,8 +183,10 @@ export async function createEnv(
     const given = Object.keys(settings).length ? { ...(theirs.settings ?? {}), ...settings } : undefined;
     return updateEnvConfig({ info: infoOf(info.path, theirs), config: theirs }, variables, [], given);
   }
+  crashPoint('create-registering');
   try {
     await withRegistry(ctx.env, (tx) => tx.put({ ...info, createdAt: config.createdAt }));
+    await finishedRegistering(info.path);
   } catch (error) {
     process.stderr.write(
       `blast: warning: ${info.name} was created but not registered: ${messageOf(error)}\n`,

@@ -165,6 +165,18 @@ async function peekRegistry(env: Env): Promise<EnvRecord[]> {
   return [...byId.values()].map(strip).sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/**
+ * Whether the registry lists `path`, read without the lock or nedb (a fraction of a millisecond,
+ * for `blast start`): undefined when that cannot be told (a write in progress, a damaged file).
+ */
+export async function listsPath(env: Env, path: string): Promise<boolean | undefined> {
+  try {
+    return (await peekRegistry(env)).some((r) => r.path === path);
+  } catch {
+    return undefined;
+  }
+}
+
 function strip(doc: Doc): EnvRecord {
   const { _id: _ignored, ...record } = doc;
   return record;

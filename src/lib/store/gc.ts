@@ -5,9 +5,14 @@
  *
  * Retention: the newest `keep` revisions of each environment are kept (default 50; the
  * BLAST_KEEP_REVISIONS variable or `blast clean --keep-revisions N`), and every revision whose
- * distributions a snapshot of the same environment has (it is pinned by the snapshot). The
- * revisions of an environment that no longer exists are all removed; its snapshots are kept
- * (they are named by the user: `blast clean` never removes them).
+ * distributions a snapshot of the same environment has (it is pinned by the snapshot).
+ *
+ * The history of an environment whose folder is gone is *orphaned*, and kept: a folder removed
+ * with `rm -rf` looks exactly like one on a disk that is not mounted, or one being moved back.
+ * Only `blast clean --orphaned-history` removes it (and `blast clean NAME --yes` removes an
+ * environment's history with it). An environment whose folder is there but looks broken (no
+ * pyvenv.cfg) keeps all its history: it is what a repair needs. Snapshots are never removed
+ * (they are named by the user).
  *
  * An object is removed only when it is older than a grace period (ctime, which a hard link into
  * the store sets: 10 minutes, BLAST_STORE_GC_GRACE_S), so the objects of a `blast save` or a
@@ -52,8 +57,17 @@ export interface RevisionPrune {
   envGone: boolean;
 }
 
+export interface GcOptions {
+  /** Revisions kept per environment (see keepRevisions). */
+  keep?: number;
+  /** Also remove the history of environments whose folder is gone (else only reported). */
+  orphanedHistory?: boolean;
+}
+
 export interface StoreGc {
   prunes: RevisionPrune[];
+  /** The history of environments whose folder is gone, kept (unless `orphanedHistory`: then in prunes). */
+  orphans: RevisionPrune[];
   /** Unreferenced objects: path and size. */
   objects: Array<{ path: string; bytes: number }>;
   /** Temporary files of processes that died (objects, manifests, revisions). */
@@ -102,9 +116,25 @@ function journalRefs(env: Env, refs: Set<string>): void {
   }
 }
 
-/** Which revisions retention and vanished environments remove. */
-function planPrunes(store: ObjectStore, keep: number): RevisionPrune[] {
+/** Whether `path` is missing entirely (not: there but unreadable, or there without pyvenv.cfg). */
+function folderGone(path: string): boolean {
+  try {
+    lstatSync(path);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+}
+
+/** The history of every environment whose folder is gone (see the module comment: kept unless asked). */
+export function orphanedHistory(store: ObjectStore): RevisionPrune[] {
+  return planPrunes(store, Number.MAX_SAFE_INTEGER).orphans;
+}
+
+/** Which revisions retention removes, and which environments' whole history is orphaned. */
+function planPrunes(store: ObjectStore, keep: number): { prunes: RevisionPrune[]; orphans: RevisionPrune[] } {
   const out: RevisionPrune[] = [];
+  const orphans: RevisionPrune[] = [];
   const root = join(store.root, 'revisions');
   for (const hash of listDir(root)) {
     const dir = join(root, hash);
@@ -116,10 +146,13 @@ function planPrunes(store: ObjectStore, keep: number): RevisionPrune[] {
     } catch {
       continue; // unreadable: left alone
     }
-    if (!existsSync(join(envPath, 'pyvenv.cfg'))) {
-      out.push({ env: envPath, dir, numbers: all.map((s) => s.n), envGone: true });
+    if (folderGone(envPath)) {
+      orphans.push({ env: envPath, dir, numbers: all.map((s) => s.n), envGone: true });
       continue;
     }
+    // There but broken (pyvenv.cfg missing, a half-done change): its history is what a repair
+    // needs, so none of it goes, not even beyond retention.
+    if (!existsSync(join(envPath, 'pyvenv.cfg'))) continue;
     const snapshots = new Set<string>();
     const snapDir = join(store.root, 'snapshots', hash);
     for (const f of listDir(snapDir)) {
@@ -134,7 +167,7 @@ function planPrunes(store: ObjectStore, keep: number): RevisionPrune[] {
     const numbers = revisionsToPrune(all, keep, pinned);
     if (numbers.length > 0) out.push({ env: envPath, dir, numbers, envGone: false });
   }
-  return out;
+  return { prunes: out, orphans };
 }
 
 /** listRevisions wants an environment path; the dir is what GC has. */
@@ -210,9 +243,10 @@ function staleManifestTemps(store: ObjectStore): string[] {
 }
 
 /** What `blast clean` would remove from the store (nothing is removed here). */
-export function planStoreGc(store: ObjectStore, env: Env, keep?: number): StoreGc {
-  const kept = keepRevisions(env, keep);
-  const prunes = planPrunes(store, kept);
+export function planStoreGc(store: ObjectStore, env: Env, options: GcOptions = {}): StoreGc {
+  const kept = keepRevisions(env, options.keep);
+  const planned = planPrunes(store, kept);
+  const prunes = options.orphanedHistory ? [...planned.prunes, ...planned.orphans] : planned.prunes;
   const refs = referencedObjects(store, env, prunes);
   const files = objectFiles(store);
   const cutoff = Date.now() - graceMs(env);
@@ -221,6 +255,7 @@ export function planStoreGc(store: ObjectStore, env: Env, keep?: number): StoreG
     .map((f) => ({ path: f.path, bytes: f.bytes }));
   return {
     prunes,
+    orphans: options.orphanedHistory ? [] : planned.orphans,
     objects,
     temps: [...store.staleTemps(true), ...staleManifestTemps(store)],
     storeBytes: files.reduce((n, f) => n + f.bytes, 0),

@@ -57,7 +57,8 @@ export function recordCurrent(
   if (!existsSync(join(root, 'pyvenv.cfg')) || !existsSync(stateDir(options.env)))
     return { recovery: { outcome: 'none', steps: 0 } };
   const recovery = recoverAll(root, { env: options.env, store });
-  if (recovery.busy) return { recovery };
+  // Half-restored (its journal gone): that state is no revision anyone should go back to.
+  if (recovery.busy || recovery.halfRestored) return { recovery };
   // Under the env lock: a restore (blast load, a rollback) is never recorded half done.
   const got = tryWithEnvLock(
     root,

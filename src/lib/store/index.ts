@@ -37,8 +37,16 @@ export {
   withEnvLock,
   withEnvLockAsync,
 } from './restore.js';
-export type { RestoreResult, Step, PathState } from './restore.js';
-export { recoverEnv, recoverAll, interruptedChange, hasJournal, salvageEnv } from './recover.js';
+export type { RestoreResult, Step, PathState, RestoringMarker } from './restore.js';
+export {
+  recoverEnv,
+  recoverAll,
+  interruptedChange,
+  hasJournal,
+  halfRestored,
+  repairHalfRestored,
+  salvageEnv,
+} from './recover.js';
 export type { Recovery, RecoverOptions } from './recover.js';
 export {
   beginTransaction,
@@ -69,6 +77,7 @@ export { recordCurrent, latestManifest, timeline } from './history.js';
 export type { Synced, TimelineEntry } from './history.js';
 export {
   planStoreGc,
+  orphanedHistory,
   pruneRevisionDir,
   removeObjects,
   removeTemps,
@@ -76,4 +85,4 @@ export {
   keepRevisions,
   DEFAULT_KEEP_REVISIONS,
 } from './gc.js';
-export type { StoreGc, RevisionPrune } from './gc.js';
+export type { StoreGc, RevisionPrune, GcOptions } from './gc.js';

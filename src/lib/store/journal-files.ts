@@ -28,6 +28,24 @@ export function transactionJournalPath(envPath: string, env?: Env): string {
   return join(envStateDir(envPath, env), 'transaction.journal.json');
 }
 
+/**
+ * Inside the environment while a restore changes it (written after the journal, removed before
+ * it): what the restore was bringing the environment to. The journal lives in Blast's state dir,
+ * which a user may well delete as a cache; the environment is the one thing they keep. A marker
+ * without a journal thus says: a restore was killed, its journal is gone, and the environment is
+ * half one state and half the other. See recover.ts's halfRestored.
+ */
+export const RESTORING_MARKER = '.blast-restoring.json';
+
+export function restoringMarkerPath(envPath: string): string {
+  return join(resolve(envPath), RESTORING_MARKER);
+}
+
+/** Whether the environment looks half-restored (a marker, no journal): two stat calls, for `blast start`. */
+export function looksHalfRestored(envPath: string, env?: Env): boolean {
+  return !existsSync(journalPath(envPath, env)) && existsSync(restoringMarkerPath(envPath));
+}
+
 /** Whether an interrupted (or running) change is journaled for the environment. */
 export function hasJournal(envPath: string, env?: Env): boolean {
   return existsSync(journalPath(envPath, env)) || existsSync(transactionJournalPath(envPath, env));

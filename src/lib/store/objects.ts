@@ -105,7 +105,8 @@ const NO_LINK = new Set(['EXDEV', 'EPERM', 'EMLINK', 'ENOTSUP', 'EOPNOTSUPP']);
 /** Errors where a clone cannot be made (the file system has no reflinks, or another device). */
 const NO_CLONE = new Set(['ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'EINVAL', 'ENOSYS', 'ENOTTY', 'EPERM']);
 
-const TEMP_TAG = randomBytes(4).toString('hex');
+/** This process's tag in tempName: a pid reused by another process does not make its names ours. */
+export const TEMP_TAG = randomBytes(4).toString('hex');
 let tempCount = 0;
 
 /** `.tmp-<pid>-<random>-<n>` in `dir`: unique, and its pid tells whether its maker still runs. */
@@ -434,6 +435,7 @@ export class ObjectStore {
     const temp = tempName(dirname(dest));
     try {
       this.transfer(src, temp, ref.mode & 0o7777, ref.sha256, false);
+      crashPoint('restore-temp-linked');
       renameSync(temp, dest);
     } catch (error) {
       rmQuiet(temp);

@@ -4,9 +4,9 @@
  * history of an environment calls `recoverEnv` first; `blast start` and `blast check --fix` call
  * `recoverAll`. Cheap when there is nothing to recover: two stat calls.
  */
-import { renameSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
-import { BlastError, messageOf } from '../errors.js';
+import { readdirSync, readFileSync, renameSync, rmdirSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { BlastError, ExitCode, messageOf } from '../errors.js';
 import type { Env } from '../paths.js';
 import { listSnapshots, type Manifest, readManifest, snapshotEnv } from './manifest.js';
 import { ObjectStore } from './objects.js';
@@ -26,10 +26,13 @@ import {
   readRestoreJournal,
   recoverRestore,
   removeKnownExtras,
+  restoreEnv,
   restoreUnlocked,
+  type RestoringMarker,
   withEnvLock,
 } from './restore.js';
 import {
+  fingerprintOf,
   latestRevision,
   listRevisions,
   readRevision,
@@ -38,7 +41,7 @@ import {
   type RevisionSource,
 } from './revisions.js';
 import { removeStrays } from './strays.js';
-import { hasJournal } from './journal-files.js';
+import { hasJournal, looksHalfRestored, restoringMarkerPath } from './journal-files.js';
 
 export interface Recovery {
   /** What an interrupted restore was brought to: finished, undone, or nothing to do. */
@@ -48,11 +51,136 @@ export interface Recovery {
   transaction?: 'finished' | 'undone';
   /** Set (by recoverAll only) when a pip transaction still runs, so nothing was touched. */
   busy?: string;
+  /** Set (by recoverAll only) when the environment is half-restored and no journal can finish it. */
+  halfRestored?: string;
 }
 
 export interface RecoverOptions {
   env?: Env;
   store?: ObjectStore;
+  /** The caller is about to restore the whole environment (`blast load`): a half-restored one is fine. */
+  allowHalfRestored?: boolean;
+}
+
+/**
+ * A restore whose journal is gone (a kill -9, then the state dir or the journal deleted): the
+ * marker it left in the environment, read under the environment's lock (a restore running now
+ * holds it, and has its journal), or undefined when there is none.
+ */
+export function halfRestored(envPath: string, env?: Env): RestoringMarker | undefined {
+  const root = resolve(envPath);
+  if (!looksHalfRestored(root, env)) return undefined;
+  return withEnvLock(root, env, () => {
+    if (!looksHalfRestored(root, env)) return undefined;
+    let marker: Partial<RestoringMarker> = {};
+    try {
+      marker = JSON.parse(readFileSync(restoringMarkerPath(root), 'utf8')) as RestoringMarker;
+    } catch {
+      // torn or unreadable: still half-restored, to an unknown state
+    }
+    return {
+      v: 1,
+      env: root,
+      target: typeof marker.target === 'string' ? marker.target : '',
+      distributions: Array.isArray(marker.distributions) ? marker.distributions.map(String) : [],
+      startedAt: typeof marker.startedAt === 'string' ? marker.startedAt : '',
+    };
+  });
+}
+
+/** Remove the empty directories below `dir` (deepest first), never `dir` itself. */
+function pruneEmptyUnder(dir: string): void {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    if (!e.isDirectory()) continue;
+    const sub = join(dir, e.name);
+    pruneEmptyUnder(sub);
+    try {
+      rmdirSync(sub); // only when empty
+    } catch {
+      // not empty
+    }
+  }
+}
+
+/** What is wrong with a half-restored environment, in words. */
+export function halfRestoredMessage(root: string, marker: RestoringMarker): string {
+  const to = marker.distributions.length
+    ? ` (to ${marker.distributions.slice(0, 3).join(', ')}${marker.distributions.length > 3 ? ', …' : ''})`
+    : '';
+  return (
+    `${root} was being restored${to}${marker.startedAt ? ` at ${marker.startedAt}` : ''} when Blast was killed, ` +
+    `and the journal that would finish it is gone: its packages may be half the old state and half the new`
+  );
+}
+
+export function halfRestoredError(root: string, marker: RestoringMarker): BlastError {
+  return new BlastError(
+    `${halfRestoredMessage(root, marker)}.`,
+    ExitCode.failure,
+    'Run `blast check --fix` to restore it to that state again (or `blast load` a snapshot or --revision).',
+  );
+}
+
+/**
+ * Repair a half-restored environment: restore it again to what the marker says (the revision or
+ * snapshot with that fingerprint), else to its latest revision, and record the result.
+ */
+export function repairHalfRestored(envPath: string, options: RecoverOptions = {}): string {
+  const root = resolve(envPath);
+  const marker = halfRestored(root, options.env);
+  if (!marker) return 'nothing to repair';
+  const store = options.store ?? ObjectStore.of(options.env);
+  const revisions = listRevisions(store, root);
+  const byRevision = revisions.find((r) => r.fingerprint === marker.target);
+  let manifest: Manifest | undefined;
+  let what = '';
+  if (marker.target && byRevision) {
+    manifest = readRevision(store, root, byRevision.n).manifest;
+    what = `revision ${byRevision.n}`;
+  }
+  if (!manifest && marker.target)
+    for (const s of listSnapshots(store, root)) {
+      try {
+        const m = readManifest(s.file);
+        if (fingerprintOf(m) === marker.target) {
+          manifest = m;
+          what = `snapshot ${s.name}`;
+          break;
+        }
+      } catch {
+        // a corrupt snapshot is not the one
+      }
+    }
+  if (!manifest && revisions.length > 0) {
+    manifest = readRevision(store, root, revisions.at(-1)!.n).manifest;
+    what = `revision ${revisions.at(-1)!.n}, the latest (the restore's own target is in no revision or snapshot)`;
+  }
+  if (!manifest)
+    throw new BlastError(
+      `${halfRestoredMessage(root, marker)}, and it has no revision or snapshot to restore.`,
+      ExitCode.failure,
+      'Recreate it (blast clean NAME --yes, then blast start NAME) and reinstall its packages.',
+    );
+  restoreEnv(root, manifest, { env: options.env, store });
+  // The killed restore may have emptied directories (a removed version's dist-info) before it
+  // could prune them; no RECORD lists them any more, so the restore above does not.
+  pruneEmptyUnder(join(root, manifest.sitePackages));
+  recordRevision(
+    store,
+    root,
+    { ...manifest, createdAt: new Date().toISOString() },
+    {
+      source: 'load',
+      detail: `repair: ${what.split(',')[0]}`,
+    },
+  );
+  return `restored ${what}`;
 }
 
 export { hasJournal };
@@ -63,6 +191,16 @@ export { hasJournal };
  */
 export function recoverEnv(envPath: string, options: RecoverOptions = {}): Recovery {
   const root = resolve(envPath);
+  const recovery = recoverJournals(root, options);
+  // Nothing may trust (snapshot, record, install into) an environment no journal can finish.
+  if (!options.allowHalfRestored) {
+    const marker = halfRestored(root, options.env);
+    if (marker) throw halfRestoredError(root, marker);
+  }
+  return recovery;
+}
+
+function recoverJournals(root: string, options: RecoverOptions): Recovery {
   if (!hasJournal(root, options.env)) return { outcome: 'none', steps: 0 };
   const tx = transactionState(root, options.env);
   if (tx.state === 'running') throw transactionRunsError(root, tx);
@@ -75,14 +213,21 @@ export function recoverEnv(envPath: string, options: RecoverOptions = {}): Recov
   });
 }
 
-/** For `blast start` and `blast check --fix`: as recoverEnv, but a running transaction is reported, not thrown. */
+/**
+ * For `blast start` and `blast check --fix`: as recoverEnv, but a running transaction and a
+ * half-restored environment are reported, not thrown.
+ */
 export function recoverAll(envPath: string, options: RecoverOptions = {}): Recovery {
   const root = resolve(envPath);
-  if (!hasJournal(root, options.env)) return { outcome: 'none', steps: 0 };
+  const half = () => {
+    const marker = halfRestored(root, options.env);
+    return marker ? { halfRestored: halfRestoredMessage(root, marker) } : {};
+  };
+  if (!hasJournal(root, options.env)) return { outcome: 'none', steps: 0, ...half() };
   const tx = transactionState(root, options.env);
   if (tx.state === 'running')
     return { outcome: 'none', steps: 0, busy: transactionRunsError(root, tx).message };
-  return recoverEnv(root, options);
+  return { ...recoverJournals(root, options), ...half() };
 }
 
 /** The revision a committed transaction is recorded as (older journals: always pip's). */
@@ -235,9 +380,14 @@ export function salvageEnv(envPath: string, options: RecoverOptions = {}): strin
 export function interruptedChange(
   envPath: string,
   env?: Env,
-): { message: string; running: boolean; unreadable?: boolean } | undefined {
+): { message: string; running: boolean; unreadable?: boolean; halfRestored?: boolean } | undefined {
   const root = resolve(envPath);
-  if (!hasJournal(root, env)) return undefined;
+  if (!hasJournal(root, env)) {
+    const marker = halfRestored(root, env);
+    return marker
+      ? { message: halfRestoredMessage(root, marker), running: false, halfRestored: true }
+      : undefined;
+  }
   const unreadable = unreadableJournals(root, env);
   if (unreadable.length) return { message: unreadable.join(' '), running: false, unreadable: true };
   let tx;

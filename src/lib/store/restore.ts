@@ -15,6 +15,7 @@ import {
   renameSync,
   symlinkSync,
   unlinkSync,
+  writeFileSync,
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { BlastError, ExitCode } from '../errors.js';
@@ -25,8 +26,10 @@ import { InsideEnv } from './inside.js';
 import { entryOf, isLink, type Entry, type Manifest, safeRelPath, writeFileAtomic } from './manifest.js';
 import { HashCache, hashCachePath } from './hashcache.js';
 import { ObjectStore, tempName } from './objects.js';
-import { envStateDir, journalPath, readJournalFile } from './journal-files.js';
+import { envStateDir, journalPath, readJournalFile, restoringMarkerPath } from './journal-files.js';
 import { type LockOptions, type LockOwner, tryWithLock, withLock, withLockAsync } from '../fs/lock.js';
+import { distNames, fingerprintOf } from './revisions.js';
+import { removeStaleTemps } from './env-temps.js';
 
 export type PathState =
   | { kind: 'absent' }
@@ -314,6 +317,43 @@ function removeJournal(file: string): void {
  */
 export const ENV_LOCK_WAIT_MS = 10 * 60_000;
 
+/** What RESTORING_MARKER holds: the state a restore brings the environment to. */
+export interface RestoringMarker {
+  v: 1;
+  env: string;
+  /** fingerprintOf the target manifest: finds the revision or snapshot to restore again. */
+  target: string;
+  /** Its distributions (`name version`), for the message. */
+  distributions: string[];
+  startedAt: string;
+}
+
+/**
+ * Written after the journal: a marker is never without a journal while its restore runs. Written
+ * in place, not through a temporary file (that would be one more thing a kill -9 leaves in the
+ * environment): it is its existence that counts; a torn one still says "half-restored", and the
+ * repair then falls back to the latest revision.
+ */
+function writeMarker(root: string, manifest: Manifest): void {
+  const marker: RestoringMarker = {
+    v: 1,
+    env: root,
+    target: fingerprintOf(manifest),
+    distributions: distNames(manifest),
+    startedAt: new Date().toISOString(),
+  };
+  writeFileSync(restoringMarkerPath(root), JSON.stringify(marker) + '\n');
+}
+
+/**
+ * The restore is done (or undone): the marker goes, then the journal (a crash between leaves a
+ * journal without a marker, which the next command re-runs harmlessly; never the other way).
+ */
+function finish(root: string, journal: string): void {
+  removeJournal(restoringMarkerPath(root));
+  removeJournal(journal);
+}
+
 /**
  * Who holds an environment: `pip` (a transaction) and `load` (a snapshot, a revision or a lock
  * being brought back) record their own revision when they are done, so the daemon's `blast
@@ -415,7 +455,8 @@ export function recoverRestore(
       store.verify({ sha256: s.after.sha256, mode: s.after.mode }, s.after).state === 'ok',
   );
   run(store, root, journal.steps, forward ? 'after' : 'before');
-  removeJournal(file);
+  removeStaleTemps(root, journal.steps);
+  finish(root, file);
   return { outcome: forward ? 'finished' : 'undone', steps: journal.steps.length };
 }
 
@@ -473,6 +514,8 @@ export function restoreUnlocked(envPath: string, manifest: Manifest, options: St
   const before = installedDists(root, manifest.sitePackages).map((d) => `${d.name} ${d.version}`);
   const cache = new HashCache(hashCachePath(root, options.env));
   const steps = planRestore(store, root, manifest, options.what, cache);
+  // Where this restore writes is where a killed one would have left its temporary names.
+  removeStaleTemps(root, steps);
   const now = manifest.distributions.map((d) => `${d.name} ${d.version}`);
   const result: RestoreResult = {
     added: now.filter((d) => !before.includes(d)),
@@ -483,11 +526,16 @@ export function restoreUnlocked(envPath: string, manifest: Manifest, options: St
       manifest.symlinks.length -
       steps.filter((s) => s.after.kind !== 'absent').length,
   };
-  if (steps.length === 0) return result;
-  crashPoint('restore-planned');
   const file = journalPath(root, options.env);
+  // Already exactly the manifest: a marker a killed restore left (its journal gone) is void now.
+  if (steps.length === 0) {
+    finish(root, file);
+    return result;
+  }
+  crashPoint('restore-planned');
   const journal: Journal = { v: 1, op: 'restore', env: root, startedAt: new Date().toISOString(), steps };
   writeFileAtomic(file, JSON.stringify(journal) + '\n', 'restore-journal-temp');
+  writeMarker(root, manifest);
   crashPoint('restore-journaled');
   try {
     // Just planned: every step is known to be needed, so none is checked again.
@@ -495,10 +543,10 @@ export function restoreUnlocked(envPath: string, manifest: Manifest, options: St
   } catch (error) {
     // Put back what was there; the journal stays if even that fails, for the next command.
     run(store, root, steps, 'before');
-    removeJournal(file);
+    finish(root, file);
     throw error;
   }
-  removeJournal(file);
+  finish(root, file);
   if (!store.sharesInodes()) {
     // Clones and copies are not the store's inodes: their hashes are cached, so the next restore
     // or snapshot does not read them again.
@@ -522,6 +570,8 @@ export const CRASH_STEPS = [
   'restore-removing',
   'restore-removed',
   'restore-linking',
+  // objects.ts's materialize: a file linked under its temporary name, not yet renamed over the old one.
+  'restore-temp-linked',
   'restore-linked',
   'restore-pruned',
 ] as const;
