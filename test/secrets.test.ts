@@ -11,6 +11,7 @@ import {
   existsSync,
   mkdirSync,
   readdirSync,
+  readFileSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -154,6 +155,79 @@ describe('secrets and look-alikes (real CLI)', function () {
       expect(modeOf(snapshots)).to.equal('700');
       expect(modeOf(join(snapshots, hash!, 'snap.json'))).to.equal('600');
       expect(blast(box, ['check']).stdout).to.match(/^ok\s+values private/m);
+    });
+  });
+
+  describe('a large --env value leaves the shell usable', () => {
+    /** `script` run by a real bash that has the `blast` shell function. */
+    const inBash = (script: string) => {
+      const init = blast(box, ['init', 'bash']);
+      expect(init.status, init.stderr).to.equal(0);
+      const file = join(box.root, 'init.bash');
+      writeFileSync(file, init.stdout);
+      const run = spawnSync('bash', ['--norc', '--noprofile', '-c', `source "$0"\n${script}`, file], {
+        cwd: box.root,
+        env: box.env,
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+      return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+    };
+
+    it('a 98 KB value: ls still runs while active, kill restores, the state stays small', () => {
+      const run = inBash(
+        [
+          'blast start big --env BIG="$(head -c 100352 /dev/zero | tr "\\0" x)" || exit 10',
+          'printf "state %s\\n" "${#BLAST_SHELL_STATE}"',
+          'printf "big %s\\n" "${#BIG}"',
+          'ls / >/dev/null || exit 11',
+          'blast kill || exit 12',
+          'printf "after %s\\n" "${BIG-unset}"',
+          'ls / >/dev/null || exit 13',
+        ].join('\n'),
+      );
+      expect(run.status, run.stderr).to.equal(0);
+      expect(run.stdout).to.include('big 100352');
+      const state = Number(/^state (\d+)$/m.exec(run.stdout)?.[1]);
+      expect(state).to.be.lessThan(8192);
+      expect(run.stdout).to.include('after unset');
+      expect(run.stderr).not.to.include('Argument list too long');
+    });
+
+    it('refuses what cannot fit with the way out, and the shell goes on', () => {
+      const run = inBash(
+        [
+          // The shell's own long value, which Blast would have to keep to give it back on kill.
+          'blast start big && blast kill || exit 10',
+          'export MINE="$(head -c 100000 /dev/zero | tr "\\0" y)"',
+          'blast start big --env MINE=small; printf "own %s\\n" "$?"',
+          'printf "kept %s\\n" "${#MINE}"',
+          'ls / >/dev/null || exit 11',
+          'unset MINE',
+          // Too long together: six values of 100 KB.
+          'set --; for i in 1 2 3 4 5 6; do set -- "$@" --env "V$i=$(head -c 100000 /dev/zero | tr "\\0" z)"; done',
+          'blast start big "$@"; printf "total %s\\n" "$?"',
+          'printf "active %s\\n" "${BLAST_ENV-none}"',
+          'ls / >/dev/null || exit 12',
+        ].join('\n'),
+      );
+      expect(run.status, run.stderr).to.equal(0);
+      expect(run.stdout).to.include('own 2');
+      expect(run.stdout).to.include('kept 100000');
+      expect(run.stderr).to.include("This shell's own values of MINE are too long for Blast to keep");
+      expect(run.stderr).to.include('Unset or shorten MINE in this shell first');
+      expect(run.stdout).to.include('total 2');
+      expect(run.stderr).to.match(
+        /The environment's variables take \d+ bytes together, more than the 524288/,
+      );
+      expect(run.stderr).to.include('blast start big --unset-env V1 --unset-env V2');
+      expect(run.stdout).to.include('active none');
+      // Nothing was stored: not MINE=small, not the six values.
+      const config = JSON.parse(readFileSync(join(envPath('big'), 'blast.json'), 'utf8')) as {
+        variables: Record<string, string>;
+      };
+      expect(config.variables).to.deep.equal({});
+      expect(run.stderr).not.to.include('Argument list too long');
     });
   });
 

@@ -12,7 +12,7 @@ import { assertEnvName, nameFoldKey } from './names.js';
 import { type Env, envsDir } from './paths.js';
 import { type EnvConfig, infoOf, readEnvConfig, writeEnvConfig } from './env-config.js';
 import { withRegistry } from './registry.js';
-import { shQuote } from './transaction/shim.js';
+import { shellArg } from './shell-arg.js';
 import type { Interpreter } from './python/index.js';
 
 export interface Target {
@@ -84,13 +84,8 @@ async function refuseLookAlike(name: string, env: Env): Promise<void> {
   throw new BlastError(
     `Cannot create ${JSON.stringify(name)}: an environment ${JSON.stringify(other)} exists, and the two names differ only in case or Unicode form; nothing was created.`,
     ExitCode.usage,
-    `Start the existing one with \`blast start ${quoteArg(other)}\`, or pick a name that differs in more than case.`,
+    `Start the existing one with \`blast start ${shellArg(other)}\`, or pick a name that differs in more than case.`,
   );
-}
-
-/** An argument as a user would type it in a POSIX shell (only quoted when needed). */
-function quoteArg(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : shQuote(arg);
 }
 
 /** Find the interpreter first: a bad --python must fail before anything is written. */

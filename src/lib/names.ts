@@ -2,6 +2,7 @@
  * Validation of what users name: environments and the variables `--env` sets. Both end up in
  * file names, registry keys and shell code, so the rules are strict and the errors say why.
  */
+import { VARIABLE_LIMIT, variableBytes } from './activation.js';
 import { BlastError, ExitCode } from './errors.js';
 
 /** Characters, counted as Unicode code points: "環" and "🐍" are one each. */
@@ -121,7 +122,16 @@ export function parseEnvAssignments(assignments: readonly string[]): Record<stri
         ExitCode.usage,
       );
     }
-    result[name] = assignment.slice(eq + 1);
+    const value = assignment.slice(eq + 1);
+    const bytes = variableBytes(name, value);
+    if (bytes > VARIABLE_LIMIT) {
+      throw new BlastError(
+        `--env ${name}: the value makes ${bytes} bytes, more than the ${VARIABLE_LIMIT + 1} one variable may hold on Linux; every command in the shell would fail with "Argument list too long". Nothing was changed.`,
+        ExitCode.usage,
+        `Keep large data in a file and pass its path: --env ${name}_FILE=/path/to/file.`,
+      );
+    }
+    result[name] = value;
   }
   return result;
 }
