@@ -322,7 +322,13 @@ async function pipInstall(
       file,
     ];
     let output = '';
-    const event: InstallEvent = { env: options.info, args, command: 'install', interactive: false };
+    const event: InstallEvent = {
+      env: options.info,
+      args,
+      command: 'install',
+      interactive: false,
+      notAsked: 'blast load --lock makes the environment match the lock',
+    };
     const result = await runTransaction({
       envPath: root,
       event,

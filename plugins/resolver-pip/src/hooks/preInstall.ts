@@ -42,7 +42,7 @@ const hook: Hook<'preInstall'> = async function (event): Promise<InstallContribu
   if (isEmpty(impact) && impact.conflicts.length === 0) return contribution;
   say(`blast: impact of this pip ${command}${command === 'install' ? " (pip's resolver, dry run)" : ''}:`);
   for (const line of impactTable(impact)) say(line);
-  const decision = decide(impact, command, policy, event.interactive);
+  const decision = decide(impact, command, policy, event.interactive, event.notAsked);
   if (decision.refuse) throw new Refused(decision.refuse);
   if (decision.note) say(`blast: ${decision.note}`);
   if (decision.ask && !confirm(decision.ask))
