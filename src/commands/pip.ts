@@ -5,7 +5,7 @@ import { activeState } from '../lib/activation.js';
 import { readEnvConfig, infoOf } from '../lib/env-config.js';
 import { BlastError, ExitCode } from '../lib/errors.js';
 import type { EnvInfo } from '../lib/hooks.js';
-import { pluginTransactionHooks, takeYes } from '../lib/install-contributions.js';
+import { askability, pluginTransactionHooks, takeYes } from '../lib/install-contributions.js';
 import { classifyPip, runPip, runTransaction } from '../lib/transaction/index.js';
 
 /** The active environment: the shell state's, else a VIRTUAL_ENV that Blast made. */
@@ -51,7 +51,7 @@ export default class Pip extends BlastCommand {
       env: info,
       args: pipArgs,
       command: kind,
-      interactive: process.stdin.isTTY === true && !yes && process.env.BLAST_YES !== '1',
+      ...askability(yes),
     };
     const result = await runTransaction({
       envPath: info.path,

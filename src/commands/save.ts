@@ -173,7 +173,7 @@ The environment is the active one, or the one --env or --path names.`;
                   env: info.name,
                   createdAt: m.createdAt,
                 });
-          writeFileAtomic(lockFile, text);
+          writeFileAtomic(lockFile, text, undefined, { userFile: true });
           return `Wrote ${lockFile}`;
         },
       });

@@ -2,7 +2,7 @@ import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import { join } from 'node:path';
 import { BlastCommand } from '../lib/base-command.js';
-import { startChange } from '../lib/activation.js';
+import { assertActivationFits, startChange } from '../lib/activation.js';
 import {
   createEnv,
   ensureRegistered,
@@ -148,6 +148,13 @@ Through the \`blast\` shell function (see \`blast init\`) the current shell is a
     const event = { env: info, creating: !loaded, shell: adapter.name, shellPid };
     await runPhase(this.config, 'preStart', event, 'veto');
 
+    if (through) {
+      // Variables that would leave this shell unable to start programs are refused before they
+      // are stored (the subshell checks again with its own variables).
+      const variables = { ...(loaded?.config.variables ?? {}) };
+      for (const name of removals) delete variables[name];
+      assertActivationFits(env, info, Object.assign(variables, assignments));
+    }
     if (planned) {
       loaded = await createEnv(planned, assignments, ctx, settings);
       process.stderr.write(`blast: created ${info.name} (Python ${info.python.version}) in ${info.path}\n`);

@@ -8,10 +8,12 @@
  * applies B to the result, so `kill` after any number of switches restores the shell as it was
  * before the first `start`.
  */
+import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { cacheDir } from './paths.js';
 import type { EnvInfo, ShellChange } from './hooks.js';
 import { BlastError, ExitCode } from './errors.js';
+import { shellArg } from './shell-arg.js';
 
 export const STATE_VARIABLE = 'BLAST_SHELL_STATE';
 export const ENV_NAME_VARIABLE = 'BLAST_ENV';
@@ -25,8 +27,14 @@ export interface ShellState {
   env: { name: string; path: string };
   /** Value of each variable before the first activation; null: it was unset. */
   original: Record<string, string | null>;
-  /** Value Blast gave each variable; null: Blast unset it. */
+  /** Value Blast gave each variable; null: Blast unset it. A long one is in `digests` instead. */
   applied: Record<string, string | null>;
+  /**
+   * SHA-256 (hex) of a long value Blast gave a variable, in place of the value in `applied`: the
+   * state only needs to tell whether the variable still holds it, and a copy of a 98 KB value would
+   * make the state variable larger than the kernel lets one variable be (see STATE_LIMIT).
+   */
+  digests?: Record<string, string>;
   /** Entries Blast put in front of PATH, so they can be taken out again if PATH changed since. */
   pathEntries: string[];
 }
@@ -44,6 +52,36 @@ export interface ActivationInput {
 
 export function binDir(envPath: string): string {
   return join(envPath, 'bin');
+}
+
+/**
+ * Linux refuses to start any program whose environment holds one `NAME=value` string longer than
+ * MAX_ARG_STRLEN (32 pages: 128 KiB): every command in the shell, `blast kill` included, would fail
+ * with "Argument list too long". Each variable Blast sets, and its own state, stays below.
+ */
+export const VARIABLE_LIMIT = 128 * 1024 - 1;
+/**
+ * All of a program's arguments and environment share ARG_MAX (usually 2 MiB): what `--env` adds in
+ * total is kept to a quarter of it, so commands still start with the rest of the shell's variables.
+ */
+export const VARIABLES_TOTAL_LIMIT = 512 * 1024;
+/** Applied values longer than this are kept as a digest in the state (see ShellState.digests). */
+const DIGEST_ABOVE = 128;
+
+function sha256(value: string): string {
+  return createHash('sha256').update(value, 'utf8').digest('hex');
+}
+
+/** `NAME=value` as the kernel counts it: UTF-8 bytes, with the terminating NUL. */
+export function variableBytes(name: string, value: string): number {
+  return Buffer.byteLength(name) + 1 + Buffer.byteLength(value) + 1;
+}
+
+/** Does `name` still hold what Blast gave it? */
+function stillApplied(state: ShellState, name: string, now: string | undefined): boolean {
+  const digest = state.digests?.[name];
+  if (digest !== undefined) return now !== undefined && sha256(now) === digest;
+  return now === (state.applied[name] ?? undefined);
 }
 
 export function encodeState(state: ShellState): string {
@@ -73,6 +111,7 @@ export function decodeState(raw: string): ShellState {
     typeof s.env?.path === 'string' &&
     isStringMap(s.original, true) &&
     isStringMap(s.applied, true) &&
+    (s.digests === undefined || isStringMap(s.digests, false)) &&
     Array.isArray(s.pathEntries) &&
     s.pathEntries.every((e) => typeof e === 'string');
   if (!valid) {
@@ -109,8 +148,7 @@ export function revert(vars: Vars, state: ShellState): Record<string, string | u
   const result: Record<string, string | undefined> = { ...vars };
   for (const [name, original] of Object.entries(state.original)) {
     const now = vars[name];
-    const applied = state.applied[name] ?? undefined;
-    if (now === applied) result[name] = original ?? undefined;
+    if (stillApplied(state, name, now)) result[name] = original ?? undefined;
     else if (name === 'PATH' && now !== undefined) result[name] = removeEntries(now, state.pathEntries);
   }
   delete result[STATE_VARIABLE];
@@ -143,12 +181,79 @@ export function activate(baseline: Vars, input: ActivationInput): Record<string,
     applied: {},
     pathEntries,
   };
+  const digests: Record<string, string> = {};
   for (const name of [...touched].sort()) {
     state.original[name] = baseline[name] ?? null;
-    state.applied[name] = target[name] ?? null;
+    const applied = target[name];
+    if (applied !== undefined && applied.length > DIGEST_ABOVE) digests[name] = sha256(applied);
+    else state.applied[name] = applied ?? null;
   }
+  if (Object.keys(digests).length > 0) state.digests = digests;
+  refuseOversized(input, target, state);
   target[STATE_VARIABLE] = encodeState(state);
   return target;
+}
+
+/**
+ * Refuse, before the shell is touched, an activation that would leave it unable to start any
+ * program (see VARIABLE_LIMIT): a variable too long for the kernel, variables too long together,
+ * or a state that cannot fit because of the shell's own long values Blast must give back.
+ */
+function refuseOversized(
+  input: ActivationInput,
+  target: Record<string, string | undefined>,
+  state: ShellState,
+): void {
+  const own = Object.keys(input.variables);
+  const which = input.env.kind === 'named' ? shellArg(input.env.name) : `--path ${shellArg(input.env.path)}`;
+  const way = (names: readonly string[]) =>
+    `Keep large data in a file and pass its path instead${
+      names.length ? `: blast start ${which} ${names.map((n) => `--unset-env ${n}`).join(' ')}` : ''
+    }.`;
+  for (const [name, value] of Object.entries(target)) {
+    if (value === undefined || name === STATE_VARIABLE) continue;
+    const bytes = variableBytes(name, value);
+    if (
+      bytes > VARIABLE_LIMIT &&
+      (name in input.variables || name in input.extraVariables || name === 'PATH')
+    )
+      throw new BlastError(
+        `${name} would be ${bytes} bytes, more than the ${VARIABLE_LIMIT + 1} one variable may hold on Linux: every command in the shell would fail with "Argument list too long". Nothing was changed.`,
+        ExitCode.usage,
+        way(name in input.variables ? [name] : []),
+      );
+  }
+  const size = (name: string) => variableBytes(name, input.variables[name]!);
+  const total = own.reduce((sum, name) => sum + size(name), 0);
+  if (total > VARIABLES_TOTAL_LIMIT) {
+    const large = own.filter((name) => size(name) > 4096).sort((a, b) => size(b) - size(a));
+    throw new BlastError(
+      `The environment's variables take ${total} bytes together, more than the ${VARIABLES_TOTAL_LIMIT} Blast allows (programs get about 2 MiB for all their arguments and variables). Nothing was changed.`,
+      ExitCode.usage,
+      way(large),
+    );
+  }
+  const bytes = variableBytes(STATE_VARIABLE, encodeState(state));
+  if (bytes > VARIABLE_LIMIT) {
+    const big = Object.entries(state.original)
+      .filter(([, v]) => v !== null && v.length > 4096)
+      .map(([name]) => name);
+    throw new BlastError(
+      `This shell's own values of ${big.join(', ') || 'the variables Blast sets'} are too long for Blast to keep so that kill can give them back (${bytes} bytes, more than ${VARIABLE_LIMIT + 1}). Nothing was changed.`,
+      ExitCode.usage,
+      `Unset or shorten ${big.join(', ') || 'them'} in this shell first, or start the environment in a new shell.`,
+    );
+  }
+}
+
+/**
+ * Refuse, before anything is written, variables that could not be activated in this shell (see
+ * refuseOversized): `start` calls it with the variables the environment is about to have.
+ */
+export function assertActivationFits(current: Vars, env: EnvInfo, variables: Record<string, string>): void {
+  const previous = activeState(current);
+  const baseline = previous ? revert(current, previous) : current;
+  activate(baseline, { env, variables, extraVariables: {}, extraPath: [] });
 }
 
 /** The smallest change that turns `current` into `target`, restricted to the given names. */

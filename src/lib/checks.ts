@@ -19,7 +19,8 @@ import {
   readEnvConfig,
   withSettings,
 } from './env-config.js';
-import { type Env, envsDir } from './paths.js';
+import { type Env, blastHome, envsDir, stateDir } from './paths.js';
+import { makePrivate, openToOthers } from './file-modes.js';
 import { type EnvRecord, setAsideRegistry, withRegistry } from './registry.js';
 import { knownEnvironmentPaths } from './known-projects.js';
 import { finishedRegistering } from './environments.js';
@@ -275,6 +276,7 @@ export async function coreChecks(env: Env): Promise<CoreChecks> {
   for (const record of records) results.push(...(await configCheck(record)));
   for (const record of records) results.push(...(await namedAfterFolder(env, record)));
   results.push(...orphanedHistoryCheck(env));
+  results.push(privateFilesCheck(env, records));
   const missing = await unregistered(env, records);
   for (const { info, config } of missing) {
     const renamed = config.name !== info.name;
@@ -363,6 +365,37 @@ async function namedAfterFolder(env: Env, record: EnvRecord): Promise<CheckResul
       },
     },
   ];
+}
+
+/**
+ * Files that can hold a user's values (blast.json with `--env` variables, and the snapshots,
+ * revisions and state made from them) readable by other users: installs made before Blast wrote
+ * them 0600 in 0700 directories. --fix takes the group and other bits off.
+ */
+function privateFilesCheck(env: Env, records: readonly EnvRecord[]): CheckResult {
+  const store = join(blastHome(env), 'store');
+  // The state dir is checked itself only: what the daemon keeps in it is protected by its 0700.
+  const roots: Array<[string, boolean]> = [
+    ...records.map((r): [string, boolean] => [join(r.path, CONFIG_FILE), true]),
+    [join(store, 'snapshots'), true],
+    [join(store, 'revisions'), true],
+    [stateDir(env), false],
+  ];
+  const find = () => roots.flatMap(([root, recursive]) => openToOthers(root, { recursive }));
+  const open = find();
+  const name = 'values private';
+  if (open.length === 0)
+    return { name, status: 'ok', message: 'variables, snapshots and revisions are readable only by you' };
+  const shown = open.slice(0, 3).join(', ') + (open.length > 3 ? ` and ${open.length - 3} more` : '');
+  return {
+    name,
+    status: 'warn',
+    message: `${open.length} file(s) or folder(s) that can hold your --env values are open to other users: ${shown}`,
+    fix: 'make them readable only by you (files 0600, folders 0700)',
+    repair: async () => {
+      for (const path of find()) makePrivate(path);
+    },
+  };
 }
 
 interface OnDisk {

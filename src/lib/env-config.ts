@@ -3,12 +3,13 @@
  * starting an existing environment reads one small file and never the registry, and so that a
  * copied or moved environment carries its settings along.
  */
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { EnvInfo, SettingValue } from './hooks.js';
 import { BlastError, ExitCode, messageOf } from './errors.js';
 import { withLockAsync } from './fs/lock.js';
 import { envStateDir } from './store/journal-files.js';
+import { PRIVATE_FILE_MODE } from './file-modes.js';
 
 export const CONFIG_FILE = 'blast.json';
 
@@ -136,7 +137,10 @@ export async function damagedEnvConfig(
 export async function writeEnvConfig(envPath: string, config: EnvConfig): Promise<void> {
   const file = join(envPath, CONFIG_FILE);
   const temp = `${file}.${process.pid}.tmp`;
-  await writeFile(temp, JSON.stringify(config, null, 2) + '\n', { mode: 0o644 });
+  // 0600: the variables in it may be secrets (see file-modes.ts). The chmod covers a temp a
+  // killed process left under this name, whose mode writeFile would keep.
+  await writeFile(temp, JSON.stringify(config, null, 2) + '\n', { mode: PRIVATE_FILE_MODE });
+  await chmod(temp, PRIVATE_FILE_MODE);
   await rename(temp, file);
 }
 

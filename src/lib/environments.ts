@@ -2,18 +2,19 @@
  * Environments as users name them: `blast start NAME` (under BLAST_HOME/envs), `blast start
  * --path DIR` (project-local), or plain `blast start` (the project's `.venv`, like uv).
  */
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { EnvInfo, SettingValue } from './hooks.js';
 import { sameSettings } from './settings.js';
 import { pathExists } from './path-exists.js';
 import { BlastError, ExitCode, messageOf } from './errors.js';
-import { assertEnvName } from './names.js';
+import { assertEnvName, nameFoldKey } from './names.js';
 import { type Env, envsDir } from './paths.js';
 import { changeEnvConfig, type EnvConfig, infoOf, readEnvConfig } from './env-config.js';
 import { listsPath, withRegistry } from './registry.js';
 import { rememberProject } from './known-projects.js';
 import { crashPoint } from './store/crash.js';
+import { shellArg } from './shell-arg.js';
 import type { Interpreter } from './python/index.js';
 
 export interface Target {
@@ -116,12 +117,36 @@ export async function loadEnv(target: Target, env: Env = process.env): Promise<L
   );
 }
 
+/**
+ * A new named environment whose name differs from an existing one only in case or Unicode
+ * normalization (`Demo` beside `demo`) is refused: on a case-insensitive file system (macOS,
+ * Windows, many shares) both are one directory, and in a listing they are easily taken one for
+ * the other.
+ */
+async function refuseLookAlike(name: string, env: Env): Promise<void> {
+  let entries: string[];
+  try {
+    entries = await readdir(envsDir(env));
+  } catch {
+    return; // no environments yet
+  }
+  const key = nameFoldKey(name);
+  const other = entries.find((e) => e !== name && !e.startsWith('.') && nameFoldKey(e) === key);
+  if (other === undefined) return;
+  throw new BlastError(
+    `Cannot create ${JSON.stringify(name)}: an environment ${JSON.stringify(other)} exists, and the two names differ only in case or Unicode form; nothing was created.`,
+    ExitCode.usage,
+    `Start the existing one with \`blast start ${shellArg(other)}\`, or pick a name that differs in more than case.`,
+  );
+}
+
 /** Find the interpreter first: a bad --python must fail before anything is written. */
 export async function planCreation(
   target: Target,
   pythonSpec: string | undefined,
   ctx: Context,
 ): Promise<Planned> {
+  if (target.kind === 'named') await refuseLookAlike(target.name, ctx.env);
   // Loaded only when creating: starting an existing environment needs neither.
   const { findPython } = await import('./python/index.js');
   const python = await findPython(pythonSpec, { env: ctx.env, cwd: ctx.cwd });

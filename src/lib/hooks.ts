@@ -303,8 +303,10 @@ export interface InstallEvent {
    */
   command: 'install' | 'uninstall' | 'other';
   /**
-   * Whether the user may be asked (API 1.2): false when stdin is not a terminal, or when the
-   * user already said yes (\`--yes\`, consumed by Blast, or BLAST_YES=1).
+   * Whether the user may be asked (API 1.2): only when the question can be seen and answered —
+   * stdin, stdout and stderr are all the same terminal — and the user has not already said yes
+   * (\`--yes\`, consumed by Blast, or BLAST_YES=1). \`pip install x 2>&1 | tee log\` is not
+   * interactive: a question on the terminal would be invisible, and the install would look hung.
    */
   interactive: boolean;
   /** Where the change comes from (API 1.4); absent from older cores, where it is always `pip`. */
@@ -316,6 +318,11 @@ export interface InstallEvent {
    * change, up or down (`name old -> new`): compare the versions to tell a downgrade.
    */
   planned?: InstallChange;
+  /**
+   * When \`interactive\` is false, why, in words for the user (API 1.3): "you passed --yes",
+   * "pip's output goes to a pipe or a file, where a question would not be seen", …
+   */
+  notAsked?: string;
 }
 
 /** What a \`preInstall\` handler adds to the pip run (API 1.2). */

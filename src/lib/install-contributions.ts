@@ -4,7 +4,9 @@
  * activation: silently picking one would depend on hook timing.
  */
 import type { Interfaces } from '@oclif/core';
-import type { InstallContribution } from './hooks.js';
+import { fstatSync } from 'node:fs';
+import { isatty } from 'node:tty';
+import type { InstallContribution, InstallEvent } from './hooks.js';
 import { BlastError } from './errors.js';
 import { runPhase, type PluginResult } from './phases.js';
 import type { TransactionHooks } from './transaction/index.js';
@@ -50,6 +52,32 @@ export function takeYes(args: readonly string[]): { args: string[]; yes: boolean
   const yes = head.includes('--yes');
   if (!yes) return { args: [...args], yes: false };
   return { args: [...head.filter((a) => a !== '--yes'), ...(end === -1 ? [] : args.slice(end))], yes: true };
+}
+
+/**
+ * Whether a question before pip can be seen and answered (InstallEvent.interactive), and why not.
+ * The question is written to stderr and answered on stdin; pip's output goes to stdout and
+ * stderr. All three must be the one terminal: with `pip install x 2>&1 | tee log` stdin is the
+ * terminal but the question would go into the pipe, unseen, and the install would look hung.
+ */
+export function askability(
+  yes: boolean,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Pick<InstallEvent, 'interactive' | 'notAsked'> {
+  const no = (why: string) => ({ interactive: false, notAsked: why });
+  if (yes) return no('you passed --yes');
+  if (env.BLAST_YES === '1') return no('BLAST_YES=1 is set');
+  const ahead = '; --yes says yes ahead';
+  if (!isatty(0)) return no(`stdin is not a terminal, so no answer could be read${ahead}`);
+  const outputs = [1, 2].filter((fd) => !isatty(fd)).map((fd) => (fd === 1 ? 'stdout' : 'stderr'));
+  if (outputs.length > 0)
+    return no(
+      `pip's ${outputs.join(' and ')} ${outputs.length > 1 ? 'go' : 'goes'} to a pipe or a file, where a question would not be seen${ahead}`,
+    );
+  const [input, out, err] = [0, 1, 2].map((fd) => fstatSync(fd).rdev);
+  if (out !== input || err !== input)
+    return no(`the output goes to another terminal than the one answers are read from${ahead}`);
+  return { interactive: true };
 }
 
 /**

@@ -2,6 +2,7 @@
  * Validation of what users name: environments and the variables `--env` sets. Both end up in
  * file names, registry keys and shell code, so the rules are strict and the errors say why.
  */
+import { VARIABLE_LIMIT, variableBytes } from './activation.js';
 import { BlastError, ExitCode } from './errors.js';
 import { nulProblem } from './env-config.js';
 
@@ -20,6 +21,29 @@ export const MAX_NAME_BYTES = 240;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
+/**
+ * Characters that cannot be shown honestly: format characters (Unicode category Cf: zero-width
+ * spaces and joiners U+200B–U+200D, the marks U+200E/U+200F, U+2060, U+FEFF, the bidi embeddings,
+ * overrides and isolates U+202A–U+202E and U+2066–U+2069, …), line and paragraph separators, and
+ * lone surrogates. With them, two different environments print alike, or a name prints as
+ * something it is not (a right-to-left override reverses what follows it).
+ */
+const HIDDEN = /[\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u;
+
+/** `U+200B` for a code point. */
+function codePoint(ch: string): string {
+  return `U+${(ch.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+/**
+ * The key two names collide on where file names are compared without case or normalization
+ * (macOS's and Windows' default file systems, a case-insensitive share): `Demo` and `demo`, `café`
+ * written precomposed and decomposed.
+ */
+export function nameFoldKey(name: string): string {
+  return name.normalize('NFKC').toLowerCase().normalize('NFKC');
+}
+
 /** Why `name` cannot name an environment, or undefined when it can. */
 export function envNameProblem(name: string): string | undefined {
   if (name.length === 0) return 'it is empty';
@@ -32,7 +56,13 @@ export function envNameProblem(name: string): string | undefined {
     return `it takes ${bytes} bytes in UTF-8, more than the ${MAX_NAME_BYTES} a file name can hold here`;
   if (name.includes('/')) return 'it contains "/"';
   if (name.includes('..')) return 'it contains ".."';
+  // Node turns bytes that are not UTF-8 (in argv, in a directory name) into U+FFFD.
+  if (name.includes('\uFFFD'))
+    return 'it contains U+FFFD, the replacement character: the name given was not valid UTF-8, or holds that character';
   if (CONTROL.test(name)) return 'it contains a control character';
+  const hidden = HIDDEN.exec(name);
+  if (hidden)
+    return `it contains ${codePoint(hidden[0])}, an invisible or direction-changing character: the name would not print as what it is`;
   if (name.startsWith('-')) return 'it starts with "-" (it would read as an option)';
   if (name.startsWith('.')) return 'it starts with "." (hidden and ambiguous with paths)';
   if (name.trim() !== name) return 'it starts or ends with white space';
@@ -45,7 +75,7 @@ export function assertEnvName(name: string): string {
     throw new BlastError(
       `Invalid environment name ${JSON.stringify(name)}: ${problem}.`,
       ExitCode.usage,
-      `Use letters, digits, spaces, "-", "_" or "."; at most ${MAX_NAME_LENGTH} characters and ${MAX_NAME_BYTES} bytes in UTF-8.`,
+      `Use visible letters, digits, spaces, "-", "_" or "."; at most ${MAX_NAME_LENGTH} characters and ${MAX_NAME_BYTES} bytes in UTF-8.`,
     );
   }
   return name;
@@ -97,6 +127,14 @@ export function parseEnvAssignments(assignments: readonly string[]): Record<stri
     // argv cannot carry one, but a value built by a program calling Blast's code can.
     const problem = nulProblem(name, value);
     if (problem) throw new BlastError(`--env: ${problem}.`, ExitCode.usage);
+    const bytes = variableBytes(name, value);
+    if (bytes > VARIABLE_LIMIT) {
+      throw new BlastError(
+        `--env ${name}: the value makes ${bytes} bytes, more than the ${VARIABLE_LIMIT + 1} one variable may hold on Linux; every command in the shell would fail with "Argument list too long". Nothing was changed.`,
+        ExitCode.usage,
+        `Keep large data in a file and pass its path: --env ${name}_FILE=/path/to/file.`,
+      );
+    }
     result[name] = value;
   }
   return result;

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Interpreter } from '../../src/lib/python/index.js';
@@ -8,6 +8,7 @@ import { renderTemplate, type Placeholder } from '../../src/lib/venv/activate.js
 import { pyRepr, pyUnrepr, renderCfg } from '../../src/lib/venv/cfg.js';
 import { consoleScript, shebang } from '../../src/lib/venv/scripts.js';
 import { supportedByVersion } from '../python/world.js';
+import { sandbox, throughFunction, type Sandbox } from '../support/cli.js';
 
 const HOSTILE = [
   'plain',
@@ -168,3 +169,81 @@ describe('console script shebangs', () => {
     );
   });
 });
+
+describe('bin/activate* of an environment with a hostile name, sourced in real interactive shells', function () {
+  this.timeout(300_000);
+  // Each piece would run (a file appears) or turn into something else (%n: the user name) if the
+  // prompt were expanded with the name in it as code.
+  const NAME = `$(touch pwned) \`touch pwned\` %n \\u 'q' "dq"`;
+  const SHELLS: Array<{ program: string; argv: string[]; script: string; setup: string[]; status: string }> =
+    [
+      { program: 'bash', argv: ['--norc', '--noprofile', '-i'], script: 'activate', setup: [], status: '$?' },
+      // PROMPT_SUBST (set by oh-my-zsh and many themes) expands $(…) in the prompt at every display.
+      {
+        program: 'zsh',
+        argv: ['-f', '-i'],
+        script: 'activate',
+        setup: ['setopt prompt_subst'],
+        status: '$?',
+      },
+      { program: 'fish', argv: ['--no-config', '-i'], script: 'activate.fish', setup: [], status: '$status' },
+      { program: 'tcsh', argv: ['-f', '-i'], script: 'activate.csh', setup: [], status: '$status' },
+    ];
+  let box: Sandbox;
+  let pythons: Interpreter[] = [];
+  before(async () => {
+    box = sandbox();
+    const all = await supportedByVersion();
+    // The oldest and the newest template families (3.8's env_name, 3.13's VIRTUAL_ENV_PROMPT first).
+    pythons = [...new Set([all[0], all.find((p) => p.version.startsWith('3.11.')), all.at(-1)])].filter(
+      (p): p is Interpreter => p !== undefined,
+    );
+  });
+  after(() => box.cleanup());
+
+  it('creates no file and shows the name as it is, in bash, zsh with PROMPT_SUBST, fish and tcsh', function () {
+    expect(pythons.length).to.be.greaterThan(0);
+    for (const py of pythons) {
+      const work = join(box.root, `work-${py.version}`);
+      mkdirSync(work);
+      const venv = join(work, NAME);
+      const started = throughFunction(box, ['start', '--path', venv, '--python', py.executable], {
+        cwd: work,
+      });
+      expect(started.status, started.stderr).to.equal(0);
+      for (const shell of SHELLS) {
+        expect(has(shell.program), `${shell.program} is installed by .ci/run`).to.equal(true);
+        const input = [
+          ...shell.setup,
+          `source "$VENV/bin/${shell.script}"`,
+          `echo "sourced:${shell.status}"`,
+          'exit',
+          '',
+        ].join('\n');
+        const command = [shell.program, ...shell.argv].join(' ');
+        const run = spawnSync('script', ['-qec', command, '/dev/null'], {
+          cwd: work,
+          env: { ...cleanEnvFor(box), VENV: venv },
+          input,
+          encoding: 'utf8',
+          timeout: 60_000,
+        });
+        const output = run.stdout.replaceAll('\r', '');
+        const what = `${shell.program} sourcing ${shell.script} of Python ${py.version}`;
+        expect(output, `${what}:\n${output}`).to.include('sourced:0');
+        expect(readdirSync(work).sort(), `${what} ran a command from the name`).to.deep.equal([NAME]);
+        // 3.8's activate.csh shows [name], every other template (name).
+        const shown = output.includes(`(${NAME})`) || output.includes(`[${NAME}]`);
+        expect(shown, `${what} shows the name as it is:\n${output}`).to.equal(true);
+      }
+    }
+  });
+});
+
+/** The sandbox's variables without the test runner's shell state (a prompt, an activation). */
+function cleanEnvFor(box: Sandbox): Record<string, string> {
+  const env: Record<string, string> = { ...box.env, TERM: 'xterm' };
+  for (const name of ['PS1', 'PROMPT', 'VIRTUAL_ENV', 'VIRTUAL_ENV_PROMPT', 'VIRTUAL_ENV_DISABLE_PROMPT'])
+    delete env[name];
+  return env;
+}

@@ -53,8 +53,10 @@ describe('resolver-pip (real CLI, real pip, real terminal)', function () {
    * `pip ARGS` typed in an activated bash (the start script sourced: `pip` is Blast's shim) on a
    * pseudo-terminal whose keyboard types `input`.
    */
-  const onTerminal = (input: string, ...args: string[]) => {
-    const command = `source ${sq(startScript)} && pip ${args.map(sq).join(' ')}`;
+  const onTerminal = (input: string, ...rest: Array<string | { pipe: string }>) => {
+    const args = rest.filter((a): a is string => typeof a === 'string');
+    const pipe = rest.find((a): a is { pipe: string } => typeof a !== 'string')?.pipe ?? '';
+    const command = `set -o pipefail; source ${sq(startScript)} && pip ${args.map(sq).join(' ')} ${pipe}`;
     const run = spawnSync('script', ['-qec', `bash --norc --noprofile -c ${sq(command)}`, '/dev/null'], {
       env: baseEnv(),
       input,
@@ -155,6 +157,23 @@ describe('resolver-pip (real CLI, real pip, real terminal)', function () {
     expect(freeze()).to.deep.equal(['alpha==1.0', 'beta==2.0', 'gamma==1.0']);
   });
 
+  it("on a terminal with pip's output piped (2>&1 | tee), it does not ask a question no one would see: it says why and goes on", () => {
+    const log = join(box.root, 'pip.log');
+    // A keyboard that would answer no, had the question been asked.
+    const run = onTerminal('n\n', 'install', ...index(), 'alpha==2.0', { pipe: `2>&1 | tee ${sq(log)}` });
+    expect(run.status, run.output).to.equal(0);
+    expect(run.output).not.to.include('[y/N]');
+    const logged = readFileSync(log, 'utf8');
+    expect(logged).to.match(/^ {2}downgrade +beta +2\.0 +1\.0 +MAJOR, DOWNGRADE$/m);
+    expect(logged).to.include(
+      "blast: going on without asking (pip's stdout and stderr go to a pipe or a file, where a question would not be seen; --yes says yes ahead)",
+    );
+    expect(freeze()).to.deep.equal(['alpha==2.0', 'beta==1.0', 'gamma==1.0']);
+    // Back to where the next tests start.
+    expect(install('alpha==1.0', 'beta==2.0').status).to.equal(0);
+    expect(freeze()).to.deep.equal(['alpha==1.0', 'beta==2.0', 'gamma==1.0']);
+  });
+
   it('downgrades=forbid refuses the install outright, even without a terminal', () => {
     config('downgrades=forbid');
     try {
@@ -229,7 +248,10 @@ describe('resolver-pip (real CLI, real pip, real terminal)', function () {
     const run = install('alpha==2.0');
     expect(run.status, run.stderr).to.equal(0);
     expect(run.stderr).to.match(/^ {2}downgrade +beta +2\.0 +1\.0/m);
-    expect(run.stderr).to.include('blast: going on without asking (no terminal, or --yes)');
+    expect(run.stderr).to.include(
+      'blast: going on without asking (stdin is not a terminal, so no answer could be read; --yes says yes ahead)',
+    );
+    expect(run.stderr).to.include('To refuse such installs instead: blast config downgrades=forbid');
     expect(run.stderr).to.include('blast: warning: pip check found broken requirements after this change:');
     expect(run.stderr).to.match(/gamma 1\.0 has requirement alpha<2, but you have alpha 2\.0/);
     expect(freeze()).to.deep.equal(['alpha==2.0', 'beta==1.0', 'gamma==1.0']);

@@ -360,6 +360,7 @@ async function pipInstall(
       command: 'install',
       interactive: false,
       source: 'lock',
+      notAsked: 'blast load --lock makes the environment match the lock',
     };
     const result = await runTransaction({
       envPath: root,

@@ -7,6 +7,7 @@ import {
   existsSync,
   fsyncSync,
   lstatSync,
+  fchmodSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -18,6 +19,7 @@ import {
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { BlastError, ExitCode, messageOf } from '../errors.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../file-modes.js';
 import type { SettingValue } from '../hooks.js';
 import type { Env } from '../paths.js';
 import { readVenv } from '../venv/cfg.js';
@@ -366,13 +368,27 @@ export function snapshotsDir(store: ObjectStore, envPath: string): string {
   return join(store.root, 'snapshots', envHash(envPath));
 }
 
-/** Write a file atomically and durably: temp, fsync, rename, fsync of the directory. */
-export function writeFileAtomic(file: string, text: string, step?: string): void {
+/**
+ * Write a file atomically and durably: temp, fsync, rename, fsync of the directory.
+ *
+ * Blast's own files (snapshots, revisions, journals, indexes) can hold a user's values (`--env`
+ * variables: tokens, passwords), so they are 0600 and the directories made for them 0700,
+ * whatever the umask. `userFile` is for what the user asked for at a path of theirs (a lock
+ * export): the usual 0666/0777 under their umask.
+ */
+export function writeFileAtomic(
+  file: string,
+  text: string,
+  step?: string,
+  options: { userFile?: boolean } = {},
+): void {
   const dir = dirname(file);
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, ...(options.userFile ? {} : { mode: PRIVATE_DIR_MODE }) });
   const temp = join(dir, `.${process.pid}-${Date.now()}.tmp`);
-  const fd = openSync(temp, 'w', 0o644);
+  const fd = openSync(temp, 'w', options.userFile ? 0o666 : PRIVATE_FILE_MODE);
   try {
+    // A temp left by a killed process under this name keeps its old mode through open(2).
+    if (!options.userFile) fchmodSync(fd, PRIVATE_FILE_MODE);
     const data = Buffer.from(text);
     let off = 0;
     while (off < data.length) off += writeSync(fd, data, off, data.length - off);

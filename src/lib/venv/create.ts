@@ -24,6 +24,7 @@ import {
 } from 'node:fs';
 import { basename, dirname, isAbsolute, join, posix, relative, resolve } from 'node:path';
 import { BlastError, ExitCode } from '../errors.js';
+import { PRIVATE_FILE_MODE } from '../file-modes.js';
 import type { Env } from '../paths.js';
 import { listInterpreters } from '../python/discovery.js';
 import type { Interpreter } from '../python/types.js';
@@ -308,7 +309,8 @@ function build(b: Build): void {
     if (isAbsolute(rel) || relative(tmp, abs).startsWith('..'))
       throw new Error(`extra file outside the venv: ${rel}`);
     mkdirSync(dirname(abs), { recursive: true });
-    writeFileSync(abs, content);
+    // Blast's own files in the venv (blast.json: variables that may be secrets) are private.
+    writeFileSync(abs, content, { mode: PRIVATE_FILE_MODE });
   }
 }
 

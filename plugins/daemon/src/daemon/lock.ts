@@ -20,16 +20,7 @@ import {
   SHUTTING_DOWN,
 } from '../client.js';
 import type { DaemonPaths } from '../paths.js';
-
-/** The runtime dir: created 0700; refused when another user owns it or others may enter it. */
-export function ensureRunDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const st = statSync(dir);
-  const uid = process.getuid?.();
-  if (uid !== undefined && st.uid !== uid) throw new Error(`${dir} belongs to uid ${st.uid}, not ${uid}`);
-  if ((st.mode & 0o077) !== 0)
-    throw new Error(`${dir} is open to other users (mode ${(st.mode & 0o777).toString(8)})`);
-}
+import { ensureRunDir } from '../run-dir.js';
 
 /**
  * Runs `fn` holding the environment's takeover lock (an O_EXCL mkdir), which whoever removes or

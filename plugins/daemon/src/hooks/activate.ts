@@ -4,13 +4,15 @@
  * otherwise a detached spawn that is not waited for (the daemon attaches the shell itself).
  */
 import type { Hook } from '@oclif/core';
-import { mkdirSync } from 'node:fs';
 import { DaemonError, request, SHUTTING_DOWN } from '../client.js';
 import { coreBin, spawnDaemon } from '../control.js';
 import { daemonPaths } from '../paths.js';
+import { ensureRunDir } from '../run-dir.js';
 
 const hook: Hook<'activate'> = async function (event) {
   const paths = daemonPaths(event.env.path, process.env);
+  // Before any connect: a socket in a directory another user controls is theirs to answer.
+  ensureRunDir(paths.runDir);
   // Switching from another environment: that one's daemon no longer has this shell.
   const previous = process.env.BLAST_SOCKET;
   const leaving =
@@ -26,7 +28,6 @@ const hook: Hook<'activate'> = async function (event) {
     if (!answered) {
       // Nothing answers (no daemon, a dead one's socket, one shutting down): start one. It sorts
       // out stale files and concurrent starts itself (see daemon/lock.ts).
-      mkdirSync(paths.runDir, { recursive: true, mode: 0o700 });
       spawnDaemon(event.env.path, [event.shellPid], process.env, coreBin(this.config.root));
     }
   }

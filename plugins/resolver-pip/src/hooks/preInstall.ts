@@ -32,7 +32,7 @@ const hook: Hook<'preInstall'> = async function (event): Promise<InstallContribu
     const action = event.source === 'lock' ? 'this blast load --lock' : 'this blast load';
     say(`blast: impact of ${action}:`);
     for (const line of impactTable(impact)) say(line);
-    const decision = decide(impact, 'install', policy, event.interactive, action);
+    const decision = decide(impact, 'install', policy, event.interactive, action, event.notAsked);
     if (decision.refuse) throw new Refused(decision.refuse);
     if (decision.note) say(`blast: ${decision.note}`);
     if (decision.ask && !confirm(decision.ask))
@@ -58,7 +58,7 @@ const hook: Hook<'preInstall'> = async function (event): Promise<InstallContribu
   if (isEmpty(impact) && impact.conflicts.length === 0) return contribution;
   say(`blast: impact of this pip ${command}${command === 'install' ? " (pip's resolver, dry run)" : ''}:`);
   for (const line of impactTable(impact)) say(line);
-  const decision = decide(impact, command, policy, event.interactive);
+  const decision = decide(impact, command, policy, event.interactive, undefined, event.notAsked);
   if (decision.refuse) throw new Refused(decision.refuse);
   if (decision.note) say(`blast: ${decision.note}`);
   if (decision.ask && !confirm(decision.ask))

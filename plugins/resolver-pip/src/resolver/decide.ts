@@ -22,6 +22,8 @@ export function decide(
   interactive: boolean,
   /** What the user asked for, in the question and the refusal: `this pip install`, `this blast load`. */
   action = 'this pip install',
+  /** Why the user cannot be asked, when not interactive (InstallEvent.notAsked). */
+  notAsked = 'no terminal, or --yes',
 ): Decision {
   if (policy.downgrades === 'forbid' && impact.downgraded.length > 0) {
     const which = impact.downgraded.map((s) => `${s.name} ${s.from} -> ${s.to}`).join(', ');
@@ -37,6 +39,9 @@ export function decide(
   if (command === 'uninstall') return {};
   if (policy.downgrades === 'allow')
     return { note: `going on without asking (downgrades=allow): ${risky.join(', ')}` };
-  if (!interactive) return { note: `going on without asking (no terminal, or --yes): ${risky.join(', ')}` };
+  if (!interactive)
+    return {
+      note: `going on without asking (${notAsked}): ${risky.join(', ')}. To refuse such changes instead: blast config downgrades=forbid`,
+    };
   return { ask: `blast: ${risky.join(', ')}. Go on with ${action}? [y/N] ` };
 }
