@@ -119,7 +119,7 @@ export async function damagedEnvConfig(
   if (typeof rawVariables === 'object' && rawVariables !== null && !Array.isArray(rawVariables))
     for (const [name, value] of Object.entries(rawVariables as Record<string, unknown>)) {
       if (typeof value === 'string' && !nulProblem(name, value)) variables[name] = value;
-      else dropped.push(name);
+      else dropped.push(/^\w+$/.test(name) ? name : JSON.stringify(name));
     }
   const rebuilt: EnvConfig = {
     v: 1,

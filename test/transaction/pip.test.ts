@@ -108,7 +108,7 @@ describe('pip transactions (real CLI, real pip)', function () {
     );
     expect(run.status, run.stderr).to.equal(0);
     const [pipPath, pip3Path, version] = run.stdout.split('\n');
-    expect(pipPath).to.match(/\/shim\/\d+\.\d+\/pip$/);
+    expect(pipPath).to.match(/\/shim\/\d+\.\d+-[0-9a-f]{12}\/pip$/);
     expect(pip3Path).to.equal(`${pipPath}3`);
     expect(readFileSync(pipPath!, 'utf8')).to.include(`pip -- "$@"`);
     expect(version).to.match(/^pip \S+ from /);
