@@ -18,6 +18,7 @@ const CTX: InitContext = {
   bin: '/opt/blast/bin/run.js',
   scriptVariable: 'BLAST_SHELL_SCRIPT',
   shellVariable: 'BLAST_SHELL',
+  pidVariable: 'BLAST_SHELL_PID',
 };
 
 /**
