@@ -1,12 +1,13 @@
 /**
- * `preKill`: detach the shell; the daemon stops by itself when no shell is left. Never vetoes:
+ * `preKill`: detach the shell (marked in the state dir first, so that a daemon still starting, or
+ * one that does not answer, does not keep it: see detached.ts); the daemon stops by itself when no
+ * shell is left. Never vetoes:
  * a daemon that does not answer is not a reason to keep a shell activated. `--force`: SIGKILL the
  * daemon, remove its socket and pid file, and strike this shell off its recorded attached shells
  * (so the next daemon does not re-attach it).
  */
 import type { Hook } from '@oclif/core';
-import { request } from '../client.js';
-import { forceKill } from '../control.js';
+import { forceKill, leave } from '../control.js';
 import { daemonPaths } from '../paths.js';
 
 const hook: Hook<'preKill'> = async function (event) {
@@ -15,7 +16,7 @@ const hook: Hook<'preKill'> = async function (event) {
     await forceKill(paths, event.shellPid);
     return;
   }
-  await request(paths.socket, 'detach', { pid: event.shellPid }, 1000).catch(() => undefined);
+  await leave(paths, event.shellPid, 1000);
 };
 
 export default hook;
