@@ -8,7 +8,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDaemonProcess, killDaemon, living, processState, readPidFile, request } from './client.js';
 import { withTakeoverLock } from './daemon/lock.js';
-import { markDetached } from './detached.js';
+import { markDetached, readAttached, writeAttached } from './detached.js';
 import { blastHome, type DaemonPaths, type Env } from './paths.js';
 
 export const DAEMON_MAIN = fileURLToPath(new URL('./daemon/main.js', import.meta.url));
@@ -215,24 +215,15 @@ export async function forceKill(paths: DaemonPaths, shellPid: number): Promise<n
 
 /** Removes a shell from the recorded attached shells (attached.json; the file goes when empty). */
 export function forgetShell(paths: DaemonPaths, shellPid: number): void {
-  const pids = recordedAttached(paths);
-  if (!pids.includes(shellPid)) return;
-  const rest = pids.filter((p) => p !== shellPid);
-  if (rest.length === 0) rmSync(paths.attached, { force: true });
-  else {
-    writeFileSync(`${paths.attached}.tmp`, JSON.stringify(rest), { mode: 0o600 });
-    renameSync(`${paths.attached}.tmp`, paths.attached);
-  }
+  const shells = readAttached(paths);
+  if (!shells.delete(shellPid)) return;
+  if (shells.size === 0) rmSync(paths.attached, { force: true });
+  else writeAttached(paths, shells);
 }
 
 /** Pids recorded as attached by a daemon that may have died (the daemon keeps this file). */
 export function recordedAttached(paths: DaemonPaths): number[] {
-  try {
-    const pids = JSON.parse(readFileSync(paths.attached, 'utf8')) as unknown;
-    return Array.isArray(pids) ? pids.filter((p): p is number => Number.isInteger(p) && p > 0) : [];
-  } catch {
-    return [];
-  }
+  return [...readAttached(paths).keys()];
 }
 
 /**

@@ -58,18 +58,49 @@ export function attachable(paths: Pick<DaemonPaths, 'detached'>, pid: number, si
 }
 
 /**
- * The shells in attached.json (which the daemon keeps) that are still in the environment: alive,
- * and not gone from it since the file was written (a `blast kill` the daemon did not hear).
+ * attached.json, which the daemon keeps: each attached shell with the time it was attached as of,
+ * `[{"pid": 123, "since": 1700000000000}]` (a bare pid, as older daemons wrote, counts as of the
+ * file's last write). Per shell, so that rewriting the file for one shell does not make another's
+ * older attachment look newer than its `blast kill`.
  */
-export function recordedShells(paths: Pick<DaemonPaths, 'attached' | 'detached'>): number[] {
-  let pids: unknown;
+export function readAttached(paths: Pick<DaemonPaths, 'attached'>): Map<number, number> {
+  const out = new Map<number, number>();
+  let entries: unknown;
   let written: number;
   try {
-    pids = JSON.parse(readFileSync(paths.attached, 'utf8'));
+    entries = JSON.parse(readFileSync(paths.attached, 'utf8'));
     written = statSync(paths.attached).mtimeMs;
   } catch {
-    return [];
+    return out;
   }
-  if (!Array.isArray(pids)) return [];
-  return pids.filter((p): p is number => typeof p === 'number' && attachable(paths, p, written));
+  if (!Array.isArray(entries)) return out;
+  for (const entry of entries) {
+    const { pid, since } =
+      typeof entry === 'number'
+        ? { pid: entry, since: written }
+        : ((entry ?? {}) as { pid?: unknown; since?: unknown });
+    if (typeof pid === 'number' && Number.isInteger(pid) && pid > 0)
+      out.set(pid, typeof since === 'number' && Number.isFinite(since) ? since : written);
+  }
+  return out;
+}
+
+/** Writes attached.json atomically. */
+export function writeAttached(
+  paths: Pick<DaemonPaths, 'attached'>,
+  shells: ReadonlyMap<number, number>,
+): void {
+  const tmp = `${paths.attached}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify([...shells].map(([pid, since]) => ({ pid, since }))), { mode: 0o600 });
+  renameSync(tmp, paths.attached);
+}
+
+/**
+ * The shells in attached.json that are still in the environment: alive, not pid 1, and not gone
+ * from it since they were attached (a `blast kill` the daemon did not hear). With their times.
+ */
+export function recordedShells(paths: Pick<DaemonPaths, 'attached' | 'detached'>): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const [pid, since] of readAttached(paths)) if (attachable(paths, pid, since)) out.set(pid, since);
+  return out;
 }

@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { living, readPidFile } from '../src/client.js';
@@ -89,7 +89,7 @@ describe('daemon hygiene: no leaked daemon, one daemon per environment (real CLI
     await waitFor('no daemon for demo', () => daemonProcesses(envPath).length === 0, 30_000);
   });
 
-  it('10 start/kill pairs in quick succession, concurrently and under load: no daemon is left', async () => {
+  it('10 start/kill pairs in quick succession, concurrently, under load, the daemon still starting: no daemon is left', async () => {
     const first = await startedShell(box, shells);
     first.signal('go-kill');
     await first.read('done');
@@ -97,11 +97,13 @@ describe('daemon hygiene: no leaked daemon, one daemon per environment (real CLI
     await waitFor('the first daemon to exit', () => daemonProcesses(envPath).length === 0, 30_000);
     first.stop();
 
+    // Every daemon these starts spawn stays young (its socket not bound) until every kill is done.
+    const hold = join(box.root, 'hold');
+    writeFileSync(hold, '');
+    box.env.BLAST_DAEMON_TEST_HOLD = hold;
     // Load: two CPU burners for the length of the test.
-    for (let i = 0; i < 2; i++) {
-      const burner = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
-      procs.push(burner);
-    }
+    for (let i = 0; i < 2; i++)
+      procs.push(spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
     const pairs = Array.from({ length: 10 }, () =>
       bash(
         box,
@@ -111,12 +113,15 @@ describe('daemon hygiene: no leaked daemon, one daemon per environment (real CLI
     for (const p of pairs) procs.push(p.proc);
     for (const p of pairs)
       expect(await p.read('rc'), readFileSync(p.file('kill.err'), 'utf8')).to.equal('0\n');
+    expect(daemonProcesses(envPath), 'no daemon was spawned: the test tests nothing').not.to.deep.equal([]);
+    rmSync(hold);
     // Every shell lives on: only a daemon that kept one of them attached would stay.
     await waitFor('no daemon for demo', () => daemonProcesses(envPath).length === 0, 60_000).catch(
       async (error: Error) => {
         const paths = pathsOf(box, 'demo');
         const s = await status(paths).catch(() => undefined);
-        throw new Error(`${error.message}; left attached: ${JSON.stringify(s?.attached)}`);
+        const log = existsSync(paths.log) ? readFileSync(paths.log, 'utf8') : '';
+        throw new Error(`${error.message}; left attached: ${JSON.stringify(s?.attached)}\n${log}`);
       },
     );
   });

@@ -23,7 +23,7 @@ import { execFile } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
 import { living, SHUTTING_DOWN } from '../client.js';
-import { attachable, leftSince, recordedShells } from '../detached.js';
+import { attachable, leftSince, recordedShells, writeAttached } from '../detached.js';
 import { daemonPaths } from '../paths.js';
 import { diskUsage } from './disk.js';
 import { closeInheritedDescriptors } from './fds.js';
@@ -112,6 +112,16 @@ function recordRevision(
   });
 }
 
+/**
+ * Test-only: `BLAST_DAEMON_TEST_HOLD=<file>` keeps a starting daemon from binding its socket while
+ * the file exists (two minutes at most), so tests can act while a daemon is young.
+ */
+async function testHold(): Promise<void> {
+  const file = process.env.BLAST_DAEMON_TEST_HOLD;
+  const deadline = Date.now() + 120_000;
+  while (file && existsSync(file) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+}
+
 async function main(): Promise<void> {
   const inherited = closeInheritedDescriptors();
   // Its cwd is /: a relative BLAST_HOME would put the state under / (the CLI passes it absolute).
@@ -138,24 +148,29 @@ async function main(): Promise<void> {
   let shuttingDown = false;
   // Set once serving (below); shutdown may come first.
   let socketTimer: NodeJS.Timeout | undefined = undefined;
-  const attached = new Set<number>();
+  // Each attached shell with the time it was attached as of (see detached.ts).
+  const attached = new Map<number, number>();
   const saveAttached = () => {
     try {
-      writeFileSync(`${paths.attached}.tmp`, JSON.stringify([...attached]), { mode: 0o600 });
-      renameSync(`${paths.attached}.tmp`, paths.attached);
+      writeAttached(paths, attached);
     } catch (error) {
       say(`cannot save attached shells: ${(error as Error).message}`);
     }
   };
+  // Shells attached before the socket listens: one that leaves meanwhile cannot reach this daemon
+  // yet, it only leaves a mark, read once the socket listens.
+  const unheard = new Set<number>();
   // Shells a crashed predecessor had: those still alive and still in the environment stay.
-  for (const pid of recordedShells(paths)) attached.add(pid);
+  for (const [pid, asOf] of recordedShells(paths)) {
+    attached.set(pid, asOf);
+    unheard.add(pid);
+  }
   // The shells this daemon was started for, unless they died or left before it got here (a
   // `blast kill` right after the start; a shell killed while its `blast start` ran).
-  const spawnedFor = new Set<number>();
   for (const pid of attach)
     if (attachable(paths, pid, since)) {
-      attached.add(pid);
-      spawnedFor.add(pid);
+      attached.set(pid, Math.min(since, attached.get(pid) ?? since));
+      unheard.add(pid);
     } else say(`not attaching ${pid}: it is gone or left the environment`);
   saveAttached();
 
@@ -279,7 +294,7 @@ async function main(): Promise<void> {
     return {
       pid: process.pid,
       env: envPath,
-      attached: [...attached],
+      attached: [...attached.keys()],
       uptimeMs: Date.now() - started,
       rss: process.memoryUsage.rss(),
       cpu: { userMs: Math.round(cpu.user / 1000), systemMs: Math.round(cpu.system / 1000) },
@@ -339,13 +354,13 @@ async function main(): Promise<void> {
         const as = typeof request.since === 'number' ? request.since : undefined;
         if (as !== undefined && leftSince(paths, pid, as))
           throw new RequestError(`shell ${pid} left the environment since`);
-        spawnedFor.delete(pid);
-        if (!attached.has(pid)) {
-          attached.add(pid);
-          saveAttached();
-          say(`attached ${pid}`);
-        }
-        return { attached: [...attached] };
+        unheard.delete(pid);
+        const was = attached.get(pid);
+        // Attached again (a new start of that shell): as of the newer time.
+        attached.set(pid, Math.max(was ?? 0, as ?? Date.now()));
+        saveAttached();
+        if (was === undefined) say(`attached ${pid}`);
+        return { attached: [...attached.keys()] };
       }
       case 'detach': {
         const pid = pidArg(request);
@@ -354,7 +369,7 @@ async function main(): Promise<void> {
           say(`detached ${pid}`);
         }
         if (attached.size === 0) setImmediate(() => void shutdown('the last shell detached'));
-        return { attached: [...attached] };
+        return { attached: [...attached.keys()] };
       }
       case 'shutdown':
         setImmediate(() => void shutdown('asked to'));
@@ -374,7 +389,7 @@ async function main(): Promise<void> {
   // Attached shells: gone ones are dropped; with none left, stop.
   const shellTimer = setInterval(() => {
     let changed = false;
-    for (const pid of attached)
+    for (const pid of attached.keys())
       // A zombie shell (its parent has not reaped it yet) is gone too.
       if (!living(pid)) {
         attached.delete(pid);
@@ -435,16 +450,17 @@ async function main(): Promise<void> {
     server = next;
     boundIno = statSync(paths.socket).ino;
   };
+  await testHold();
   await listen();
-  say(`listening on ${paths.socket}; attached ${[...attached].join(', ') || 'nothing'}`);
+  say(`listening on ${paths.socket}; attached ${[...attached.keys()].join(', ') || 'nothing'}`);
   // A `blast kill` that came while this daemon was starting could not reach the socket: it left a
   // mark (detached.ts), read now that the socket listens (a later kill reaches it).
-  for (const pid of spawnedFor)
-    if (leftSince(paths, pid, since) && attached.delete(pid)) {
+  for (const pid of unheard)
+    if (leftSince(paths, pid, attached.get(pid) ?? 0) && attached.delete(pid)) {
       say(`shell ${pid} left the environment while the daemon started`);
       saveAttached();
     }
-  spawnedFor.clear();
+  unheard.clear();
   if (attached.size === 0) return void shutdown('no shell attached');
 
   let rebinding = false;

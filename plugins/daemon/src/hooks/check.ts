@@ -65,7 +65,7 @@ async function daemonCheck(env: EnvInfo, recordWith: string): Promise<CheckResul
     return { ...base, status: 'ok', message };
   }
   // Only shells still in the environment: not one that left it (`blast kill`) unheard.
-  const shells = recordedShells(paths);
+  const shells = [...recordedShells(paths).keys()];
   const steps = [
     ...(state.hung ? [`kill the hung daemon (SIGKILL pid ${state.pid})`] : []),
     'remove the stale socket and pid file',
