@@ -3,7 +3,7 @@
  * kill them, and clear what a dead one left behind.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDaemonProcess, killDaemon, living, processState, readPidFile, request } from './client.js';

@@ -9,16 +9,7 @@
  * distributions in the state database (store.ts), and keeps a few figures (disk size, packages,
  * its own memory and CPU).
  */
-import {
-  existsSync,
-  mkdirSync,
-  renameSync,
-  rmSync,
-  statSync,
-  watch,
-  writeFileSync,
-  type FSWatcher,
-} from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
