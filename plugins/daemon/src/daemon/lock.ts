@@ -63,6 +63,11 @@ export async function withTakeoverLock<T>(paths: DaemonPaths, fn: () => T): Prom
   return undefined;
 }
 
+/** A daemon's "no" that is not "I am stopping": it lives and serves. */
+function answeredNo(error: unknown): boolean {
+  return error instanceof DaemonError && error.kind === 'refused' && error.message !== SHUTTING_DOWN;
+}
+
 export type Acquired = { owner: true } | { owner: false; pid: number };
 
 /**
@@ -97,17 +102,17 @@ export async function acquire(
     // A zombie owner is dead: it serves nothing and writes nothing; so is a pid now another program's.
     if (info.pid !== 0 && living(info.pid) && isDaemonProcess(info.pid)) {
       try {
-        for (const pid of attach) await request(paths.socket, 'attach', { pid, since }, 2000);
+        for (const pid of attach)
+          await request(paths.socket, 'attach', { pid, since }, 2000).catch((error: unknown) => {
+            // It answered, and said no for another reason than stopping (that shell is gone or
+            // left the environment): it is alive and serving; the other shells are still handed over.
+            if (!answeredNo(error)) throw error;
+            log(`daemon ${info.pid} refused to attach ${pid}: ${(error as Error).message}`);
+          });
         if (attach.length === 0) await request(paths.socket, 'ping', {}, 2000);
         return { owner: false, pid: info.pid };
       } catch (error) {
         const refused = error instanceof DaemonError && error.kind === 'refused';
-        // It answered, and said no for another reason than stopping (e.g. that pid is gone): it
-        // is alive and serving, so there is nothing for us to do.
-        if (refused && error.message !== SHUTTING_DOWN) {
-          log(`daemon ${info.pid} refused the attach: ${error.message}`);
-          return { owner: false, pid: info.pid };
-        }
         if (!unanswered || unanswered.pid !== info.pid) unanswered = { pid: info.pid, since: Date.now() };
         // Starting (no socket yet) or shutting down (refuses): wait for it to answer or exit.
         if (Date.now() - unanswered.since < 5000 || (refused && Date.now() - unanswered.since < 10_000)) {
