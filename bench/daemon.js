@@ -71,7 +71,13 @@ function cli(b, args, extra = {}) {
   writeFileSync(script, '');
   const t0 = process.hrtime.bigint();
   const r = spawnSync(process.execPath, [bin, ...args], {
-    env: { ...b.env, BLAST_SHELL: 'bash', BLAST_SHELL_SCRIPT: script, ...extra },
+    env: {
+      ...b.env,
+      BLAST_SHELL: 'bash',
+      BLAST_SHELL_SCRIPT: script,
+      BLAST_SHELL_PID: String(process.pid),
+      ...extra,
+    },
     encoding: 'utf8',
   });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;

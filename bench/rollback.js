@@ -69,7 +69,7 @@ try {
     const script = join(root, `${name}.sh`);
     writeFileSync(script, '');
     run(process.execPath, [bin, 'start', name, '--python', opts.python], {
-      env: { ...env, BLAST_SHELL: 'bash', BLAST_SHELL_SCRIPT: script },
+      env: { ...env, BLAST_SHELL: 'bash', BLAST_SHELL_SCRIPT: script, BLAST_SHELL_PID: String(process.pid) },
     });
     const envPath = join(env.BLAST_HOME, 'envs', name);
     const pip = join(envPath, 'bin', 'pip');

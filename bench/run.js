@@ -142,7 +142,12 @@ async function main() {
     const script = join(tmp, 'shell-script');
     const project = join(tmp, 'project');
     mkdirSync(project);
-    const blastEnv = cleanEnv({ BLAST_HOME: home, BLAST_SHELL: 'bash', BLAST_SHELL_SCRIPT: script });
+    const blastEnv = cleanEnv({
+      BLAST_HOME: home,
+      BLAST_SHELL: 'bash',
+      BLAST_SHELL_SCRIPT: script,
+      BLAST_SHELL_PID: String(process.pid),
+    });
     const blast = (args) => {
       writeFileSync(script, '', { mode: 0o600 });
       return run(process.execPath, [bin, ...args], { env: blastEnv, cwd: project });

@@ -5,6 +5,7 @@ import { BlastCommand } from '../lib/base-command.js';
 import { BlastError, ExitCode } from '../lib/errors.js';
 import { applyRc, rcPath, tildePath, type RcResult } from '../lib/rc-install.js';
 import { availableShells, chooseShell } from '../lib/shells.js';
+import { PID_VARIABLE } from '../lib/shell-pid.js';
 import { SCRIPT_VARIABLE, SHELL_VARIABLE } from '../lib/shell-script.js';
 import { completionModel } from '../lib/completion.js';
 import { userBin } from '../lib/user-bin.js';
@@ -71,6 +72,7 @@ Without a shell name, the shell is the one running the \`blast\` function, else 
         bin: join(this.config.root, 'bin', 'run.js'),
         scriptVariable: SCRIPT_VARIABLE,
         shellVariable: SHELL_VARIABLE,
+        pidVariable: PID_VARIABLE,
         completion: completionModel(this.config),
       });
       if (!this.jsonEnabled()) process.stdout.write(code);

@@ -8,6 +8,7 @@ import { findShell } from '../lib/shells.js';
 import { shellFunction, writeShellScript } from '../lib/shell-script.js';
 import { BlastError, ExitCode, isBlastError } from '../lib/errors.js';
 import { SUBSHELL_VARIABLE } from '../lib/subshell.js';
+import { shellPid as shellPidOf } from '../lib/shell-pid.js';
 
 export default class Kill extends BlastCommand {
   static override summary = 'Deactivate: restore the shell exactly as it was before `blast start`.';
@@ -38,6 +39,7 @@ export default class Kill extends BlastCommand {
       );
     }
     const adapter = await findShell(this.config, through.shell);
+    const shellPid = shellPidOf(env, through.shell);
 
     let change: ShellChange;
     let info: EnvInfo | undefined;
@@ -61,9 +63,7 @@ export default class Kill extends BlastCommand {
       );
     }
 
-    const event: KillEvent | undefined = info
-      ? { env: info, force: flags.force, shellPid: process.ppid }
-      : undefined;
+    const event: KillEvent | undefined = info ? { env: info, force: flags.force, shellPid } : undefined;
     if (event) await runPhase(this.config, 'preKill', event, flags.force ? 'inform' : 'veto');
     writeShellScript(through.script, adapter.render(change));
     if (event) await runPhase(this.config, 'postKill', event, 'inform');

@@ -16,6 +16,7 @@ import type { EnvInfo, ShellAdapter } from '../lib/hooks.js';
 import { parseEnvAssignments, parseEnvRemovals } from '../lib/names.js';
 import { runPhase } from '../lib/phases.js';
 import { chooseShell, findShell } from '../lib/shells.js';
+import { PID_VARIABLE, shellPid as shellPidOf } from '../lib/shell-pid.js';
 import { SCRIPT_VARIABLE, SHELL_VARIABLE, shellFunction, writeShellScript } from '../lib/shell-script.js';
 import { runSubshell } from '../lib/subshell.js';
 import { collectActivation } from '../lib/contributions.js';
@@ -33,6 +34,7 @@ import {
 import { wrapProcess } from '../lib/wrap.js';
 import { hasJournal, looksHalfRestored } from '../lib/store/journal-files.js';
 import { assertRunnable } from '../lib/env-health.js';
+import { pausePoint } from '../lib/store/crash.js';
 
 /** `--python` for an environment that exists: it must agree with the Python the env was made with. */
 async function checkPython(info: EnvInfo, spec: string, warn: (message: string) => void): Promise<void> {
@@ -128,6 +130,11 @@ Through the \`blast\` shell function (see \`blast init\`) the current shell is a
       : await chooseShell(this.config, env, flags.shell);
     if (!chosen) throw new BlastError('Cannot tell which shell you use; pass --shell.', ExitCode.usage);
     const { adapter } = chosen;
+    // The activation lives as long as the shell that runs the function, which passes its own pid
+    // (never process.ppid: a CLI whose shell was killed is re-parented). Checked before anything is
+    // written. Without the function, the subshell's own start is the one that activates; this
+    // process is what preStart sees.
+    const shellPid = through ? shellPidOf(env, through.shell) : process.pid;
 
     let loaded = await loadEnv(target, env);
     if (loaded) await ensureRegistered(loaded, env);
@@ -142,9 +149,7 @@ Through the \`blast\` shell function (see \`blast init\`) the current shell is a
         ? mergeSettings(loaded?.config.settings ?? {}, parseGiven(specs, given))
         : undefined;
     if (settings) info.settings = settings;
-    // The activation lives as long as the shell that runs the function (in a subshell, the start
-    // inside it is the one that activates).
-    const shellPid = process.ppid;
+    pausePoint('start-activate');
     const event = { env: info, creating: !loaded, shell: adapter.name, shellPid };
     await runPhase(this.config, 'preStart', event, 'veto');
 
@@ -249,6 +254,7 @@ Through the \`blast\` shell function (see \`blast init\`) the current shell is a
         bin: join(this.config.root, 'bin', 'run.js'),
         scriptVariable: SCRIPT_VARIABLE,
         shellVariable: SHELL_VARIABLE,
+        pidVariable: PID_VARIABLE,
         home: process.env.HOME ?? '',
         env: process.env,
       },

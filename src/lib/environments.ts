@@ -9,6 +9,7 @@ import { sameSettings } from './settings.js';
 import { pathExists } from './path-exists.js';
 import { BlastError, ExitCode, messageOf } from './errors.js';
 import { assertEnvName, nameFoldKey } from './names.js';
+import { realPath } from './real-path.js';
 import { type Env, envsDir } from './paths.js';
 import { changeEnvConfig, type EnvConfig, infoOf, readEnvConfig } from './env-config.js';
 import { listsPath, withRegistry } from './registry.js';
@@ -32,16 +33,18 @@ export interface Context {
 export function resolveTarget(name: string | undefined, pathFlag: string | undefined, ctx: Context): Target {
   if (pathFlag !== undefined) {
     if (pathFlag.trim() === '') throw new BlastError('--path is empty.', ExitCode.usage);
-    const path = resolve(ctx.cwd, pathFlag);
-    // A `.venv` is named after its project, like uv and virtualenv prompts do.
-    const fallback = basename(path) === '.venv' ? basename(dirname(path)) : basename(path);
-    return { name: assertEnvName(name ?? (fallback || 'venv')), path, kind: 'local' };
+    const given = resolve(ctx.cwd, pathFlag);
+    // A `.venv` is named after its project, like uv and virtualenv prompts do (the project's
+    // name as the user reached it).
+    const fallback = basename(given) === '.venv' ? basename(dirname(given)) : basename(given);
+    return { name: assertEnvName(name ?? (fallback || 'venv')), path: realPath(given), kind: 'local' };
   }
   if (name === undefined) {
-    const path = join(ctx.cwd, '.venv');
+    const path = realPath(join(ctx.cwd, '.venv'));
     return { name: assertEnvName(basename(ctx.cwd) || 'venv'), path, kind: 'local' };
   }
-  return { name: assertEnvName(name), path: join(envsDir(ctx.env), name), kind: 'named' };
+  // The envs dir made real (BLAST_HOME may be a symlink), not the environment's own directory.
+  return { name: assertEnvName(name), path: join(realPath(envsDir(ctx.env)), name), kind: 'named' };
 }
 
 export interface Loaded {

@@ -84,6 +84,12 @@ export interface InitContext {
   /** The environment variable the shell function sets to its adapter's name. */
   shellVariable: 'BLAST_SHELL';
   /**
+   * The environment variable the shell function sets to its shell's own pid (API 1.4: `$$` or
+   * `$BASHPID`, `$fish_pid`, `$PID`), the process the activation belongs to. Without it the CLI
+   * refuses to activate: the CLI's parent pid is not the shell once the shell died mid-run.
+   */
+  pidVariable: 'BLAST_SHELL_PID';
+  /**
    * The command line for shells that complete from a model of their own (API 1.1). Adapters
    * whose shell @oclif/plugin-autocomplete covers may ignore it.
    */
@@ -151,7 +157,8 @@ export interface SubshellSpec {
 
 /**
  * A shell. The protocol between the CLI and the shell function: the function sets
- * BLAST_SHELL=<name> and BLAST_SHELL_SCRIPT=<a fresh private file> in the CLI's environment,
+ * BLAST_SHELL=<name>, BLAST_SHELL_SCRIPT=<a fresh private file> and BLAST_SHELL_PID=<the shell's own
+ * pid> (API 1.4) in the CLI's environment,
  * runs the CLI with the user's arguments and the terminal untouched, then sources the file if
  * the CLI wrote to it, removes it, and returns the CLI's exit status.
  */

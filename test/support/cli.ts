@@ -99,7 +99,13 @@ export function throughFunction(
   writeFileSync(file, '', { mode: 0o600 });
   const run = blast(box, args, {
     ...options,
-    env: { BLAST_SHELL: options.shell ?? 'bash', BLAST_SHELL_SCRIPT: file, ...options.env },
+    // As the function does: the shell is the process that runs the CLI (here, the test runner).
+    env: {
+      BLAST_SHELL: options.shell ?? 'bash',
+      BLAST_SHELL_SCRIPT: file,
+      BLAST_SHELL_PID: String(process.pid),
+      ...options.env,
+    },
   });
   const script = readFileSync(file, 'utf8');
   rmSync(file);

@@ -86,8 +86,9 @@ export function init(ctx: InitContext): string {
     '  var file = (e:mktemp (if (has-env TMPDIR) { put $E:TMPDIR } else { put /tmp })/blast.XXXXXXXXXX)',
     '  var err = $nil',
     '  try {',
-    // tmp: the two variables exist for the CLI only, and are put back (unset stays unset) on return.
-    `    { tmp E:${ctx.shellVariable} = elvish; tmp E:${ctx.scriptVariable} = $file; ${bin} $@args }`,
+    // tmp: the variables exist for the CLI only, and are put back (unset stays unset) on return.
+    // $pid is this elvish's own: the process the activation belongs to.
+    `    { tmp E:${ctx.shellVariable} = elvish; tmp E:${ctx.scriptVariable} = $file; tmp E:${ctx.pidVariable} = (to-string $pid); ${bin} $@args }`,
     '  } catch e { set err = $e }',
     '  try {',
     // A CLI killed by a signal may have left half a script: the shell keeps its previous state.

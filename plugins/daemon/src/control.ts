@@ -3,12 +3,13 @@
  * kill them, and clear what a dead one left behind.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, lstatSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, lstatSync, rmSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDaemonProcess, killDaemon, living, processState, readPidFile, request } from './client.js';
 import { withTakeoverLock } from './daemon/lock.js';
-import type { DaemonPaths, Env } from './paths.js';
+import { markDetached, readAttached, writeAttached } from './detached.js';
+import { blastHome, type DaemonPaths, type Env } from './paths.js';
 
 export const DAEMON_MAIN = fileURLToPath(new URL('./daemon/main.js', import.meta.url));
 
@@ -45,6 +46,12 @@ export function cpuSeconds(s: Pick<Status, 'cpu'>): number {
 export type DaemonState =
   | { state: 'running'; pid: number; status?: Status }
   | { state: 'stopped' }
+  /**
+   * A living daemon process that did not answer within the timeout (busy, the machine loaded, or
+   * its socket removed and not yet bound again): not stale. Whoever would act on it asks again
+   * with more time first (see check).
+   */
+  | { state: 'slow'; pid: number; why: string }
   | {
       state: 'stale';
       pid: number | null;
@@ -74,6 +81,12 @@ export async function daemonState(paths: DaemonPaths, timeoutMs = 500): Promise<
   if (pid !== null && living(pid) && pidInfo!.ageMs < 3000) {
     // A daemon that is just starting up: not stale yet.
     return { state: 'running', pid };
+  }
+  if (pid !== null && living(pid) && isDaemonProcess(pid) && processState(pid) !== 'T') {
+    const why = existsSync(paths.socket)
+      ? `pid ${pid} did not answer within ${timeoutMs} ms`
+      : `pid ${pid} runs, but its socket ${paths.socket} is gone (it binds it again within seconds)`;
+    return { state: 'slow', pid, why };
   }
   const base = { state: 'stale' as const, pid, leftovers };
   if (pid === null)
@@ -173,17 +186,34 @@ export function spawnDaemon(
     DAEMON_MAIN,
     envPath,
     ...attach.flatMap((pid) => ['--attach', String(pid)]),
+    // As of now: a shell that leaves (`blast kill`) from now on is not attached, however late the
+    // daemon gets to it (see detached.ts).
+    '--since',
+    String(Date.now()),
     ...(recordWith ? ['--record-with', recordWith] : []),
   ];
   const child = spawn(process.execPath, args, {
     detached: true,
     stdio: 'ignore',
-    env: env as NodeJS.ProcessEnv,
+    env: daemonEnv(env),
     cwd: '/',
   });
   child.on('error', () => {});
   child.unref();
   return child.pid;
+}
+
+/**
+ * The daemon's environment: the CLI's, with BLAST_HOME (and BLAST_CACHE_DIR) absolute. The daemon
+ * runs in /, and it and the `blast record` it runs would resolve a relative one there (state under
+ * /). Resolved against the CLI's cwd, as the CLI did.
+ */
+export function daemonEnv(env: Env): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { ...env };
+  if (env.BLAST_HOME) out.BLAST_HOME = blastHome(env);
+  if (env.BLAST_CACHE_DIR && !isAbsolute(env.BLAST_CACHE_DIR))
+    out.BLAST_CACHE_DIR = resolve(env.BLAST_CACHE_DIR);
+  return out;
 }
 
 /**
@@ -210,22 +240,36 @@ export async function forceKill(paths: DaemonPaths, shellPid: number): Promise<n
 
 /** Removes a shell from the recorded attached shells (attached.json; the file goes when empty). */
 export function forgetShell(paths: DaemonPaths, shellPid: number): void {
-  const pids = recordedAttached(paths);
-  if (!pids.includes(shellPid)) return;
-  const rest = pids.filter((p) => p !== shellPid);
-  if (rest.length === 0) rmSync(paths.attached, { force: true });
-  else {
-    writeFileSync(`${paths.attached}.tmp`, JSON.stringify(rest), { mode: 0o600 });
-    renameSync(`${paths.attached}.tmp`, paths.attached);
-  }
+  const shells = readAttached(paths);
+  if (!shells.delete(shellPid)) return;
+  if (shells.size === 0) rmSync(paths.attached, { force: true });
+  else writeAttached(paths, shells);
 }
 
 /** Pids recorded as attached by a daemon that may have died (the daemon keeps this file). */
 export function recordedAttached(paths: DaemonPaths): number[] {
+  return [...readAttached(paths).keys()];
+}
+
+/**
+ * A shell leaves the environment (`blast kill`, a switch): the mark first (a daemon still starting,
+ * hung or dead does not attach it again, nor does `check --fix`), then the detach; a daemon that
+ * did not hear it has the shell struck off attached.json too.
+ */
+export async function leave(paths: DaemonPaths, shellPid: number, timeoutMs: number): Promise<void> {
   try {
-    const pids = JSON.parse(readFileSync(paths.attached, 'utf8')) as unknown;
-    return Array.isArray(pids) ? pids.filter((p): p is number => Number.isInteger(p) && p > 0) : [];
+    markDetached(paths, shellPid);
   } catch {
-    return [];
+    // a state dir that cannot be written: the detach below is all there is
   }
+  const heard = await request(paths.socket, 'detach', { pid: shellPid }, timeoutMs).then(
+    () => true,
+    () => false,
+  );
+  if (!heard)
+    try {
+      forgetShell(paths, shellPid);
+    } catch {
+      // the mark is enough
+    }
 }

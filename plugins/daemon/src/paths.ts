@@ -50,17 +50,25 @@ export const SUN_PATH_MAX = 104;
 
 export interface DaemonPaths {
   hash: string;
-  /** The directory holding sockets and pid files (0700). */
+  /** The directory holding the sockets (0700). */
   runDir: string;
   socket: string;
+  /**
+   * The owner's pid, created O_EXCL: the lock that makes one daemon per environment. It lives in
+   * the environment's state dir, next to the state database it guards, not in the runtime dir: a
+   * runtime dir wiped under a running daemon (tmpfs cleaners, a reboot of XDG_RUNTIME_DIR, `rm`)
+   * must not let a second daemon take the same database.
+   */
   pidFile: string;
-  /** Held (mkdir) while one process replaces a dead daemon's leftovers. */
+  /** Held (mkdir) while one process replaces a dead daemon's leftovers; beside the pid file. */
   takeover: string;
-  /** Per-environment state: state.db, daemon.log, attached.json. */
+  /** Per-environment state: state.db, daemon.log, attached.json, daemon.pid. */
   stateDir: string;
   db: string;
   log: string;
   attached: string;
+  /** `detached/<pid>`: when a shell left the environment (see control.ts markDetached). */
+  detached: string;
 }
 
 export function daemonPaths(envPath: string, env: Env): DaemonPaths {
@@ -76,11 +84,12 @@ export function pathsForHash(hash: string, env: Env): DaemonPaths {
     hash,
     runDir,
     socket: join(runDir, `d-${hash}.sock`),
-    pidFile: join(runDir, `d-${hash}.pid`),
-    takeover: join(runDir, `d-${hash}.takeover`),
+    pidFile: join(dir, 'daemon.pid'),
+    takeover: join(dir, 'daemon.takeover'),
     stateDir: dir,
     db: join(dir, 'state.db'),
     log: join(dir, 'daemon.log'),
     attached: join(dir, 'attached.json'),
+    detached: join(dir, 'detached'),
   };
 }

@@ -15,7 +15,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { alive } from '../src/client.js';
+import { alive, readPidFile } from '../src/client.js';
 import {
   blast,
   daemonBox,
@@ -168,7 +168,8 @@ describe('daemon lifecycle (real CLI, real bash, real processes)', function () {
     await waitFor('one daemon process', () => daemonProcesses(envPath).length === 1, 10_000);
     expect(daemonProcesses(envPath)).to.deep.equal([all.pid]);
     expect(readdirSync(paths.runDir).filter((n) => n.endsWith('.sock'))).to.have.length(1);
-    expect(readdirSync(paths.runDir).filter((n) => n.endsWith('.pid'))).to.have.length(1);
+    // The pid file, the lock, is in the environment's state dir.
+    expect(readPidFile(paths.pidFile)?.pid).to.equal(all.pid);
   });
 
   it("the daemon holds none of the CLI's file descriptors (inherited pipes and files are closed)", async () => {
@@ -177,7 +178,14 @@ describe('daemon lifecycle (real CLI, real bash, real processes)', function () {
     const held = join(box.root, 'held');
     // bash hands the CLI a pipe on 3 and a file on 200, without close-on-exec, as shells do.
     const child = spawn('bash', ['-c', 'exec 200>"$HELD"; exec 3>&1; exec node "$BIN" start demo'], {
-      env: { ...box.env, BLAST_SHELL: 'bash', BLAST_SHELL_SCRIPT: file, HELD: held, BIN },
+      env: {
+        ...box.env,
+        BLAST_SHELL: 'bash',
+        BLAST_SHELL_SCRIPT: file,
+        BLAST_SHELL_PID: String(process.pid),
+        HELD: held,
+        BIN,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';

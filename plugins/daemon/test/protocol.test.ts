@@ -10,7 +10,7 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { alive, request } from '../src/client.js';
 import { daemonPaths, type DaemonPaths } from '../src/paths.js';
-import { killDaemons, PLUGIN, status, waitFor } from './support.js';
+import { bareEnv, killDaemons, PLUGIN, status, waitFor } from './support.js';
 
 /** The built daemon (tests import the sources; the daemon runs from dist, as installed). */
 const DAEMON_MAIN = join(PLUGIN, 'dist', 'daemon', 'main.js');
@@ -64,9 +64,8 @@ describe('daemon protocol against bad clients (real daemon, real socket)', funct
     box = sandbox({ BLAST_DAEMON_IDLE_MS: '1000' });
     box.env.XDG_RUNTIME_DIR = join(box.root, 'run');
     mkdirSync(box.env.XDG_RUNTIME_DIR, { mode: 0o700 });
-    const envPath = join(box.root, 'env');
-    mkdirSync(join(envPath, 'lib', 'python3.12', 'site-packages'), { recursive: true });
-    mkdirSync(join(envPath, 'bin'));
+    // With its pyvenv.cfg: without one the daemon takes the environment for removed, and stops.
+    const envPath = bareEnv(join(box.root, 'env'));
     shell = spawn('sleep', ['1000'], { stdio: 'ignore' });
     spawn(process.execPath, [DAEMON_MAIN, envPath, '--attach', String(shell.pid)], {
       env: box.env,

@@ -75,7 +75,9 @@ describe('daemon recovery: kill --force, hung and zombie daemons (real CLI, real
     // This test process is the second shell: `blast start` through the shell-function protocol.
     const script = join(box.root, 'start-script');
     writeFileSync(script, '');
-    const start = blast(box, ['start', 'demo'], { env: { BLAST_SHELL: 'bash', BLAST_SHELL_SCRIPT: script } });
+    const start = blast(box, ['start', 'demo'], {
+      env: { BLAST_SHELL: 'bash', BLAST_SHELL_SCRIPT: script, BLAST_SHELL_PID: String(process.pid) },
+    });
     expect(start.status, start.stderr).to.equal(0);
     const first = await waitFor('both attached', async () => {
       const s = await status(paths);
@@ -89,6 +91,7 @@ describe('daemon recovery: kill --force, hung and zombie daemons (real CLI, real
       env: {
         BLAST_SHELL: 'bash',
         BLAST_SHELL_SCRIPT: script,
+        BLAST_SHELL_PID: String(process.pid),
         BLAST_SHELL_STATE: saved,
         VIRTUAL_ENV: envPath,
       },

@@ -261,14 +261,20 @@ describe('daemon state, history and recovery (real CLI, real processes)', functi
     const activation = join(box.root, 'start-script');
     writeFileSync(activation, '');
     const start = blast(box, ['start', 'demo'], {
-      env: { BLAST_SHELL: 'bash', BLAST_SHELL_SCRIPT: activation },
+      env: { BLAST_SHELL: 'bash', BLAST_SHELL_SCRIPT: activation, BLAST_SHELL_PID: String(process.pid) },
     });
     expect(start.status, start.stderr).to.equal(0);
     const saved = /BLAST_SHELL_STATE='([^']*)'/.exec(readFileSync(activation, 'utf8'))![1]!;
     const file = join(box.root, 'kill-script');
     writeFileSync(file, '');
     const killed = blast(box, ['kill', '--force'], {
-      env: { BLAST_SHELL: 'bash', BLAST_SHELL_SCRIPT: file, BLAST_SHELL_STATE: saved, VIRTUAL_ENV: envPath },
+      env: {
+        BLAST_SHELL: 'bash',
+        BLAST_SHELL_SCRIPT: file,
+        BLAST_SHELL_PID: String(process.pid),
+        BLAST_SHELL_STATE: saved,
+        VIRTUAL_ENV: envPath,
+      },
     });
     expect(killed.status, killed.stderr).to.equal(0);
     await waitFor('daemon killed', () => !alive(s.pid), 5000);

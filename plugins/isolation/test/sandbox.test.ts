@@ -172,7 +172,12 @@ describe('isolation: sandbox (real bubblewrap)', function () {
       ].join('\n');
       const run = spawnSync(process.execPath, [BIN, 'start', 'sbx'], {
         cwd: project,
-        env: { ...box.env, BLAST_SHELL: 'bash', BLAST_SHELL_SCRIPT: script },
+        env: {
+          ...box.env,
+          BLAST_SHELL: 'bash',
+          BLAST_SHELL_SCRIPT: script,
+          BLAST_SHELL_PID: String(process.pid),
+        },
         input: `${typed}\n`,
         encoding: 'utf8',
         timeout: 60_000,
@@ -265,7 +270,12 @@ describe('isolation: sandbox (real bubblewrap)', function () {
         'sandbox',
       ],
       {
-        env: { ...box.env, BLAST_SHELL: 'bash', BLAST_SHELL_SCRIPT: script },
+        env: {
+          ...box.env,
+          BLAST_SHELL: 'bash',
+          BLAST_SHELL_SCRIPT: script,
+          BLAST_SHELL_PID: String(process.pid),
+        },
         encoding: 'utf8',
         timeout: 60_000,
       },

@@ -1,7 +1,7 @@
 /**
  * The `blast` shell function (what `eval "$(blast init bash)"` defines).
  *
- * It runs the CLI with the terminal untouched and two variables set for that command only, then
+ * It runs the CLI with the terminal untouched and three variables set for that command only, then
  * sources what the CLI wrote. Written to survive the settings users really have: `set -u`,
  * `set -e` (a failing CLI never aborts the function half way: bash catches it with `||`, zsh turns
  * errexit off locally), aliases (`command`, `builtin`, and `function NAME`, which no alias can
@@ -22,7 +22,10 @@ import { quote } from './quote.js';
 const MKTEMP = 'command mktemp "${TMPDIR:-/tmp}/blast.XXXXXXXXXX"';
 
 export function init(dialect: Dialect, ctx: InitContext): string {
-  const run = `${ctx.shellVariable}=${dialect} ${ctx.scriptVariable}="$_BLAST_FN_FILE" ${quote(ctx.bin)}`;
+  // The shell's own pid, never the CLI's parent (see the core's shell-pid.ts). bash 4's BASHPID is
+  // this very process also in a subshell, where `$$` names the parent shell; zsh's `$$` is this one's.
+  const pid = dialect === 'bash' ? '"${BASHPID:-$$}"' : '"$$"';
+  const run = `${ctx.shellVariable}=${dialect} ${ctx.scriptVariable}="$_BLAST_FN_FILE" ${ctx.pidVariable}=${pid} ${quote(ctx.bin)}`;
   return (dialect === 'bash' ? bash(run) : zsh(run)).join('\n') + '\n';
 }
 

@@ -25,7 +25,12 @@ for (const adapter of [bash, zsh]) {
       const init = join(dir.path, 'init.sh');
       writeFileSync(
         init,
-        adapter.init({ bin: cli.bin, scriptVariable: 'BLAST_SHELL_SCRIPT', shellVariable: 'BLAST_SHELL' }),
+        adapter.init({
+          bin: cli.bin,
+          scriptVariable: 'BLAST_SHELL_SCRIPT',
+          shellVariable: 'BLAST_SHELL',
+          pidVariable: 'BLAST_SHELL_PID',
+        }),
       );
       const rc = `PS1='$ '\nset -u\nexport FAKE_OUT='${cli.out}'\neval "$(cat '${init}')"\n`;
       sh = await TmuxShell.start({ shell: adapter.name, files: { [adapter.rcFile]: rc } });

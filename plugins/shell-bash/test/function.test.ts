@@ -52,6 +52,7 @@ for (const variant of VARIANTS) {
           bin: cli.bin,
           scriptVariable: 'BLAST_SHELL_SCRIPT',
           shellVariable: 'BLAST_SHELL',
+          pidVariable: 'BLAST_SHELL_PID',
         }),
       );
     });

@@ -16,6 +16,7 @@ const INIT = {
   bin: '/nonexistent/blast',
   scriptVariable: 'BLAST_SHELL_SCRIPT',
   shellVariable: 'BLAST_SHELL',
+  pidVariable: 'BLAST_SHELL_PID',
 } as const;
 
 /** A user rc: its own prompt, a variable, and a PATH prepend with a `python` of its own. */

@@ -1,7 +1,7 @@
 /**
  * The `blast` function for fish (what `blast init fish | source` defines), plus completions.
  *
- * It runs the CLI with the terminal untouched and two variables set for that command only (fish
+ * It runs the CLI with the terminal untouched and three variables set for that command only (fish
  * 3.1's `NAME=value command` form: the CLI stays the shell's own child), keeps its status, sources
  * what the CLI wrote — not when the CLI died of a signal (status > 128), which may have left a
  * half-written file — removes the file and returns the status. `command` and `builtin` keep user
@@ -33,7 +33,7 @@ export function init(ctx: InitContext): string {
     '    test -n "$_BLAST_FN_TMP"; or set _BLAST_FN_TMP /tmp',
     '    set -l _BLAST_FN_FILE (command mktemp "$_BLAST_FN_TMP/blast.XXXXXXXXXX"); or return',
     '    set -g -a _BLAST_FN_PENDING $_BLAST_FN_FILE',
-    `    ${ctx.shellVariable}=fish ${ctx.scriptVariable}=$_BLAST_FN_FILE command ${quote(ctx.bin)} $argv`,
+    `    ${ctx.shellVariable}=fish ${ctx.scriptVariable}=$_BLAST_FN_FILE ${ctx.pidVariable}=$fish_pid command ${quote(ctx.bin)} $argv`,
     '    set -l _BLAST_FN_STATUS $status',
     '    if test $_BLAST_FN_STATUS -le 128; and test -s "$_BLAST_FN_FILE"',
     '        builtin source "$_BLAST_FN_FILE"',

@@ -72,6 +72,7 @@ describe('fish completions from the model', function () {
         bin,
         scriptVariable: 'BLAST_SHELL_SCRIPT',
         shellVariable: 'BLAST_SHELL',
+        pidVariable: 'BLAST_SHELL_PID',
         completion: MODEL,
       }),
     );
@@ -167,6 +168,7 @@ describe('fish completions from the model', function () {
       bin: '/x/blast',
       scriptVariable: 'BLAST_SHELL_SCRIPT',
       shellVariable: 'BLAST_SHELL',
+      pidVariable: 'BLAST_SHELL_PID',
     });
     expect(text).to.not.contain('complete');
   });

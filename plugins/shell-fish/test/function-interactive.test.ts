@@ -25,7 +25,12 @@ describe('the blast function in interactive fish', function () {
     const init = join(dir.path, 'init.fish');
     writeFileSync(
       init,
-      fish.init({ bin: cli.bin, scriptVariable: 'BLAST_SHELL_SCRIPT', shellVariable: 'BLAST_SHELL' }),
+      fish.init({
+        bin: cli.bin,
+        scriptVariable: 'BLAST_SHELL_SCRIPT',
+        shellVariable: 'BLAST_SHELL',
+        pidVariable: 'BLAST_SHELL_PID',
+      }),
     );
     const config = [`set -gx FAKE_OUT ${fish.quote(cli.out)}`, `cat ${fish.quote(init)} | source`, ''].join(
       '\n',

@@ -39,7 +39,12 @@ describe('the blast function in fish', function () {
     tmp = join(dir.path, 'tmp');
     writeFileSync(
       join(dir.path, 'init.fish'),
-      fish.init({ bin: cli.bin, scriptVariable: 'BLAST_SHELL_SCRIPT', shellVariable: 'BLAST_SHELL' }),
+      fish.init({
+        bin: cli.bin,
+        scriptVariable: 'BLAST_SHELL_SCRIPT',
+        shellVariable: 'BLAST_SHELL',
+        pidVariable: 'BLAST_SHELL_PID',
+      }),
     );
   });
   afterEach(() => dir.cleanup());

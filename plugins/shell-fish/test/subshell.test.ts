@@ -16,6 +16,7 @@ const INIT = {
   bin: '/nonexistent/blast',
   scriptVariable: 'BLAST_SHELL_SCRIPT',
   shellVariable: 'BLAST_SHELL',
+  pidVariable: 'BLAST_SHELL_PID',
 } as const;
 
 /** A user's fish: config.fish sets a variable and prepends a dir with a `python` of its own to PATH. */

@@ -1,7 +1,7 @@
 /**
  * The `blast` function (what `blast init powershell` prints, for the profile to Invoke-Expression).
  *
- * It runs the CLI with the terminal untouched and the two protocol variables set for that call
+ * It runs the CLI with the terminal untouched and the three protocol variables set for that call
  * only, then dot-sources what the CLI wrote. PowerShell has no per-command environment prefix
  * (`VAR=x cmd`), so the variables are set in the process environment and put back afterwards in a
  * `finally` — unset stays unset (through `[NullString]::Value`: a plain `$null` would reach .NET as
@@ -38,6 +38,7 @@ const ENV = '[System.Environment]';
 export function init(ctx: InitContext): string {
   const shell = quote(ctx.shellVariable);
   const script = quote(ctx.scriptVariable);
+  const pid = quote(ctx.pidVariable);
   const restore = (name: string, saved: string) =>
     `if ($null -eq ${saved}) { ${ENV}::SetEnvironmentVariable(${name}, [NullString]::Value) } ` +
     `else { ${ENV}::SetEnvironmentVariable(${name}, ${saved}) }`;
@@ -49,14 +50,18 @@ export function init(ctx: InitContext): string {
       '  try {',
       `    $_BLAST_FN_SHELL = ${ENV}::GetEnvironmentVariable(${shell})`,
       `    $_BLAST_FN_SCRIPT = ${ENV}::GetEnvironmentVariable(${script})`,
+      `    $_BLAST_FN_PID = ${ENV}::GetEnvironmentVariable(${pid})`,
       '    $global:LASTEXITCODE = 127',
       '    try {',
       `      ${ENV}::SetEnvironmentVariable(${shell}, 'powershell')`,
       `      ${ENV}::SetEnvironmentVariable(${script}, $_BLAST_FN_FILE)`,
+      // The shell's own pid, the process the activation belongs to (see the core's shell-pid.ts).
+      `      ${ENV}::SetEnvironmentVariable(${pid}, [string]$PID)`,
       `      & ${quote(ctx.bin)} @args`,
       '    } finally {',
       `      ${restore(shell, '$_BLAST_FN_SHELL')}`,
       `      ${restore(script, '$_BLAST_FN_SCRIPT')}`,
+      `      ${restore(pid, '$_BLAST_FN_PID')}`,
       '    }',
       '    $_BLAST_FN_STATUS = $global:LASTEXITCODE',
       '    if ($_BLAST_FN_STATUS -ge 0 -and $_BLAST_FN_STATUS -le 128) {',

@@ -59,6 +59,7 @@ describe('powershell adapter', () => {
       bin: '/b/run.js',
       scriptVariable: 'BLAST_SHELL_SCRIPT',
       shellVariable: 'BLAST_SHELL',
+      pidVariable: 'BLAST_SHELL_PID',
     });
     expect(code).to.match(/^function global:blast \{\n/);
     expect(code).to.include("SetEnvironmentVariable('BLAST_SHELL', 'powershell')");
@@ -71,6 +72,7 @@ describe('powershell adapter', () => {
       bin: '/b/run.js',
       scriptVariable: 'BLAST_SHELL_SCRIPT',
       shellVariable: 'BLAST_SHELL',
+      pidVariable: 'BLAST_SHELL_PID',
       dir: '/tmp/blast-subshell-abc',
       home: '/home/u',
       env: { HOME: '/home/u' },

@@ -65,7 +65,12 @@ describe('powershell through the real CLI', function () {
     expect(run.stderr).to.equal('');
     expect(run.status).to.equal(0);
     expect(run.stdout).to.equal(
-      powershell.init({ bin: BIN, scriptVariable: 'BLAST_SHELL_SCRIPT', shellVariable: 'BLAST_SHELL' }),
+      powershell.init({
+        bin: BIN,
+        scriptVariable: 'BLAST_SHELL_SCRIPT',
+        shellVariable: 'BLAST_SHELL',
+        pidVariable: 'BLAST_SHELL_PID',
+      }),
     );
     await checkScript(run.stdout);
     // pwsh is the same shell.

@@ -22,6 +22,7 @@ const CTX = {
   bin: "/opt/Blast's “tools”/it’s/bin/run.js",
   scriptVariable: 'BLAST_SHELL_SCRIPT',
   shellVariable: 'BLAST_SHELL',
+  pidVariable: 'BLAST_SHELL_PID',
 } as const;
 
 const SUBSHELL: SubshellContext = {

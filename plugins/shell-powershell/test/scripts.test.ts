@@ -18,6 +18,7 @@ const CTX: InitContext = {
   bin: '/opt/blast/bin/run.js',
   scriptVariable: 'BLAST_SHELL_SCRIPT',
   shellVariable: 'BLAST_SHELL',
+  pidVariable: 'BLAST_SHELL_PID',
 };
 
 /**
@@ -245,7 +246,7 @@ describe('powershell scripts parse and say exactly what was asked', function () 
           named.add(literalValue(unwrap(first)));
         }
       }
-      expect([...named].sort()).to.deep.equal(['BLAST_SHELL', 'BLAST_SHELL_SCRIPT']);
+      expect([...named].sort()).to.deep.equal(['BLAST_SHELL', 'BLAST_SHELL_PID', 'BLAST_SHELL_SCRIPT']);
     });
   });
 

@@ -1,14 +1,17 @@
 /**
- * Exactly one daemon per environment. The pid file, created with O_EXCL, is the lock: whoever
- * creates it owns the environment, binds the socket and serves. A process that finds a pid file:
+ * Exactly one daemon per environment. The pid file (in the environment's state dir, next to the
+ * database it guards), created with O_EXCL, is the lock: whoever creates it owns the environment,
+ * binds the socket and serves. A process that finds a pid file:
  *  - of a live daemon that answers: attaches its shells there and exits;
  *  - of a dead process (kill -9, crash, reboot): replaces the leftovers under the takeover lock
  *    (an O_EXCL mkdir), re-checking the pid under it, so two newcomers never both take over;
- *  - of a live process that never answers (hung, or a reused pid): after a grace period, SIGKILLs
- *    it if it is a Blast daemon, and takes over.
+ *  - of a live process that is not a Blast daemon (the pid was reused, e.g. after a reboot): as dead;
+ *  - of a live daemon that never answers (hung): after a grace period, SIGKILLs it and takes over.
+ *    The grace period covers an owner whose socket was removed: it binds a new one (main.ts).
  * The owner removes its files under the same takeover lock when it exits.
  */
 import { closeSync, mkdirSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   isDaemonProcess,
@@ -32,6 +35,9 @@ export async function withTakeoverLock<T>(paths: DaemonPaths, fn: () => T): Prom
     try {
       mkdirSync(paths.takeover, { mode: 0o700 });
     } catch (error) {
+      // No state dir (the environment, or Blast's home, was removed): no pid file to guard, and
+      // nothing to recreate there.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return fn();
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const age = Date.now() - (statSync(paths.takeover, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
       // Held for milliseconds at a time; older means its holder died holding it.
@@ -48,15 +54,25 @@ export async function withTakeoverLock<T>(paths: DaemonPaths, fn: () => T): Prom
   return undefined;
 }
 
+/** A daemon's "no" that is not "I am stopping": it lives and serves. */
+function answeredNo(error: unknown): boolean {
+  return error instanceof DaemonError && error.kind === 'refused' && error.message !== SHUTTING_DOWN;
+}
+
 export type Acquired = { owner: true } | { owner: false; pid: number };
 
-/** Becomes the environment's daemon, or hands `attach` to the one that is. */
+/**
+ * Becomes the environment's daemon, or hands `attach` to the one that is (`since`: when the CLI
+ * attached them, so that the owner refuses a shell that left the environment after that).
+ */
 export async function acquire(
   paths: DaemonPaths,
   attach: number[],
+  since: number,
   log: (m: string) => void,
 ): Promise<Acquired> {
   ensureRunDir(paths.runDir);
+  mkdirSync(dirname(paths.pidFile), { recursive: true, mode: 0o700 });
   const deadline = Date.now() + 30_000;
   let unanswered: { pid: number; since: number } | undefined;
   while (Date.now() < deadline) {
@@ -74,31 +90,29 @@ export async function acquire(
       await sleep(10); // being written
       continue;
     }
-    // A zombie owner is dead: it serves nothing and writes nothing.
-    if (info.pid !== 0 && living(info.pid)) {
+    // A zombie owner is dead: it serves nothing and writes nothing; so is a pid now another program's.
+    if (info.pid !== 0 && living(info.pid) && isDaemonProcess(info.pid)) {
       try {
-        for (const pid of attach) await request(paths.socket, 'attach', { pid }, 2000);
+        for (const pid of attach)
+          await request(paths.socket, 'attach', { pid, since }, 2000).catch((error: unknown) => {
+            // It answered, and said no for another reason than stopping (that shell is gone or
+            // left the environment): it is alive and serving; the other shells are still handed over.
+            if (!answeredNo(error)) throw error;
+            log(`daemon ${info.pid} refused to attach ${pid}: ${(error as Error).message}`);
+          });
         if (attach.length === 0) await request(paths.socket, 'ping', {}, 2000);
         return { owner: false, pid: info.pid };
       } catch (error) {
         const refused = error instanceof DaemonError && error.kind === 'refused';
-        // It answered, and said no for another reason than stopping (e.g. that pid is gone): it
-        // is alive and serving, so there is nothing for us to do.
-        if (refused && error.message !== SHUTTING_DOWN) {
-          log(`daemon ${info.pid} refused the attach: ${error.message}`);
-          return { owner: false, pid: info.pid };
-        }
         if (!unanswered || unanswered.pid !== info.pid) unanswered = { pid: info.pid, since: Date.now() };
         // Starting (no socket yet) or shutting down (refuses): wait for it to answer or exit.
         if (Date.now() - unanswered.since < 5000 || (refused && Date.now() - unanswered.since < 10_000)) {
           await sleep(30);
           continue;
         }
-        if (isDaemonProcess(info.pid)) {
-          log(`daemon ${info.pid} has not answered for 5 s: killing it`);
-          // Not one write of it may follow ours: take over only once it is gone.
-          await killDaemon(info.pid).catch(() => undefined);
-        }
+        log(`daemon ${info.pid} has not answered for 5 s: killing it`);
+        // Not one write of it may follow ours: take over only once it is gone.
+        await killDaemon(info.pid).catch(() => undefined);
       }
     }
     // The owner is gone: take its place.

@@ -2,30 +2,24 @@
  * The daemon of one environment: `node main.js <env path> [--attach PID]...`, started detached by
  * the plugin's `activate` hook with the CLI's environment (so it computes the same paths).
  *
- * It owns the environment (see lock.ts), serves the socket (protocol.ts), keeps the attached
- * shells (checked every few seconds with kill(pid, 0); it exits when none is left), watches
+ * It owns the environment (see lock.ts), serves the socket (protocol.ts; bound again when someone
+ * removes it), keeps the attached shells (checked every few seconds with kill(pid, 0); it exits
+ * when none is left, also when the one it was started for died before it ran), watches
  * site-packages and bin/ (fs.watch, debounced) and records every settled change of the installed
  * distributions in the state database (store.ts), and keeps a few figures (disk size, packages,
  * its own memory and CPU).
  */
-import {
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  watch,
-  writeFileSync,
-  type FSWatcher,
-} from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { execFile } from 'node:child_process';
-import { createServer, type Socket } from 'node:net';
-import { join, resolve } from 'node:path';
+import { createServer, type Server, type Socket } from 'node:net';
+import { isAbsolute, join, resolve } from 'node:path';
 import { living, SHUTTING_DOWN } from '../client.js';
+import { attachable, leftSince, recordedShells, writeAttached } from '../detached.js';
 import { daemonPaths } from '../paths.js';
 import { diskUsage } from './disk.js';
 import { closeInheritedDescriptors } from './fds.js';
 import { acquire, release } from './lock.js';
+import { ensureRunDir } from '../run-dir.js';
 import { Log } from './log.js';
 import { diff, scanPackages, sitePackagesDirs, type Packages } from './packages.js';
 import { pidArg, RequestError, serveConnection } from './protocol.js';
@@ -43,21 +37,39 @@ const DEBOUNCE_MS = number('BLAST_DAEMON_DEBOUNCE_MS', 300);
 const RECORD_QUIET_MS = number('BLAST_DAEMON_RECORD_QUIET_MS', 1500);
 /** A connection that sends nothing for this long is closed (ms). */
 const IDLE_MS = number('BLAST_DAEMON_IDLE_MS', 5000);
+/**
+ * Open connections at most. One more evicts the connection that has been idle longest (none with a
+ * request in flight), so clients that connect and send nothing cannot lock out a status request.
+ */
+const MAX_CONNECTIONS = number('BLAST_DAEMON_MAX_CONNECTIONS', 64);
+/** How often the daemon checks that its socket is still there (ms): one stat. */
+const SOCKET_CHECK_MS = number('BLAST_DAEMON_SOCKET_CHECK_MS', 1000);
 
-function parseArgs(argv: string[]): { envPath: string; attach: number[]; recordWith?: string } {
+function parseArgs(argv: string[]): {
+  envPath: string;
+  attach: number[];
+  since: number;
+  recordWith?: string;
+} {
   const [envPath, ...rest] = argv;
-  if (!envPath) throw new Error('usage: main.js <env path> [--attach PID]... [--record-with BIN]');
+  if (!envPath)
+    throw new Error('usage: main.js <env path> [--attach PID]... [--since MS] [--record-with BIN]');
   const attach: number[] = [];
   let recordWith: string | undefined;
+  // Without --since: as of now (a shell that left before this daemon ran stays out).
+  let since = Date.now();
   for (let i = 0; i < rest.length; i++) {
     if (rest[i] === '--attach') {
       const pid = Number(rest[++i]);
-      if (Number.isInteger(pid) && pid > 0) attach.push(pid);
+      if (Number.isInteger(pid) && pid > 1) attach.push(pid);
+    } else if (rest[i] === '--since') {
+      const ms = Number(rest[++i]);
+      if (Number.isFinite(ms) && ms > 0) since = ms;
     } else if (rest[i] === '--record-with') {
       recordWith = rest[++i];
     }
   }
-  return { envPath: resolve(envPath), attach, recordWith };
+  return { envPath: resolve(envPath), attach, since, recordWith };
 }
 
 /**
@@ -92,15 +104,30 @@ function recordRevision(
   });
 }
 
+/**
+ * Test-only: `BLAST_DAEMON_TEST_HOLD=<file>` keeps a starting daemon from binding its socket while
+ * the file exists (two minutes at most), so tests can act while a daemon is young.
+ */
+async function testHold(): Promise<void> {
+  const file = process.env.BLAST_DAEMON_TEST_HOLD;
+  const deadline = Date.now() + 120_000;
+  while (file && existsSync(file) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+}
+
 async function main(): Promise<void> {
   const inherited = closeInheritedDescriptors();
-  const { envPath, attach, recordWith } = parseArgs(process.argv.slice(2));
+  // Its cwd is /: a relative BLAST_HOME would put the state under / (the CLI passes it absolute).
+  if (process.env.BLAST_HOME && !isAbsolute(process.env.BLAST_HOME)) {
+    process.exitCode = 2;
+    return;
+  }
+  const { envPath, attach, since, recordWith } = parseArgs(process.argv.slice(2));
   const paths = daemonPaths(envPath, process.env);
   mkdirSync(paths.stateDir, { recursive: true, mode: 0o700 });
   const log = new Log(paths.log);
   const say = (m: string) => log.write(m);
 
-  const acquired = await acquire(paths, attach, say);
+  const acquired = await acquire(paths, attach, since, say);
   if (!acquired.owner) {
     say(`daemon ${acquired.pid} runs already: attached ${attach.join(', ') || 'nothing'} there`);
     return;
@@ -111,23 +138,32 @@ async function main(): Promise<void> {
   const started = Date.now();
 
   let shuttingDown = false;
-  const attached = new Set<number>();
+  // Set once serving (below); shutdown may come first.
+  let socketTimer: NodeJS.Timeout | undefined = undefined;
+  // Each attached shell with the time it was attached as of (see detached.ts).
+  const attached = new Map<number, number>();
   const saveAttached = () => {
     try {
-      writeFileSync(`${paths.attached}.tmp`, JSON.stringify([...attached]), { mode: 0o600 });
-      renameSync(`${paths.attached}.tmp`, paths.attached);
+      writeAttached(paths, attached);
     } catch (error) {
       say(`cannot save attached shells: ${(error as Error).message}`);
     }
   };
-  // Shells a crashed predecessor had: those still alive stay attached.
-  try {
-    for (const pid of JSON.parse(readFileSync(paths.attached, 'utf8')) as unknown[])
-      if (typeof pid === 'number' && living(pid)) attached.add(pid);
-  } catch {
-    // none
+  // Shells attached before the socket listens: one that leaves meanwhile cannot reach this daemon
+  // yet, it only leaves a mark, read once the socket listens.
+  const unheard = new Set<number>();
+  // Shells a crashed predecessor had: those still alive and still in the environment stay.
+  for (const [pid, asOf] of recordedShells(paths)) {
+    attached.set(pid, asOf);
+    unheard.add(pid);
   }
-  for (const pid of attach) attached.add(pid);
+  // The shells this daemon was started for, unless they died or left before it got here (a
+  // `blast kill` right after the start; a shell killed while its `blast start` ran).
+  for (const pid of attach)
+    if (attachable(paths, pid, since)) {
+      attached.set(pid, Math.min(since, attached.get(pid) ?? since));
+      unheard.add(pid);
+    } else say(`not attaching ${pid}: it is gone or left the environment`);
   saveAttached();
 
   let store: Store;
@@ -250,7 +286,7 @@ async function main(): Promise<void> {
     return {
       pid: process.pid,
       env: envPath,
-      attached: [...attached],
+      attached: [...attached.keys()],
       uptimeMs: Date.now() - started,
       rss: process.memoryUsage.rss(),
       cpu: { userMs: Math.round(cpu.user / 1000), systemMs: Math.round(cpu.system / 1000) },
@@ -269,9 +305,10 @@ async function main(): Promise<void> {
     clearTimeout(recordTimer); // a pending revision is recorded by the next history read instead
     for (const w of watchers) w.close();
     say(`stopping: ${why}`);
-    const closed = new Promise<void>((done) => server.close(() => done()));
+    clearInterval(socketTimer);
+    const closed = new Promise<void>((done) => (server ? server.close(() => done()) : done()));
     // Clients still connected get what was written to them, then the end of the connection.
-    for (const conn of connections) {
+    for (const conn of connections.keys()) {
       conn.end();
       setTimeout(() => conn.destroy(), 1000).unref();
     }
@@ -303,13 +340,19 @@ async function main(): Promise<void> {
         return status();
       case 'attach': {
         const pid = pidArg(request);
+        if (pid === 1) throw new RequestError('pid 1 is never a shell');
         if (!living(pid)) throw new RequestError(`no process ${pid}`);
-        if (!attached.has(pid)) {
-          attached.add(pid);
-          saveAttached();
-          say(`attached ${pid}`);
-        }
-        return { attached: [...attached] };
+        // As of when the caller attached it (a losing daemon hands over its shells late).
+        const as = typeof request.since === 'number' ? request.since : undefined;
+        if (as !== undefined && leftSince(paths, pid, as))
+          throw new RequestError(`shell ${pid} left the environment since`);
+        unheard.delete(pid);
+        const was = attached.get(pid);
+        // Attached again (a new start of that shell): as of the newer time.
+        attached.set(pid, Math.max(was ?? 0, as ?? Date.now()));
+        saveAttached();
+        if (was === undefined) say(`attached ${pid}`);
+        return { attached: [...attached.keys()] };
       }
       case 'detach': {
         const pid = pidArg(request);
@@ -318,7 +361,7 @@ async function main(): Promise<void> {
           say(`detached ${pid}`);
         }
         if (attached.size === 0) setImmediate(() => void shutdown('the last shell detached'));
-        return { attached: [...attached] };
+        return { attached: [...attached.keys()] };
       }
       case 'shutdown':
         setImmediate(() => void shutdown('asked to'));
@@ -338,7 +381,7 @@ async function main(): Promise<void> {
   // Attached shells: gone ones are dropped; with none left, stop.
   const shellTimer = setInterval(() => {
     let changed = false;
-    for (const pid of attached)
+    for (const pid of attached.keys())
       // A zombie shell (its parent has not reaped it yet) is gone too.
       if (!living(pid)) {
         attached.delete(pid);
@@ -350,22 +393,79 @@ async function main(): Promise<void> {
     else if (envGone()) void shutdown('the environment was removed');
   }, SHELL_CHECK_MS);
 
-  rmSync(paths.socket, { force: true }); // a dead predecessor's; we hold the lock
-  const connections = new Set<Socket>();
-  const server = createServer((socket) => {
-    connections.add(socket);
+  // Serving. The socket may be removed under us (a wiped runtime dir): it is bound again, so shells
+  // and newcomers reach this daemon, the owner, which the pid file in the state dir still names.
+  const connections = new Map<Socket, { lastActive: number; busy: () => boolean }>();
+  const onConnection = (socket: Socket) => {
+    if (connections.size >= MAX_CONNECTIONS) {
+      let oldest: Socket | undefined;
+      let oldestAt = Infinity;
+      for (const [conn, c] of connections)
+        if (!c.busy() && c.lastActive < oldestAt) {
+          oldest = conn;
+          oldestAt = c.lastActive;
+        }
+      if (!oldest) return void socket.destroy(); // every one of them is being served
+      connections.delete(oldest);
+      oldest.destroy();
+    }
+    const entry = { lastActive: Date.now(), busy: () => false };
+    connections.set(socket, entry);
+    socket.on('data', () => (entry.lastActive = Date.now()));
     socket.on('close', () => connections.delete(socket));
-    serveConnection(socket, handle, IDLE_MS, say);
-  });
-  server.maxConnections = 128;
-  server.on('error', (error) => {
-    say(`server: ${error.message}`);
-    void shutdown('socket error');
-  });
-  const umask = process.umask(0o177); // the socket is created 0600
-  await new Promise<void>((done) => server.listen(paths.socket, done));
-  process.umask(umask);
-  say(`listening on ${paths.socket}; attached ${[...attached].join(', ') || 'nothing'}`);
+    entry.busy = serveConnection(socket, handle, IDLE_MS, say).busy;
+  };
+  let server: Server | undefined;
+  let boundIno: number | undefined;
+  const listen = async () => {
+    // Closing a Unix socket server unlinks its path: the old one goes first, then the new binds.
+    server?.close();
+    ensureRunDir(paths.runDir);
+    rmSync(paths.socket, { force: true }); // a dead predecessor's, or ours; we hold the lock
+    const next = createServer(onConnection);
+    const umask = process.umask(0o177); // the socket is created 0600
+    try {
+      await new Promise<void>((done, fail) => {
+        next.once('error', fail);
+        next.listen(paths.socket, () => {
+          next.off('error', fail);
+          done();
+        });
+      });
+    } finally {
+      process.umask(umask);
+    }
+    next.on('error', (error) => {
+      say(`server: ${error.message}`);
+      if (server === next) void shutdown('socket error');
+    });
+    server = next;
+    boundIno = statSync(paths.socket).ino;
+  };
+  await testHold();
+  await listen();
+  say(`listening on ${paths.socket}; attached ${[...attached.keys()].join(', ') || 'nothing'}`);
+  // A `blast kill` that came while this daemon was starting could not reach the socket: it left a
+  // mark (detached.ts), read now that the socket listens (a later kill reaches it).
+  for (const pid of unheard)
+    if (leftSince(paths, pid, attached.get(pid) ?? 0) && attached.delete(pid)) {
+      say(`shell ${pid} left the environment while the daemon started`);
+      saveAttached();
+    }
+  unheard.clear();
+  if (attached.size === 0) return void shutdown('no shell attached');
+
+  let rebinding = false;
+  socketTimer = setInterval(() => {
+    if (shuttingDown || rebinding) return;
+    const st = statSync(paths.socket, { throwIfNoEntry: false });
+    if (st && st.ino === boundIno) return;
+    rebinding = true;
+    say(`socket ${paths.socket} ${st ? 'replaced' : 'removed'}: binding it again`);
+    listen()
+      .catch((error: unknown) => say(`cannot bind ${paths.socket} again: ${(error as Error).message}`))
+      .finally(() => (rebinding = false));
+  }, SOCKET_CHECK_MS);
 
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const)
     process.on(signal, () => void shutdown(`signal ${signal}`));

@@ -19,8 +19,9 @@ export function serveConnection(
   handle: (op: string, request: Record<string, unknown>) => Promise<unknown>,
   idleMs: number,
   onError: (message: string) => void,
-): void {
+): { busy: () => boolean } {
   let chunks: Buffer[] = [];
+  let pending = 0;
   let buffered = 0;
   let discarding = false;
   let queue = Promise.resolve();
@@ -78,7 +79,8 @@ export function serveConnection(
       }
       if (line.length === 0) continue;
       const copy = Buffer.from(line);
-      queue = queue.then(() => handleLine(copy));
+      pending++;
+      queue = queue.then(() => handleLine(copy)).finally(() => pending--);
     }
     if (start < data.length && !discarding) {
       const rest = data.subarray(start);
@@ -91,6 +93,8 @@ export function serveConnection(
       } else chunks.push(Buffer.from(rest));
     }
   });
+  /** A request is being answered: the connection is not idle. */
+  return { busy: () => pending > 0 };
 }
 
 /** A positive integer pid argument. */

@@ -10,21 +10,46 @@
 import type { Hook } from '@oclif/core';
 import type { CheckResult, EnvInfo } from 'blast/hooks';
 import { existsSync, readFileSync } from 'node:fs';
-import { living } from '../client.js';
+import { request } from '../client.js';
 import {
   coreBin,
   cpuSeconds,
   daemonState,
   killHung,
   memoryMiB,
-  recordedAttached,
   removeLeftovers,
   removeSocketBlocker,
   socketBlocker,
   spawnDaemon,
+  type DaemonState,
   type Status,
 } from '../control.js';
-import { daemonPaths } from '../paths.js';
+import { recordedShells } from '../detached.js';
+import { daemonPaths, type DaemonPaths } from '../paths.js';
+
+/** Asks of a daemon that is slow to answer, each with this much time, before it counts as hung. */
+const RETRIES = [1000, 2000, 3000];
+
+/**
+ * The daemon's state, asked again (with more time each go) while a living daemon is slow to
+ * answer: a daemon that is busy, on a loaded machine, or binding its removed socket again is not
+ * hung. Still silent after that, it is: stale, to be killed by --fix.
+ */
+async function settledState(paths: DaemonPaths): Promise<Exclude<DaemonState, { state: 'slow' }>> {
+  let state = await daemonState(paths);
+  for (const timeout of RETRIES) {
+    if (state.state !== 'slow') return state;
+    state = await daemonState(paths, timeout);
+  }
+  if (state.state !== 'slow') return state;
+  return {
+    state: 'stale',
+    pid: state.pid,
+    why: `${state.why}, asked ${RETRIES.length + 1} times`,
+    leftovers: [paths.socket, paths.pidFile].filter((f) => existsSync(f)),
+    hung: true,
+  };
+}
 
 function running(s: Status): string {
   return (
@@ -38,7 +63,8 @@ async function daemonCheck(env: EnvInfo, recordWith: string): Promise<CheckResul
   const base = { name: 'daemon', env: env.name };
   const blocker = socketBlocker(paths);
   if (blocker) {
-    const shells = recordedAttached(paths).filter(living);
+    // Only shells still in the environment: not one that left it (`blast kill`) unheard.
+    const shells = [...recordedShells(paths).keys()];
     return {
       ...base,
       status: 'fail',
@@ -51,13 +77,14 @@ async function daemonCheck(env: EnvInfo, recordWith: string): Promise<CheckResul
       },
     };
   }
-  const state = await daemonState(paths);
+  const state = await settledState(paths);
   if (state.state === 'stopped') return { ...base, status: 'ok', message: 'stopped (no active shell)' };
   if (state.state === 'running') {
     const message = state.status ? running(state.status) : `starting, pid ${state.pid}`;
     return { ...base, status: 'ok', message };
   }
-  const shells = recordedAttached(paths).filter(living);
+  // Only shells still in the environment: not one that left it (`blast kill`) unheard.
+  const shells = [...recordedShells(paths).keys()];
   const steps = [
     ...(state.hung ? [`kill the hung daemon (SIGKILL pid ${state.pid})`] : []),
     'remove the stale socket and pid file',
@@ -72,7 +99,15 @@ async function daemonCheck(env: EnvInfo, recordWith: string): Promise<CheckResul
       (shells.length > 0 ? `; shell(s) ${shells.join(', ')} still active` : ''),
     fix: steps.join(', '),
     repair: async () => {
-      if (state.hung && state.pid !== null) await killHung(state.pid);
+      if (state.hung && state.pid !== null) {
+        // Answering now after all (it was only slow): nothing to repair, and nothing to kill.
+        const answers = await request(paths.socket, 'ping', {}, 2000).then(
+          () => true,
+          () => false,
+        );
+        if (answers) return;
+        await killHung(state.pid);
+      }
       await removeLeftovers(paths, state.pid);
       if (shells.length > 0) spawnDaemon(env.path, shells, process.env, recordWith);
     },

@@ -14,6 +14,7 @@ const hook: Hook<'list'> = async function ({ envs }) {
         path: env.path,
         fields: {
           daemon: state.state,
+          // `slow`: a living daemon that did not answer in time (busy, or the machine loaded).
           pid: state.state === 'stopped' ? null : state.pid,
           shells: s ? s.attached.length : null,
           memoryMiB: s ? memoryMiB(s) : null,
