@@ -11,9 +11,16 @@ import { killDaemons } from '../plugins/daemon/test/support.js';
 import { BIN, blast, type Run, sandbox, throughFunction, type Sandbox } from './support/cli.js';
 import { buildWheel, isolatedPipEnv } from './support/wheels.js';
 import { freeTimestampName } from '../src/lib/store/target.js';
+import { runPip, runTransaction } from '../src/lib/transaction/index.js';
+import { readEnvConfig, infoOf } from '../src/lib/env-config.js';
 
 /** `blast ARGS` without waiting, as another terminal would run it. */
-function blastAsync(box: Sandbox, args: string[], env: Record<string, string> = {}): Promise<Run> {
+function blastAsync(
+  box: Sandbox,
+  args: string[],
+  env: Record<string, string> = {},
+  onStderr?: (text: string) => void,
+): Promise<Run> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       env: { ...box.env, ...env },
@@ -23,7 +30,10 @@ function blastAsync(box: Sandbox, args: string[], env: Record<string, string> = 
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      onStderr?.(stderr);
+    });
     child.on('error', fail);
     child.on('close', (code) => done({ stdout, stderr, status: code ?? 128 }));
   });
@@ -145,6 +155,59 @@ describe('commands at once on one environment', function () {
       Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`K${i}`, `v${i}`])),
     );
     for (let i = 0; i < 10; i++) rmSync(join(box.root, `start-${i}.sh`), { force: true });
+  });
+
+  it('a pip transaction holds the environment while pip runs: a load waits (saying for whom), record skips', async () => {
+    ok(['load', '--env', 'demo', 'sA']);
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let pipStarted = false;
+    const info = infoOf(envPath, (await readEnvConfig(envPath))!);
+    const transaction = runTransaction({
+      envPath,
+      event: { env: info, args: ['install', 'beta==1.0'], command: 'install', interactive: false },
+      hooks: { preInstall: async () => {}, postInstall: async () => {} },
+      env: { ...box.env, ...pipVars() },
+      // pip, once the test lets it: the transaction holds the environment meanwhile.
+      pip: async (root, args, env, onSpawn) => {
+        pipStarted = true;
+        await gate;
+        return runPip(root, [...args, '-q'], env, onSpawn);
+      },
+      report: () => {},
+    });
+    let loadDone = false;
+    let waiting = false;
+    const line = `blast: waiting for pid ${process.pid} (pip install beta==1.0) to finish with`;
+    const load = blastAsync(box, ['load', '--env', 'demo', 'sB'], {}, (text) => {
+      waiting ||= text.includes(line);
+    }).then((run) => ((loadDone = true), run));
+    try {
+      const deadline = Date.now() + 120_000;
+      while (!(pipStarted && (waiting || loadDone)) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(pipStarted).to.equal(true);
+      expect(loadDone, 'the load waits for the transaction').to.equal(false);
+      expect(waiting).to.equal(true);
+      // The daemon's `blast record`: nothing to wait for, the transaction records itself.
+      const record = await blastAsync(box, ['record', '--env', 'demo', '--source', 'watch', '--json']);
+      expect(record.status, record.stderr).to.equal(0);
+      expect((JSON.parse(record.stdout) as { busy?: string }).busy).to.include(
+        `pid ${process.pid} (pip install beta==1.0) is changing`,
+      );
+      expect(loadDone, 'the load waits for the transaction').to.equal(false);
+    } finally {
+      open();
+    }
+    const result = await transaction;
+    expect(result.exitCode).to.equal(0);
+    const loaded = await load;
+    expect(loaded.status, loaded.stderr).to.equal(0);
+    expect(loaded.stderr).to.include(
+      `blast: waiting for pid ${process.pid} (pip install beta==1.0) to finish with`,
+    );
+    // The load came after the whole transaction: sB, with beta from sB (not a mix).
+    expect(freeze()).to.deep.equal(['alpha==2.0', 'beta==1.0', 'mid==2.0']);
   });
 
   it('a made-up snapshot name taken in the same millisecond gets a -2, -3...', () => {

@@ -9,7 +9,8 @@ import { stateDir, type Env } from '../paths.js';
 import { listSnapshots, readManifest, snapshotEnv, type Manifest } from './manifest.js';
 import { ObjectStore } from './objects.js';
 import { hasJournal, type Recovery, recoverAll } from './recover.js';
-import { tryWithEnvLock } from './restore.js';
+import { envLockFile, tryWithEnvLock } from './restore.js';
+import { inspectLock, type LockOwner, type LockState } from '../fs/lock.js';
 import {
   latestRevision,
   listRevisions,
@@ -56,6 +57,11 @@ export function recordCurrent(
   // directory of Blast's home to create again.
   if (!existsSync(join(root, 'pyvenv.cfg')) || !existsSync(stateDir(options.env)))
     return { recovery: { outcome: 'none', steps: 0 } };
+  // A pip transaction or a load of another process's holds the environment: they record their
+  // own revision (and may take minutes), so nothing is recorded now and nothing waited for. Seen
+  // on the lock before recovery, which would otherwise wait for them.
+  const owner = selfRecording(inspectLock(envLockFile(root, options.env)));
+  if (owner) return { recovery: { outcome: 'none', steps: 0, busy: busyLine(owner, root) } };
   const recovery = recoverAll(root, { env: options.env, store });
   // Half-restored (its journal gone): that state is no revision anyone should go back to.
   if (recovery.busy || recovery.halfRestored) return { recovery };
@@ -72,16 +78,23 @@ export function recordCurrent(
     },
     {
       what: 'recording a revision',
-      // A pip transaction or a load (another process's) records its own revision, and may hold
-      // the environment for minutes: nothing to record now, and nothing to wait for.
-      yieldTo: (owner) => owner.kind === 'pip' || owner.kind === 'load',
+      // One that began since the look above.
+      yieldTo: (owner) => selfRecording({ owner, alive: true, ageMs: 0 }) !== undefined,
     },
   );
-  if ('owner' in got) {
-    const busy = `pid ${got.owner.pid} (${got.owner.what}) is changing ${root} and records its own revision.`;
-    return { recovery: { ...recovery, busy } };
-  }
+  if ('owner' in got) return { recovery: { ...recovery, busy: busyLine(got.owner, root) } };
   return got.value ? { recovery, recorded: got.value } : { recovery };
+}
+
+/** The holder of the environment's lock when it is a live pip transaction or load. */
+function selfRecording(state: LockState | undefined): LockOwner | undefined {
+  if (!state?.alive || !state.owner) return undefined;
+  const { owner } = state;
+  return owner.pid !== process.pid && (owner.kind === 'pip' || owner.kind === 'load') ? owner : undefined;
+}
+
+function busyLine(owner: LockOwner, root: string): string {
+  return `pid ${owner.pid} (${owner.what}) is changing ${root} and records its own revision.`;
 }
 
 export type TimelineEntry =
