@@ -28,6 +28,7 @@ import {
   pathsOf,
   readDb,
   sitePackages,
+  shellStart,
   startedShell,
   status,
   waitFor,
@@ -268,19 +269,18 @@ describe('daemon monitoring and state (real CLI, real processes)', function () {
       expect(core.stdout.trim(), core.stderr).to.equal(dirname(paths.socket));
     });
 
-    it('refuses a per-user temp dir that others may enter: no daemon, and the log says why', async () => {
+    it('refuses a per-user temp dir that others may enter: blast start says why, and no daemon starts', async () => {
       const dir = join(tmp, `blast-${uid}`);
       mkdirSync(dir);
       chmodSync(dir, 0o755); // as another user could have made it, in a shared /tmp
-      await open();
-      const paths = pathsOf(box, 'demo');
-      const log = await waitFor('the daemon to give up', () =>
-        existsSync(paths.log) && readFileSync(paths.log, 'utf8').includes('open to other users')
-          ? readFileSync(paths.log, 'utf8')
-          : undefined,
-      );
-      expect(log).to.include(`${dir} is open to other users (mode 755)`);
-      expect(existsSync(paths.socket)).to.equal(false);
+      const shell = await shellStart(box, 'demo');
+      shells.push(shell);
+      await shell.read('ready');
+      expect(await shell.read('start.rc')).not.to.equal('0\n');
+      const err = await shell.read('start.err');
+      expect(err).to.include(`${dir} is open to other users (mode 755)`);
+      expect(err).to.include(`chmod 700 ${dir}`);
+      expect(existsSync(pathsOf(box, 'demo').socket)).to.equal(false);
     });
   });
 });
