@@ -5,11 +5,13 @@
 // Subpath imports (here and in every command): `@oclif/core` itself loads help, ux and more on
 // every run; see bin/run.js.
 import { Command } from '@oclif/core/command';
-import { isBlastError } from './errors.js';
+import { asUserError } from './errors.js';
 
 export abstract class BlastCommand extends Command {
-  protected override async catch(error: Error & { exitCode?: number }): Promise<unknown> {
-    if (!isBlastError(error)) return super.catch(error);
+  protected override async catch(raw: Error & { exitCode?: number }): Promise<unknown> {
+    // A full disk anywhere is the user's to fix, not a bug: plain words, no errno, no stack.
+    const error = asUserError(raw);
+    if (!error) return super.catch(raw);
     if (this.jsonEnabled()) {
       this.logJson({ error: { message: error.message, hint: error.hint, exitCode: error.exitCode } });
     } else {

@@ -8,7 +8,7 @@
  * only when a file was hashed: a settled environment costs nothing. A cache lost or corrupt only
  * costs reading the files again.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync, type Stats } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 
 type Row = [ino: number, size: number, mtimeMs: number, ctimeMs: number, mode: number, sha256: string];
@@ -68,13 +68,14 @@ export class HashCache {
     for (const [rel, row] of this.updates) rows.set(rel, row);
     const files: Record<string, Row> = {};
     for (const [rel, row] of rows) if (this.seen.has(rel)) files[rel] = row;
+    const temp = `${this.file}.${process.pid}.tmp`;
     try {
       mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
-      const temp = `${this.file}.${process.pid}.tmp`;
       writeFileSync(temp, JSON.stringify({ v: 1, files }));
       renameSync(temp, this.file);
     } catch {
-      // a cache only
+      // a cache only; but a half-written temp (a full disk) must not stay behind
+      rmSync(temp, { force: true });
     }
   }
 }

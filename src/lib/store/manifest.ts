@@ -13,11 +13,12 @@ import {
   readFileSync,
   readlinkSync,
   renameSync,
+  rmSync,
   statSync,
   writeSync,
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { BlastError, ExitCode, messageOf } from '../errors.js';
+import { BlastError, diskFullError, ExitCode, messageOf } from '../errors.js';
 import type { SettingValue } from '../hooks.js';
 import { stateDir, type Env } from '../paths.js';
 import { readVenv } from '../venv/cfg.js';
@@ -333,17 +334,24 @@ export function writeFileAtomic(file: string, text: string, step?: string): void
   const dir = dirname(file);
   mkdirSync(dir, { recursive: true });
   const temp = join(dir, `.${process.pid}-${Date.now()}.tmp`);
-  const fd = openSync(temp, 'w', 0o644);
   try {
-    const data = Buffer.from(text);
-    let off = 0;
-    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(temp, 'w', 0o644);
+    try {
+      const data = Buffer.from(text);
+      let off = 0;
+      while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    if (step) crashPoint(step);
+    renameSync(temp, file);
+  } catch (error) {
+    // The old file is untouched; a half-written temp must not stay behind (on a full disk, it
+    // holds the very space the next write needs).
+    rmSync(temp, { force: true });
+    throw diskFullError(error, { path: file }) ?? error;
   }
-  if (step) crashPoint(step);
-  renameSync(temp, file);
   const dfd = openSync(dir, 'r');
   try {
     fsyncSync(dfd);

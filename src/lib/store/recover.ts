@@ -11,6 +11,7 @@ import { ObjectStore } from './objects.js';
 import {
   endTransaction,
   readTransactionBefore,
+  releaseReserve,
   transactionRunsError,
   transactionState,
   type TransactionJournal,
@@ -48,6 +49,8 @@ export function recoverEnv(envPath: string, options: RecoverOptions = {}): Recov
   if (tx.state === 'running') throw transactionRunsError(root, tx);
   const store = options.store ?? ObjectStore.of(options.env);
   return withEnvLock(root, options.env, () => {
+    // The room a killed transaction held for its rollback is what this recovery may need.
+    if (tx.state === 'interrupted') releaseReserve(root, options.env);
     const recovery: Recovery = recoverRestore(root, { env: options.env, store });
     if (tx.state === 'interrupted')
       recovery.transaction = recoverTransaction(root, tx.journal, store, options.env);
