@@ -27,7 +27,7 @@ import {
   setAsideRegistry,
   withRegistry,
 } from './registry.js';
-import { DISK_FULL_HINT, diskIsFull, freeText, isDiskFull } from './disk-full.js';
+import { diskIsFull, freeText, isDiskFull } from './disk-full.js';
 import { RESERVE_BYTES } from './store/pending.js';
 import { readVenv, type VenvInfo } from './venv/index.js';
 import { interruptedChange, recoverAll } from './store/index.js';
@@ -230,7 +230,7 @@ function diskSpaceCheck(env: Env, paths: string[]): CheckResult[] {
     {
       name,
       status: 'warn',
-      message: `disk full: ${full.join(', ')}; pip transactions, snapshots and revisions cannot be written. ${DISK_FULL_HINT}`,
+      message: `disk full: ${full.join(', ')}; pip transactions, snapshots and revisions cannot be written until space is freed there`,
     },
   ];
 }

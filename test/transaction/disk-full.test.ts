@@ -32,11 +32,21 @@ import {
   transactionJournalPath,
   transactionReservePath,
 } from '../../src/lib/store/index.js';
+import { waitFor } from '../../plugins/daemon/test/support.js';
 import { blast, sandbox, throughFunction, type Run, type Sandbox } from '../support/cli.js';
 import { buildWheel, isolatedPipEnv } from '../support/wheels.js';
 import { tree, treeDiff } from '../store/world.js';
 
 const MiB = 1024 * 1024;
+
+/** An orphan's zombie may linger where nothing reaps it (containers): that counts as gone. */
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
 
 describe('a full disk (a real tmpfs, real CLI, real pip)', function () {
   this.timeout(300_000);
@@ -130,6 +140,7 @@ describe('a full disk (a real tmpfs, real CLI, real pip)', function () {
     mkdirSync(wheels);
     const python = join(envPath, 'bin', 'python');
     buildWheel(python, wheels, 'alpha', '1.0', { script: 'alpha' });
+    buildWheel(python, wheels, 'alpha', '2.0', { script: 'alpha', files: { 'alpha/two.py': 'TWO = 2\n' } });
     // 30 MiB that do not compress: more than the room the tests leave.
     buildWheel(python, wheels, 'huge', '1.0', { random: { 'huge/blob.bin': 30 * MiB } });
     ok(install('alpha==1.0'));
@@ -169,6 +180,40 @@ describe('a full disk (a real tmpfs, real CLI, real pip)', function () {
       }).trim(),
     ).to.equal('huge 1.0 works');
     ok(['pip', '--', 'uninstall', '-y', 'huge']);
+  });
+
+  it('less room than a rollback needs: pip does not run, nothing changed, nothing left', () => {
+    fill(2 * MiB);
+    const before = envTree();
+    const r = run(install('huge'));
+    expect(r.status).to.not.equal(0);
+    plain(r);
+    expect(r.stderr).to.match(
+      /disk full: the 4 MiB a rollback needs could not be written at .*transaction\.reserve/,
+    );
+    expect(r.stderr).to.include('pip did not run and nothing changed');
+    expect(r.stdout).not.to.include('Processing');
+    expect(treeDiff(envTree(), before)).to.deep.equal([]);
+    noLeftovers();
+  });
+
+  it('killed with -9 while pip runs and the reserve is held: the next command, on a full disk, undoes it in that room', async () => {
+    const before = envTree();
+    const killed = blast(box, install('alpha==2.0'), {
+      env: { ...pipEnv(), BLAST_SHELL_STATE: state, BLAST_TEST_CRASH_AT: 'transaction-pip-running' },
+    });
+    expect(killed.status, killed.stderr).to.equal(128);
+    // Blast died right after starting pip, which lives on and upgrades alpha: wait for it.
+    const { pipPid } = JSON.parse(readFileSync(transactionJournalPath(envPath, box.env), 'utf8')) as {
+      pipPid: number;
+    };
+    await waitFor('the orphaned pip to exit', () => !alive(pipPid), 120_000);
+    expect(existsSync(transactionReservePath(envPath, box.env))).to.equal(true);
+    // Full: undoing the upgrade (a restore journal, links) has only the reserve's room to work in.
+    fill();
+    ok(['history', '--env', 'demo']);
+    expect(treeDiff(envTree(), before)).to.deep.equal([]);
+    noLeftovers();
   });
 
   it('check on a full disk: the registry is not "damaged", the disk is said to be full, --fix sets nothing aside', () => {

@@ -3,9 +3,9 @@
  * revision): an O_EXCL file holding the owner's pid. A lock whose owner died (kill -9) is taken
  * over; a live owner is waited for a while, then refused with a clear error.
  */
-import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { BlastError } from '../errors.js';
+import { type BlastError, diskFullError } from '../errors.js';
 
 /** Whether a process with this pid exists (EPERM: it does, someone else's). */
 export function alive(pid: number): boolean {
@@ -30,11 +30,24 @@ export function withPidLock<T>(lock: string, fn: () => T, options: PidLockOption
   mkdirSync(dirname(lock), { recursive: true, mode: 0o700 });
   const deadline = Date.now() + options.waitMs;
   for (;;) {
+    let fd: number | undefined;
     try {
-      writeFileSync(lock, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
-      break;
+      fd = openSync(lock, 'wx', 0o600);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw diskFullError(error, { what: 'a lock', path: lock }) ?? error;
+    }
+    if (fd !== undefined) {
+      try {
+        writeSync(fd, `${process.pid}\n`);
+      } catch (error) {
+        // Ours, but without its pid (a full disk): not left behind for others to judge.
+        unlinkSync(lock);
+        throw diskFullError(error, { what: 'a lock', path: lock }) ?? error;
+      } finally {
+        closeSync(fd);
+      }
+      break;
     }
     let owner = NaN;
     try {

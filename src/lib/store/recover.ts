@@ -47,10 +47,11 @@ export function recoverEnv(envPath: string, options: RecoverOptions = {}): Recov
   if (!hasJournal(root, options.env)) return { outcome: 'none', steps: 0 };
   const tx = transactionState(root, options.env);
   if (tx.state === 'running') throw transactionRunsError(root, tx);
+  // The room a killed transaction held for its rollback is what this recovery needs, from the
+  // lock file on. Safe before the lock: no other transaction starts while this one's journal is there.
+  if (tx.state === 'interrupted') releaseReserve(root, options.env);
   const store = options.store ?? ObjectStore.of(options.env);
   return withEnvLock(root, options.env, () => {
-    // The room a killed transaction held for its rollback is what this recovery may need.
-    if (tx.state === 'interrupted') releaseReserve(root, options.env);
     const recovery: Recovery = recoverRestore(root, { env: options.env, store });
     if (tx.state === 'interrupted')
       recovery.transaction = recoverTransaction(root, tx.journal, store, options.env);

@@ -37,7 +37,7 @@ import {
 } from '../store/index.js';
 import { crashPoint } from '../store/crash.js';
 import { exitStatus } from '../exit-status.js';
-import { diskIsFull, freeText } from '../disk-full.js';
+import { diskIsFull, freeText, isDiskFull } from '../disk-full.js';
 
 export { treePaths, removeStrays } from '../store/index.js';
 
@@ -189,9 +189,15 @@ export async function runTransaction(options: TransactionOptions): Promise<Trans
   }
   const t1 = performance.now();
 
-  const pipExitCode = await pip(root, event.args, { ...pipEnv, BLAST_TRANSACTION: journal.id }, (pid) =>
-    setPhase(root, env, journal, 'pip-running', { pipPid: pid }),
-  );
+  const pipExitCode = await pip(root, event.args, { ...pipEnv, BLAST_TRANSACTION: journal.id }, (pid) => {
+    try {
+      setPhase(root, env, journal, 'pip-running', { pipPid: pid });
+    } catch (error) {
+      // pip runs already: Blast must live on to judge and undo it. The journal still says
+      // `started` (undone if Blast is killed), and recovery finds pip by BLAST_TRANSACTION.
+      if (!isDiskFull(error)) throw error;
+    }
+  });
   // Judged while pip's files (and the reserve) still take their room: a pip that failed on a full
   // disk leaves next to nothing free.
   const diskFull = pipExitCode !== 0 && diskIsFull(root);
