@@ -5,7 +5,7 @@
 // Subpath imports (here and in every command): `@oclif/core` itself loads help, ux and more on
 // every run; see bin/run.js.
 import { Command } from '@oclif/core/command';
-import { BlastError, ExitCode, isBlastError } from './errors.js';
+import { asUserError, BlastError, ExitCode } from './errors.js';
 
 /**
  * process.cwd() throws `ENOENT … uv_cwd` once the directory the shell is in was deleted. Every
@@ -25,9 +25,10 @@ function cwdGoneError(): BlastError {
 }
 
 export abstract class BlastCommand extends Command {
-  protected override async catch(error: Error & { exitCode?: number }): Promise<unknown> {
-    if (cwdGone(error)) error = cwdGoneError();
-    if (!isBlastError(error)) return super.catch(error);
+  protected override async catch(raw: Error & { exitCode?: number }): Promise<unknown> {
+    // A full disk or a deleted cwd is the user's to fix, not a bug: plain words, no errno, no stack.
+    const error = cwdGone(raw) ? cwdGoneError() : asUserError(raw);
+    if (!error) return super.catch(raw);
     if (this.jsonEnabled()) {
       this.logJson({ error: { message: error.message, hint: error.hint, exitCode: error.exitCode } });
     } else {

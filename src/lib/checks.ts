@@ -4,6 +4,7 @@
  * theirs through the `check` event.
  */
 import { execFile } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { open, readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -21,9 +22,17 @@ import {
 } from './env-config.js';
 import { type Env, blastHome, envsDir, stateDir } from './paths.js';
 import { makePrivate, openToOthers } from './file-modes.js';
-import { type EnvRecord, setAsideRegistry, withRegistry } from './registry.js';
+import {
+  type EnvRecord,
+  readRegistryQuietly,
+  RegistryDamagedError,
+  setAsideRegistry,
+  withRegistry,
+} from './registry.js';
 import { knownEnvironmentPaths } from './known-projects.js';
 import { finishedRegistering } from './environments.js';
+import { diskIsFull, freeText, isDiskFull } from './disk-full.js';
+import { RESERVE_BYTES } from './store/pending.js';
 import { readVenv, type VenvInfo } from './venv/index.js';
 import {
   deepCheck,
@@ -235,16 +244,21 @@ export interface CoreChecks {
   envs: EnvInfo[];
 }
 
-export async function coreChecks(env: Env): Promise<CoreChecks> {
-  let records: EnvRecord[];
+/**
+ * The registry's records, and how reading them went. nedb's load rewrites the file, which a full
+ * disk refuses: that is a warning (the registry is fine, and is read without writing instead),
+ * never "damaged". Only content that does not parse is damage, and only damage is set aside.
+ */
+async function registryCheck(env: Env): Promise<{ records?: EnvRecord[]; result: CheckResult }> {
+  const name = 'registry readable';
   try {
-    records = await withRegistry(env, (tx) => tx.all());
+    const records = await withRegistry(env, (tx) => tx.all());
+    return { records, result: { name, status: 'ok', message: `${records.length} environment(s)` } };
   } catch (error) {
-    return {
-      envs: [],
-      results: [
-        {
-          name: 'registry readable',
+    if (error instanceof RegistryDamagedError)
+      return {
+        result: {
+          name,
           status: 'fail',
           message: messageOf(error),
           fix: 'set the damaged registry aside and rebuild it from the environments on disk',
@@ -253,12 +267,59 @@ export async function coreChecks(env: Env): Promise<CoreChecks> {
             await registerFromDisk(env);
           },
         },
-      ],
-    };
+      };
+    if (!isDiskFull(error)) return { result: { name, status: 'fail', message: messageOf(error) } };
+    const message = `${messageOf(error)}; its content is intact (read without writing)`;
+    try {
+      const { records } = await readRegistryQuietly(env);
+      return { records, result: { name, status: 'warn', message } };
+    } catch (inner) {
+      return { result: { name, status: 'fail', message: messageOf(inner) } };
+    }
   }
+}
+
+/**
+ * Room on the file systems Blast writes to: a pip transaction holds RESERVE_BYTES for its
+ * rollback, so less than that free is a full disk, said plainly before a command trips on it.
+ */
+function diskSpaceCheck(env: Env, paths: string[]): CheckResult[] {
+  const seen = new Set<number>();
+  const full: string[] = [];
+  for (const path of [blastHome(env), ...paths]) {
+    let dev: number;
+    try {
+      dev = statSync(path).dev;
+    } catch {
+      continue;
+    }
+    if (seen.has(dev)) continue;
+    seen.add(dev);
+    if (diskIsFull(path, RESERVE_BYTES)) full.push(`${path}${freeText(path)}`);
+  }
+  const name = 'disk space';
+  if (full.length === 0)
+    return [{ name, status: 'ok', message: 'room for a pip transaction and its rollback' }];
+  return [
+    {
+      name,
+      status: 'warn',
+      message: `disk full: ${full.join(', ')}; pip transactions, snapshots and revisions cannot be written until space is freed there`,
+    },
+  ];
+}
+
+export async function coreChecks(env: Env): Promise<CoreChecks> {
+  const registry = await registryCheck(env);
+  const records = registry.records;
+  if (!records) return { envs: [], results: [registry.result, ...diskSpaceCheck(env, [])] };
   const results: CheckResult[] = [
-    { name: 'registry readable', status: 'ok', message: `${records.length} environment(s)` },
+    registry.result,
     linkModeCheck(env),
+    ...diskSpaceCheck(
+      env,
+      records.map((r) => r.path),
+    ),
   ];
   const infos = await withSettings(records);
   const perEnv = await Promise.all(

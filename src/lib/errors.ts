@@ -1,3 +1,5 @@
+import { diskFullText } from './disk-full.js';
+
 /**
  * Errors the user is meant to read. The CLI prints `message` (and `hint`) without a stack trace
  * and exits with `exitCode`. Anything else that escapes is a bug and keeps its stack.
@@ -26,8 +28,32 @@ export function isBlastError(error: unknown): error is BlastError {
   return error instanceof BlastError;
 }
 
-/** The message of anything thrown, for reports that must not show a stack. */
+/** The message of anything thrown, for reports that must not show a stack (a full disk said plainly). */
 export function messageOf(error: unknown): string {
+  if (error instanceof BlastError) return error.message; // already in the user's words
+  const full = diskFullText(error);
+  if (full) return full.message;
   if (error instanceof Error) return error.message;
   return String(error);
+}
+
+/**
+ * A write that failed because the disk (or quota) is full, as a BlastError: `disk full: <what> could
+ * not be written at <path> (N free)` and the way out. Undefined when `error` is something else.
+ */
+export function diskFullError(
+  error: unknown,
+  options: { what?: string; path?: string; hint?: string } = {},
+): BlastError | undefined {
+  if (isBlastError(error)) return undefined;
+  const full = diskFullText(error, options);
+  if (!full) return undefined;
+  const translated = new BlastError(full.message, ExitCode.failure, options.hint ?? full.hint);
+  translated.cause = error; // still a full disk to isDiskFull, for callers that decide on it
+  return translated;
+}
+
+/** What the user sees of `error`: a BlastError as it is, a full disk translated; undefined for a bug. */
+export function asUserError(error: unknown): BlastError | undefined {
+  return isBlastError(error) ? error : diskFullError(error);
 }

@@ -8,12 +8,12 @@
  * operation costs a millisecond or two.
  */
 import { linkSync, unlinkSync } from 'node:fs';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type Nedb from 'nedb-promises';
 import type { EnvInfo } from './hooks.js';
-import { BlastError, ExitCode, messageOf } from './errors.js';
+import { BlastError, diskFullError, ExitCode, messageOf } from './errors.js';
 import {
   breakDeadLock,
   inspectLock,
@@ -22,6 +22,7 @@ import {
   tryLockFree,
   withLockAsync,
 } from './fs/lock.js';
+import { isDiskFull } from './disk-full.js';
 import { type Env, stateDir } from './paths.js';
 
 /**
@@ -127,12 +128,31 @@ export async function readRegistryQuietly(env: Env): Promise<QuietRead> {
   }
 }
 
+/** The registry's content cannot be parsed: what `blast check --fix` sets aside and rebuilds. */
+export class RegistryDamagedError extends BlastError {}
+
 function damaged(file: string, error: unknown): BlastError {
-  return new BlastError(
+  return new RegistryDamagedError(
     `The registry ${file} is damaged: ${messageOf(error)}.`,
     ExitCode.failure,
     'Run `blast check --fix` to set it aside and rebuild it from the environments on disk.',
   );
+}
+
+/**
+ * A read or write of the registry that failed in the file system (a full disk, permissions, I/O):
+ * the registry's content is not damaged, so nothing offers to set it aside.
+ */
+function unreadable(file: string, error: unknown): BlastError {
+  return (
+    diskFullError(error, { what: 'the registry', path: file }) ??
+    new BlastError(`The registry ${file} cannot be read or written: ${messageOf(error)}.`)
+  );
+}
+
+/** An errno error (ENOSPC, EACCES, EIO…) rather than bad content. */
+function fileSystemError(error: unknown): boolean {
+  return typeof (error as { code?: unknown } | null)?.code === 'string' || isDiskFull(error);
 }
 
 /**
@@ -147,7 +167,7 @@ async function peekRegistry(env: Env): Promise<EnvRecord[]> {
     text = await readFile(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw damaged(file, error);
+    throw unreadable(file, error);
   }
   const byId = new Map<string, Doc>();
   for (const [i, line] of text.split('\n').entries()) {
@@ -192,9 +212,11 @@ export async function withRegistry<T>(env: Env, fn: (tx: RegistryTx) => Promise<
     async () => {
       const db = Datastore.create({ filename: file, autoload: false, corruptAlertThreshold: 0 });
       try {
+        // nedb's load also rewrites the file (compaction): on a full disk that fails, and the
+        // registry is not damaged for it.
         await db.load();
       } catch (error) {
-        throw damaged(file, error);
+        throw fileSystemError(error) ? await failedWrite(file, error) : damaged(file, error);
       }
       let dirty = false;
       const tx: RegistryTx = {
@@ -219,13 +241,24 @@ export async function withRegistry<T>(env: Env, fn: (tx: RegistryTx) => Promise<
       };
       const result = await fn(tx);
       if (dirty)
-        await (
-          db as unknown as { __original: { compactDatafileAsync(): Promise<void> } }
-        ).__original.compactDatafileAsync();
+        await (db as unknown as { __original: { compactDatafileAsync(): Promise<void> } }).__original
+          .compactDatafileAsync()
+          .catch(async (error: unknown) => {
+            throw await failedWrite(file, error);
+          });
       return result;
     },
     lockOptions(env),
   );
+}
+
+/**
+ * A failed rewrite leaves the old registry whole (nedb writes `registry.db~`, then renames it over);
+ * the half-written `~` is removed (the lock is held) so it does not keep the room a full disk lacks.
+ */
+async function failedWrite(file: string, error: unknown): Promise<BlastError> {
+  if (await stat(file).catch(() => undefined)) await rm(`${file}~`, { force: true });
+  return unreadable(file, error);
 }
 
 /** Move a damaged registry aside (kept for inspection) so a fresh one can be built. */

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 
 const BUILD = String.raw`
-import base64, hashlib, json, sys, zipfile
+import base64, hashlib, json, os, sys, zipfile
 out, name, version, value = sys.argv[1:5]
 extra = json.loads(sys.argv[5]) if len(sys.argv) > 5 else {}
 dist = '%s-%s.dist-info' % (name, version)
@@ -21,14 +21,16 @@ files = {
 if extra.get('script'):
     files[dist + '/entry_points.txt'] = '[console_scripts]\n%s = %s:main\n' % (extra['script'], name)
 files.update(extra.get('files', {}))
+files = {path: text.encode('utf-8') for path, text in files.items()}
+files.update({path: os.urandom(size) for path, size in extra.get('random', {}).items()})
 def digest(data):
     return 'sha256=' + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode('ascii')
-record = ''.join('%s,%s,%d\n' % (path, digest(text.encode('utf-8')), len(text.encode('utf-8'))) for path, text in sorted(files.items()))
+record = ''.join('%s,%s,%d\n' % (path, digest(data), len(data)) for path, data in sorted(files.items()))
 record += dist + '/RECORD,,\n'
-files[dist + '/RECORD'] = record
+files[dist + '/RECORD'] = record.encode('utf-8')
 with zipfile.ZipFile(out, 'w', zipfile.ZIP_DEFLATED) as z:
-    for path, text in files.items():
-        z.writestr(path, text)
+    for path, data in files.items():
+        z.writestr(path, data)
 `;
 
 export interface TinyWheel {
@@ -44,6 +46,8 @@ export interface WheelExtras {
   script?: string;
   /** More files, by their path in the wheel. */
   files?: Record<string, string>;
+  /** More files of this many random (incompressible) bytes, by their path in the wheel: a wheel that fills a disk. */
+  random?: Record<string, number>;
 }
 
 /** Write `<name>-<version>-py3-none-any.whl` into `dir` using `python`'s zipfile. */

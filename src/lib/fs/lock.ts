@@ -33,12 +33,13 @@ import {
   readdirSync,
   readFileSync,
   rmdirSync,
+  rmSync,
   statSync,
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { BlastError, ExitCode, messageOf } from '../errors.js';
+import { BlastError, diskFullError, ExitCode, messageOf } from '../errors.js';
 
 /** Whether a process with this pid exists (EPERM: it does, someone else's). */
 export function alive(pid: number): boolean {
@@ -189,7 +190,9 @@ function create(path: string, record: LockRecord): boolean {
   try {
     writeFileSync(temp, JSON.stringify(record) + '\n', { flag: 'wx', mode: 0o600 });
   } catch (error) {
-    throw cannotLock(path, error);
+    // On a full disk the temp may exist, empty: it must not stay (it is not a lock, but it is litter).
+    rmSync(temp, { force: true });
+    throw diskFullError(error, { what: 'a lock', path }) ?? cannotLock(path, error);
   }
   try {
     linkSync(temp, path);

@@ -51,11 +51,14 @@ export type { Recovery, RecoverOptions } from './recover.js';
 export {
   beginTransaction,
   endTransaction,
+  releaseReserve,
   setPhase,
   transactionState,
   transactionRunsError,
   transactionJournalPath,
   transactionBeforePath,
+  transactionReservePath,
+  RESERVE_BYTES,
   TRANSACTION_CRASH_STEPS,
 } from './pending.js';
 export type { TransactionJournal, TransactionBefore, TransactionPhase, TransactionState } from './pending.js';

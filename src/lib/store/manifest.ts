@@ -14,11 +14,12 @@ import {
   readFileSync,
   readlinkSync,
   renameSync,
+  rmSync,
   statSync,
   writeSync,
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { BlastError, ExitCode, messageOf } from '../errors.js';
+import { BlastError, diskFullError, ExitCode, messageOf } from '../errors.js';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../file-modes.js';
 import type { SettingValue } from '../hooks.js';
 import type { Env } from '../paths.js';
@@ -385,19 +386,26 @@ export function writeFileAtomic(
   const dir = dirname(file);
   mkdirSync(dir, { recursive: true, ...(options.userFile ? {} : { mode: PRIVATE_DIR_MODE }) });
   const temp = join(dir, `.${process.pid}-${Date.now()}.tmp`);
-  const fd = openSync(temp, 'w', options.userFile ? 0o666 : PRIVATE_FILE_MODE);
   try {
-    // A temp left by a killed process under this name keeps its old mode through open(2).
-    if (!options.userFile) fchmodSync(fd, PRIVATE_FILE_MODE);
-    const data = Buffer.from(text);
-    let off = 0;
-    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(temp, 'w', options.userFile ? 0o666 : PRIVATE_FILE_MODE);
+    try {
+      // A temp left by a killed process under this name keeps its old mode through open(2).
+      if (!options.userFile) fchmodSync(fd, PRIVATE_FILE_MODE);
+      const data = Buffer.from(text);
+      let off = 0;
+      while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    if (step) crashPoint(step);
+    renameSync(temp, file);
+  } catch (error) {
+    // The old file is untouched; a half-written temp must not stay behind (on a full disk, it
+    // holds the very space the next write needs).
+    rmSync(temp, { force: true });
+    throw diskFullError(error, { path: file }) ?? error;
   }
-  if (step) crashPoint(step);
-  renameSync(temp, file);
   const dfd = openSync(dir, 'r');
   try {
     fsyncSync(dfd);

@@ -7,6 +7,8 @@
  *                             and bin/ (what is a stray afterwards); written once, durably
  *   transaction.journal.json  small, rewritten at each phase: Blast's pid, pip's pid, pip's
  *                             arguments, and how far the transaction got
+ *   transaction.reserve       room held while pip runs, freed for the journal and the rollback
+ *                             when pip filled the disk
  *
  * Phases: preparing (the journal claims the environment: created exclusively, so two transactions
  * never share it; the before state is being written) → started → pip-running → pip-done → committing (the commit point: pip succeeded and
@@ -14,17 +16,20 @@
  * `committing` is finished (its after state recorded as a revision); any other is undone.
  */
 import {
+  closeSync,
   existsSync,
   linkSync,
+  openSync,
   mkdirSync,
   readdirSync,
   readFileSync,
   rmSync,
   unlinkSync,
   writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { BlastError, ExitCode, messageOf } from '../errors.js';
+import { BlastError, diskFullError, ExitCode, messageOf } from '../errors.js';
 import type { Env } from '../paths.js';
 import { crashPoint } from './crash.js';
 import { type Manifest, manifestProblem, writeFileAtomic } from './manifest.js';
@@ -120,11 +125,17 @@ export function beginTransaction(
   const file = transactionJournalPath(envPath, env);
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const temp = `${file}.${process.pid}.tmp`;
-  writeFileSync(temp, JSON.stringify({ ...journal, phase: 'preparing' }) + '\n', { mode: 0o600 });
   try {
+    writeFileSync(temp, JSON.stringify({ ...journal, phase: 'preparing' }) + '\n', { mode: 0o600 });
     linkSync(temp, file); // atomic and exclusive: EEXIST when a journal is there
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST')
+      throw (
+        diskFullError(error, {
+          path: file,
+          hint: 'pip did not run and nothing changed. Free space, then run the pip command again.',
+        }) ?? error
+      );
     const other = transactionState(envPath, env);
     throw other.state === 'running'
       ? transactionRunsError(envPath, other)
@@ -132,9 +143,58 @@ export function beginTransaction(
   } finally {
     rmSync(temp, { force: true });
   }
-  writeFileAtomic(transactionBeforePath(envPath, env), JSON.stringify(before), 'transaction-before-temp');
-  setPhase(envPath, env, journal, 'started');
+  try {
+    writeFileAtomic(transactionBeforePath(envPath, env), JSON.stringify(before), 'transaction-before-temp');
+    // What a rollback needs room for, held while pip may fill the disk (see reserveSpace).
+    reserveSpace(envPath, env);
+    setPhase(envPath, env, journal, 'started');
+  } catch (error) {
+    // pip has not run: nothing to undo, and the journal claiming the environment must not stay.
+    endTransaction(envPath, env);
+    throw error;
+  }
   crashPoint('transaction-journaled');
+}
+
+/** Bytes held in reserve during a transaction: room for its journal, the rollback's journal and links. */
+export const RESERVE_BYTES = 4 * 1024 * 1024;
+
+export function transactionReservePath(envPath: string, env?: Env): string {
+  return join(envStateDir(envPath, env), 'transaction.reserve');
+}
+
+/**
+ * Hold RESERVE_BYTES of real blocks in the environment's state dir while pip runs. When pip fills
+ * the disk, Blast still has to write its journal's next phase and roll back (a restore journal,
+ * directory entries for links into the store): `releaseReserve` frees this room for exactly that.
+ * Written, not sparse (a sparse file reserves nothing); no fsync is needed, since a file system
+ * accounts for blocks when they are written. A disk without this much room is full already.
+ */
+function reserveSpace(envPath: string, env: Env): void {
+  const file = transactionReservePath(envPath, env);
+  const chunk = Buffer.alloc(1024 * 1024, 0xa5);
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'w', 0o600);
+    for (let done = 0; done < RESERVE_BYTES;)
+      done += writeSync(fd, chunk, 0, Math.min(chunk.length, RESERVE_BYTES - done));
+  } catch (error) {
+    rmSync(file, { force: true });
+    throw (
+      diskFullError(error, {
+        what: `the ${RESERVE_BYTES / 1024 / 1024} MiB a rollback needs`,
+        path: file,
+        hint: 'pip did not run and nothing changed. Free space, then run the pip command again.',
+      }) ?? error
+    );
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** Give the reserve back (before the writes that follow pip, and before any recovery): idempotent. */
+export function releaseReserve(envPath: string, env?: Env): void {
+  rmSync(transactionReservePath(envPath, env), { force: true });
 }
 
 /** Move the journal to another phase (atomically), then the phase's crash point. */
@@ -152,6 +212,7 @@ export function setPhase(
 
 /** The transaction is over: the journal goes first (it is what says "interrupted"), then the before state. */
 export function endTransaction(envPath: string, env: Env): void {
+  releaseReserve(envPath, env);
   for (const file of [transactionJournalPath(envPath, env), transactionBeforePath(envPath, env)]) {
     try {
       unlinkSync(file);

@@ -17,6 +17,7 @@ import {
   readTransactionJournal,
   type TransactionBefore,
   transactionJournalPath,
+  releaseReserve,
   transactionRunsError,
   transactionState,
   type TransactionJournal,
@@ -204,6 +205,9 @@ function recoverJournals(root: string, options: RecoverOptions): Recovery {
   if (!hasJournal(root, options.env)) return { outcome: 'none', steps: 0 };
   const tx = transactionState(root, options.env);
   if (tx.state === 'running') throw transactionRunsError(root, tx);
+  // The room a killed transaction held for its rollback is what this recovery needs, from the
+  // lock file on. Safe before the lock: no other transaction starts while this one's journal is there.
+  if (tx.state === 'interrupted') releaseReserve(root, options.env);
   const store = options.store ?? ObjectStore.of(options.env);
   return withEnvLock(root, options.env, () => {
     const recovery: Recovery = recoverRestore(root, { env: options.env, store });

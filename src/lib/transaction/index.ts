@@ -5,6 +5,10 @@
  *   preInstall (veto: pip does not run) → snapshot → pip → change → postInstall
  *   → pip failed or a postInstall handler threw: restore the snapshot, remove what pip left
  *     outside every RECORD, and say what was undone.
+ *
+ * A full disk: the journal, the state before and a reserve of room are written before pip runs;
+ * the reserve is given back as soon as pip exits, so the journal's next phases and the rollback
+ * have room even when pip filled the disk, and the user reads "disk full", not pip's errno.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -20,6 +24,7 @@ import {
   ObjectStore,
   recordRevision,
   recoverEnv,
+  releaseReserve,
   removeStrays,
   restoreEnv,
   setPhase,
@@ -35,6 +40,7 @@ import {
 } from '../store/index.js';
 import { crashPoint } from '../store/crash.js';
 import { exitStatus } from '../exit-status.js';
+import { diskIsFull, freeText, isDiskFull } from '../disk-full.js';
 
 export { treePaths, removeStrays } from '../store/index.js';
 
@@ -203,30 +209,53 @@ async function transact(
     command: options.blastCommand ?? 'pip',
     record: options.record ?? { source: 'pip', detail: event.args.join(' ') },
   };
+  // Everything a rollback needs (the journal, the state before, room for the rollback's own writes)
+  // is written before pip runs: pip filling the disk cannot stop the rollback.
   beginTransaction(root, env, journal, { v: 1, id: journal.id, manifest, watched, paths: [...paths] });
-  // The state before, when a change made around Blast since the latest revision.
-  recordRevision(store, root, manifest, { source: 'outside' });
+  try {
+    // The state before, when a change made around Blast since the latest revision.
+    recordRevision(store, root, manifest, { source: 'outside' });
+  } catch (error) {
+    endTransaction(root, env); // pip has not run: nothing to undo
+    throw error;
+  }
   const t1 = performance.now();
 
   let pipExitCode: number;
   try {
-    pipExitCode = await pip(root, event.args, { ...pipEnv, BLAST_TRANSACTION: journal.id }, (pid) =>
-      setPhase(root, env, journal, 'pip-running', { pipPid: pid }),
-    );
+    pipExitCode = await pip(root, event.args, { ...pipEnv, BLAST_TRANSACTION: journal.id }, (pid) => {
+      try {
+        setPhase(root, env, journal, 'pip-running', { pipPid: pid });
+      } catch (error) {
+        // pip runs already: Blast must live on to judge and undo it. The journal still says
+        // `started` (undone if Blast is killed), and recovery finds pip by BLAST_TRANSACTION.
+        if (!isDiskFull(error)) throw error;
+      }
+    });
   } catch (error) {
     // The runner itself failed (pip could not start, a restore was refused): what it did goes,
     // then its error is the command's.
+    releaseReserve(root, env);
     setPhase(root, env, journal, 'rolling-back');
     restoreEnv(root, manifest, { env, store });
     removeStrays(root, watched, paths);
     endTransaction(root, env);
     throw error;
   }
+  // Judged while pip's files (and the reserve) still take their room: a pip that failed on a full
+  // disk leaves next to nothing free.
+  const diskFull = pipExitCode !== 0 && diskIsFull(root);
+  releaseReserve(root, env);
   setPhase(root, env, journal, 'pip-done', { pipExitCode });
   const t2 = performance.now();
 
   const changed = changeBetween(before, distVersions(installedDists(root, sitePackagesOf(root))));
-  let reason: string | undefined = pipExitCode === 0 ? undefined : `pip exited with status ${pipExitCode}`;
+  let reason: string | undefined =
+    pipExitCode === 0
+      ? undefined
+      : diskFull
+        ? `disk full: pip could not write into ${root} (it exited with status ${pipExitCode})`
+        : `pip exited with status ${pipExitCode}`;
   let exitCode = pipExitCode;
   try {
     await hooks.postInstall({ ...event, exitCode: pipExitCode, changed });
@@ -263,5 +292,7 @@ async function transact(
       (undone.length === 0 ? ' (no distribution had changed).' : ':'),
   );
   for (const line of undone) report(line);
+  if (diskFull)
+    report(`  Free space${freeText(root).replace(' free)', ' free now)')}, then run the pip command again.`);
   return { exitCode, pipExitCode, changed, rolledBack: { reason, restore, strays }, timings };
 }

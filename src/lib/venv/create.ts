@@ -23,7 +23,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { basename, dirname, isAbsolute, join, posix, relative, resolve } from 'node:path';
-import { BlastError, ExitCode } from '../errors.js';
+import { BlastError, diskFullError, ExitCode } from '../errors.js';
 import { PRIVATE_FILE_MODE } from '../file-modes.js';
 import type { Env } from '../paths.js';
 import { listInterpreters } from '../python/discovery.js';
@@ -399,9 +399,9 @@ export async function createVenv(
     if (tmp) rmSync(tmp, { recursive: true, force: true });
     removeCreatedParents(parent, firstCreated);
     if (error instanceof BlastError) throw error;
-    throw new BlastError(
-      `Could not create the venv ${target}: ${(error as Error).message}`,
-      ExitCode.failure,
+    throw (
+      diskFullError(error, { what: 'the new environment', path: target }) ??
+      new BlastError(`Could not create the venv ${target}: ${(error as Error).message}`, ExitCode.failure)
     );
   }
 
