@@ -132,7 +132,12 @@ describe('blast CLI', function () {
           'sh',
           ['-c', 'cd "$1" && rmdir "$1" && shift && exec "$@"', 'sh', gone, process.execPath, BIN, ...args],
           {
-            env: { ...box.env, BLAST_SHELL: 'bash', BLAST_SHELL_SCRIPT: join(box.root, 'script') },
+            env: {
+              ...box.env,
+              BLAST_SHELL: 'bash',
+              BLAST_SHELL_SCRIPT: join(box.root, 'script'),
+              BLAST_SHELL_PID: String(process.pid),
+            },
             encoding: 'utf8',
           },
         );

@@ -143,6 +143,7 @@ describe('commands at once on one environment', function () {
         return blastAsync(box, ['start', 'v', '--env', `K${i}=v${i}`], {
           BLAST_SHELL: 'bash',
           BLAST_SHELL_SCRIPT: script,
+          BLAST_SHELL_PID: String(process.pid),
         });
       }),
     );

@@ -78,6 +78,7 @@ function world(mode: string, asNobody = false): World {
   const start = run(['start', 'demo', ...(asNobody ? ['--python', '/usr/bin/python3.11'] : [])], {
     BLAST_SHELL: 'bash',
     BLAST_SHELL_SCRIPT: script,
+    BLAST_SHELL_PID: String(process.pid),
   });
   expect(start.status, start.stderr).to.equal(0);
   // No daemon: its `blast record` would snapshot the environment behind the test's back.

@@ -68,7 +68,12 @@ describe('secrets and look-alikes (real CLI)', function () {
         'bash',
         ['-c', `exec "$0" "$1" start "$(printf 'caf\\351')"`, process.execPath, BIN],
         {
-          env: { ...box.env, BLAST_SHELL: 'bash', BLAST_SHELL_SCRIPT: join(box.root, 'script') },
+          env: {
+            ...box.env,
+            BLAST_SHELL: 'bash',
+            BLAST_SHELL_SCRIPT: join(box.root, 'script'),
+            BLAST_SHELL_PID: String(process.pid),
+          },
           encoding: 'utf8',
         },
       );
