@@ -18,6 +18,7 @@ import {
   type EnvConfig,
   infoOf,
   readEnvConfig,
+  replaceEnvConfig,
   withSettings,
 } from './env-config.js';
 import { type Env, blastHome, envsDir, stateDir } from './paths.js';
@@ -231,7 +232,8 @@ function interruptedCheck(info: EnvInfo, env: Env): CheckResult[] {
  * is `blast clean --orphaned-history`, asked for by name.
  */
 function orphanedHistoryCheck(env: Env): CheckResult[] {
-  return orphanedHistory(ObjectStore.of(env)).map((o) => ({
+  // Reading only: the link mode does not matter (and an unknown one is the link mode check's to say).
+  return orphanedHistory(new ObjectStore(storeDir(env))).map((o) => ({
     name: 'orphaned history',
     status: 'warn',
     message: `${revisionList(o.numbers)} of ${o.env}: ${ORPHANED_WHY}`,
@@ -391,9 +393,7 @@ async function configCheck(record: EnvRecord): Promise<CheckResult[]> {
         (kept.length ? `, keeping variable(s) ${kept.join(', ')}` : '') +
         (dropped.length ? `, dropping variable(s) ${dropped.join(', ')}` : '') +
         (rebuilt.settings ? ' and the settings' : ''),
-      repair: async () => {
-        await changeEnvConfig(record.path, () => rebuilt);
-      },
+      repair: () => replaceEnvConfig(record.path, rebuilt),
     },
   ];
 }

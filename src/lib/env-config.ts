@@ -156,18 +156,30 @@ export async function changeEnvConfig(
   envPath: string,
   change: (config: EnvConfig) => EnvConfig | undefined,
 ): Promise<EnvConfig | undefined> {
-  return withLockAsync(
-    join(envStateDir(envPath), 'config.lock'),
-    async () => {
-      const config = await readEnvConfig(envPath);
-      if (!config) return undefined;
-      const next = change(config);
-      if (next === undefined) return config;
-      await writeEnvConfig(envPath, next);
-      return next;
-    },
-    { what: `changing ${join(envPath, CONFIG_FILE)}`, waitMs: 60_000, reentrant: false },
-  );
+  return underConfigLock(envPath, async () => {
+    const config = await readEnvConfig(envPath);
+    if (!config) return undefined;
+    const next = change(config);
+    if (next === undefined) return config;
+    await writeEnvConfig(envPath, next);
+    return next;
+  });
+}
+
+/**
+ * Replace the environment's config whole, without reading it first (`check --fix` rewriting a
+ * damaged one, which cannot be read), under the same lock as every other change.
+ */
+export async function replaceEnvConfig(envPath: string, config: EnvConfig): Promise<void> {
+  await underConfigLock(envPath, () => writeEnvConfig(envPath, config));
+}
+
+function underConfigLock<T>(envPath: string, fn: () => Promise<T>): Promise<T> {
+  return withLockAsync(join(envStateDir(envPath), 'config.lock'), fn, {
+    what: `changing ${join(envPath, CONFIG_FILE)}`,
+    waitMs: 60_000,
+    reentrant: false,
+  });
 }
 
 export function infoOf(path: string, config: EnvConfig): EnvInfo {
