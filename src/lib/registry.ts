@@ -67,6 +67,7 @@ const LOCK_WAIT_MS = 20_000;
 function lockOptions(env: Env) {
   return {
     what: 'reading or writing the registry',
+    guards: 'the registry',
     waitMs: LOCK_WAIT_MS,
     // Async sections of one process (listing while checking) must not share nedb either.
     reentrant: false,
@@ -114,7 +115,15 @@ export async function readRegistryQuietly(env: Env): Promise<QuietRead> {
   for (;;) {
     const stale = staleRegistryLock(env);
     if (stale) return { records: await peekRegistry(env), staleLock: stale };
-    const held = tryLockFree(registryLockFile(env), 'reading the registry');
+    let held;
+    try {
+      held = tryLockFree(registryLockFile(env), 'reading the registry');
+    } catch (error) {
+      // No room even for the lock (a full disk): a read-only peek needs none, and nedb replaces
+      // the file by rename, so the peek sees the old file or the new one.
+      if (isDiskFull(error)) return { records: await peekRegistry(env) };
+      throw error;
+    }
     if (held) {
       try {
         return { records: await peekRegistry(env) };

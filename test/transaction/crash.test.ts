@@ -194,7 +194,7 @@ describe('pip transactions killed with -9 (real CLI, real pip)', function () {
     rmSync(`${file}.corrupt`);
   });
 
-  it('a corrupt restore journal (a load killed half way): check --fix puts back the latest revision', () => {
+  it('a corrupt restore journal (a load killed half way): check --fix undoes the load from its transaction journal', () => {
     ok(install('alpha==2.0'));
     const killed = run(['load', '--env', 'demo', 'old'], { BLAST_TEST_CRASH_AT: 'restore-linking' });
     expect(killed.status).to.equal(128);
@@ -204,7 +204,7 @@ describe('pip transactions killed with -9 (real CLI, real pip)', function () {
     const fixed = run(['check', '--fix']);
     expect(fixed.status, fixed.stdout + fixed.stderr).to.equal(0);
     expect(fixed.stderr).to.match(
-      /set the unreadable restore\.journal\.json aside .*; put back the latest revision \(\d+\)/,
+      /set the unreadable restore\.journal\.json aside .*; undid the interrupted load \(old\)/,
     );
     expect(interrupted()).to.deep.equal([]);
     // The latest revision is the install's: alpha 2.0, whole.

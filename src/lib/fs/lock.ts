@@ -185,14 +185,14 @@ function cannotLock(path: string, error: unknown): BlastError {
 }
 
 /** Create `path` holding `record`, atomically and only if it does not exist. */
-function create(path: string, record: LockRecord): boolean {
+function create(path: string, record: LockRecord, guards = 'a lock'): boolean {
   const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
     writeFileSync(temp, JSON.stringify(record) + '\n', { flag: 'wx', mode: 0o600 });
   } catch (error) {
     // On a full disk the temp may exist, empty: it must not stay (it is not a lock, but it is litter).
     rmSync(temp, { force: true });
-    throw diskFullError(error, { what: 'a lock', path }) ?? cannotLock(path, error);
+    throw diskFullError(error, { what: guards, path }) ?? cannotLock(path, error);
   }
   try {
     linkSync(temp, path);
@@ -295,6 +295,8 @@ export interface LockOptions {
   yieldTo?: (owner: LockOwner) => boolean;
   /** Whether a section nested in this process's own holding runs at once (default true). */
   reentrant?: boolean;
+  /** What the lock guards, for the disk-full message (`the registry`; default: `a lock`). */
+  guards?: string;
 }
 
 /** After how long a waiter says so: a lock held for milliseconds should not print anything. */
@@ -325,9 +327,9 @@ function holding(path: string, record: LockRecord): HeldLock {
 }
 
 /** One try: take the lock, taking over a dead owner's; or say who holds it. */
-function attempt(path: string, record: LockRecord): Attempt {
+function attempt(path: string, record: LockRecord, guards?: string): Attempt {
   for (;;) {
-    if (create(path, record)) return { held: holding(path, record) };
+    if (create(path, record, guards)) return { held: holding(path, record) };
     const seen = readLock(path);
     if (!seen) continue; // released meanwhile
     if (isAlive(seen)) return { owner: seen.owner };
@@ -385,7 +387,7 @@ export function acquireLockSync(
   const record = recordOf(options.what, options.kind);
   const waiter = new Waiter(options);
   for (;;) {
-    const got = attempt(abs, record);
+    const got = attempt(abs, record, options.guards);
     if ('held' in got) return got;
     if (options.yieldTo?.(got.owner)) return got;
     const error = waiter.check(abs, got.owner);
@@ -403,7 +405,7 @@ export async function acquireLock(
   const record = recordOf(options.what, options.kind);
   const waiter = new Waiter(options);
   for (;;) {
-    const got = attempt(abs, record);
+    const got = attempt(abs, record, options.guards);
     if ('held' in got) return got;
     if (options.yieldTo?.(got.owner)) return got;
     const error = waiter.check(abs, got.owner);

@@ -340,7 +340,10 @@ export function salvageEnv(envPath: string, options: RecoverOptions = {}): strin
       if (tx.state === 'running') throw transactionRunsError(root, tx);
       setAside(journalPath(root, env), done);
       const outcome = recoverTransaction(root, journal, store, env);
-      done.push(outcome === 'finished' ? 'finished the pip transaction' : 'undid the pip transaction');
+      // A load is a transaction too (its restore is the part whose journal is unreadable).
+      const record = recordOf(journal);
+      const what = record.source === 'pip' ? 'pip transaction' : `${record.source} (${record.detail})`;
+      done.push(`${outcome === 'finished' ? 'finished' : 'undid'} the interrupted ${what}`);
       return done;
     }
     let before: TransactionBefore | undefined;

@@ -41,7 +41,7 @@ export function decide(
     return { note: `going on without asking (downgrades=allow): ${risky.join(', ')}` };
   if (!interactive)
     return {
-      note: `going on without asking (${notAsked}): ${risky.join(', ')}. To refuse such changes instead: blast config downgrades=forbid`,
+      note: `going on without asking (${notAsked}): ${risky.join(', ')}. To refuse such ${action === 'this pip install' ? 'installs' : 'changes'} instead: blast config downgrades=forbid`,
     };
   return { ask: `blast: ${risky.join(', ')}. Go on with ${action}? [y/N] ` };
 }
