@@ -186,44 +186,28 @@ function interruptedCheck(info: EnvInfo, env: Env): CheckResult[] {
   }
   if (!found) return [];
   if (found.running) return [{ name, status: 'warn', env: info.name, message: found.message }];
-  if (found.halfRestored)
-    return [
-      {
-        name,
-        status: 'fail',
-        env: info.name,
-        message: found.message,
+  // Three kinds of half-done change, each with its own way back; the result is the same shape.
+  const { fix, repair } = found.halfRestored
+    ? {
         fix: 'restore it again to the state it was being restored to (else to its latest revision)',
         repair: async () => void repairHalfRestored(info.path, { env }),
-      },
-    ];
-  if (found.unreadable)
-    return [
-      {
-        name,
-        status: 'fail',
-        env: info.name,
-        message: found.message,
-        fix: 'set the unreadable journal aside and put back a state Blast knows: the state before the pip transaction, else the latest revision',
-        repair: async () => {
-          const done = salvageEnv(info.path, { env });
-          process.stderr.write(`blast: ${info.name}: ${done.join('; ')}\n`);
-        },
-      },
-    ];
-  return [
-    {
-      name,
-      status: 'fail',
-      env: info.name,
-      message: found.message,
-      fix: 'finish it (past its commit point) or undo it',
-      repair: async () => {
-        const recovery = recoverAll(info.path, { env });
-        if (recovery.busy) throw new Error(recovery.busy);
-      },
-    },
-  ];
+      }
+    : found.unreadable
+      ? {
+          fix: 'set the unreadable journal aside and put back a state Blast knows: the state before the pip transaction, else the latest revision',
+          repair: async () => {
+            const done = salvageEnv(info.path, { env });
+            process.stderr.write(`blast: ${info.name}: ${done.join('; ')}\n`);
+          },
+        }
+      : {
+          fix: 'finish it (past its commit point) or undo it',
+          repair: async () => {
+            const recovery = recoverAll(info.path, { env });
+            if (recovery.busy) throw new Error(recovery.busy);
+          },
+        };
+  return [{ name, status: 'fail', env: info.name, message: found.message, fix, repair }];
 }
 
 /**
