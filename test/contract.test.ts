@@ -5,6 +5,7 @@
  */
 import { expect } from 'chai';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { CORE_BLAST_VARIABLES } from '../src/lib/contributions.js';
 import { blast, FIXTURES, linkPlugin, REPO, sandbox, throughFunction, type Sandbox } from './support/cli.js';
@@ -239,5 +240,64 @@ describe('plugin contract (real CLI, linked plugins)', function () {
     expect(run.stderr).to.include(
       'plugin blast-fixture-incompatible skipped: it needs Blast plugin API ^2.0.0',
     );
+  });
+
+  it("gives every event a ctx with the core's paths and the command line that runs Blast (API 1.5)", () => {
+    expect(throughFunction(box, ['start', 'demo'], { env: behave({}) }).status).to.equal(0);
+    expect(blast(box, ['list', '--json', '--no-size'], { env: behave({}) }).status).to.equal(0);
+    type Ctx = {
+      apiVersion: string;
+      home: string;
+      stateDir: string;
+      runtimeDir: string;
+      cacheDir: string;
+      cli: string[];
+      envStateDir: string | null;
+      sawEnv: string | null;
+    };
+    const lines = readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string; ctx: Ctx | null });
+    expect(lines.map((l) => l.event)).to.include.members(['preStart', 'activate', 'postStart', 'list']);
+    const pjson = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
+      oclif: { blast: { apiVersion: string } };
+    };
+    for (const { event, ctx } of lines) {
+      expect(ctx, event).to.not.equal(null);
+      expect(ctx!.apiVersion, event).to.equal(pjson.oclif.blast.apiVersion);
+      expect(ctx!.home, event).to.equal(box.blastHome);
+      expect(ctx!.stateDir, event).to.equal(join(box.blastHome, 'state'));
+      expect(ctx!.sawEnv, event).to.equal(box.blastHome);
+      expect(ctx!.envStateDir, event).to.match(/\/state\/envs\/[0-9a-f]{16}$/);
+    }
+    // One environment, one state directory, whichever event asks.
+    expect(new Set(lines.map((l) => l.ctx!.envStateDir)).size).to.equal(1);
+    // ctx.cli runs this very Blast.
+    const [node, ...args] = lines[0]!.ctx!.cli;
+    const version = spawnSync(node!, [...args, '--version'], { encoding: 'utf8' });
+    expect(version.status, version.stderr).to.equal(0);
+    expect(version.stdout).to.match(/^blast\//);
+  });
+
+  it('honours an error shaped like a BlastError from any plugin: its message, hint and exit code', () => {
+    const run = throughFunction(box, ['start', 'shaped'], {
+      env: behave({
+        preStart: { shaped: { message: 'not on Fridays', hint: 'wait for Monday', exitCode: 9 } },
+      }),
+    });
+    expect(run.status).to.equal(9);
+    expect(run.stderr).to.include('preStart stopped by plugin blast-fixture: not on Fridays');
+    expect(run.stderr).to.include('wait for Monday');
+    expect(run.stderr).not.to.match(/\n\s+at /);
+  });
+
+  it('drops a plugin that answers only settings without declaring an API version', () => {
+    linkPlugin(box, join(FIXTURES, 'blast-fixture-undeclared'));
+    const run = blast(box, ['config', '--help']);
+    expect(run.stderr).to.include(
+      'plugin blast-fixture-undeclared skipped: it handles Blast events but declares no oclif.blast.apiVersion',
+    );
+    expect(run.stdout).not.to.include('undeclared-setting');
   });
 });

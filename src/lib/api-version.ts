@@ -11,20 +11,28 @@ import type { BlastHooks } from './hooks.js';
 
 type Config = Interfaces.Config;
 
-const BLAST_EVENTS: ReadonlySet<string> = new Set<keyof BlastHooks>([
-  'shells',
-  'preStart',
-  'activate',
-  'postStart',
-  'preKill',
-  'postKill',
-  'check',
-  'clean',
-  'list',
-  'preInstall',
-  'postInstall',
-  'preRemove',
-]);
+/**
+ * Blast's events, from the contract's own type: a record over `keyof BlastHooks` does not compile
+ * while an event is missing here, so a plugin answering only a new event is still held to its
+ * declared API version.
+ */
+const EVENT_NAMES = {
+  shells: true,
+  preStart: true,
+  activate: true,
+  postStart: true,
+  preKill: true,
+  postKill: true,
+  check: true,
+  clean: true,
+  list: true,
+  preInstall: true,
+  postInstall: true,
+  preRemove: true,
+  settings: true,
+  wrap: true,
+} as const satisfies Record<keyof BlastHooks, true>;
+const BLAST_EVENTS: ReadonlySet<string> = new Set(Object.keys(EVENT_NAMES));
 
 interface BlastManifest {
   apiVersion?: unknown;

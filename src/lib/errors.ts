@@ -34,6 +34,9 @@ export function messageOf(error: unknown): string {
   const full = diskFullText(error);
   if (full) return full.message;
   if (error instanceof Error) return error.message;
+  // A plugin's error shaped like a BlastError (`{message, hint?, exitCode?}`), thrown as a plain object.
+  const shaped = (error as { message?: unknown } | null)?.message;
+  if (typeof shaped === 'string') return shaped;
   return String(error);
 }
 

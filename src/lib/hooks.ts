@@ -13,16 +13,40 @@
  * event (preStart, preKill, preInstall) stops the command with the handler's message and the exit code
  * of the error (`error.oclif.exit`, then `error.exitCode`, else 1) — no stack trace.
  */
-import type { Interfaces } from '@oclif/core';
-
-type Config = Interfaces.Config;
 
 /**
- * Bumped by semver rules: minor for additions (1.1: completion, rc installation, list,
- * preInstall/postInstall; 1.2: settings, wrap, install contributions; 1.3: ShellChange's
- * keep/putBack; 1.4: InstallEvent's source and planned), major for breaks.
+ * Facts about this Blast that every event payload carries as `ctx` (API 1.5), so a plugin never
+ * recomputes a core path or hard-codes how Blast is run: when the core's rules change, plugins
+ * follow without a release.
  */
-export type ApiVersion = '1.4.0';
+export interface BlastContext {
+  /** The core's plugin API version (`oclif.blast.apiVersion` of its package.json), e.g. `1.5.0`. */
+  apiVersion: string;
+  /** BLAST_HOME: named environments, the registry, the store. */
+  home: string;
+  /** Blast's state directory (under `home`). */
+  stateDir: string;
+  /**
+   * The state directory that belongs to one environment (absolute path of the environment):
+   * where a plugin keeps its per-environment files. Same path for the same environment in every
+   * process. Not created: create it (0700) when you write into it.
+   */
+  envStateDir(envPath: string): string;
+  /** Per-boot things (sockets, pid files): XDG_RUNTIME_DIR/blast or a per-user temp dir. Not created. */
+  runtimeDir: string;
+  /** Regenerable data; a plugin keeps its caches in a subdirectory named after itself. */
+  cacheDir: string;
+  /**
+   * The command line that runs this Blast (`[node, …/bin/run.js]`): a plugin that starts Blast
+   * (a daemon recording a revision) runs exactly this, plus its arguments.
+   */
+  cli: readonly string[];
+  /** The variables the command runs with (the user's shell's, through the function). */
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+/** An event's payload as a handler receives it: the event's own fields and `ctx` (API 1.5). */
+export type WithContext<T> = T & { ctx: BlastContext };
 
 /** An environment as the core knows it. */
 export interface EnvInfo {
@@ -411,45 +435,45 @@ export interface CleanEvent {
 /** The events, typed for `Hook<'name'>` in plugins and `config.runHook` in the core. */
 export interface BlastHooks {
   /** Return the shells this plugin provides. */
-  shells: { options: Record<string, never>; return: ShellAdapter[] };
+  shells: { options: WithContext<object>; return: ShellAdapter[] };
   /** Veto by throwing; nothing has been created or activated yet. */
-  preStart: { options: StartEvent; return: void };
+  preStart: { options: WithContext<StartEvent>; return: void };
   /** Add to the activation. */
-  activate: { options: StartEvent; return: ActivationContribution | void };
+  activate: { options: WithContext<StartEvent>; return: ActivationContribution | void };
   /** After the shell change was handed to the shell. Failures are warnings. */
-  postStart: { options: StartEvent; return: void };
+  postStart: { options: WithContext<StartEvent>; return: void };
   /** Veto by throwing (unless --force); the shell has not changed yet. */
-  preKill: { options: KillEvent; return: void };
+  preKill: { options: WithContext<KillEvent>; return: void };
   /** After the restoration was handed to the shell. Failures are warnings. */
-  postKill: { options: KillEvent; return: void };
+  postKill: { options: WithContext<KillEvent>; return: void };
   /** Return check results; a throwing handler becomes a failed check named after the plugin. */
-  check: { options: CheckEvent; return: CheckResult[] };
+  check: { options: WithContext<CheckEvent>; return: CheckResult[] };
   /** Return clean actions; the core runs them unless --dry-run. */
-  clean: { options: CleanEvent; return: CleanAction[] };
+  clean: { options: WithContext<CleanEvent>; return: CleanAction[] };
   /**
    * Before an environment is deleted (API 1.4), also under --dry-run and before the user is
    * asked. Veto by throwing, with the way out in the message: the daemon refuses while the
    * environment's daemon runs or a shell it recorded as attached still lives (the core only knows
    * the shell it runs in, and refuses itself when the environment is active there).
    */
-  preRemove: { options: RemoveEvent; return: void };
+  preRemove: { options: WithContext<RemoveEvent>; return: void };
   /** Return facts per environment for `blast list`; failures are warnings (API 1.1). */
-  list: { options: ListEvent; return: EnvStatus[] };
+  list: { options: WithContext<ListEvent>; return: EnvStatus[] };
   /**
    * Before pip runs in a transaction, or a restore changes installed distributions (API 1.1; for
    * every source, API 1.4). Veto by throwing: nothing runs and the environment is untouched.
    */
-  preInstall: { options: InstallEvent; return: InstallContribution | void };
+  preInstall: { options: WithContext<InstallEvent>; return: InstallContribution | void };
   /**
    * After pip ran in a transaction (or a restore changed the distributions), before it is
    * committed (API 1.1). A throwing handler fails the transaction: the environment is put back as
    * it was before.
    */
-  postInstall: { options: PostInstallEvent; return: void };
+  postInstall: { options: WithContext<PostInstallEvent>; return: void };
   /** Return the settings this plugin owns (API 1.2). No I/O: it runs for \`start\`, \`config\` and help. */
-  settings: { options: Record<string, never>; return: SettingSpec[] };
+  settings: { options: WithContext<object>; return: SettingSpec[] };
   /** Return a wrapper to start the process under, or nothing (API 1.2). Failures stop the start. */
-  wrap: { options: WrapEvent; return: ProcessWrapper | void };
+  wrap: { options: WithContext<WrapEvent>; return: ProcessWrapper | void };
 }
 
 declare module '@oclif/core/hooks' {
@@ -457,6 +481,3 @@ declare module '@oclif/core/hooks' {
   // eslint-disable-next-line @typescript-eslint/no-empty-object-type
   interface Hooks extends BlastHooks {}
 }
-
-/** The hook context oclif passes as `this` and in `options.config`. */
-export type HookConfig = Config;

@@ -3,6 +3,7 @@
  * shell function, which passes its own environment) never depend on the process's globals.
  */
 import { homedir, tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -30,6 +31,16 @@ export function envsDir(env: Env = process.env): string {
 
 export function stateDir(env: Env = process.env): string {
   return join(blastHome(env), 'state');
+}
+
+/**
+ * One environment's own state directory (plugins' per-environment files: the daemon's database,
+ * log, pid file): 16 hex digits of the SHA-256 of its absolute path, so every process finds the
+ * same directory for the same environment without a lookup.
+ */
+export function envStateDir(envPath: string, env: Env = process.env): string {
+  const hash = createHash('sha256').update(resolve(envPath)).digest('hex').slice(0, 16);
+  return join(stateDir(env), 'envs', hash);
 }
 
 /**
