@@ -84,7 +84,7 @@ describe('revisions and blast history (real CLI, real pip)', function () {
     buildWheel(python, wheels, 'beta', '1.0', { script: 'beta' });
     // No daemon watches in these tests: what `python -m pip` did is found when Blast next looks.
     killDaemons(box);
-    await waitFor('the daemon to be gone', () => daemonProcesses(envPath).length === 0);
+    await waitFor('the daemon to be gone', () => daemonProcesses(box).length === 0);
   });
   after(() => box?.cleanup());
 
@@ -216,7 +216,7 @@ describe('changes made around the shim, with the daemon watching', function () {
     mkdirSync(wheels);
     buildWheel(join(envPath, 'bin', 'python'), wheels, 'gamma', '1.0', { script: 'gamma' });
     const store = ObjectStore.of(box.env);
-    await waitFor('the daemon to run', () => daemonProcesses(envPath).length === 1);
+    await waitFor('the daemon to run', () => daemonProcesses(box).length === 1);
     execFileSync(
       join(envPath, 'bin', 'python'),
       ['-m', 'pip', 'install', '--no-index', '--find-links', wheels, 'gamma'],

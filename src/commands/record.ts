@@ -1,6 +1,7 @@
 import * as Flags from '@oclif/core/flags';
 import { BlastCommand } from '../lib/base-command.js';
 import { ObjectStore, recordCurrent, REVISION_SOURCES, type RevisionSummary } from '../lib/store/index.js';
+import { pausePoint } from '../lib/store/crash.js';
 import { snapshotTarget } from '../lib/store/target.js';
 
 export interface Recorded {
@@ -35,6 +36,8 @@ export default class Record extends BlastCommand {
   async run(): Promise<Recorded> {
     const { flags } = await this.parse(Record);
     const { info } = await snapshotTarget(flags, { env: process.env, cwd: process.cwd() });
+    // Test-only: one environment's recording held up (`record NAME`), the others not.
+    pausePoint(`record ${info.name}`);
     const synced = recordCurrent(info.path, {
       env: process.env,
       store: ObjectStore.of(process.env),

@@ -1,50 +1,67 @@
 /**
- * What the CLI side (the hooks) does with daemons: find out their state, start them detached,
- * kill them, and clear what a dead one left behind.
+ * What the CLI side (the hooks) does with the daemon: find out its state, start it detached,
+ * kill it, and clear what a dead one left behind. Every directory comes from the event's `ctx`.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, rmSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { BlastContext } from 'blast/hooks';
 import { isDaemonProcess, killDaemon, living, processState, readPidFile, request } from './client.js';
 import { withTakeoverLock } from './daemon/lock.js';
 import { markDetached, readAttached, writeAttached } from './detached.js';
-import { blastHome, type DaemonPaths, type Env } from './paths.js';
+import { askOld, oldSockets } from './old-daemons.js';
+import { daemonPlaces, envPlaces, type DaemonPlaces, type EnvPlaces } from './places.js';
 
 export const DAEMON_MAIN = fileURLToPath(new URL('./daemon/main.js', import.meta.url));
 
 /**
  * The daemon idles for hours and is not CPU-bound: V8's lite mode (no optimizing compiler) and a
- * 1 MiB young generation keep its resident memory near 46 MiB instead of 51–53 (bench/daemon.js).
+ * 1 MiB young generation keep its resident memory low (bench/daemon.js, bench/scale.js).
  */
 export const DAEMON_NODE_FLAGS = ['--lite-mode', '--max-semi-space-size=1'];
 
-export interface Status {
+/** The daemon's files, and one environment's, from the core's directories. */
+export function placesOf(ctx: Pick<BlastContext, 'stateDir' | 'runtimeDir'>): DaemonPlaces {
+  return daemonPlaces(ctx);
+}
+export function envPlacesOf(ctx: Pick<BlastContext, 'envStateDir'>, envPath: string): EnvPlaces {
+  return envPlaces(envPath, ctx.envStateDir(envPath));
+}
+
+/** The daemon as a whole. */
+export interface DaemonStatus {
   pid: number;
-  env: string;
-  attached: number[];
   uptimeMs: number;
   rss: number;
   /** The whole process's CPU time since it started (as in /proc/<pid>/stat). */
   cpu: { userMs: number; systemMs: number };
+  envs: EnvStatus[];
+}
+
+/** One served environment. */
+export interface EnvStatus {
+  env: string;
+  attached: number[];
   packages: number;
-  diskBytes: number | null;
   lastChange: string | null;
   changes: number;
 }
 
+/** `status {env}`: the daemon's figures and one environment's. */
+export type Status = Omit<DaemonStatus, 'envs'> & EnvStatus;
+
 /** The daemon's resident memory in MiB, one decimal. */
-export function memoryMiB(s: Pick<Status, 'rss'>): number {
+export function memoryMiB(s: Pick<DaemonStatus, 'rss'>): number {
   return Math.round((s.rss / 1048576) * 10) / 10;
 }
 
 /** The CPU time the daemon process used (user + system) in seconds, two decimals. */
-export function cpuSeconds(s: Pick<Status, 'cpu'>): number {
+export function cpuSeconds(s: Pick<DaemonStatus, 'cpu'>): number {
   return Math.round((s.cpu.userMs + s.cpu.systemMs) / 10) / 100;
 }
 
 export type DaemonState =
-  | { state: 'running'; pid: number; status?: Status }
+  | { state: 'running'; pid: number; status?: DaemonStatus }
   | { state: 'stopped' }
   /**
    * A living daemon process that did not answer within the timeout (busy, the machine loaded, or
@@ -66,12 +83,12 @@ export type DaemonState =
     };
 
 /** Asks the daemon (short timeout) and looks at its files. */
-export async function daemonState(paths: DaemonPaths, timeoutMs = 500): Promise<DaemonState> {
+export async function daemonState(paths: DaemonPlaces, timeoutMs = 500): Promise<DaemonState> {
   const pidInfo = readPidFile(paths.pidFile);
   const socketThere = existsSync(paths.socket);
   if (!pidInfo && !socketThere) return { state: 'stopped' };
   try {
-    const status = await request<Status>(paths.socket, 'status', {}, timeoutMs);
+    const status = await request<DaemonStatus>(paths.socket, 'status', {}, timeoutMs);
     return { state: 'running', pid: status.pid, status };
   } catch {
     // Not answering: dead, hung, or just starting (pid file written, socket not yet listening).
@@ -104,7 +121,7 @@ export async function daemonState(paths: DaemonPaths, timeoutMs = 500): Promise<
  * daemon, and it is really dead (a zombie is): a daemon that started meanwhile keeps its files, and
  * so does a hung one (see killHung). Returns whether they were removed.
  */
-export async function removeLeftovers(paths: DaemonPaths, stalePid: number | null): Promise<boolean> {
+export async function removeLeftovers(paths: DaemonPlaces, stalePid: number | null): Promise<boolean> {
   const removed = await withTakeoverLock(paths, () => {
     const now = readPidFile(paths.pidFile);
     // Kept: a daemon's pid file being written (empty, young); another daemon that lives (it
@@ -128,7 +145,7 @@ export async function removeLeftovers(paths: DaemonPaths, stalePid: number | nul
  * What is at the socket path when it is not a socket (a directory, a file, a link), else undefined.
  * No daemon can listen there: each one started for the environment dies on it.
  */
-export function socketBlocker(paths: DaemonPaths): string | undefined {
+export function socketBlocker(paths: DaemonPlaces): string | undefined {
   const st = lstatSync(paths.socket, { throwIfNoEntry: false });
   if (!st || st.isSocket()) return undefined;
   if (st.isDirectory()) return 'a directory';
@@ -141,7 +158,7 @@ export function socketBlocker(paths: DaemonPaths): string | undefined {
  * still no socket: a daemon's socket (live, or being created) is never removed here. A link goes
  * itself, not what it points to.
  */
-export async function removeSocketBlocker(paths: DaemonPaths): Promise<void> {
+export async function removeSocketBlocker(paths: DaemonPlaces): Promise<void> {
   const done = await withTakeoverLock(paths, () => {
     if (socketBlocker(paths)) rmSync(paths.socket, { recursive: true, force: true });
     return true;
@@ -161,41 +178,47 @@ export async function killHung(pid: number): Promise<void> {
   if (gone === false) throw new Error(`daemon pid ${pid} is still there after SIGKILL`);
 }
 
-/**
- * The core CLI's executable (`<root>/bin/run.js`), which the daemon runs as `blast record` to
- * have a change it saw recorded as a revision: plugins may not import the core, so they call it.
- */
-export function coreBin(root: string): string {
-  return join(root, 'bin', 'run.js');
+/** An environment for the daemon to serve, with the shells to attach there. */
+export interface EnvStart {
+  path: string;
+  state: string;
+  pids: number[];
 }
 
 /**
- * Starts the environment's daemon detached and does not wait for it. If another daemon wins the
- * race for the environment, the new one attaches the pids there and exits. Its stdio is /dev/null;
- * descriptors this process inherited without close-on-exec are closed by the daemon first thing
- * (see daemon/fds.ts).
+ * Starts the daemon detached and does not wait for it. If another daemon wins the race, the new
+ * one hands its environments and shells over there and exits. Its stdio is /dev/null; descriptors
+ * this process inherited without close-on-exec are closed by the daemon first thing (see
+ * daemon/fds.ts). Everything it needs comes from `ctx`: the directories, how to run Blast
+ * (`ctx.cli`, for `blast record`), and the environment (`ctx.env`, whose BLAST_HOME the core made
+ * absolute: the daemon runs in /).
  */
-export function spawnDaemon(
-  envPath: string,
-  attach: number[],
-  env: Env,
-  recordWith?: string,
-): number | undefined {
+export function spawnDaemon(ctx: BlastContext, envs: EnvStart[]): number | undefined {
   const args = [
     ...DAEMON_NODE_FLAGS,
     DAEMON_MAIN,
-    envPath,
-    ...attach.flatMap((pid) => ['--attach', String(pid)]),
+    '--state-dir',
+    ctx.stateDir,
+    '--runtime-dir',
+    ctx.runtimeDir,
+    '--cli',
+    JSON.stringify(ctx.cli),
     // As of now: a shell that leaves (`blast kill`) from now on is not attached, however late the
     // daemon gets to it (see detached.ts).
     '--since',
     String(Date.now()),
-    ...(recordWith ? ['--record-with', recordWith] : []),
+    ...envs.flatMap((e) => [
+      '--env',
+      e.path,
+      '--env-state',
+      e.state,
+      ...e.pids.flatMap((pid) => ['--attach', String(pid)]),
+    ]),
   ];
   const child = spawn(process.execPath, args, {
     detached: true,
     stdio: 'ignore',
-    env: daemonEnv(env),
+    env: { ...ctx.env },
     cwd: '/',
   });
   child.on('error', () => {});
@@ -204,42 +227,42 @@ export function spawnDaemon(
 }
 
 /**
- * The daemon's environment: the CLI's, with BLAST_HOME (and BLAST_CACHE_DIR) absolute. The daemon
- * runs in /, and it and the `blast record` it runs would resolve a relative one there (state under
- * /). Resolved against the CLI's cwd, as the CLI did.
+ * Per-environment daemons of an older Blast that still answer in the runtime dir: their
+ * environments, for a new daemon to serve (it stops each old one before it opens its database).
  */
-export function daemonEnv(env: Env): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = { ...env };
-  if (env.BLAST_HOME) out.BLAST_HOME = blastHome(env);
-  if (env.BLAST_CACHE_DIR && !isAbsolute(env.BLAST_CACHE_DIR))
-    out.BLAST_CACHE_DIR = resolve(env.BLAST_CACHE_DIR);
-  return out;
+export async function oldDaemonEnvs(ctx: BlastContext, places: DaemonPlaces): Promise<EnvStart[]> {
+  const dirs = new Set([ctx.runtimeDir, places.runDir]);
+  const found = await Promise.all([...dirs].flatMap((dir) => oldSockets(dir)).map((s) => askOld(s)));
+  const envs = new Map<string, EnvStart>();
+  for (const old of found)
+    if (old) envs.set(old.env, { path: old.env, state: ctx.envStateDir(old.env), pids: [] });
+  return [...envs.values()];
 }
 
 /**
  * `blast kill --force`: SIGKILL the daemon (if its pid file names a live Blast daemon), wait until
  * it is gone, remove its socket and pid file, and strike the killing shell off the attached shells
- * the daemon recorded: the next daemon re-attaches the shells listed there that still live (their
- * activation stays), but this shell's activation is over.
+ * the daemon recorded for the environment: the next daemon re-attaches the shells listed there
+ * that still live (their activation stays), but this shell's activation is over.
  */
-export async function forceKill(paths: DaemonPaths, shellPid: number): Promise<number | null> {
+export async function forceKill(paths: DaemonPlaces, env: EnvPlaces, shellPid: number): Promise<number | null> {
   const info = readPidFile(paths.pidFile);
   // Gone before its files are touched: a dying daemon must not rewrite attached.json after us.
   const outcome = info ? await killDaemon(info.pid).catch(() => undefined) : undefined;
   const killed = outcome === undefined ? null : info!.pid;
   await withTakeoverLock(paths, () => {
     const now = readPidFile(paths.pidFile);
-    // Unless a new daemon took the environment meanwhile.
+    // Unless a new daemon took over meanwhile.
     if (now && now.pid !== 0 && now.pid !== info?.pid && living(now.pid)) return;
     rmSync(paths.socket, { force: true });
     rmSync(paths.pidFile, { force: true });
   });
-  forgetShell(paths, shellPid);
+  forgetShell(env, shellPid);
   return killed;
 }
 
 /** Removes a shell from the recorded attached shells (attached.json; the file goes when empty). */
-export function forgetShell(paths: DaemonPaths, shellPid: number): void {
+export function forgetShell(paths: EnvPlaces, shellPid: number): void {
   const shells = readAttached(paths);
   if (!shells.delete(shellPid)) return;
   if (shells.size === 0) rmSync(paths.attached, { force: true });
@@ -247,28 +270,33 @@ export function forgetShell(paths: DaemonPaths, shellPid: number): void {
 }
 
 /** Pids recorded as attached by a daemon that may have died (the daemon keeps this file). */
-export function recordedAttached(paths: DaemonPaths): number[] {
+export function recordedAttached(paths: EnvPlaces): number[] {
   return [...readAttached(paths).keys()];
 }
 
 /**
- * A shell leaves the environment (`blast kill`, a switch): the mark first (a daemon still starting,
- * hung or dead does not attach it again, nor does `check --fix`), then the detach; a daemon that
- * did not hear it has the shell struck off attached.json too.
+ * A shell leaves the environment (`blast kill`): the mark first (a daemon still starting, hung or
+ * dead does not attach it again, nor does `check --fix`), then the detach; a daemon that did not
+ * hear it has the shell struck off attached.json too.
  */
-export async function leave(paths: DaemonPaths, shellPid: number, timeoutMs: number): Promise<void> {
+export async function leave(
+  paths: DaemonPlaces,
+  env: EnvPlaces,
+  shellPid: number,
+  timeoutMs: number,
+): Promise<void> {
   try {
-    markDetached(paths, shellPid);
+    markDetached(env, shellPid);
   } catch {
     // a state dir that cannot be written: the detach below is all there is
   }
-  const heard = await request(paths.socket, 'detach', { pid: shellPid }, timeoutMs).then(
+  const heard = await request(paths.socket, 'detach', { env: env.path, pid: shellPid }, timeoutMs).then(
     () => true,
     () => false,
   );
   if (!heard)
     try {
-      forgetShell(paths, shellPid);
+      forgetShell(env, shellPid);
     } catch {
       // the mark is enough
     }

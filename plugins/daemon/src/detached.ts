@@ -11,7 +11,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { living } from './client.js';
-import type { DaemonPaths } from './paths.js';
+import type { EnvPlaces as DaemonPaths } from './places.js';
 
 /** Marks older than this are pruned: no attach is that long in flight. */
 const KEEP_MS = 24 * 3600_000;

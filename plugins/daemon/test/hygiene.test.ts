@@ -10,10 +10,11 @@ import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { living, readPidFile } from '../src/client.js';
-import { daemonPaths } from '../src/paths.js';
 import {
   blast,
   daemonBox,
+  daemonPaths,
+  daemonStatus,
   daemonProcesses,
   killDaemons,
   pathsOf,
@@ -70,7 +71,7 @@ describe('daemon hygiene: no leaked daemon, one daemon per environment (real CLI
     first.signal('go-kill');
     await first.read('done');
     const envPath = join(box.blastHome, 'envs', 'demo');
-    await waitFor('the first daemon to exit', () => daemonProcesses(envPath).length === 0, 30_000);
+    await waitFor('the first daemon to exit', () => daemonProcesses(box).length === 0, 30_000);
 
     // The CLI stops just before the activation (where it used to read process.ppid) until the
     // test removes the pause file.
@@ -86,7 +87,7 @@ describe('daemon hygiene: no leaked daemon, one daemon per environment (real CLI
     await waitFor('the shell to die', () => !living(sh.proc.pid!));
     rmSync(sh.file('paused'));
     await waitFor('the CLI to finish', () => !living(cli), 60_000);
-    await waitFor('no daemon for demo', () => daemonProcesses(envPath).length === 0, 30_000);
+    await waitFor('no daemon for demo', () => daemonProcesses(box).length === 0, 30_000);
   });
 
   it('10 start/kill pairs in quick succession, concurrently, under load, the daemon still starting: no daemon is left', async () => {
@@ -94,7 +95,7 @@ describe('daemon hygiene: no leaked daemon, one daemon per environment (real CLI
     first.signal('go-kill');
     await first.read('done');
     const envPath = join(box.blastHome, 'envs', 'demo');
-    await waitFor('the first daemon to exit', () => daemonProcesses(envPath).length === 0, 30_000);
+    await waitFor('the first daemon to exit', () => daemonProcesses(box).length === 0, 30_000);
     first.stop();
 
     // Every daemon these starts spawn stays young (its socket not bound) until every kill is done.
@@ -113,10 +114,10 @@ describe('daemon hygiene: no leaked daemon, one daemon per environment (real CLI
     for (const p of pairs) procs.push(p.proc);
     for (const p of pairs)
       expect(await p.read('rc'), readFileSync(p.file('kill.err'), 'utf8')).to.equal('0\n');
-    expect(daemonProcesses(envPath), 'no daemon was spawned: the test tests nothing').not.to.deep.equal([]);
+    expect(daemonProcesses(box), 'no daemon was spawned: the test tests nothing').not.to.deep.equal([]);
     rmSync(hold);
     // Every shell lives on: only a daemon that kept one of them attached would stay.
-    await waitFor('no daemon for demo', () => daemonProcesses(envPath).length === 0, 60_000).catch(
+    await waitFor('no daemon for demo', () => daemonProcesses(box).length === 0, 60_000).catch(
       async (error: Error) => {
         const paths = pathsOf(box, 'demo');
         const s = await status(paths).catch(() => undefined);
@@ -141,7 +142,7 @@ describe('daemon hygiene: no leaked daemon, one daemon per environment (real CLI
       (r) => r.name === 'daemon' && r.env === 'demo',
     );
     expect(daemon?.message ?? '', check.stdout).not.to.include('still active');
-    expect(daemonProcesses(envPath), 'a daemon started for a shell that left').to.deep.equal([]);
+    expect(daemonProcesses(box), 'a daemon started for a shell that left').to.deep.equal([]);
     // Nor does the next start by another shell take it back in.
     const other = await startedShell(box, shells);
     const s = await waitFor('the new daemon', () => status(paths));
@@ -161,8 +162,8 @@ describe('daemon hygiene: no leaked daemon, one daemon per environment (real CLI
     });
     expect(s.pid).to.equal(first.pid);
     expect(s.attached).to.have.members([a.pid, b.pid]);
-    await waitFor('one daemon process', () => daemonProcesses(envPath).length === 1, 30_000);
-    expect(daemonProcesses(envPath)).to.deep.equal([first.pid]);
+    await waitFor('one daemon process', () => daemonProcesses(box).length === 1, 30_000);
+    expect(daemonProcesses(box)).to.deep.equal([first.pid]);
     const check = blast(box, ['check', '--json']);
     const daemon = (JSON.parse(check.stdout) as { checks: Array<Record<string, string>> }).checks.find(
       (r) => r.name === 'daemon' && r.env === 'demo',
@@ -187,8 +188,9 @@ describe('daemon hygiene: no leaked daemon, one daemon per environment (real CLI
       return now.attached.length === 2 ? now : undefined;
     });
     expect(s.attached).to.have.members([a.pid, b.pid]);
-    await waitFor('one daemon process', () => daemonProcesses(join(real, '.venv')).length === 1, 30_000);
-    expect(daemonProcesses(join(link, 'proj', '.venv'))).to.deep.equal([]);
+    await waitFor('one daemon process', () => daemonProcesses(box).length === 1, 30_000);
+    // It serves one environment, under its real path.
+    expect((await daemonStatus(paths)).envs.map((e) => e.env)).to.deep.equal([join(real, '.venv')]);
   });
 
   it('150 idle connections: list says running, check --fix leaves the daemon alone', async () => {

@@ -20,6 +20,7 @@ import {
   blast,
   daemonBox,
   daemonProcesses,
+  daemonStatus,
   killDaemons,
   pathsOf,
   shellStart,
@@ -116,10 +117,12 @@ describe('daemon lifecycle (real CLI, real bash, real processes)', function () {
     await waitFor('daemon exit', () => !alive(first.pid), 10_000);
   });
 
-  it("switching to another environment detaches the shell from the first one's daemon", async () => {
+  // Per-user daemon: the shell moves from one environment to the other on the same daemon, which
+  // stops serving the first (it used to be the first environment's own daemon that exited).
+  it('switching to another environment moves the shell: the daemon stops serving the first one', async () => {
     const a = throughFunction(box, ['start', 'one']);
     expect(a.status, a.stderr).to.equal(0);
-    const one = await waitFor('daemon of one', () => status(pathsOf(box, 'one')));
+    const one = await waitFor('daemon serving one', () => status(pathsOf(box, 'one')));
     expect(one.attached).to.deep.equal([process.pid]); // spawnSync: this process is the "shell"
     const socket = /BLAST_SOCKET='([^']*)'/.exec(a.script)![1]!;
     const state = /BLAST_SHELL_STATE='([^']*)'/.exec(a.script)![1]!;
@@ -131,11 +134,16 @@ describe('daemon lifecycle (real CLI, real bash, real processes)', function () {
       },
     });
     expect(b.status, b.stderr).to.equal(0);
-    expect(b.script).to.include(`BLAST_SOCKET='${pathsOf(box, 'two').socket}'`);
-    await waitFor('daemon of one exits', () => !alive(one.pid), 10_000);
-    expect((await waitFor('daemon of two', () => status(pathsOf(box, 'two')))).attached).to.deep.equal([
-      process.pid,
-    ]);
+    // One socket for every environment: the shell keeps its BLAST_SOCKET.
+    expect(pathsOf(box, 'two').socket).to.equal(socket);
+    expect(b.script).not.to.match(/unset[^\n]*BLAST_SOCKET/);
+    const two = await waitFor('daemon serving two', () => status(pathsOf(box, 'two')));
+    expect(two.attached).to.deep.equal([process.pid]);
+    expect(two.pid).to.equal(one.pid);
+    await waitFor('one no longer served', async () =>
+      (await daemonStatus(pathsOf(box, 'one'))).envs.every((e) => e.env !== one.env),
+    );
+    expect(JSON.parse(readFileSync(pathsOf(box, 'one').attached, 'utf8'))).to.deep.equal([]);
   });
 
   it('20 concurrent starts of one environment leave one daemon, one socket, every shell attached', async () => {
@@ -165,8 +173,8 @@ describe('daemon lifecycle (real CLI, real bash, real processes)', function () {
     });
     expect(all.attached).to.have.members(started.map((s) => s.pid));
     // Losers exit right after attaching to the winner.
-    await waitFor('one daemon process', () => daemonProcesses(envPath).length === 1, 10_000);
-    expect(daemonProcesses(envPath)).to.deep.equal([all.pid]);
+    await waitFor('one daemon process', () => daemonProcesses(box).length === 1, 10_000);
+    expect(daemonProcesses(box)).to.deep.equal([all.pid]);
     expect(readdirSync(paths.runDir).filter((n) => n.endsWith('.sock'))).to.have.length(1);
     // The pid file, the lock, is in the environment's state dir.
     expect(readPidFile(paths.pidFile)?.pid).to.equal(all.pid);

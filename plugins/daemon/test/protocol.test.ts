@@ -9,11 +9,7 @@ import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { alive, request } from '../src/client.js';
-import { daemonPaths, type DaemonPaths } from '../src/paths.js';
-import { bareEnv, killDaemons, PLUGIN, status, waitFor } from './support.js';
-
-/** The built daemon (tests import the sources; the daemon runs from dist, as installed). */
-const DAEMON_MAIN = join(PLUGIN, 'dist', 'daemon', 'main.js');
+import { bareEnv, daemonArgs, daemonPaths, killDaemons, status, waitFor, type DaemonPaths } from './support.js';
 import { sandbox, type Sandbox } from '../../../test/support/cli.js';
 
 /** Deterministic pseudo-random numbers (mulberry32), so a failure can be replayed. */
@@ -67,7 +63,8 @@ describe('daemon protocol against bad clients (real daemon, real socket)', funct
     // With its pyvenv.cfg: without one the daemon takes the environment for removed, and stops.
     const envPath = bareEnv(join(box.root, 'env'));
     shell = spawn('sleep', ['1000'], { stdio: 'ignore' });
-    spawn(process.execPath, [DAEMON_MAIN, envPath, '--attach', String(shell.pid)], {
+    // The built daemon (tests import the sources; the daemon runs from dist, as installed).
+    spawn(process.execPath, daemonArgs(box.env, [{ path: envPath, pids: [shell.pid!] }]), {
       env: box.env,
       stdio: 'ignore',
       detached: true,
@@ -84,13 +81,15 @@ describe('daemon protocol against bad clients (real daemon, real socket)', funct
   it('answers ping, status, history; unknown ops and bad arguments are errors', async () => {
     expect(await request(paths.socket, 'ping')).to.deep.equal({ pong: true, pid: daemonPid });
     expect((await status(paths)).attached).to.deep.equal([shell.pid]);
-    expect(await request(paths.socket, 'history')).to.deep.equal({ changes: [] });
+    expect(await request(paths.socket, 'history', { env: paths.envPath })).to.deep.equal({ changes: [] });
     for (const [op, args, error] of [
       ['frobnicate', {}, /unknown op/],
       ['attach', { pid: 'x' }, /pid must be a positive integer/],
       ['attach', { pid: 999_999_999 }, /pid must be/],
       ['detach', { pid: -1 }, /pid must be/],
       ['history', { limit: 0 }, /limit must be/],
+      ['history', { env: 'relative' }, /env must be an absolute path/],
+      ['attach', { pid: 2, env: '/nowhere' }, /no process 2|state/],
     ] as const)
       await request(paths.socket, op, args).then(
         () => expect.fail(`${op} should fail`),

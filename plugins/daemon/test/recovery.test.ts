@@ -11,16 +11,16 @@ import { join } from 'node:path';
 import { living, processState, readPidFile, request } from '../src/client.js';
 import { recordedAttached } from '../src/control.js';
 import type { ChangeRecord } from '../src/daemon/store.js';
-import { daemonPaths } from '../src/paths.js';
 import {
   bareEnv,
   blast,
+  daemonArgs,
   daemonBox,
+  daemonPaths,
   daemonProcesses,
   install,
   killDaemons,
   pathsOf,
-  PLUGIN,
   sitePackages,
   startedShell,
   status,
@@ -65,7 +65,14 @@ describe('daemon recovery: kill --force, hung and zombie daemons (real CLI, real
   };
 
   const history = async () =>
-    (await request<{ changes: ChangeRecord[] }>(pathsOf(box, 'demo').socket, 'history', {}, 3000)).changes;
+    (
+      await request<{ changes: ChangeRecord[] }>(
+        pathsOf(box, 'demo').socket,
+        'history',
+        { env: pathsOf(box, 'demo').envPath },
+        3000,
+      )
+    ).changes;
 
   it('kill --force: the next daemon re-attaches the other active shells, not the one that force-killed', async () => {
     const other = await open();
@@ -110,7 +117,7 @@ describe('daemon recovery: kill --force, hung and zombie daemons (real CLI, real
       return s.pid !== first.pid && s.attached.length >= 2 ? s : undefined;
     });
     expect(fresh.attached).to.have.members([other.pid, third.pid]);
-    expect(daemonProcesses(envPath)).to.deep.equal([fresh.pid]);
+    expect(daemonProcesses(box)).to.deep.equal([fresh.pid]);
   });
 
   it('a hung daemon (SIGSTOP): check reports it, check --fix kills it before starting one fresh daemon', async () => {
@@ -142,7 +149,7 @@ describe('daemon recovery: kill --force, hung and zombie daemons (real CLI, real
     const fresh = await waitFor('fresh daemon', () => status(paths));
     expect(fresh.pid).to.not.equal(old.pid);
     expect(fresh.attached).to.deep.equal([shell.pid]);
-    expect(daemonProcesses(envPath)).to.deep.equal([fresh.pid]);
+    expect(daemonProcesses(box)).to.deep.equal([fresh.pid]);
     expect((await history())[0]!.added).to.deep.equal([{ name: 'kept', version: '1.0' }]);
   });
 
@@ -178,7 +185,7 @@ describe('daemon recovery: kill --force, hung and zombie daemons (real CLI, real
     shell.stop();
     await waitFor(
       'the daemon to exit',
-      () => daemonProcesses(envPath).length === 0 && !existsSync(paths.pidFile),
+      () => daemonProcesses(box).length === 0 && !existsSync(paths.pidFile),
       30_000,
     );
     block();
@@ -207,7 +214,7 @@ describe('daemon recovery: kill --force, hung and zombie daemons (real CLI, real
     );
     expect(living(old.pid)).to.equal(false);
     expect(fresh.attached).to.have.members([shell.pid, again.pid]);
-    expect(daemonProcesses(envPath)).to.deep.equal([fresh.pid]);
+    expect(daemonProcesses(box)).to.deep.equal([fresh.pid]);
   });
 
   it('clean leaves a hung daemon (SIGSTOP) alone and says so; it answers again once continued', async () => {
@@ -225,7 +232,7 @@ describe('daemon recovery: kill --force, hung and zombie daemons (real CLI, real
       .map((l) => l.replace(/^\s*›\s*/, ''))
       .join(' ')
       .replace(/\s+/g, ' ');
-    expect(warning).to.include(`the daemon of demo is not dead but hung: pid ${old.pid} does not answer`);
+    expect(warning).to.include(`the daemon is not dead but hung: pid ${old.pid} does not answer`);
     expect(warning).to.include('blast check --fix');
     expect(existsSync(paths.socket)).to.equal(true);
     expect(existsSync(paths.pidFile)).to.equal(true);
@@ -242,15 +249,12 @@ describe('daemon recovery: kill --force, hung and zombie daemons (real CLI, real
       'sh',
       [
         '-c',
-        `"$NODE" "$MAIN" "$ENV_PATH" --attach ${shell.pid} </dev/null >/dev/null 2>&1 & exec sleep 1000`,
+        `"$NODE" "$@" </dev/null >/dev/null 2>&1 & exec sleep 1000`,
+        'sh',
+        ...daemonArgs(box.env, [{ path: envPath, pids: [shell.pid!] }]),
       ],
       {
-        env: {
-          ...box.env,
-          NODE: process.execPath,
-          MAIN: join(PLUGIN, 'dist', 'daemon', 'main.js'),
-          ENV_PATH: envPath,
-        },
+        env: { ...box.env, NODE: process.execPath },
         stdio: 'ignore',
       },
     );

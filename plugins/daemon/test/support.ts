@@ -7,8 +7,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { blast, linkPlugin, REPO, sandbox, type Sandbox } from '../../../test/support/cli.js';
 import { alive, request } from '../src/client.js';
-import type { Status } from '../src/control.js';
-import { daemonPaths, type DaemonPaths } from '../src/paths.js';
+import type { DaemonStatus, Status } from '../src/control.js';
+import { daemonPlaces, envPlaces, type DaemonPlaces, type EnvPlaces } from '../src/places.js';
+import { envStateDir, runtimeDir, stateDir } from '../../../src/lib/paths.js';
 
 export const PLUGIN = join(REPO, 'plugins', 'daemon');
 
@@ -30,8 +31,38 @@ export function daemonBox(extra: Record<string, string> = {}): Box {
   return { ...box, runDir: join(xdgRuntime, 'blast') };
 }
 
+/** The daemon's files (shared by every environment) and one environment's, as the core's ctx gives them. */
+export type DaemonPaths = DaemonPlaces & EnvPlaces & { envPath: string };
+
+/** The daemon's and one environment's files, from the core's own path rules (what ctx carries). */
+export function daemonPaths(envPath: string, env: Record<string, string | undefined>): DaemonPaths {
+  const daemon = daemonPlaces({ stateDir: stateDir(env), runtimeDir: runtimeDir(env) });
+  return { ...daemon, ...envPlaces(envPath, envStateDir(envPath, env)), envPath };
+}
+
 export function pathsOf(box: Box, envName: string): DaemonPaths {
   return daemonPaths(join(box.blastHome, 'envs', envName), box.env);
+}
+
+/** The daemon's command line, as the hooks start it (for tests that run it by hand). */
+export function daemonArgs(
+  env: Record<string, string | undefined>,
+  envs: Array<{ path: string; pids: number[] }>,
+): string[] {
+  return [
+    join(PLUGIN, 'dist', 'daemon', 'main.js'),
+    '--state-dir',
+    stateDir(env),
+    '--runtime-dir',
+    runtimeDir(env),
+    ...envs.flatMap((e) => [
+      '--env',
+      e.path,
+      '--env-state',
+      envStateDir(e.path, env),
+      ...e.pids.flatMap((pid) => ['--attach', String(pid)]),
+    ]),
+  ];
 }
 
 export async function waitFor<T>(
@@ -54,12 +85,21 @@ export async function waitFor<T>(
   }
 }
 
+/** The daemon's status for one environment (it serves it). */
 export function status(paths: DaemonPaths): Promise<Status> {
-  return request<Status>(paths.socket, 'status', {}, 2000);
+  return request<Status>(paths.socket, 'status', { env: paths.envPath }, 2000);
 }
 
-/** Pids of running daemon processes for this env path (from /proc). */
-export function daemonProcesses(envPath: string): number[] {
+/** The daemon's status as a whole: every environment it serves. */
+export function daemonStatus(paths: DaemonPlaces): Promise<DaemonStatus> {
+  return request<DaemonStatus>(paths.socket, 'status', {}, 2000);
+}
+
+/**
+ * Pids of running daemon processes of this sandbox's Blast home (from /proc): the per-user daemon
+ * (`--state-dir` under the box), or a per-environment daemon of an older Blast (an env path under it).
+ */
+export function daemonProcesses(box: Pick<Sandbox, 'root'>): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -67,7 +107,8 @@ export function daemonProcesses(envPath: string): number[] {
       const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       if (/\) Z /.test(stat)) continue; // zombies are gone for our purposes
-      if (argv.some((a) => a.endsWith('daemon/main.js')) && argv.includes(envPath)) pids.push(Number(entry));
+      if (argv.some((a) => a.endsWith('daemon/main.js')) && argv.some((a) => a.startsWith(box.root)))
+        pids.push(Number(entry));
     } catch {
       // exited meanwhile
     }

@@ -1,8 +1,8 @@
 /**
- * Exactly one daemon per environment. The pid file (in the environment's state dir, next to the
- * database it guards), created with O_EXCL, is the lock: whoever creates it owns the environment,
- * binds the socket and serves. A process that finds a pid file:
- *  - of a live daemon that answers: attaches its shells there and exits;
+ * Exactly one daemon per user (per Blast home). The pid file (in `<stateDir>/daemon`, beside the
+ * databases it guards), created with O_EXCL, is the lock: whoever creates it owns every
+ * environment's state database, binds the socket and serves. A process that finds a pid file:
+ *  - of a live daemon that answers: hands its environments and shells over there and exits;
  *  - of a dead process (kill -9, crash, reboot): replaces the leftovers under the takeover lock
  *    (an O_EXCL mkdir), re-checking the pid under it, so two newcomers never both take over;
  *  - of a live process that is not a Blast daemon (the pid was reused, e.g. after a reboot): as dead;
@@ -13,16 +13,8 @@
 import { closeSync, mkdirSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  isDaemonProcess,
-  killDaemon,
-  living,
-  readPidFile,
-  request,
-  DaemonError,
-  SHUTTING_DOWN,
-} from '../client.js';
-import type { DaemonPaths } from '../paths.js';
+import { isDaemonProcess, killDaemon, living, readPidFile, DaemonError, SHUTTING_DOWN } from '../client.js';
+import type { DaemonPlaces as DaemonPaths } from '../places.js';
 import { ensureRunDir } from '../run-dir.js';
 
 /**
@@ -62,13 +54,13 @@ function answeredNo(error: unknown): boolean {
 export type Acquired = { owner: true } | { owner: false; pid: number };
 
 /**
- * Becomes the environment's daemon, or hands `attach` to the one that is (`since`: when the CLI
- * attached them, so that the owner refuses a shell that left the environment after that).
+ * Becomes the daemon, or hands its environments and shells over to the one that is: `handOver`
+ * sends them (it throws when the owner does not answer; `refused` is the owner's "no" to one
+ * shell, logged, which does not stop the others from being handed over).
  */
 export async function acquire(
   paths: DaemonPaths,
-  attach: number[],
-  since: number,
+  handOver: (refused: (error: unknown) => boolean) => Promise<void>,
   log: (m: string) => void,
 ): Promise<Acquired> {
   ensureRunDir(paths.runDir);
@@ -93,14 +85,13 @@ export async function acquire(
     // A zombie owner is dead: it serves nothing and writes nothing; so is a pid now another program's.
     if (info.pid !== 0 && living(info.pid) && isDaemonProcess(info.pid)) {
       try {
-        for (const pid of attach)
-          await request(paths.socket, 'attach', { pid, since }, 2000).catch((error: unknown) => {
-            // It answered, and said no for another reason than stopping (that shell is gone or
-            // left the environment): it is alive and serving; the other shells are still handed over.
-            if (!answeredNo(error)) throw error;
-            log(`daemon ${info.pid} refused to attach ${pid}: ${(error as Error).message}`);
-          });
-        if (attach.length === 0) await request(paths.socket, 'ping', {}, 2000);
+        // An answer that says no for another reason than stopping (that shell is gone or left the
+        // environment): the owner is alive and serving; the other shells are still handed over.
+        await handOver((error) => {
+          if (!answeredNo(error)) return false;
+          log(`daemon ${info.pid} refused: ${(error as Error).message}`);
+          return true;
+        });
         return { owner: false, pid: info.pid };
       } catch (error) {
         const refused = error instanceof DaemonError && error.kind === 'refused';
@@ -127,7 +118,7 @@ export async function acquire(
       }
     });
   }
-  throw new Error(`could not become or reach the daemon of this environment within 30 s`);
+  throw new Error(`could not become or reach the daemon within 30 s`);
 }
 
 /** The owner's exit: its socket and pid file go, unless someone already replaced them. */

@@ -4,7 +4,7 @@
  * by a compaction — nedb's crash-safe rewrite (temp file, fsync, rename) — before it is
  * acknowledged, so a change the daemon reported survives kill -9.
  */
-import Datastore from 'nedb-promises';
+import type Datastore from 'nedb-promises';
 import type { Change, Packages } from './packages.js';
 
 export interface ChangeRecord extends Change {
@@ -28,7 +28,9 @@ export class Store {
   private constructor(private readonly db: Db) {}
 
   static async open(file: string): Promise<Store> {
-    const db = Datastore.create({ filename: file }) as Db;
+    // Loaded with the first environment served, not at start-up: the daemon stays lean.
+    const { default: nedb } = await import('nedb-promises');
+    const db = nedb.create({ filename: file }) as Db;
     await db.load();
     const store = new Store(db);
     const last = (await db.find({ kind: 'change' }).sort({ seq: -1 }).limit(1)) as unknown as ChangeRecord[];

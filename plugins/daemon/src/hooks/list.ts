@@ -1,29 +1,33 @@
-/** `list`: per environment, the daemon's state and figures (a status request with a short timeout). */
+/**
+ * `list`: per environment, the daemon's state and figures: one status request (short timeout) for
+ * every environment, since one daemon serves them all. `memoryMiB` and `cpuSeconds` are the
+ * daemon's (shared by every environment it serves); `shells` and `packages` the environment's.
+ */
 import type { Hook } from '@oclif/core';
 import type { EnvStatus } from 'blast/hooks';
-import { cpuSeconds, daemonState, memoryMiB } from '../control.js';
-import { daemonPaths } from '../paths.js';
+import { cpuSeconds, daemonState, memoryMiB, placesOf } from '../control.js';
 
-const hook: Hook<'list'> = async function ({ envs }) {
-  return Promise.all(
-    envs.map(async (env): Promise<EnvStatus> => {
-      const state = await daemonState(daemonPaths(env.path, process.env), 300);
-      const s = state.state === 'running' ? state.status : undefined;
-      // Shown as key=value, and as numbers in --json: MiB with one decimal, CPU seconds with two.
-      return {
-        path: env.path,
-        fields: {
-          daemon: state.state,
-          // `slow`: a living daemon that did not answer in time (busy, or the machine loaded).
-          pid: state.state === 'stopped' ? null : state.pid,
-          shells: s ? s.attached.length : null,
-          memoryMiB: s ? memoryMiB(s) : null,
-          cpuSeconds: s ? cpuSeconds(s) : null,
-          packages: s ? s.packages : null,
-        },
-      };
-    }),
-  );
+const hook: Hook<'list'> = async function ({ envs, ctx }) {
+  const state = await daemonState(placesOf(ctx), 300);
+  const s = state.state === 'running' ? state.status : undefined;
+  return envs.map((env): EnvStatus => {
+    const mine = s?.envs.find((e) => e.env === env.path);
+    // A daemon that runs but does not serve this environment: stopped, for this environment.
+    const daemon = state.state === 'running' && s && !mine ? 'stopped' : state.state;
+    // Shown as key=value, and as numbers in --json: MiB with one decimal, CPU seconds with two.
+    return {
+      path: env.path,
+      fields: {
+        daemon,
+        // `slow`: a living daemon that did not answer in time (busy, or the machine loaded).
+        pid: daemon === 'stopped' || state.state === 'stopped' ? null : state.pid,
+        shells: mine ? mine.attached.length : null,
+        memoryMiB: mine && s ? memoryMiB(s) : null,
+        cpuSeconds: mine && s ? cpuSeconds(s) : null,
+        packages: mine ? mine.packages : null,
+      },
+    };
+  });
 };
 
 export default hook;

@@ -1,16 +1,15 @@
 /**
  * `preRemove` (API 1.4): `blast clean NAME` must not delete an environment from under the shells
- * that have it active, nor from under its running daemon. The daemon is what knows those shells:
- * it answers with the shells attached to it; a daemon that died leaves the list in attached.json,
- * whose still-living pids are shells that have the environment active. A daemon that does not
- * answer (hung) is refused too: `blast check --fix` replaces it first.
+ * that have it active, nor from under the daemon serving it. The daemon is what knows those
+ * shells: it answers with the shells attached to the environment; a daemon that died leaves the
+ * list in the environment's attached.json, whose still-living pids are shells that have it active.
+ * A daemon that does not answer (hung) is refused too: `blast check --fix` replaces it first.
  */
 import type { Hook } from '@oclif/core';
 import type {} from 'blast/hooks';
 import { statSync } from 'node:fs';
-import { daemonState, recordedAttached } from '../control.js';
 import { alive } from '../client.js';
-import { daemonPaths } from '../paths.js';
+import { daemonState, envPlacesOf, placesOf, recordedAttached } from '../control.js';
 
 /**
  * Whether `pid` is a process started after `file` was last written: then it reuses the pid of a
@@ -24,12 +23,13 @@ function startedAfter(pid: number, file: string): boolean {
   }
 }
 
-const hook: Hook<'preRemove'> = async function ({ env }) {
-  const paths = daemonPaths(env.path, process.env);
-  const state = await daemonState(paths, 1000);
-  const way = `Run \`blast kill\` in each shell where ${env.name} is active (its daemon stops with the last one), then \`blast clean ${env.name}\` again.`;
-  if (state.state === 'running') {
-    const shells = state.status?.attached ?? recordedAttached(paths);
+const hook: Hook<'preRemove'> = async function ({ env, ctx }) {
+  const paths = envPlacesOf(ctx, env.path);
+  const state = await daemonState(placesOf(ctx), 1000);
+  const way = `Run \`blast kill\` in each shell where ${env.name} is active (the daemon stops serving it with the last one), then \`blast clean ${env.name}\` again.`;
+  const mine = state.state === 'running' ? state.status?.envs.find((e) => e.env === env.path) : undefined;
+  if (state.state === 'running' && (mine || !state.status)) {
+    const shells = mine?.attached ?? recordedAttached(paths);
     throw new Error(
       `${env.name} is in use: its daemon runs (pid ${state.pid})` +
         (shells.length ? ` for the shell(s) with pid ${shells.join(', ')}` : '') +
