@@ -38,11 +38,36 @@ export interface BlastContext {
   cacheDir: string;
   /**
    * The command line that runs this Blast (`[node, …/bin/run.js]`): a plugin that starts Blast
-   * (a daemon recording a revision) runs exactly this, plus its arguments.
+   * runs exactly this, plus its arguments. The one such use the contract supports (API 1.5) is
+   * recording a revision: `[...cli, 'record', '--path', envPath, '--source', 'watch' | 'outside',
+   * '--json']` (see `RecordResult`, and docs/plugins.md for the exit codes).
    */
   cli: readonly string[];
   /** The variables the command runs with (the user's shell's, through the function). */
   env: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * What `blast record --path P --json` prints (API 1.5): the supported way for a plugin that saw the
+ * installed distributions change outside a pip transaction (a watcher) to have the core record a
+ * revision. Run as `ctx.cli` plus `record --path P [--source watch|outside|record] [--detail T]
+ * --json`, in its own process with `ctx.env`. Exit 0: afterwards the newest revision is the
+ * environment's state — `recorded` when this run recorded one, `busy` when a pip transaction or a
+ * load runs there (they record their own; nothing is recorded or waited for), neither when nothing
+ * changed or the environment is gone. Exit 2: bad arguments; 3: no environment at P; 1: anything
+ * else (a full disk, a damaged store), said in `error`. Safe to run any number of times and to kill.
+ */
+export interface RecordResult {
+  /** The environment (absolute path). */
+  env: string;
+  recorded?: {
+    n: number;
+    createdAt: string;
+    source: string;
+    distributions: string[];
+    change: { added: string[]; removed: string[]; upgraded: string[] };
+  };
+  busy?: string;
 }
 
 /** An event's payload as a handler receives it: the event's own fields and `ctx` (API 1.5). */

@@ -245,7 +245,11 @@ export async function oldDaemonEnvs(ctx: BlastContext, places: DaemonPlaces): Pr
  * the daemon recorded for the environment: the next daemon re-attaches the shells listed there
  * that still live (their activation stays), but this shell's activation is over.
  */
-export async function forceKill(paths: DaemonPlaces, env: EnvPlaces, shellPid: number): Promise<number | null> {
+export async function forceKill(
+  paths: DaemonPlaces,
+  env: EnvPlaces,
+  shellPid: number,
+): Promise<number | null> {
   const info = readPidFile(paths.pidFile);
   // Gone before its files are touched: a dying daemon must not rewrite attached.json after us.
   const outcome = info ? await killDaemon(info.pid).catch(() => undefined) : undefined;

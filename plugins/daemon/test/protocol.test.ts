@@ -9,7 +9,15 @@ import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { alive, request } from '../src/client.js';
-import { bareEnv, daemonArgs, daemonPaths, killDaemons, status, waitFor, type DaemonPaths } from './support.js';
+import {
+  bareEnv,
+  daemonArgs,
+  daemonPaths,
+  killDaemons,
+  status,
+  waitFor,
+  type DaemonPaths,
+} from './support.js';
 import { sandbox, type Sandbox } from '../../../test/support/cli.js';
 
 /** Deterministic pseudo-random numbers (mulberry32), so a failure can be replayed. */

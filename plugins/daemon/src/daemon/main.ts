@@ -45,6 +45,7 @@ import { ensureRunDir } from '../run-dir.js';
 import { Log } from './log.js';
 import { diff, scanPackages, sitePackagesDirs, type Packages } from './packages.js';
 import { pidArg, RequestError, serveConnection } from './protocol.js';
+import type { RecordResult } from 'blast/hooks';
 import type { ChangeRecord, Store } from './store.js';
 
 const number = (name: string, fallback: number) => {
@@ -196,7 +197,9 @@ async function main(): Promise<void> {
     say,
   );
   if (!acquired.owner) {
-    say(`daemon ${acquired.pid} runs already: handed ${args.envs.map((e) => e.path).join(', ') || 'nothing'} over`);
+    say(
+      `daemon ${acquired.pid} runs already: handed ${args.envs.map((e) => e.path).join(', ') || 'nothing'} over`,
+    );
     return;
   }
   say(
@@ -245,7 +248,7 @@ async function main(): Promise<void> {
           if (error) sayFor(s, `blast record failed: ${(stderr || error.message).trim().split('\n')[0]}`);
           else {
             try {
-              const n = (JSON.parse(stdout) as { recorded?: { n: number } }).recorded?.n;
+              const n = (JSON.parse(stdout) as RecordResult).recorded?.n;
               if (n !== undefined) sayFor(s, `recorded revision ${n} (${source})`);
             } catch {
               // nothing to log
@@ -428,7 +431,12 @@ async function main(): Promise<void> {
           await s.store.record(diff(s.packages, now), now);
           s.packages = now;
           s.attached.clear();
-          await s.store.setMeta({ lastExit: new Date().toISOString(), why, ...daemonStatus(), ...envStatus(s) });
+          await s.store.setMeta({
+            lastExit: new Date().toISOString(),
+            why,
+            ...daemonStatus(),
+            ...envStatus(s),
+          });
         } catch (error) {
           sayFor(s, `cannot persist final state: ${(error as Error).message}`);
         }
@@ -562,14 +570,20 @@ async function main(): Promise<void> {
   }
   if (Array.isArray(recovered))
     for (const e of recovered as Array<{ path?: unknown; state?: unknown }>)
-      if (typeof e?.path === 'string' && typeof e.state === 'string' && isAbsolute(e.path) && isAbsolute(e.state))
+      if (
+        typeof e?.path === 'string' &&
+        typeof e.state === 'string' &&
+        isAbsolute(e.path) &&
+        isAbsolute(e.state)
+      )
         if (recordedShells(envPlaces(e.path, e.state)).size > 0) serve({ path: e.path, state: e.state });
   for (const e of args.envs) {
     const s = serve(e);
     // The shells this daemon was started for, unless they died or left before it got here (a
     // `blast kill` right after the start; a shell killed while its `blast start` ran).
     for (const pid of e.pids)
-      if (attachable(s.places, pid, args.since)) addShell(s, pid, Math.min(args.since, s.attached.get(pid) ?? args.since), true);
+      if (attachable(s.places, pid, args.since))
+        addShell(s, pid, Math.min(args.since, s.attached.get(pid) ?? args.since), true);
       else sayFor(s, `not attaching ${pid}: it is gone or left the environment`);
     saveAttached(s);
   }

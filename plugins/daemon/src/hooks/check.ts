@@ -86,7 +86,12 @@ function oldDaemonCheck(ctx: BlastContext, env: EnvInfo): CheckResult | undefine
     fix: `stop it (SIGTERM; SIGKILL if it does not stop) and have the shared daemon serve ${env.name} and its shells`,
     repair: async () => {
       const daemon = placesOf(ctx);
-      const served = await request(daemon.socket, 'serve', { env: env.path, state: places.stateDir }, 2000).then(
+      const served = await request(
+        daemon.socket,
+        'serve',
+        { env: env.path, state: places.stateDir },
+        2000,
+      ).then(
         () => true,
         () => false,
       );
@@ -119,7 +124,12 @@ async function daemonChecks(ctx: BlastContext, envs: EnvInfo[]): Promise<CheckRe
   }
   const state = await settledState(places);
   if (state.state === 'stopped')
-    return envs.map((env) => ({ name: 'daemon', env: env.name, status: 'ok', message: 'stopped (no active shell)' }));
+    return envs.map((env) => ({
+      name: 'daemon',
+      env: env.name,
+      status: 'ok',
+      message: 'stopped (no active shell)',
+    }));
   if (state.state === 'running')
     return envs.map((env): CheckResult => {
       const mine = state.status?.envs.find((e) => e.env === env.path);

@@ -35,7 +35,8 @@ const hook: Hook<'clean'> = async function ({ envs, ctx }) {
   const state = await daemonState(places);
   if (state.state === 'stale' && state.hung)
     this.warn(
-      `the daemon is not dead but hung: ${state.why}. Not removed; ` + '`blast check --fix` kills and replaces it.',
+      `the daemon is not dead but hung: ${state.why}. Not removed; ` +
+        '`blast check --fix` kills and replaces it.',
     );
   else if (state.state === 'stale')
     for (const file of state.leftovers)
@@ -43,7 +44,8 @@ const hook: Hook<'clean'> = async function ({ envs, ctx }) {
         what: file,
         why: `left by a dead daemon (${state.why})`,
         run: async () => {
-          if (!(await removeLeftovers(places, state.pid))) throw new Error('kept: a live daemon holds it now');
+          if (!(await removeLeftovers(places, state.pid)))
+            throw new Error('kept: a live daemon holds it now');
         },
       });
   // Older Blasts' per-environment daemons: dead ones' sockets and pid files.
