@@ -1,4 +1,4 @@
-// `node bench/scale.js [--only NAME,...] [--settle 8] [--idle 10]`: what Blast costs when a machine
+// `node bench/scale.js [--only NAME,...] [--settle 12] [--idle 10]`: what Blast costs when a machine
 // collects environments and keeps many terminals open (issue 16). A list of scenarios, each one
 // `{ name, goal, run(ctx) }` returning rows and whether its goal is met; run in order, printed as a
 // table, JSON in bench/results/scale-<date>.json. Add a scenario by appending to SCENARIOS.
@@ -32,7 +32,7 @@ import { fileURLToPath } from 'node:url';
 const repo = dirname(dirname(fileURLToPath(import.meta.url)));
 const bin = join(repo, 'bin', 'run.js');
 
-const opts = { only: undefined, settle: 8, idle: 10 };
+const opts = { only: undefined, settle: 12, idle: 10 };
 for (let i = 2; i < process.argv.length; i++) {
   if (process.argv[i] === '--only') opts.only = process.argv[++i].split(',');
   else if (process.argv[i] === '--settle') opts.settle = Number(process.argv[++i]);
@@ -205,7 +205,7 @@ function fiftyThousandFiles(envPath) {
     const pkg = join(site, `bulk${d}`);
     mkdirSync(pkg);
     const record = [];
-    for (let f = 0; f < 96; f++) {
+    for (let f = 0; f < 97; f++) {
       writeFileSync(join(pkg, `m${f}.py`), `X = ${f}\n`);
       record.push(`bulk${d}/m${f}.py,,`);
     }
@@ -214,7 +214,7 @@ function fiftyThousandFiles(envPath) {
     writeFileSync(join(info, 'METADATA'), `Metadata-Version: 2.1\nName: bulk${d}\nVersion: 1.0\n`);
     writeFileSync(join(info, 'INSTALLER'), 'pip\n');
     writeFileSync(join(info, 'RECORD'), record.join('\n') + '\n');
-    files += 99;
+    files += 100;
   }
   return files;
 }

@@ -477,8 +477,8 @@ export interface BlastHooks {
   clean: { options: WithContext<CleanEvent>; return: CleanAction[] };
   /**
    * Before an environment is deleted (API 1.4), also under --dry-run and before the user is
-   * asked. Veto by throwing, with the way out in the message: the daemon refuses while the
-   * environment's daemon runs or a shell it recorded as attached still lives (the core only knows
+   * asked. Veto by throwing, with the way out in the message: the daemon refuses while it serves
+   * the environment or a shell it recorded as attached still lives (the core only knows
    * the shell it runs in, and refuses itself when the environment is active there).
    */
   preRemove: { options: WithContext<RemoveEvent>; return: void };

@@ -105,17 +105,23 @@ describe('daemon recovery: kill --force, hung and zombie daemons (real CLI, real
     });
     expect(killed.status, killed.stderr).to.equal(0);
     expect(living(first.pid)).to.equal(false); // kill --force waits for it to be gone
-    expect(existsSync(paths.socket)).to.equal(false);
-    expect(existsSync(paths.pidFile)).to.equal(false);
     // The other shell's activation stays; this one's is over.
     expect(recordedAttached(paths)).to.deep.equal([other.pid]);
+    // Per-user daemon: it served other shells too, so a fresh one serves them at once (it used to
+    // be this environment's own daemon, left stopped until the next start).
+    const respawned = await waitFor('a fresh daemon for the other shell', async () => {
+      const s = await status(paths);
+      return s.pid !== first.pid ? s : undefined;
+    });
+    expect(respawned.attached).to.deep.equal([other.pid]);
 
-    // Another shell starts the environment: a fresh daemon, with the other shell and itself only.
+    // Another shell starts the environment: the same fresh daemon, with the other shell and itself only.
     const third = await open();
     const fresh = await waitFor('fresh daemon with two shells', async () => {
       const s = await status(paths);
       return s.pid !== first.pid && s.attached.length >= 2 ? s : undefined;
     });
+    expect(fresh.pid).to.equal(respawned.pid);
     expect(fresh.attached).to.have.members([other.pid, third.pid]);
     expect(daemonProcesses(box)).to.deep.equal([fresh.pid]);
   });

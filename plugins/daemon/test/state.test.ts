@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { alive, request } from '../src/client.js';
+import { alive, readPidFile, request } from '../src/client.js';
 import type { ChangeRecord } from '../src/daemon/store.js';
 import {
   blast,
@@ -261,7 +261,9 @@ describe('daemon state, history and recovery (real CLI, real processes)', functi
     expect(Number(m![5])).to.equal(before.packages);
   });
 
-  it('kill --force SIGKILLs the daemon and removes its files', async () => {
+  // Per-user daemon: the killed daemon's files go, and a fresh daemon serves the shell that is still
+  // active (it used to stay stopped, its files gone, until the next start).
+  it('kill --force SIGKILLs the daemon; a fresh one serves the other active shell, not the killing one', async () => {
     const paths = pathsOf(box, 'demo');
     const s = await waitFor('daemon', () => status(paths));
     const activation = join(box.root, 'start-script');
@@ -284,7 +286,11 @@ describe('daemon state, history and recovery (real CLI, real processes)', functi
     });
     expect(killed.status, killed.stderr).to.equal(0);
     await waitFor('daemon killed', () => !alive(s.pid), 5000);
-    expect(existsSync(paths.socket)).to.equal(false);
-    expect(existsSync(paths.pidFile)).to.equal(false);
+    const fresh = await waitFor('a fresh daemon', async () => {
+      const now = await status(paths);
+      return now.pid !== s.pid ? now : undefined;
+    });
+    expect(fresh.attached).to.deep.equal([shell.pid]);
+    expect(readPidFile(paths.pidFile)?.pid).to.equal(fresh.pid);
   });
 });

@@ -3,18 +3,22 @@
  * so that a daemon still starting, or one that does not answer, does not keep it: see
  * detached.ts); the daemon stops serving the environment when no shell is left there, and exits
  * when no shell is left anywhere. Never vetoes: a daemon that does not answer is not a reason to
- * keep a shell activated. `--force`: SIGKILL the daemon, remove its socket and pid file, and
- * strike this shell off the environment's recorded attached shells (so the next daemon does not
- * re-attach it). A plain kill whose daemon is gone strikes it off too.
+ * keep a shell activated. `--force`: SIGKILL the daemon, remove its socket and pid file, strike
+ * this shell off the environment's recorded attached shells, and start a fresh daemon for the
+ * other shells (of any environment) still recorded as active. A plain kill whose daemon is gone
+ * strikes this shell off too.
  */
 import type { Hook } from '@oclif/core';
-import { envPlacesOf, forceKill, leave, placesOf } from '../control.js';
+import { envPlacesOf, forceKill, leave, placesOf, spawnDaemon } from '../control.js';
 
 const hook: Hook<'preKill'> = async function (event) {
   const places = placesOf(event.ctx);
   const env = envPlacesOf(event.ctx, event.env.path);
   if (event.force) {
-    await forceKill(places, env, event.shellPid);
+    const killed = await forceKill(places, env, event.shellPid);
+    // The daemon served other shells' environments too: a fresh one serves those that are still
+    // active (from its records; it exits at once when there are none). This shell is struck off.
+    if (killed !== null) spawnDaemon(event.ctx, []);
     return;
   }
   // No daemon answers (it died): leave() strikes this shell off the shells the dead daemon recorded
