@@ -70,7 +70,6 @@ describe('daemon hygiene: no leaked daemon, one daemon per environment (real CLI
     const first = await startedShell(box, shells);
     first.signal('go-kill');
     await first.read('done');
-    const envPath = join(box.blastHome, 'envs', 'demo');
     await waitFor('the first daemon to exit', () => daemonProcesses(box).length === 0, 30_000);
 
     // The CLI stops just before the activation (where it used to read process.ppid) until the
@@ -94,7 +93,6 @@ describe('daemon hygiene: no leaked daemon, one daemon per environment (real CLI
     const first = await startedShell(box, shells);
     first.signal('go-kill');
     await first.read('done');
-    const envPath = join(box.blastHome, 'envs', 'demo');
     await waitFor('the first daemon to exit', () => daemonProcesses(box).length === 0, 30_000);
     first.stop();
 
@@ -130,7 +128,6 @@ describe('daemon hygiene: no leaked daemon, one daemon per environment (real CLI
   it('check --fix does not start a daemon again for a shell that ran blast kill while its daemon was dead', async () => {
     const shell = await startedShell(box, shells);
     const paths = pathsOf(box, 'demo');
-    const envPath = join(box.blastHome, 'envs', 'demo');
     const old = await waitFor('daemon', () => status(paths));
     process.kill(old.pid, 'SIGKILL');
     await waitFor('the daemon to die', () => !living(old.pid));
@@ -152,7 +149,6 @@ describe('daemon hygiene: no leaked daemon, one daemon per environment (real CLI
   it('the runtime dir wiped under a running daemon: it binds its socket again, no second daemon runs', async () => {
     const a = await startedShell(box, shells);
     const paths = pathsOf(box, 'demo');
-    const envPath = join(box.blastHome, 'envs', 'demo');
     const first = await waitFor('daemon', () => status(paths));
     rmSync(box.runDir, { recursive: true, force: true });
     const b = await startedShell(box, shells);

@@ -162,7 +162,6 @@ describe('daemon recovery: kill --force, hung and zombie daemons (real CLI, real
   it('a directory at the socket path fails check, with or without shells; --fix removes it and a daemon serves again', async () => {
     const shell = await open();
     const paths = pathsOf(box, 'demo');
-    const envPath = join(box.blastHome, 'envs', 'demo');
     const old = await waitFor('daemon', () => status(paths));
     const block = () => {
       rmSync(paths.socket, { force: true });
@@ -206,7 +205,6 @@ describe('daemon recovery: kill --force, hung and zombie daemons (real CLI, real
   it('a hung daemon (SIGSTOP): the next blast start kills it and takes over, the shells attached', async () => {
     const shell = await open();
     const paths = pathsOf(box, 'demo');
-    const envPath = join(box.blastHome, 'envs', 'demo');
     const old = await waitFor('daemon', () => status(paths));
     await hang(old.pid);
     const again = await open();

@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { living, readPidFile } from '../src/client.js';
-import { listRevisions, ObjectStore } from '../../../src/lib/store/index.js';
+import { listRevisions, ObjectStore } from '../../../test/support/core.js';
 import { createAndLeave, REPO } from '../../../test/support/cli.js';
 import {
   blast,

@@ -9,7 +9,7 @@ import { blast, linkPlugin, REPO, sandbox, type Sandbox } from '../../../test/su
 import { alive, request } from '../src/client.js';
 import type { DaemonStatus, Status } from '../src/control.js';
 import { daemonPlaces, envPlaces, type DaemonPlaces, type EnvPlaces } from '../src/places.js';
-import { envStateDir, runtimeDir, stateDir } from '../../../src/lib/paths.js';
+import { envStateDir, runtimeDir, stateDir } from '../../../test/support/core.js';
 
 export const PLUGIN = join(REPO, 'plugins', 'daemon');
 
