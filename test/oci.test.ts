@@ -164,6 +164,19 @@ describe('blast push / blast pull through a real OCI registry', function () {
     expect(second.bytesUploaded).to.equal(second.uploaded.reduce((n, u) => n + u.size, 0));
     const alpha = first.uploaded.find((u) => u.what === 'alpha 1.0')!;
     expect(second.bytesUploaded).to.be.below(first.bytesUploaded - alpha.size + 1);
+    // A named snapshot of the same state: every layer is there already.
+    const saved = run(box, ['save', '--path', source, 'known-good']);
+    expect(saved.status, saved.stderr).to.equal(0);
+    const named = ok<Pushed>(box, [
+      'push',
+      '--path',
+      source,
+      '--insecure',
+      'known-good',
+      ref('team/api', 'known-good'),
+    ]);
+    expect(named.skipped.map((s) => s.what).sort()).to.deep.equal(['alpha 1.0', 'beta 2.0']);
+    expect(named.uploaded.map((u) => u.what)).to.deep.equal(['config', 'manifest']);
     // Another repository of the same registry: mounted, not uploaded.
     const other = ok<Pushed>(box, ['push', '--path', source, '--insecure', ref('team/other', 'v2')]);
     expect(other.mounted.map((m) => m.what).sort()).to.deep.equal(['alpha 1.0', 'beta 2.0']);
@@ -329,5 +342,98 @@ describe('blast push / pull with registry credentials (htpasswd)', function () {
     } finally {
       b.cleanup();
     }
+  });
+
+  it("a credential helper named by Docker's config.json (credHelpers, credsStore) gives the credentials", () => {
+    const b = sandbox();
+    try {
+      const bin = join(b.root, 'helpers');
+      mkdirSync(bin);
+      // As docker-credential-* helpers do: the server on stdin, JSON on stdout, non-zero when unknown.
+      const helper = join(bin, 'docker-credential-blasttest');
+      writeFileSync(
+        helper,
+        `#!/bin/sh\nread server\n[ "$server" = "${registry.host}" ] || { echo "credentials not found" >&2; exit 1; }\n` +
+          `printf '{"ServerURL":"%s","Username":"ci","Secret":"right horse battery"}' "$server"\n`,
+        { mode: 0o755 },
+      );
+      mkdirSync(join(b.home, '.docker'));
+      const config = join(b.home, '.docker', 'config.json');
+      const path = { PATH: `${bin}:${b.env.PATH}` };
+      for (const docker of [{ credHelpers: { [registry.host]: 'blasttest' } }, { credsStore: 'blasttest' }]) {
+        writeFileSync(config, JSON.stringify(docker));
+        const pulled = blast(b, ['pull', '--insecure', ref(), '--json'], { env: { ...env(b), ...path } });
+        expect(pulled.status, pulled.stderr + pulled.stdout).to.equal(0);
+      }
+      writeFileSync(config, JSON.stringify({ credsStore: 'missing-helper' }));
+      const missing = blast(b, ['pull', '--insecure', ref()], { env: { ...env(b), ...path } });
+      expect(missing.status).to.equal(1);
+      expect(missing.stderr).to.include('docker-credential-missing-helper');
+    } finally {
+      b.cleanup();
+    }
+  });
+});
+
+describe("blast push / pull with the distribution spec's token authentication (Bearer)", function () {
+  this.timeout(300_000);
+  let registry: TestRegistry;
+  let box: Sandbox;
+  let source: string;
+  let wheels: string;
+
+  before(async () => {
+    registry = await startRegistry({ token: true, users: { ci: 'token pass' } });
+    box = sandbox();
+    wheels = join(box.root, 'wheels');
+    mkdirSync(wheels);
+    const started = throughFunction(box, ['start', 'tok']);
+    expect(started.status, started.stderr).to.equal(0);
+    source = join(box.blastHome, 'envs', 'tok');
+    buildWheel(join(source, 'bin', 'python'), wheels, 'delta', '1.0');
+    execFileSync(join(source, 'bin', 'python'), ['-m', 'pip', 'install', 'delta==1.0'], {
+      env: { ...isolatedPipEnv(box.env), PIP_NO_INDEX: '1', PIP_FIND_LINKS: pathToFileURL(wheels).href },
+      stdio: 'ignore',
+    });
+  });
+
+  after(async () => {
+    box?.cleanup();
+    await registry?.stop();
+  });
+
+  it('gets a token from the realm with the credentials, and says so when the token service refuses them', () => {
+    const env = {
+      ...(isolatedPipEnv(box.env) as Record<string, string>),
+      PIP_NO_INDEX: '1',
+      PIP_FIND_LINKS: pathToFileURL(wheels).href,
+    };
+    const ref = `${registry.host}/team/tok:v1`;
+    const args = [
+      'push',
+      '--path',
+      source,
+      '--insecure',
+      '--username',
+      'ci',
+      '--password-stdin',
+      ref,
+      '--json',
+    ];
+    const wrong = blast(box, args, { env, input: 'not it\n' });
+    expect(wrong.status, wrong.stdout).to.equal(1);
+    expect(wrong.stdout).to.include('refused the credentials of ci');
+    const pushed = blast(box, args, { env, input: 'token pass\n' });
+    expect(pushed.status, pushed.stderr + pushed.stdout).to.equal(0);
+    const pulled = blast(
+      box,
+      ['pull', '--insecure', '--username', 'ci', '--password-stdin', ref, 'copy', '--json'],
+      {
+        env,
+        input: 'token pass\n',
+      },
+    );
+    expect(pulled.status, pulled.stderr + pulled.stdout).to.equal(0);
+    expect((JSON.parse(pulled.stdout) as Pulled).fetched).to.have.length(0); // one store: nothing to fetch
   });
 });
