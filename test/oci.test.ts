@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { parse } from 'smol-toml';
 import { blast, sandbox, throughFunction, type Sandbox } from './support/cli.js';
 import { startRegistry, type TestRegistry } from './support/oci-registry.js';
+import { parseReference } from '../src/lib/oci/reference.js';
 import { buildWheel, isolatedPipEnv } from './support/wheels.js';
 
 interface Pushed {
@@ -109,6 +110,7 @@ describe('blast push / blast pull through a real OCI registry', function () {
   });
 
   let first: Pushed;
+  let second: Pushed;
   it('push uploads one layer per distribution, the config and the manifest', () => {
     first = ok<Pushed>(box, ['push', '--path', source, '--insecure', ref('team/api', 'v1')]);
     expect(first.uploaded.map((u) => u.what).sort()).to.deep.equal([
@@ -158,7 +160,7 @@ describe('blast push / blast pull through a real OCI registry', function () {
 
   it('a second push after one package changed uploads only its layer, the config and the manifest', () => {
     pip(box, source, 'install', 'beta==2.0');
-    const second = ok<Pushed>(box, ['push', '--path', source, '--insecure', ref('team/api', 'v2')]);
+    second = ok<Pushed>(box, ['push', '--path', source, '--insecure', ref('team/api', 'v2')]);
     expect(second.uploaded.map((u) => u.what).sort()).to.deep.equal(['beta 2.0', 'config', 'manifest']);
     expect(second.skipped.map((s) => s.what)).to.deep.equal(['alpha 1.0']);
     expect(second.bytesUploaded).to.equal(second.uploaded.reduce((n, u) => n + u.size, 0));
@@ -435,5 +437,49 @@ describe("blast push / pull with the distribution spec's token authentication (B
     );
     expect(pulled.status, pulled.stderr + pulled.stdout).to.equal(0);
     expect((JSON.parse(pulled.stdout) as Pulled).fetched).to.have.length(0); // one store: nothing to fetch
+  });
+});
+
+describe('OCI references and --insecure', () => {
+  it('parses references as Docker does', () => {
+    expect(parseReference('ghcr.io/acme/api:2026-12')).to.deep.equal({
+      registry: 'ghcr.io',
+      repository: 'acme/api',
+      tag: '2026-12',
+    });
+    expect(parseReference('localhost:5000/team/api')).to.deep.equal({
+      registry: 'localhost:5000',
+      repository: 'team/api',
+      tag: 'latest',
+    });
+    expect(parseReference('python')).to.deep.equal({
+      registry: 'docker.io',
+      repository: 'library/python',
+      tag: 'latest',
+    });
+    const digest = `sha256:${'a'.repeat(64)}`;
+    expect(parseReference(`reg.example/a/b@${digest}`)).to.deep.equal({
+      registry: 'reg.example',
+      repository: 'a/b',
+      digest,
+    });
+    for (const bad of [
+      'https://reg.example/a:b',
+      'reg.example/A/b:1',
+      'reg.example/a/b:bad tag',
+      'a@sha256:12',
+    ])
+      expect(() => parseReference(bad), bad).to.throw(/is not an OCI reference/);
+  });
+
+  it('--insecure (plain HTTP) is refused for a registry that is not on this machine', () => {
+    const b = sandbox();
+    try {
+      const r = blast(b, ['pull', '--insecure', 'registry.example/team/api:main']);
+      expect(r.status).to.equal(2);
+      expect(r.stderr).to.include('--insecure (plain HTTP) is only allowed for a registry on this machine');
+    } finally {
+      b.cleanup();
+    }
   });
 });

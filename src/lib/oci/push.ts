@@ -203,7 +203,7 @@ export async function push(options: PushOptions): Promise<PushResult> {
         result.bytesUploaded += manifest.length;
         rememberBlobs(store, ref.registry, ref.repository, [...done]);
         ctx.result = result;
-        return `Pushed ${where}@${result.digest}: ${result.uploaded.length - 1} blob(s) uploaded (${formatBytes(result.bytesUploaded)}), ${result.mounted.length} mounted, ${result.skipped.length} already there`;
+        return `Pushed ${where}@${result.digest}: ${result.uploaded.length} uploaded (${formatBytes(result.bytesUploaded)}), ${result.mounted.length} mounted, ${result.skipped.length} already there`;
       },
     },
   ];
