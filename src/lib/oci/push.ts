@@ -104,7 +104,7 @@ export async function push(options: PushOptions): Promise<PushResult> {
       },
     },
     {
-      title: 'Finding the archives and their sha256 for the lock',
+      title: 'Locking the archives (sha256) and packing one layer per distribution',
       run: async (ctx, note) => {
         const { lockInputs, writePylock } = await import('../lock/index.js');
         const m = ctx.manifest!;
@@ -197,7 +197,7 @@ export async function push(options: PushOptions): Promise<PushResult> {
             note(`${b.what}: already there`);
           }
         }
-        const manifest = artifactManifest(ctx, options, root);
+        const manifest = artifactManifest(ctx, options);
         result.digest = await client.putManifest(manifestReference(ref), manifest);
         result.uploaded.push({ digest: result.digest, size: manifest.length, what: 'manifest' });
         result.bytesUploaded += manifest.length;
@@ -215,7 +215,7 @@ export async function push(options: PushOptions): Promise<PushResult> {
   }
 }
 
-function artifactManifest(ctx: State, options: PushOptions, root: string): Buffer {
+function artifactManifest(ctx: State, options: PushOptions): Buffer {
   const m = ctx.manifest!;
   const layers: Descriptor[] = ctx.layers!.map((l) => ({
     mediaType: LAYER_TYPE,
@@ -242,6 +242,5 @@ function artifactManifest(ctx: State, options: PushOptions, root: string): Buffe
       'org.blast.environment': options.info.name,
     },
   };
-  void root;
   return Buffer.from(JSON.stringify(body));
 }
