@@ -202,8 +202,17 @@ describe('blast push / blast pull through a real OCI registry', function () {
     expect(freeze(b, pulled.env)).to.equal(freeze(box, source));
   });
 
-  it('pull resumes from a verified blob a killed pull left', () => {
+  it('pull resumes from a verified blob a killed pull left; blast clean removes a half-fetched one', () => {
     const b = fresh();
+    const tmp = join(b.blastHome, 'store', 'oci', 'tmp');
+    const half = run(b, ['pull', '--insecure', ref('team/api', 'v2'), '--json'], {
+      BLAST_TEST_CRASH_AT: 'pull-blob-fetching',
+    });
+    expect(half.status).to.not.equal(0);
+    expect(readdirSync(tmp)).to.have.length(1);
+    const cleaned = run(b, ['clean']);
+    expect(cleaned.status, cleaned.stderr).to.equal(0);
+    expect(readdirSync(tmp)).to.deep.equal([]);
     const killed = run(b, ['pull', '--insecure', ref('team/api', 'v2'), '--json'], {
       BLAST_TEST_CRASH_AT: 'pull-blob-fetched',
     });

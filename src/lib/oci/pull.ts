@@ -256,6 +256,7 @@ export async function pull(options: PullOptions): Promise<PullResult> {
           try {
             await client.fetchBlob(d.layer, ctx.artifact!.sizes.get(d.layer)!, temp, (n) => {
               got += n;
+              crashPoint('pull-blob-fetching');
               note(`${what}: ${formatBytes(got)} of ${formatBytes(ctx.artifact!.sizes.get(d.layer)!)}`);
             });
             renameSync(temp, blob);
