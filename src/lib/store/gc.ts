@@ -242,6 +242,25 @@ function staleManifestTemps(store: ObjectStore): string[] {
   return out;
 }
 
+/**
+ * What a killed `blast push` or `blast pull` left in `<store>/oci/` (see oci/local.ts): layers
+ * being packed and blobs being fetched in `tmp/`, and known.json's write temps. The verified blobs
+ * in `blobs/` stay: the next pull of that artifact goes on from them.
+ */
+function staleOciTemps(store: ObjectStore): string[] {
+  const out: string[] = [];
+  const oci = join(store.root, 'oci');
+  for (const f of listDir(join(oci, 'tmp'))) {
+    const m = /^\.tmp-(\d+)-/.exec(f);
+    if (m && !alive(Number(m[1]))) out.push(join(oci, 'tmp', f));
+  }
+  for (const f of listDir(oci)) {
+    const m = /^\.(\d+)-\d+\.tmp$/.exec(f);
+    if (m && !alive(Number(m[1]))) out.push(join(oci, f));
+  }
+  return out;
+}
+
 /** What `blast clean` would remove from the store (nothing is removed here). */
 export function planStoreGc(store: ObjectStore, env: Env, options: GcOptions = {}): StoreGc {
   const kept = keepRevisions(env, options.keep);
@@ -257,7 +276,7 @@ export function planStoreGc(store: ObjectStore, env: Env, options: GcOptions = {
     prunes,
     orphans: options.orphanedHistory ? [] : planned.orphans,
     objects,
-    temps: [...store.staleTemps(true), ...staleManifestTemps(store)],
+    temps: [...store.staleTemps(true), ...staleManifestTemps(store), ...staleOciTemps(store)],
     storeBytes: files.reduce((n, f) => n + f.bytes, 0),
     keep: kept,
   };
