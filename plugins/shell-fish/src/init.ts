@@ -33,7 +33,7 @@ export function init(ctx: InitContext): string {
     '    test -n "$_BLAST_FN_TMP"; or set _BLAST_FN_TMP /tmp',
     '    set -l _BLAST_FN_FILE (command mktemp "$_BLAST_FN_TMP/blast.XXXXXXXXXX"); or return',
     '    set -g -a _BLAST_FN_PENDING $_BLAST_FN_FILE',
-    `    ${ctx.shellVariable}=fish ${ctx.scriptVariable}=$_BLAST_FN_FILE ${ctx.pidVariable}=$fish_pid command ${quote(ctx.bin)} $argv`,
+    `    ${ctx.stamp ? `${ctx.stamp.variable}=${quote(ctx.stamp.value)} ` : ''}${ctx.shellVariable}=fish ${ctx.scriptVariable}=$_BLAST_FN_FILE ${ctx.pidVariable}=$fish_pid command ${quote(ctx.bin)} $argv`,
     '    set -l _BLAST_FN_STATUS $status',
     '    if test $_BLAST_FN_STATUS -le 128; and test -s "$_BLAST_FN_FILE"',
     '        builtin source "$_BLAST_FN_FILE"',
@@ -48,4 +48,12 @@ export function init(ctx: InitContext): string {
   ];
   if (ctx.completion) lines.push('', ...completions(ctx.bin, ctx.completion));
   return lines.join('\n') + '\n';
+}
+
+/**
+ * The config.fish line of `blast init --install`: source the generated file if it is there (`test`
+ * and `source` are builtins: no process starts).
+ */
+export function sourceLine(file: string): string {
+  return `test -f ${quote(file)}; and builtin source ${quote(file)}`;
 }
