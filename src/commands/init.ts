@@ -89,9 +89,9 @@ Without a shell name, the shell is the one running the \`blast\` function, else 
       // The generated file first: the rc line that sources it must never point at nothing new.
       const file = initFilePath(adapter, env);
       if (flags.install) {
-        const code = generatedInit(this.config, adapter, env, options);
+        const generated = generatedInit(this.config, adapter, env, options);
         await refreshCompletions(this.config, adapter);
-        writeInitFile(adapter, env, code);
+        writeInitFile(adapter, env, generated);
       }
       const line = adapter.initFile.sourceLine(file);
       const result = applyRc({
@@ -100,7 +100,7 @@ Without a shell name, the shell is the one running the \`blast\` function, else 
         line,
         encoding: adapter.rcEncoding ?? 'utf8',
       });
-      if (flags.uninstall) removeInitFile(adapter, env);
+      if (flags.uninstall) removeInitFile(this.config, adapter, env);
       if (!this.jsonEnabled()) this.log(describe(result, adapter.name, env));
       return { shell: adapter.name, line, initFile: file, ...result };
     }

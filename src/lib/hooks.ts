@@ -119,6 +119,11 @@ export interface InitContext {
    * 1.5): the generated init file loads it when it exists, without starting any process.
    */
   completionScript?: string;
+  /**
+   * The directory of Blast's generated init file, when the code goes there (API 1.5): files the
+   * adapter's `initFile.companions` returns are written in it, so the code may refer to them.
+   */
+  initDir?: string;
 }
 
 /**
@@ -222,7 +227,15 @@ export interface ShellAdapter {
    * in rcFile, a line that loads the file when it exists and starts no process (so a new shell
    * pays nothing for Blast). Without it, rcFile gets `rcLine` (the eval of `blast init`).
    */
-  initFile?: { extension: string; sourceLine(file: string): string };
+  initFile?: {
+    extension: string;
+    sourceLine(file: string): string;
+    /**
+     * Files to write beside the generated file, paths relative to `ctx.initDir`, rewritten with it:
+     * code the shell loads only when needed (fish autoloads completions from a directory).
+     */
+    companions?(ctx: InitContext): Record<string, string>;
+  };
   /** The prompt hook of `--auto` (API 1.5), appended to `init`'s code; without it, no --auto. */
   autoHook?(spec: AutoHookSpec): string;
   /** Source of the `blast` shell function (what `blast init <name>` prints). */

@@ -107,28 +107,39 @@ export function initFilePath(adapter: ShellAdapter, env: Env): string {
   return join(blastHome(env), 'init', `blast.${adapter.initFile!.extension}`);
 }
 
-/** The generated file's code: the function passes the stamp back on every call. */
-export function generatedInit(config: Config, adapter: ShellAdapter, env: Env, options: InitOptions): string {
+/** The generated file's code and its companions: the function passes the stamp back on every call. */
+export interface Generated {
+  code: string;
+  companions: Record<string, string>;
+}
+
+export function generatedInit(
+  config: Config,
+  adapter: ShellAdapter,
+  env: Env,
+  options: InitOptions,
+): Generated {
   if (options.auto && !adapter.autoHook) refuseAuto(adapter);
   const file = initFilePath(adapter, env);
   const mark: InitMark = { v: 1, stamp: initStamp(config), auto: options.auto, file };
   const script = completionScript(config, adapter.name);
   const ctx = initContext(config, {
     stamp: { variable: INIT_VARIABLE, value: JSON.stringify(mark) },
+    initDir: dirname(file),
     ...(script ? { completionScript: script } : {}),
   });
   const code = adapter.init(ctx);
-  return options.auto ? code + adapter.autoHook!(AUTO_HOOK) : code;
+  return {
+    code: options.auto ? code + adapter.autoHook!(AUTO_HOOK) : code,
+    companions: adapter.initFile?.companions?.(ctx) ?? {},
+  };
 }
 
 const BOM = '\xef\xbb\xbf';
 
-/** Write the generated file if its content differs; true when it was written. */
-export function writeInitFile(adapter: ShellAdapter, env: Env, code: string): boolean {
-  const file = initFilePath(adapter, env);
-  const bytes = (adapter.rcEncoding === 'utf8-bom' ? BOM : '') + Buffer.from(code, 'utf8').toString('latin1');
+function writeIfChanged(file: string, bytes: string): void {
   try {
-    if (readFileSync(file).toString('latin1') === bytes) return false;
+    if (readFileSync(file).toString('latin1') === bytes) return;
   } catch {
     // not there yet
   }
@@ -138,15 +149,28 @@ export function writeInitFile(adapter: ShellAdapter, env: Env, code: string): bo
   } catch (error) {
     throw new BlastError(`Cannot write ${file}: ${messageOf(error)}`, ExitCode.failure);
   }
-  return true;
 }
 
-export function removeInitFile(adapter: ShellAdapter, env: Env): boolean {
-  try {
-    unlinkSync(initFilePath(adapter, env));
-    return true;
-  } catch {
-    return false;
+const asBytes = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
+
+/** Write the generated file and its companions where their content differs (companions first). */
+export function writeInitFile(adapter: ShellAdapter, env: Env, generated: Generated): void {
+  const file = initFilePath(adapter, env);
+  for (const [rel, content] of Object.entries(generated.companions))
+    writeIfChanged(join(dirname(file), rel), asBytes(content));
+  writeIfChanged(file, (adapter.rcEncoding === 'utf8-bom' ? BOM : '') + asBytes(generated.code));
+}
+
+/** Remove the generated file and its companions (`--uninstall`). */
+export function removeInitFile(config: Config, adapter: ShellAdapter, env: Env): void {
+  const file = initFilePath(adapter, env);
+  const { companions } = generatedInit(config, adapter, env, { auto: false });
+  for (const path of [file, ...Object.keys(companions).map((rel) => join(dirname(file), rel))]) {
+    try {
+      unlinkSync(path);
+    } catch {
+      // not there
+    }
   }
 }
 

@@ -46,8 +46,24 @@ export function init(ctx: InitContext): string {
     '    return $_BLAST_FN_STATUS',
     'end',
   ];
-  if (ctx.completion) lines.push('', ...completions(ctx.bin, ctx.completion));
+  if (ctx.completion && ctx.initDir) {
+    // Completions autoload from the companion file on the first <Tab> after `blast`: sourcing ~100
+    // `complete` lines at every start would cost fish ~10 ms.
+    const dir = `${ctx.initDir}/${COMPLETIONS_DIR}`;
+    lines.push(
+      `builtin contains -- ${quote(dir)} $fish_complete_path; or set -g fish_complete_path ${quote(dir)} $fish_complete_path`,
+    );
+  } else if (ctx.completion) lines.push('', ...completions(ctx.bin, ctx.completion));
   return lines.join('\n') + '\n';
+}
+
+const COMPLETIONS_DIR = 'fish-completions';
+
+/** The generated file's companion: the completions, where fish autoloads them from. */
+export function companions(ctx: InitContext): Record<string, string> {
+  return ctx.completion
+    ? { [`${COMPLETIONS_DIR}/blast.fish`]: completions(ctx.bin, ctx.completion).join('\n') + '\n' }
+    : {};
 }
 
 /**
