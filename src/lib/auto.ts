@@ -44,7 +44,7 @@ const isFile = (path: string) => {
   }
 };
 
-/** `blast start`'s arguments for the project at `root`. */
+/** `blast start`'s arguments (after `start`) for the project at `root`. */
 export function projectStart(root: string, env: Vars): string[] {
   const file = join(root, PROJECT_FILE);
   if (isFile(file)) {
@@ -68,9 +68,9 @@ export function projectStart(root: string, env: Vars): string[] {
         ExitCode.notFound,
         `Create it with \`blast start ${name}\`, or correct ${PROJECT_FILE}.`,
       );
-    return ['start', name];
+    return [name];
   }
-  if (isFile(join(root, PROJECT_VENV))) return ['start', '--path', join(root, '.venv')];
+  if (isFile(join(root, PROJECT_VENV))) return ['--path', join(root, '.venv')];
   throw new BlastError(
     `${root} has neither ${PROJECT_FILE} nor ${PROJECT_VENV}: it is no project.`,
     ExitCode.usage,

@@ -45,7 +45,8 @@ function completions(dialect: Dialect, file: string): string[] {
   const fn = file.slice(file.lastIndexOf('/') + 1);
   return [
     `if [[ -f ${quote(file)} ]]; then`,
-    `  if (( ! \${fpath[(I)${quote(dir)}]} )); then fpath=(${quote(dir)} \${fpath[@]}); fi`,
+    // An anonymous function: a subscript takes no quoted word, a parameter it does.
+    `  () { if (( ! \${fpath[(Ie)$1]} )); then fpath=("$1" \${fpath[@]}); fi } ${quote(dir)}`,
     `  if (( \${+functions[compdef]} )); then autoload -Uz ${quote(fn)}; compdef ${quote(fn)} blast; fi`,
     'fi',
   ];
