@@ -45,7 +45,7 @@ function bash(spec: AutoHookSpec): string[] {
     '    if [ -n "${PROMPT_COMMAND+x}" ] && [ "${#PROMPT_COMMAND[@]}" -gt 1 ]; then',
     `      PROMPT_COMMAND=(${HOOK} "\${PROMPT_COMMAND[@]}")`,
     '    else',
-    `      PROMPT_COMMAND="${HOOK}\${PROMPT_COMMAND:+;\$PROMPT_COMMAND}"`,
+    `      PROMPT_COMMAND="${HOOK}\${PROMPT_COMMAND:+;$PROMPT_COMMAND}"`,
     '    fi',
     '    ;;',
     'esac',
