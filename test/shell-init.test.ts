@@ -110,6 +110,9 @@ describe('blast init --install: a generated file, an rc line that only sources i
     const r = blast(box, ['init', 'bash', '--install', '--json']);
     expect(r.status, r.stderr).to.equal(0);
     const { line } = JSON.parse(r.stdout) as { line: string };
+    expect(line).to.equal(
+      `if [ -f '${join(box.blastHome, 'init', 'blast.bash')}' ]; then . '${join(box.blastHome, 'init', 'blast.bash')}'; fi`,
+    );
     expect(readFileSync(rc, 'utf8')).to.equal(`${before}${BEGIN}\n${HEADER}\n${line}\n${END}\n${after}`);
     expect(JSON.parse(blast(box, ['init', 'bash', '--install', '--json']).stdout)).to.include({
       changed: false,
