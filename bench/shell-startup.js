@@ -3,14 +3,16 @@
 //
 // Start-up: `SHELL -i -c exit` N times round-robin with three homes whose rc file is empty, holds
 // the line `blast init --install` writes (it sources the generated file), or holds the old
-// `eval "$(blast init bash)"` line. Added = median(with the line) - median(empty rc).
+// `eval "$(blast init bash)"` line. Added = median(with the line) - median(empty rc). And the line
+// alone, free of the start-up's own noise: run 100 times in a loop in one shell, against the same
+// loop doing nothing.
 //
 // Prompt hook (`--auto`): an interactive shell reading P empty command lines from a file runs its
 // prompt hooks before every prompt (fish: P `emit fish_prompt`, see below); the same shell without the hook is the baseline. Per prompt =
 // (median(with hook) - median(without)) / P, in a directory that is no project (nothing changes).
 // Results: a table on stdout, JSON in bench/results/.
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -109,22 +111,53 @@ for (const shell of available) {
     shell.name === 'fish' ? `${bin} init fish | source\n` : `eval "$(${bin} init ${shell.name})"\n`;
   writeFileSync(join(evaled, shell.rc), evalLine);
 
-  // Start-up, round-robin.
+  // Start-up, round-robin, the order alternating; the old eval line (a whole Node start, which
+  // loads the machine for the run after it) in a loop of its own.
   const t = { empty: [], sourced: [], eval: [] };
+  const once = (label, dir) =>
+    t[label].push(time(shell.name, shell.args, { env: envOf(dir), cwd: dir, input: '' }));
   for (let i = 0; i < opts.n; i++) {
-    for (const [label, dir] of [
+    const pair = [
       ['empty', empty],
       ['sourced', sourced],
-      ['eval', evaled],
-    ])
-      t[label].push(time(shell.name, shell.args, { env: envOf(dir), cwd: dir, input: '' }));
+    ];
+    for (const [label, dir] of i % 2 ? pair.reverse() : pair) once(label, dir);
   }
+  for (let i = 0; i < Math.max(3, opts.n >> 2); i++) once('eval', evaled);
   const m = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, median(v)]));
   results.startup[shell.name] = {
     medianMs: { empty: round(m.empty), sourced: round(m.sourced), eval: round(m.eval) },
     addedMs: { sourced: round(m.sourced - m.empty), eval: round(m.eval - m.empty) },
     ratio: { sourced: round(m.sourced / m.empty), eval: round(m.eval / m.empty) },
   };
+
+  // The line alone, without the shell's own start-up around it (which varies by more than the line
+  // costs on a loaded machine): the rc line run 100 times in one shell, against a loop doing nothing.
+  const line = readFileSync(join(sourced, shell.rc), 'utf8')
+    .split('\n')
+    .find((l) => l.includes('/init/blast.'));
+  const loop = (body) =>
+    shell.name === 'fish' ? `for i in (seq 100); ${body}; end` : `for i in $(seq 100); do ${body}; done`;
+  const l = { line: [], nothing: [] };
+  for (let i = 0; i < opts.n; i++) {
+    for (const [label, body] of [
+      ['nothing', ':'],
+      ['line', line],
+    ]) {
+      const args =
+        shell.name === 'fish'
+          ? ['--no-config', '-c', loop(body === ':' ? 'true' : body)]
+          : ['-c', loop(body)];
+      l[label].push(
+        time(
+          shell.name,
+          shell.name === 'bash' ? ['--norc', ...args] : shell.name === 'zsh' ? ['-f', ...args] : args,
+          { env: envOf(sourced), cwd: sourced, input: '' },
+        ),
+      );
+    }
+  }
+  results.startup[shell.name].lineMs = round((median(l.line) - median(l.nothing)) / 100);
 
   // Prompts: P empty lines from a pipe, with and without the hook, round-robin.
   // From a file: node's stdin pipes are sockets, which fish refuses to read commands from.
@@ -164,7 +197,7 @@ const file = join(out, `shell-startup-${new Date().toISOString().replace(/[:.]/g
 writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
 for (const [name, r] of Object.entries(results.startup)) {
   process.stdout.write(
-    `${name.padEnd(5)} start-up: empty rc ${r.medianMs.empty} ms, sourced line +${r.addedMs.sourced} ms (x${r.ratio.sourced}), old eval line +${r.addedMs.eval} ms (x${r.ratio.eval})\n`,
+    `${name.padEnd(5)} start-up: empty rc ${r.medianMs.empty} ms, sourced line +${r.addedMs.sourced} ms (x${r.ratio.sourced}), old eval line +${r.addedMs.eval} ms (x${r.ratio.eval}); the line alone ${r.lineMs} ms\n`,
   );
   const q = results.prompt[name];
   process.stdout.write(
