@@ -10,6 +10,10 @@ export default class Auto extends BlastCommand {
     'The prompt hook of `blast init SHELL --auto`: start, switch or kill for the project directory it found.';
   static override description = `Run by the hook when the project under $PWD changed (no argument or '': none). An environment started by hand is left alone; see \`blast init --help\`.`;
 
+  static override examples = [
+    '<%= config.bin %> auto "$PWD"   # what the hook runs when the project changed',
+  ];
+
   static override args = {
     project: Args.string({ description: 'the project directory the hook found ("" for none)' }),
   };
