@@ -99,7 +99,7 @@ describe('activation plan', () => {
     };
     const change = startChange(shell, input);
     expect(change.keep).to.deep.equal(
-      ['FOO', 'NEW', 'VIRTUAL_ENV', 'VIRTUAL_ENV_PROMPT', 'BLAST_ENV'].sort(),
+      ['FOO', 'NEW', 'VIRTUAL_ENV', 'VIRTUAL_ENV_PROMPT', 'BLAST_ENV', 'PKG_CONFIG_PATH'].sort(),
     );
     const on = apply(shell, change);
     // Switching to B, which sets NEW but not FOO: FOO goes back to unset (put back), NEW is
@@ -110,7 +110,13 @@ describe('activation plan', () => {
     // EMPTY was exported (empty) before A: it is set back, never put back.
     expect(switched.set).to.deep.include(['EMPTY', '']);
     const { change: killed } = killChange(apply(on, switched));
-    expect(killed.putBack).to.deep.equal(['BLAST_ENV', 'NEW', 'VIRTUAL_ENV', 'VIRTUAL_ENV_PROMPT']);
+    expect(killed.putBack).to.deep.equal([
+      'BLAST_ENV',
+      'NEW',
+      'PKG_CONFIG_PATH',
+      'VIRTUAL_ENV',
+      'VIRTUAL_ENV_PROMPT',
+    ]);
     expect(killed.unset).to.include.members(killed.putBack!);
   });
 

@@ -13,6 +13,7 @@ import { blast, REPO, sandbox, type Sandbox } from './support/cli.js';
 const PRINTS_NO_DATA: Record<string, string> = {
   start: 'hands shell code to the shell function, or opens a subshell',
   kill: 'hands shell code to the shell function',
+  auto: 'hands shell code to the shell function (the --auto prompt hook runs it)',
   run: 'the output is the command it runs',
   pip: "the output is pip's own",
 };

@@ -409,7 +409,8 @@ for (const shell of ['bash', 'zsh']) {
       expect(installed!.status, installed!.stderr).to.equal(0);
       const rcFile = join(sh.home, shell === 'bash' ? '.bashrc' : '.zshrc');
       expect(readFileSync(rcFile, 'utf8')).to.match(
-        /^# >>> blast initialize >>>\n.*\n.*init .*\n# <<< blast initialize <<<\n$/,
+        // The line sources Blast's generated file (no process at start-up).
+        /^# >>> blast initialize >>>\n.*\n.*\/init\/blast\.(bash|zsh)'; fi\n# <<< blast initialize <<<\n$/,
       );
       const before = await sh.snapshot();
       expect(await sh.run('blast start demo', SLOW)).to.equal(0);

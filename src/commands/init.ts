@@ -1,17 +1,21 @@
 import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
-import { join } from 'node:path';
 import { BlastCommand } from '../lib/base-command.js';
 import { BlastError, ExitCode } from '../lib/errors.js';
 import { applyRc, rcPath, tildePath, type RcResult } from '../lib/rc-install.js';
 import { availableShells, chooseShell } from '../lib/shells.js';
-import { PID_VARIABLE } from '../lib/shell-pid.js';
-import { SCRIPT_VARIABLE, SHELL_VARIABLE } from '../lib/shell-script.js';
-import { completionModel } from '../lib/completion.js';
+import {
+  generatedInit,
+  initFilePath,
+  printedInit,
+  refreshCompletions,
+  removeInitFile,
+  writeInitFile,
+} from '../lib/shell-init.js';
 import { userBin } from '../lib/user-bin.js';
 
 type Printed = { shell: string; code: string };
-type Installed = RcResult & { shell: string; line: string };
+type Installed = RcResult & { shell: string; line: string; initFile?: string };
 
 export default class Init extends BlastCommand {
   static override summary =
@@ -21,7 +25,9 @@ export default class Init extends BlastCommand {
   ~/.bashrc:  eval "$(blast init bash)"
   ~/.zshrc:   eval "$(blast init zsh)"
 
---install writes that line for you, between "# >>> blast initialize >>>" marker comments: a second run changes nothing, and the file as it was before Blast's first change is kept as <file>.blast-backup (never overwritten). --uninstall removes exactly that block.
+--install does better: it writes the function (and completions) into a file under Blast's data directory (BLAST_HOME/init/blast.bash, …) and adds a line that only sources that file to the rc file, between "# >>> blast initialize >>>" marker comments, so a new shell starts no process for Blast. The function notices on its next call when Blast or a plugin changed and rewrites the file. A second run changes nothing; an old eval line in the block is replaced; the rc file as it was before Blast's first change is kept as <file>.blast-backup (never overwritten). --uninstall removes exactly that block and the file.
+
+--auto adds a prompt hook (bash, zsh, fish): \`cd\` into a project — a directory with .blast-env (an environment's name) or .venv/pyvenv.cfg, the nearest from the current directory up, below $HOME — starts its environment, \`cd\` out of it kills it, and between projects it switches. An environment you started by hand is never switched or killed by the hook, and a \`blast kill\` inside a project holds until you leave it. When nothing changed the hook starts no process.
 
 Without a shell name, the shell is the one running the \`blast\` function, else the parent process, else $SHELL.`;
 
@@ -32,6 +38,7 @@ Without a shell name, the shell is the one running the \`blast\` function, else 
     'eval "$(<%= config.bin %> init bash)"',
     '<%= config.bin %> init --install',
     '<%= config.bin %> init zsh --install --json',
+    '<%= config.bin %> init bash --install --auto',
     '<%= config.bin %> init --uninstall',
   ];
 
@@ -46,6 +53,10 @@ Without a shell name, the shell is the one running the \`blast\` function, else 
     }),
     uninstall: Flags.boolean({ description: 'remove what --install added', exclusive: ['install'] }),
     shell: Flags.string({ description: 'the shell, overriding detection (same as the argument)' }),
+    auto: Flags.boolean({
+      description: 'also activate a project’s environment on `cd` into it, and leave it on `cd` out',
+      exclusive: ['uninstall'],
+    }),
   };
 
   async run(): Promise<Printed | Installed> {
@@ -67,18 +78,38 @@ Without a shell name, the shell is the one running the \`blast\` function, else 
     }
     const { adapter } = chosen;
 
+    const options = { auto: flags.auto === true };
     if (!flags.install && !flags.uninstall) {
-      const code = adapter.init({
-        bin: join(this.config.root, 'bin', 'run.js'),
-        scriptVariable: SCRIPT_VARIABLE,
-        shellVariable: SHELL_VARIABLE,
-        pidVariable: PID_VARIABLE,
-        completion: completionModel(this.config),
-      });
+      const code = printedInit(this.config, adapter, options);
       if (!this.jsonEnabled()) process.stdout.write(code);
       return { shell: adapter.name, code };
     }
 
+    if (adapter.initFile) {
+      // The generated file first: the rc line that sources it must never point at nothing new.
+      const file = initFilePath(adapter, env);
+      if (flags.install) {
+        const generated = generatedInit(this.config, adapter, env, options);
+        await refreshCompletions(this.config, adapter);
+        writeInitFile(adapter, env, generated);
+      }
+      const line = adapter.initFile.sourceLine(file);
+      const result = applyRc({
+        file: rcPath(adapter.rcFile, env),
+        action: flags.install ? 'install' : 'uninstall',
+        line,
+        encoding: adapter.rcEncoding ?? 'utf8',
+      });
+      if (flags.uninstall) removeInitFile(this.config, adapter, env);
+      if (!this.jsonEnabled()) this.log(describe(result, adapter.name, env));
+      return { shell: adapter.name, line, initFile: file, ...result };
+    }
+    if (flags.auto)
+      throw new BlastError(
+        `The ${adapter.name} adapter cannot install --auto (it has no generated init file; plugin API 1.5).`,
+        ExitCode.usage,
+        `Load the output of \`blast init ${adapter.name} --auto\` from your shell's startup file yourself.`,
+      );
     if (!adapter.rcLine) {
       throw new BlastError(
         `The ${adapter.name} adapter cannot install itself in an rc file (it has no rcLine; plugin API 1.1).`,

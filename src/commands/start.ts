@@ -3,6 +3,7 @@ import * as Flags from '@oclif/core/flags';
 import { join } from 'node:path';
 import { BlastCommand } from '../lib/base-command.js';
 import { assertActivationFits, startChange } from '../lib/activation.js';
+import { AUTO_VARIABLE } from '../lib/auto.js';
 import {
   createEnv,
   ensureRegistered,
@@ -105,6 +106,8 @@ Through the \`blast\` shell function (see \`blast init\`) the current shell is a
     shell: Flags.string({
       description: 'shell for the subshell when the shell function is not installed (default: detected)',
     }),
+    // Set by `blast auto` (the --auto prompt hook): the activation carries the project it is for.
+    'auto-project': Flags.string({ hidden: true }),
   };
 
   async run(): Promise<void> {
@@ -186,10 +189,12 @@ Through the \`blast\` shell function (see \`blast init\`) the current shell is a
       }
       return;
     }
+    const auto = flags['auto-project'];
     const change = startChange(env, {
       env: loaded.info,
       variables: loaded.config.variables,
       ...contributions,
+      ...(auto ? { extraVariables: { ...contributions.extraVariables, [AUTO_VARIABLE]: auto } } : {}),
       shim: this.pipShim(loaded.info),
     });
     writeShellScript(through.script, adapter.render(change));

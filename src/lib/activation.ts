@@ -168,10 +168,21 @@ export function activate(baseline: Vars, input: ActivationInput): Record<string,
   target.VIRTUAL_ENV_PROMPT = env.name;
   target[ENV_NAME_VARIABLE] = env.name;
   target.PYTHONHOME = undefined; // like venv's activate: a PYTHONHOME would point python elsewhere
+  // As virtualenv 20.38 does: the environment's own .pc files first; a separator only when there
+  // was a value (empty stays without one, and kill gives back exactly empty or unset).
+  const pkgConfig = baseline.PKG_CONFIG_PATH;
+  target.PKG_CONFIG_PATH = join(env.path, 'lib', 'pkgconfig') + (pkgConfig ? `:${pkgConfig}` : '');
   for (const [name, value] of Object.entries({ ...input.extraVariables, ...input.variables }))
     target[name] = value;
 
-  const touched = new Set(['PATH', 'VIRTUAL_ENV', 'VIRTUAL_ENV_PROMPT', ENV_NAME_VARIABLE, 'PYTHONHOME']);
+  const touched = new Set([
+    'PATH',
+    'VIRTUAL_ENV',
+    'VIRTUAL_ENV_PROMPT',
+    ENV_NAME_VARIABLE,
+    'PYTHONHOME',
+    'PKG_CONFIG_PATH',
+  ]);
   for (const name of Object.keys(input.extraVariables)) touched.add(name);
   for (const name of Object.keys(input.variables)) touched.add(name);
   const state: ShellState = {
@@ -282,6 +293,17 @@ function namesOf(...maps: Array<Record<string, unknown> | undefined>): string[] 
   return maps.flatMap((m) => (m ? Object.keys(m) : []));
 }
 
+/**
+ * The commands venv users type, standing for Blast while an environment is active: `deactivate`
+ * (venv, virtualenv, conda) is `blast kill`; `pydoc` is the environment's, as virtualenv defines it.
+ * The shell's own function or alias of the name is kept aside and given back (ShellChange.commands).
+ */
+export const HABIT_COMMANDS: ReadonlyArray<{ name: string; run: readonly string[] }> = [
+  { name: 'deactivate', run: ['blast', 'kill'] },
+  { name: 'pydoc', run: ['python', '-m', 'pydoc'] },
+];
+const restoreCommands = { restore: HABIT_COMMANDS.map((c) => c.name) };
+
 /** The change `blast start` hands the shell: revert whatever is active, then activate `input`. */
 export function startChange(current: Vars, input: ActivationInput): ShellChange {
   const previous = activeState(current);
@@ -296,6 +318,7 @@ export function startChange(current: Vars, input: ActivationInput): ShellChange 
     ...change,
     ...shellOnly(change, current, originals),
     prompt: { action: 'tag', tag: `(${input.env.name}) ` },
+    commands: { define: HABIT_COMMANDS },
   };
 }
 
@@ -332,7 +355,12 @@ export function killChange(current: Vars): { change: ShellChange; state: ShellSt
   const target = revert(current, state);
   const change = diff(current, target, [...Object.keys(state.original), STATE_VARIABLE]);
   return {
-    change: { ...change, ...shellOnly(change, current, state.original), prompt: { action: 'restore' } },
+    change: {
+      ...change,
+      ...shellOnly(change, current, state.original),
+      prompt: { action: 'restore' },
+      commands: restoreCommands,
+    },
     state,
   };
 }
@@ -353,5 +381,5 @@ export function forcedKillChange(current: Vars): ShellChange {
     target.PATH = removeEntries(current.PATH, [...shim, binDir(venv)]);
   }
   const names = [STATE_VARIABLE, ENV_NAME_VARIABLE, 'VIRTUAL_ENV', 'VIRTUAL_ENV_PROMPT', 'PATH'];
-  return { ...diff(current, target, names), prompt: { action: 'restore' } };
+  return { ...diff(current, target, names), prompt: { action: 'restore' }, commands: restoreCommands };
 }

@@ -122,6 +122,19 @@ export interface ShellChange {
    * `keep`: leave the prompt alone.
    */
   prompt: { action: 'tag'; tag: string } | { action: 'restore' } | { action: 'keep' };
+  /**
+   * Shell commands that stand for Blast while an environment is active (API 1.5; absent means
+   * none), rendered after the prompt: venv's habits, `deactivate` and `pydoc`.
+   * `define`: keep the shell's own function and alias `name` aside, if it has one (once: while one
+   * is kept, a second `define` only redefines), then define `name` as a function that runs `run`
+   * (its first word looked up when called: `blast` is the shell function) with the function's
+   * arguments appended. `restore`: remove the function `define` made and give back what was kept
+   * (nothing, if the shell had none); a name that was never defined is left alone.
+   */
+  commands?: {
+    define?: ReadonlyArray<{ name: string; run: readonly string[] }>;
+    restore?: readonly string[];
+  };
 }
 
 /** What `blast init <shell>` and the subshell need to call the CLI. */
@@ -143,6 +156,38 @@ export interface InitContext {
    * whose shell @oclif/plugin-autocomplete covers may ignore it.
    */
   completion?: CompletionModel;
+  /**
+   * Present when the code goes into Blast's generated init file (API 1.5): the function passes
+   * `value` in the variable `variable` to every CLI call (like the three above), so that the CLI
+   * can tell the file is out of date, write it again and have the shell source it. Absent for
+   * code that is eval'ed (`blast init bash` printed) or for the subshell.
+   */
+  stamp?: { variable: 'BLAST_SHELL_INIT'; value: string };
+  /**
+   * A file of this shell's completion code for `blast`, kept by @oclif/plugin-autocomplete (API
+   * 1.5): the generated init file loads it when it exists, without starting any process.
+   */
+  completionScript?: string;
+  /**
+   * The directory of Blast's generated init file, when the code goes there (API 1.5): files the
+   * adapter's `initFile.companions` returns are written in it, so the code may refer to them.
+   */
+  initDir?: string;
+}
+
+/**
+ * The prompt hook of `blast init SHELL --auto` (API 1.5). The core's rules, for the adapter to
+ * render as pure shell: before each prompt, return at once when $PWD is what it was at the last
+ * prompt; otherwise find the project — the nearest directory from $PWD up that holds one of
+ * `markers` (relative paths, tested as regular files with the shell's builtins), looking neither
+ * at $HOME nor at `/` nor above them — and only when that directory differs from the one found
+ * at the last change (the empty string when none), run the function `blast` with `command` and
+ * the directory (or '') appended. Keep the user's own prompt hooks and their order, keep `$?`
+ * for them, and add the hook once however often the code is sourced.
+ */
+export interface AutoHookSpec {
+  markers: readonly string[];
+  command: readonly string[];
 }
 
 /** Every visible command with its flags and arguments, from the oclif manifest (API 1.1). */
@@ -225,6 +270,23 @@ export interface ShellAdapter {
   rcLine?(bin: string): string;
   /** How rcFile is written (API 1.1): PowerShell profiles want a BOM. Default `utf8`. */
   rcEncoding?: 'utf8' | 'utf8-bom';
+  /**
+   * Blast's generated init file for this shell (API 1.5): `blast init --install` writes the code
+   * into a file named `blast.<extension>` under Blast's data directory and puts `sourceLine(file)`
+   * in rcFile, a line that loads the file when it exists and starts no process (so a new shell
+   * pays nothing for Blast). Without it, rcFile gets `rcLine` (the eval of `blast init`).
+   */
+  initFile?: {
+    extension: string;
+    sourceLine(file: string): string;
+    /**
+     * Files to write beside the generated file, paths relative to `ctx.initDir`, rewritten with it:
+     * code the shell loads only when needed (fish autoloads completions from a directory).
+     */
+    companions?(ctx: InitContext): Record<string, string>;
+  };
+  /** The prompt hook of `--auto` (API 1.5), appended to `init`'s code; without it, no --auto. */
+  autoHook?(spec: AutoHookSpec): string;
   /** Source of the `blast` shell function (what `blast init <name>` prints). */
   init(ctx: InitContext): string;
   /** Render a change in this shell's syntax. Must be safe for any byte sequence in names' values. */

@@ -16,8 +16,21 @@ export function shellFunction(env: Env): { shell: string; script: string } | und
   return shell && script ? { shell, script } : undefined;
 }
 
+/** Code that goes after whatever the command writes (appendShellCode). */
+let trailer = '';
+
 /**
- * Write the code the shell function will source. The file must be the one the function made:
+ * Add code to the end of the script, now and after any later writeShellScript of this process: the
+ * generated init file's refresh (shell-init.ts) has the shell source the new file after the
+ * command's own change.
+ */
+export function appendShellCode(path: string, code: string): void {
+  trailer += code;
+  writeShellScript(path, '');
+}
+
+/**
+ * Write the code the shell function will source (and the trailer, see appendShellCode). The file must be the one the function made:
  * an existing regular file of ours, not a symlink someone planted.
  */
 export function writeShellScript(path: string, code: string): void {
@@ -39,7 +52,7 @@ export function writeShellScript(path: string, code: string): void {
         ExitCode.failure,
       );
     }
-    writeSync(fd, code);
+    writeSync(fd, code + trailer);
   } finally {
     closeSync(fd);
   }

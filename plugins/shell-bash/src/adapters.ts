@@ -1,6 +1,7 @@
 /** The two adapters: bash and zsh differ only where their syntax or startup files differ. */
 import type { ShellAdapter } from 'blast/hooks';
-import { init } from './init.js';
+import { autoHook } from './auto.js';
+import { init, sourceLine } from './init.js';
 import { quote } from './quote.js';
 import { render } from './render.js';
 import { bashSubshell, zshSubshell } from './subshell.js';
@@ -9,6 +10,8 @@ export const bash: ShellAdapter = {
   name: 'bash',
   rcFile: '.bashrc',
   rcLine: (bin) => `eval "$(${quote(bin)} init bash)"`,
+  initFile: { extension: 'bash', sourceLine: (file) => sourceLine('bash', file) },
+  autoHook: (spec) => autoHook('bash', spec),
   init: (ctx) => init('bash', ctx),
   render: (change) => render('bash', change),
   quote,
@@ -19,6 +22,8 @@ export const zsh: ShellAdapter = {
   name: 'zsh',
   rcFile: '.zshrc',
   rcLine: (bin) => `eval "$(${quote(bin)} init zsh)"`,
+  initFile: { extension: 'zsh', sourceLine: (file) => sourceLine('zsh', file) },
+  autoHook: (spec) => autoHook('zsh', spec),
   init: (ctx) => init('zsh', ctx),
   render: (change) => render('zsh', change),
   quote,

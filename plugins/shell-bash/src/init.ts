@@ -25,8 +25,41 @@ export function init(dialect: Dialect, ctx: InitContext): string {
   // The shell's own pid, never the CLI's parent (see the core's shell-pid.ts). bash 4's BASHPID is
   // this very process also in a subshell, where `$$` names the parent shell; zsh's `$$` is this one's.
   const pid = dialect === 'bash' ? '"${BASHPID:-$$}"' : '"$$"';
-  const run = `${ctx.shellVariable}=${dialect} ${ctx.scriptVariable}="$_BLAST_FN_FILE" ${ctx.pidVariable}=${pid} ${quote(ctx.bin)}`;
-  return (dialect === 'bash' ? bash(run) : zsh(run)).join('\n') + '\n';
+  // The generated init file's stamp goes with every call (the CLI rewrites a stale file).
+  const stamp = ctx.stamp ? `${ctx.stamp.variable}=${quote(ctx.stamp.value)} ` : '';
+  const run = `${stamp}${ctx.shellVariable}=${dialect} ${ctx.scriptVariable}="$_BLAST_FN_FILE" ${ctx.pidVariable}=${pid} ${quote(ctx.bin)}`;
+  const lines = dialect === 'bash' ? bash(run) : zsh(run);
+  if (ctx.completionScript) lines.push(...completions(dialect, ctx.completionScript));
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * @oclif/plugin-autocomplete's completion code, loaded from its cache when it is there: bash
+ * sources its function file; zsh gets the directory of `_blast` on fpath, for a compinit that runs
+ * later, and the completion right away when compinit ran already (never compinit itself: it costs
+ * tens of milliseconds and is the user's to call).
+ */
+function completions(dialect: Dialect, file: string): string[] {
+  if (dialect === 'bash') return [`if [ -f ${quote(file)} ]; then builtin . ${quote(file)}; fi`];
+  const dir = file.slice(0, file.lastIndexOf('/'));
+  const fn = file.slice(file.lastIndexOf('/') + 1);
+  return [
+    `if [[ -f ${quote(file)} ]]; then`,
+    // An anonymous function: a subscript takes no quoted word, a parameter it does.
+    `  () { if (( ! \${fpath[(Ie)$1]} )); then fpath=("$1" \${fpath[@]}); fi } ${quote(dir)}`,
+    `  if (( \${+functions[compdef]} )); then autoload -Uz ${quote(fn)}; compdef ${quote(fn)} blast; fi`,
+    'fi',
+  ];
+}
+
+/**
+ * The rc line of `blast init --install`: load the generated file if it is there. No process starts
+ * (`[` and `.` are builtins), and a missing file costs one failed test, not an error at start-up.
+ */
+export function sourceLine(dialect: Dialect, file: string): string {
+  return dialect === 'bash'
+    ? `if [ -f ${quote(file)} ]; then . ${quote(file)}; fi`
+    : `if [[ -f ${quote(file)} ]]; then builtin . ${quote(file)}; fi`;
 }
 
 function bash(run: string): string[] {

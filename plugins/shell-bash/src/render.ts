@@ -1,6 +1,6 @@
 /**
  * Render a ShellChange for bash or zsh, in the contract's order: unset (or put back), keep, set,
- * prompt, and finally forget cached command paths (both shells cache them; a stale `python` would
+ * prompt, commands (`deactivate`, `pydoc`), and finally forget cached command paths (both shells cache them; a stale `python` would
  * outlive the switch).
  */
 import type { ShellChange } from 'blast/hooks';
@@ -8,6 +8,7 @@ import type { Dialect } from './dialect.js';
 import { renderRestore, renderTag } from './prompt.js';
 import { checkName, quote } from './quote.js';
 import { renderKeep, renderPutBack } from './shell-only.js';
+import { renderDefine, renderRestore as renderCommandRestore } from './commands.js';
 
 export function render(dialect: Dialect, change: ShellChange): string {
   const lines: string[] = [];
@@ -20,6 +21,9 @@ export function render(dialect: Dialect, change: ShellChange): string {
   for (const [name, value] of change.set) lines.push(`export ${checkName(name)}=${quote(value)}`);
   if (change.prompt.action === 'tag') lines.push(renderTag(dialect, change.prompt.tag));
   else if (change.prompt.action === 'restore') lines.push(renderRestore(dialect));
-  lines.push(dialect === 'bash' ? 'hash -r' : 'rehash');
+  for (const name of change.commands?.restore ?? []) lines.push(renderCommandRestore(dialect, name));
+  for (const { name, run } of change.commands?.define ?? []) lines.push(renderDefine(dialect, name, run));
+  // `hash -r` fails and says so when hashing is off (`set +h`): then there is nothing to forget.
+  lines.push(dialect === 'bash' ? 'hash -r 2>/dev/null || :' : 'rehash');
   return lines.join('\n') + '\n';
 }

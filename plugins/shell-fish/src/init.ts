@@ -33,7 +33,7 @@ export function init(ctx: InitContext): string {
     '    test -n "$_BLAST_FN_TMP"; or set _BLAST_FN_TMP /tmp',
     '    set -l _BLAST_FN_FILE (command mktemp "$_BLAST_FN_TMP/blast.XXXXXXXXXX"); or return',
     '    set -g -a _BLAST_FN_PENDING $_BLAST_FN_FILE',
-    `    ${ctx.shellVariable}=fish ${ctx.scriptVariable}=$_BLAST_FN_FILE ${ctx.pidVariable}=$fish_pid command ${quote(ctx.bin)} $argv`,
+    `    ${ctx.stamp ? `${ctx.stamp.variable}=${quote(ctx.stamp.value)} ` : ''}${ctx.shellVariable}=fish ${ctx.scriptVariable}=$_BLAST_FN_FILE ${ctx.pidVariable}=$fish_pid command ${quote(ctx.bin)} $argv`,
     '    set -l _BLAST_FN_STATUS $status',
     '    if test $_BLAST_FN_STATUS -le 128; and test -s "$_BLAST_FN_FILE"',
     '        builtin source "$_BLAST_FN_FILE"',
@@ -46,6 +46,30 @@ export function init(ctx: InitContext): string {
     '    return $_BLAST_FN_STATUS',
     'end',
   ];
-  if (ctx.completion) lines.push('', ...completions(ctx.bin, ctx.completion));
+  if (ctx.completion && ctx.initDir) {
+    // Completions autoload from the companion file on the first <Tab> after `blast`: sourcing ~100
+    // `complete` lines at every start would cost fish ~10 ms.
+    const dir = `${ctx.initDir}/${COMPLETIONS_DIR}`;
+    lines.push(
+      `builtin contains -- ${quote(dir)} $fish_complete_path; or set -g fish_complete_path ${quote(dir)} $fish_complete_path`,
+    );
+  } else if (ctx.completion) lines.push('', ...completions(ctx.bin, ctx.completion));
   return lines.join('\n') + '\n';
+}
+
+const COMPLETIONS_DIR = 'fish-completions';
+
+/** The generated file's companion: the completions, where fish autoloads them from. */
+export function companions(ctx: InitContext): Record<string, string> {
+  return ctx.completion
+    ? { [`${COMPLETIONS_DIR}/blast.fish`]: completions(ctx.bin, ctx.completion).join('\n') + '\n' }
+    : {};
+}
+
+/**
+ * The config.fish line of `blast init --install`: source the generated file if it is there (`test`
+ * and `source` are builtins: no process starts).
+ */
+export function sourceLine(file: string): string {
+  return `test -f ${quote(file)}; and builtin source ${quote(file)}`;
 }

@@ -42,7 +42,9 @@ export function renderTag(tag: string): string {
     '        if builtin functions -q fish_prompt',
     `            builtin functions -c fish_prompt ${OLD}`,
     '            set -l _BLAST_DETAILS (builtin functions -D -v fish_prompt)',
-    '            if test "$_BLAST_DETAILS[2]" = autoloaded',
+    // Also a prompt restored by sourcing its file (no longer marked autoloaded): a second start
+    // must give back the same file's prompt, not a copy "Defined interactively".
+    '            if test "$_BLAST_DETAILS[2]" = autoloaded; or string match -q -- \'*/fish_prompt.fish\' "$_BLAST_DETAILS[1]"',
     '                set -g _BLAST_PROMPT_SAVED autoloaded $_BLAST_DETAILS[1]',
     '            else',
     '                set -g _BLAST_PROMPT_SAVED copied',

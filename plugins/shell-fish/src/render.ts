@@ -1,5 +1,5 @@
 /**
- * Render a ShellChange for fish, in the contract's order: unset (or put back), keep, set, prompt.
+ * Render a ShellChange for fish, in the contract's order: unset (or put back), keep, set, prompt, commands.
  *
  * Scope: the script is sourced inside the `blast` function, and in fish a plain `set` there makes
  * a function-local variable and `set -e` erases the innermost one. So every variable is set
@@ -22,6 +22,7 @@ import type { ShellChange } from 'blast/hooks';
 import { renderRestore, renderTag } from './prompt.js';
 import { checkName, isPathVariable, isReadOnly, quote } from './quote.js';
 import { renderKeep, renderPutBack } from './shell-only.js';
+import { renderDefine, renderRestore as renderCommandRestore } from './commands.js';
 
 export function render(change: ShellChange): string {
   const lines: string[] = [];
@@ -40,6 +41,8 @@ export function render(change: ShellChange): string {
   }
   if (change.prompt.action === 'tag') lines.push(renderTag(change.prompt.tag));
   else if (change.prompt.action === 'restore') lines.push(renderRestore());
+  for (const name of change.commands?.restore ?? []) lines.push(renderCommandRestore(name));
+  for (const { name, run } of change.commands?.define ?? []) lines.push(renderDefine(name, run));
   return lines.join('\n') + '\n';
 }
 

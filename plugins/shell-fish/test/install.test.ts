@@ -45,7 +45,10 @@ describe('blast init fish --install: the file real fish reads', function () {
       const installed = blast(box, ['init', 'fish', '--install', '--json']);
       expect(installed.status, installed.stderr).to.equal(0);
       const { file } = JSON.parse(installed.stdout) as { file: string };
-      expect(readFileSync(file, 'utf8')).to.include('init fish | source');
+      // The line only sources Blast's generated file (no process at start-up), completions included.
+      expect(readFileSync(file, 'utf8')).to.include(
+        `builtin source '${join(box.blastHome, 'init', 'blast.fish')}'`,
+      );
       expect(fishSees(box.env)).to.equal('function\nstart\n');
 
       const removed = blast(box, ['init', 'fish', '--uninstall']);

@@ -1,6 +1,6 @@
 /** The PowerShell adapter: pwsh 7 first, written to stay valid in Windows PowerShell 5.1. */
 import type { ShellAdapter } from 'blast/hooks';
-import { init, rcLine } from './init.js';
+import { init, rcLine, sourceLine } from './init.js';
 import { quote } from './quote.js';
 import { render } from './render.js';
 import { subshell } from './subshell.js';
@@ -13,6 +13,8 @@ export const powershell: ShellAdapter = {
   rcLine,
   // Windows PowerShell 5.1 reads a profile without BOM in the ANSI code page.
   rcEncoding: 'utf8-bom',
+  // The generated file is a .ps1 (dot-sourcing wants the extension), written with a BOM too.
+  initFile: { extension: 'ps1', sourceLine },
   init,
   render,
   quote,

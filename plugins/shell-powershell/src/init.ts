@@ -39,6 +39,15 @@ export function init(ctx: InitContext): string {
   const shell = quote(ctx.shellVariable);
   const script = quote(ctx.scriptVariable);
   const pid = quote(ctx.pidVariable);
+  // The generated init file's stamp goes with every call, like the three protocol variables.
+  const vars: Array<[string, string, string]> = [
+    [shell, '$_BLAST_FN_SHELL', "'powershell'"],
+    [script, '$_BLAST_FN_SCRIPT', '$_BLAST_FN_FILE'],
+    [pid, '$_BLAST_FN_PID', '[string]$PID'],
+    ...(ctx.stamp
+      ? [[quote(ctx.stamp.variable), '$_BLAST_FN_STAMP', quote(ctx.stamp.value)] as [string, string, string]]
+      : []),
+  ];
   const restore = (name: string, saved: string) =>
     `if ($null -eq ${saved}) { ${ENV}::SetEnvironmentVariable(${name}, [NullString]::Value) } ` +
     `else { ${ENV}::SetEnvironmentVariable(${name}, ${saved}) }`;
@@ -48,20 +57,14 @@ export function init(ctx: InitContext): string {
       '  $PSNativeCommandUseErrorActionPreference = $false',
       '  $_BLAST_FN_FILE = [System.IO.Path]::GetTempFileName()',
       '  try {',
-      `    $_BLAST_FN_SHELL = ${ENV}::GetEnvironmentVariable(${shell})`,
-      `    $_BLAST_FN_SCRIPT = ${ENV}::GetEnvironmentVariable(${script})`,
-      `    $_BLAST_FN_PID = ${ENV}::GetEnvironmentVariable(${pid})`,
+      ...vars.map(([name, saved]) => `    ${saved} = ${ENV}::GetEnvironmentVariable(${name})`),
       '    $global:LASTEXITCODE = 127',
       '    try {',
-      `      ${ENV}::SetEnvironmentVariable(${shell}, 'powershell')`,
-      `      ${ENV}::SetEnvironmentVariable(${script}, $_BLAST_FN_FILE)`,
-      // The shell's own pid, the process the activation belongs to (see the core's shell-pid.ts).
-      `      ${ENV}::SetEnvironmentVariable(${pid}, [string]$PID)`,
+      // The pid is the shell's own, the process the activation belongs to (see the core's shell-pid.ts).
+      ...vars.map(([name, , value]) => `      ${ENV}::SetEnvironmentVariable(${name}, ${value})`),
       `      & ${quote(ctx.bin)} @args`,
       '    } finally {',
-      `      ${restore(shell, '$_BLAST_FN_SHELL')}`,
-      `      ${restore(script, '$_BLAST_FN_SCRIPT')}`,
-      `      ${restore(pid, '$_BLAST_FN_PID')}`,
+      ...vars.map(([name, saved]) => `      ${restore(name, saved)}`),
       '    }',
       '    $_BLAST_FN_STATUS = $global:LASTEXITCODE',
       '    if ($_BLAST_FN_STATUS -ge 0 -and $_BLAST_FN_STATUS -le 128) {',
@@ -74,8 +77,22 @@ export function init(ctx: InitContext): string {
       '    [System.IO.File]::Delete($_BLAST_FN_FILE)',
       '  }',
       '}',
+      // @oclif/plugin-autocomplete's completer, from its cache when it is there.
+      ...(ctx.completionScript
+        ? [
+            `if ([System.IO.File]::Exists(${quote(ctx.completionScript)})) { . ${quote(ctx.completionScript)} }`,
+          ]
+        : []),
     ].join('\n') + '\n'
   );
+}
+
+/**
+ * The profile line of `blast init --install`: dot-source the generated file if it is there (a
+ * .NET call and the dot operator: no process starts, no cmdlet a user could shadow).
+ */
+export function sourceLine(file: string): string {
+  return `if ([System.IO.File]::Exists(${quote(file)})) { . ${quote(file)} }`;
 }
 
 /**

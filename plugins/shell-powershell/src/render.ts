@@ -1,5 +1,5 @@
 /**
- * Render a ShellChange for PowerShell, in the contract's order: unset, set, prompt.
+ * Render a ShellChange for PowerShell, in the contract's order: unset, set, prompt, commands.
  *
  * Variables are changed through `[System.Environment]::SetEnvironmentVariable`, the call the
  * `Env:` drive itself makes, rather than `$env:X = …`, `Set-Item` or `Remove-Item`: a .NET call cannot
@@ -26,6 +26,7 @@
 import type { ShellChange } from 'blast/hooks';
 import { renderRestore, renderTag } from './prompt.js';
 import { checkName, quote } from './quote.js';
+import { renderDefine, renderRestore as renderCommandRestore } from './commands.js';
 
 const SET = '[System.Environment]::SetEnvironmentVariable';
 
@@ -42,5 +43,7 @@ export function render(change: ShellChange): string {
   }
   if (change.prompt.action === 'tag') lines.push(renderTag(change.prompt.tag));
   else if (change.prompt.action === 'restore') lines.push(renderRestore());
+  for (const name of change.commands?.restore ?? []) lines.push(renderCommandRestore(name));
+  for (const { name, run } of change.commands?.define ?? []) lines.push(renderDefine(name, run));
   return lines.length ? lines.join('\n') + '\n' : '';
 }

@@ -134,13 +134,14 @@ export interface EnvCall {
 
 /**
  * The `[System.Environment]::SetEnvironmentVariable(NAME, VALUE)` statements at the top level of a
- * rendered change, decoded. Anything else there (but the prompt's `if`) is an error.
+ * rendered change, decoded. Anything else there (but `if`s and function definitions) is an error.
  */
 export function envCalls(tree: Tree): EnvCall[] {
   const calls: EnvCall[] = [];
   const list = tree.rootNode.namedChildren.find((n) => n?.type === 'statement_list');
   for (const statement of list?.namedChildren ?? []) {
-    if (!statement || statement.type === 'if_statement') continue;
+    // The prompt's and the commands' `if`s, and the commands' functions (deactivate, pydoc).
+    if (!statement || statement.type === 'if_statement' || statement.type === 'function_statement') continue;
     const call = unwrap(statement);
     const [type, member, args] = call.namedChildren;
     if (
