@@ -2,11 +2,14 @@
 // `blast` shell function in a real bash, side by side with a bare `node -e 0` (the floor any Node
 // CLI pays), round-robin in one shell so load on the machine hits all three alike.
 //
-//   node bench/activation.js [--n 21] [--python SPEC] [--keep]
+//   node bench/activation.js [--n 21] [--python SPEC] [--settle MS] [--keep]
 //
 // Goal (issue 15): both ≤ 2× `node -e 0`, medians of the same run. Each round: `node -e 0`, then
 // `blast start bench`, then `blast kill`, each timed by bash itself ($EPOCHREALTIME) around the
 // call, so the function's own work (mktemp, sourcing the script) counts as the user pays it.
+// --settle (default 400 ms) pauses before every timed call: a start spawns the environment's
+// daemon (a Node process booting for ~0.1 s of CPU), which would otherwise land on the next call
+// on a 2-core machine; a user's next command comes later than that.
 // Results: a table on stdout, JSON in bench/results/.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,16 +21,21 @@ const repo = dirname(dirname(fileURLToPath(import.meta.url)));
 const bin = join(repo, 'bin', 'run.js');
 
 function parseArgs(argv) {
-  const opts = { n: 21, python: undefined, keep: false };
+  const opts = { n: 21, python: undefined, settle: 400, keep: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--n') opts.n = Number(argv[++i]);
     else if (a === '--python') opts.python = argv[++i];
+    else if (a === '--settle') opts.settle = Number(argv[++i]);
     else if (a === '--keep') opts.keep = true;
     else {
       process.stderr.write(`bench: unknown argument ${a}\n`);
       process.exit(2);
     }
+  }
+  if (!Number.isInteger(opts.settle) || opts.settle < 0) {
+    process.stderr.write('bench: --settle wants milliseconds (0 or more)\n');
+    process.exit(2);
   }
   if (!Number.isInteger(opts.n) || opts.n < 1) {
     process.stderr.write('bench: --n wants a positive integer\n');
@@ -70,7 +78,7 @@ function main() {
   const script = `
 set -e
 ${fn}
-t() { local a=$EPOCHREALTIME; "$@" >/dev/null; local b=$EPOCHREALTIME; echo "$1 $a $b" >&3; }
+t() { sleep ${(opts.settle / 1000).toFixed(3)}; local a=$EPOCHREALTIME; "$@" >/dev/null; local b=$EPOCHREALTIME; echo "$1 $a $b" >&3; }
 # Created once, untimed; then every round activates the existing environment.
 blast start bench${python} >/dev/null 2>&1
 blast kill >/dev/null 2>&1
