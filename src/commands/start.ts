@@ -6,7 +6,7 @@ import { givenSettings, startEnvironment } from '../lib/start.js';
 
 export default class Start extends BlastCommand {
   static override summary = 'Create an environment if needed and activate it in this shell.';
-  static override description = `Named environments live under BLAST_HOME (default ~/.local/share/blast/envs); --path makes a project-local one; with neither, the project's .venv in the current directory is used.
+  static override description = `Named environments live under BLAST_HOME (default ~/.local/share/blast/envs); --path makes a project-local one. With neither, the project's environment is used: the nearest directory from here up (to your home) with a .blast-env (naming a named environment; --here writes it) or a .venv; with no project, ./.venv (created if missing). A venv made by python -m venv, virtualenv, uv or poetry is taken in as it is.
 
 Through the \`blast\` shell function (see \`blast init\`) the current shell is activated; without it, an activated subshell opens, and \`exit\` leaves it. Starting another environment while one is active switches to it; \`blast kill\` restores the shell as it was before the first start.`;
 
@@ -16,6 +16,7 @@ Through the \`blast\` shell function (see \`blast init\`) the current shell is a
     "<%= config.bin %> start tools --python '>=3.10,<3.13'",
     '<%= config.bin %> start --path .venv --env DJANGO_SETTINGS_MODULE=site.settings',
     '<%= config.bin %> start web --unset-env DJANGO_DEBUG',
+    '<%= config.bin %> start api --here',
   ];
 
   static override args = {
@@ -40,6 +41,10 @@ Through the \`blast\` shell function (see \`blast init\`) the current shell is a
       description: 'stop exporting a variable stored with --env (repeatable)',
       multiple: true,
     }),
+    here: Flags.boolean({
+      description: "write ./.blast-env naming this environment: the project's environment",
+    }),
+    force: Flags.boolean({ description: 'with --here: replace a .blast-env that names another environment' }),
     shell: Flags.string({
       description: 'shell for the subshell when the shell function is not installed (default: detected)',
     }),
@@ -64,6 +69,8 @@ Through the \`blast\` shell function (see \`blast init\`) the current shell is a
         env: flags.env,
         unsetEnv: flags['unset-env'],
         shell: flags.shell,
+        here: flags.here,
+        force: flags.force,
         specs,
         given: givenSettings(specs, flags as Record<string, unknown>),
       },

@@ -23,6 +23,8 @@ export const RESERVED_SETTING_NAMES: ReadonlySet<string> = new Set([
   'env',
   'unset-env',
   'shell',
+  'here',
+  'force',
   'help',
   'version',
 ]);

@@ -4,7 +4,9 @@
  * command only parses and calls this; the lean path of bin/run.js calls it too, without oclif.
  */
 import type { Interfaces } from '@oclif/core';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { adopt, isForeignVenv, planAdoption } from './adopt.js';
+import { checkProjectFile, findProject, writeProjectFile } from './project.js';
 import { assertActivationFits, startChange } from './activation.js';
 import {
   createEnv,
@@ -45,6 +47,9 @@ export interface StartRequest {
   /** Plugins' settings known to this run, and those given on the command line in flag order. */
   specs?: readonly OwnedSpec[];
   given?: Array<[string, string | boolean]>;
+  /** Write ./.blast-env naming this environment (`--here`); `force` replaces one naming another. */
+  here?: boolean;
+  force?: boolean;
 }
 
 export interface StartHost {
@@ -77,7 +82,11 @@ export async function startEnvironment(host: StartHost, request: StartRequest): 
   const ctx = { env, cwd: process.cwd() };
   const assignments = parseEnvAssignments([...(request.env ?? [])]);
   const removals = parseEnvRemovals([...(request.unsetEnv ?? [])]);
-  const target = resolveTarget(request.name, request.path, ctx);
+  const target = startTarget(request, ctx);
+  // `--here`: a .blast-env naming another environment is refused before anything is done.
+  const here = request.here
+    ? checkProjectFile(ctx.cwd, hereName(request), request.force === true)
+    : undefined;
   const through = shellFunction(env);
   // Through the function, the function's shell is the one to render for, whatever --shell says.
   const chosen = through
@@ -91,14 +100,17 @@ export async function startEnvironment(host: StartHost, request: StartRequest): 
   // process is what preStart sees.
   const shellPid = through ? shellPidOf(env, through.shell) : process.pid;
 
-  let loaded = await loadEnv(target, env);
+  // A venv another tool made is taken in (checked and probed here, written after preStart).
+  const adoption = isForeignVenv(target.path) ? await planAdoption(target, ctx) : undefined;
+  let loaded = adoption ? undefined : await loadEnv(target, env);
   if (loaded) await ensureRegistered(loaded, env);
-  const planned = loaded ? undefined : await planCreation(target, request.python, ctx);
-  if (loaded && request.python) await checkPython(loaded.info, request.python, warn);
+  const planned = loaded || adoption ? undefined : await planCreation(target, request.python, ctx);
+  const existing = loaded ?? adoption;
+  if (existing && request.python) await checkPython(existing.info, request.python, warn);
   if (loaded) assertRunnable(loaded.info);
   if (loaded && (hasJournal(loaded.info.path, env) || looksHalfRestored(loaded.info.path, env)))
     await recover(loaded.info, warn);
-  const info = loaded?.info ?? planned!.info;
+  const info = existing?.info ?? planned!.info;
   const given = request.given ?? [];
   const settings =
     given.length || !loaded
@@ -106,7 +118,7 @@ export async function startEnvironment(host: StartHost, request: StartRequest): 
       : undefined;
   if (settings) info.settings = settings;
   pausePoint('start-activate');
-  const event = { env: info, creating: !loaded, shell: adapter.name, shellPid };
+  const event = { env: info, creating: planned !== undefined, shell: adapter.name, shellPid };
   await runPhase(config, 'preStart', event, 'veto');
 
   if (through) {
@@ -120,7 +132,14 @@ export async function startEnvironment(host: StartHost, request: StartRequest): 
     loaded = await createEnv(planned, assignments, ctx, settings);
     process.stderr.write(`blast: created ${info.name} (Python ${info.python.version}) in ${info.path}\n`);
   } else {
+    if (adoption) loaded = await adopt(adoption, ctx);
     loaded = await updateEnvConfig(loaded!, assignments, removals, settings);
+  }
+  if (here === false) {
+    const file = await writeProjectFile(ctx.cwd, loaded.info.name);
+    process.stderr.write(
+      `blast: ${file} names ${loaded.info.name}: plain \`blast start\` here and below uses it\n`,
+    );
   }
 
   if (!through) return openSubshell(config, adapter, target, loaded.info);
@@ -148,6 +167,36 @@ export async function startEnvironment(host: StartHost, request: StartRequest): 
   for (const note of contributions.notes) process.stderr.write(`${note}\n`);
   await runPhase(config, 'postStart', event, 'inform');
   return 0;
+}
+
+/**
+ * Which environment: a name, a --path, or else the project's (see project.ts), said on stderr
+ * when it is not the current directory's own .venv; with no project, ./.venv (created if missing).
+ */
+function startTarget(request: StartRequest, ctx: { env: NodeJS.ProcessEnv; cwd: string }): Target {
+  if (request.name !== undefined || request.path !== undefined)
+    return resolveTarget(request.name, request.path, ctx);
+  const project = findProject(ctx.cwd, ctx.env);
+  if (project?.kind === 'named') {
+    process.stderr.write(`blast: using ${project.name}, which ${project.file} names\n`);
+    return resolveTarget(project.name, undefined, ctx);
+  }
+  if (project?.kind === 'venv' && project.dir !== resolve(ctx.cwd)) {
+    process.stderr.write(`blast: using the project's environment ${project.venv}\n`);
+    return resolveTarget(undefined, project.venv, ctx);
+  }
+  return resolveTarget(undefined, undefined, ctx);
+}
+
+/** The name `--here` writes: a named environment's. */
+function hereName(request: StartRequest): string {
+  if (request.name === undefined || request.path !== undefined)
+    throw new BlastError(
+      '--here writes the name of a named environment into ./.blast-env: give a NAME, without --path.',
+      ExitCode.usage,
+      'For example: blast start api --here',
+    );
+  return request.name;
 }
 
 /** `--python` for an environment that exists: it must agree with the Python the env was made with. */
