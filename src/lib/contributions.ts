@@ -33,6 +33,7 @@ export const CORE_BLAST_VARIABLES: ReadonlySet<string> = new Set([
   'BLAST_SHELL_PID',
   'BLAST_HOME',
   'BLAST_CACHE_DIR',
+  'BLAST_DEBUG',
   'BLAST_KEEP_REVISIONS',
   'BLAST_LINK_MODE',
   'BLAST_SEED_SPARES',

@@ -137,6 +137,14 @@ function hookContext(config: Config) {
 
 const require = createRequire(import.meta.url);
 
+/**
+ * The core's own handlers, from this module's graph (so from the bundle, without a file of their
+ * own to load) rather than by their path; any other handler is imported by its path as oclif does.
+ */
+const ROOT_HANDLERS: Record<string, () => Promise<Record<string, unknown>>> = {
+  './dist/hooks/init.js': () => import('../../hooks/init.js'),
+};
+
 /** oclif's own warning format (loaded only when there is one to print). */
 export function leanWarn(message: string | Error): void {
   (require('@oclif/core/errors') as typeof import('@oclif/core/errors')).warn(message);
@@ -171,10 +179,10 @@ export function leanConfig(root: string, env: NodeJS.ProcessEnv = process.env): 
           const context = hookContext(self);
           for (const hook of p.hooks[event] ?? []) {
             try {
-              const module = (await import(pathToFileURL(join(p.root, hook.target)).href)) as Record<
-                string,
-                unknown
-              >;
+              const own = p.isRoot ? ROOT_HANDLERS[hook.target] : undefined;
+              const module = own
+                ? await own()
+                : ((await import(pathToFileURL(join(p.root, hook.target)).href)) as Record<string, unknown>);
               const fn = (module[hook.identifier] ??
                 (hook.identifier === 'default'
                   ? Object.values(module).find((m) => typeof m === 'function')
