@@ -19,9 +19,14 @@ const hook: Hook<'command_not_found'> = async function (options) {
     (c) => !hidden.has(c),
   );
   const shown = (commandId: string) => commandId.split(':').join(config.topicSeparator);
-  const near = closest(id, ids);
+  // With topics separated by spaces, oclif joins the arguments into the id (`strat demo` is
+  // `strat:demo`): the typed command is its first word unless the whole is near a command.
+  const word = id.split(':')[0]!;
+  const whole = closest(id, ids);
+  const typed = whole ? id : word;
+  const near = whole ?? closest(word, ids);
   process.stderr.write(
-    `blast: ${shown(id)} is not a blast command${near ? `; did you mean \`blast ${shown(near)}\`?` : '.'}\n` +
+    `blast: ${shown(typed)} is not a blast command${near ? `; did you mean \`blast ${shown(near)}\`?` : '.'}\n` +
       `  Run \`blast help\` for the list of commands.\n`,
   );
   return this.exit(127);

@@ -103,8 +103,11 @@ function loadPlugins(root: string, env: NodeJS.ProcessEnv): Map<string, LeanPlug
   if (user && Array.isArray(user.oclif?.plugins) && user.oclif.plugins.length > 0) return undefined;
   const plugins = new Map<string, LeanPlugin>();
   plugins.set(String(pjson.name), plugin(root, pjson, true));
+  // As oclif: the core plugins are those of oclif.plugins that are dependencies of the package.
+  const dependencies = (pjson.dependencies ?? {}) as Record<string, unknown>;
   for (const name of (oclif.plugins ?? []) as unknown[]) {
     if (typeof name !== 'string' || /[*?{[]/.test(name)) return undefined;
+    if (!Object.hasOwn(dependencies, name)) continue;
     const dir = join(root, 'node_modules', name);
     const own = readJson(join(dir, 'package.json')) as LeanPlugin['pjson'] | undefined;
     if (!own || own.name !== name) return undefined;
