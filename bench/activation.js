@@ -5,7 +5,8 @@
 //   node bench/activation.js [--n 21] [--python SPEC] [--settle MS] [--keep]
 //
 // Goal (issue 15): both ≤ 2× `node -e 0`, medians of the same run. Each round: `node -e 0`, then
-// `blast start bench`, then `blast kill`, each timed by bash itself ($EPOCHREALTIME) around the
+// `blast start bench`, `blast kill`, and the same start through oclif (the path every activation
+// took before the lean one) and its kill, each timed by bash itself ($EPOCHREALTIME) around the
 // call, so the function's own work (mktemp, sourcing the script) counts as the user pays it.
 // --settle (default 400 ms) pauses before every timed call: a start spawns the environment's
 // daemon (a Node process booting for ~0.1 s of CPU), which would otherwise land on the next call
@@ -88,6 +89,10 @@ for ((i = 0; i < ${opts.n}; i++)); do
   [ -n "\${BLAST_SHELL_STATE:-}" ] || { echo "start did not activate" >&2; exit 1; }
   t blast kill
   [ -z "\${BLAST_SHELL_STATE:-}" ] || { echo "kill did not deactivate" >&2; exit 1; }
+  # The same start through oclif (a flag the lean path leaves to it; through the function the
+  # function's shell is used whatever --shell says): what every activation cost before it.
+  t blast start bench --shell bash
+  t blast kill
 done
 `;
   const file = join(tmp, 'bench.sh');
@@ -101,23 +106,32 @@ done
     maxBuffer: 64 << 20,
   });
   if (run.status !== 0) throw new Error(`bench shell failed (${run.status}): ${run.stderr.slice(-2000)}`);
-  const times = { node: [], start: [], kill: [] };
-  for (const line of run.stdout.trim().split('\n')) {
-    const [what, a, b] = line.split(' ');
-    const ms = (Number(b) - Number(a)) * 1000;
-    if (what === 'blast') times[times.start.length > times.kill.length ? 'kill' : 'start'].push(ms);
-    else times.node.push(ms);
-  }
+  const times = { node: [], start: [], kill: [], oclifStart: [] };
+  // Each round prints: node, start, kill, start through oclif, kill.
+  const order = ['node', 'start', 'kill', 'oclifStart', 'kill'];
+  run.stdout
+    .trim()
+    .split('\n')
+    .forEach((line, i) => {
+      const [, a, b] = line.split(' ');
+      times[order[i % order.length]].push((Number(b) - Number(a)) * 1000);
+    });
   const node = stats(times.node);
   const start = stats(times.start);
   const kill = stats(times.kill);
-  const ratios = { start: start.median / node.median, kill: kill.median / node.median };
+  const oclifStart = stats(times.oclifStart);
+  const ratios = {
+    start: start.median / node.median,
+    kill: kill.median / node.median,
+    oclifStart: oclifStart.median / node.median,
+  };
   const fmt = (ms) => `${ms.toFixed(1)} ms`;
   process.stdout.write(
     [
       `node -e 0            ${fmt(node.median)}`,
       `blast start EXISTING ${fmt(start.median)}  (${ratios.start.toFixed(2)}× node -e 0)`,
       `blast kill           ${fmt(kill.median)}  (${ratios.kill.toFixed(2)}× node -e 0)`,
+      `blast start EXISTING through oclif (before the lean path) ${fmt(oclifStart.median)}  (${ratios.oclifStart.toFixed(2)}× node -e 0)`,
       `medians of ${opts.n} rounds, round-robin in one bash through the blast function; goal ≤ 2.00×: ` +
         (ratios.start <= 2 && ratios.kill <= 2 ? 'met' : 'NOT met'),
       '',
@@ -129,7 +143,7 @@ done
   writeFileSync(
     join(out, `activation-${date.replace(/[:.]/g, '-')}.json`),
     JSON.stringify(
-      { date, node: process.version, rounds: opts.n, node0: node, start, kill, ratios },
+      { date, node: process.version, rounds: opts.n, node0: node, start, kill, oclifStart, ratios },
       null,
       2,
     ) + '\n',

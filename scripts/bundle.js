@@ -1,19 +1,20 @@
-// Bundles the activation's lean path (dist/lib/host/lean.js and what it imports of the core) into
-// dist/lean/: Node 20 loads each ES module separately (resolve, read, compile, link), and for the
-// thirty-odd modules of `blast start` that costs as much as Node's own start-up. Parts loaded only
-// now and then (creation, recovery) stay in chunks of their own, loaded when used. Packages in
-// node_modules and plugins stay outside: they are loaded as oclif would load them.
+// Bundles what the activation's lean path loads, so Node 20 loads a few files instead of dozens:
+// it loads each ES module separately (resolve, read, compile, link), and for the seventy-odd
+// modules of `blast start` that costs as much as Node's own start-up.
+//  - the core: dist/lib/host/lean.js and what it imports, into dist/lean/ (parts loaded only now
+//    and then, such as creation and recovery, stay in chunks of their own, loaded when used);
+//  - each bundled plugin's event handlers, into the plugin's dist/ as `<name>.lean.js` (beside
+//    the modules they come from, so `import.meta.url` still points where it did), with a map
+//    dist/lean-hooks.json from each handler's path to its bundle and the handler file's mtime:
+//    the lean path uses a bundle only while the file it was made from is unchanged.
+// Packages in node_modules stay outside. oclif itself still loads the handlers by their paths.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const outdir = join(root, 'dist', 'lean');
-rmSync(outdir, { recursive: true, force: true });
-await build({
-  entryPoints: [join(root, 'dist', 'lib', 'host', 'lean.js')],
-  outdir,
+const common = {
   bundle: true,
   splitting: true,
   format: 'esm',
@@ -21,5 +22,45 @@ await build({
   target: 'node20',
   packages: 'external',
   logLevel: 'warning',
-});
+};
+
+const outdir = join(root, 'dist', 'lean');
+rmSync(outdir, { recursive: true, force: true });
+await build({ ...common, entryPoints: [join(root, 'dist', 'lib', 'host', 'lean.js')], outdir });
 console.log('bundle: dist/lean/lean.js');
+
+for (const name of readdirSync(join(root, 'plugins'))) {
+  const dir = join(root, 'plugins', name);
+  let pjson;
+  try {
+    pjson = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  } catch {
+    continue;
+  }
+  const dist = join(dir, 'dist');
+  for (const file of readdirSync(dist, { withFileTypes: true }))
+    if (file.isFile() && file.name.endsWith('.lean.js')) rmSync(join(dist, file.name));
+  const targets = [
+    ...new Set(
+      Object.values(pjson.oclif?.hooks ?? {})
+        .flat()
+        .map((h) => (typeof h === 'string' ? h : h.target)),
+    ),
+  ].filter((t) => typeof t === 'string' && t.startsWith('./dist/') && t.endsWith('.js'));
+  const names = targets.map((t) => basename(t, '.js'));
+  if (targets.length === 0 || new Set(names).size !== names.length) continue;
+  await build({
+    ...common,
+    entryPoints: Object.fromEntries(targets.map((t, i) => [`${names[i]}.lean`, join(dir, t)])),
+    outdir: dist,
+    chunkNames: 'chunk-[hash].lean',
+  });
+  const map = Object.fromEntries(
+    targets.map((t, i) => [
+      t,
+      { bundle: `./dist/${names[i]}.lean.js`, mtimeMs: statSync(join(dir, t)).mtimeMs },
+    ]),
+  );
+  writeFileSync(join(dist, 'lean-hooks.json'), JSON.stringify(map, null, 2) + '\n');
+  console.log(`bundle: ${pjson.name} (${targets.length} handlers)`);
+}

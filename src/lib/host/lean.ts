@@ -11,7 +11,7 @@
  * a plugin answering one of oclif's own lifecycle events, debugging.
  */
 import type { Interfaces } from '@oclif/core';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,8 @@ type Config = Interfaces.Config;
 interface HookTarget {
   target: string;
   identifier: string;
+  /** The bundle scripts/bundle.js made of it, while the handler file is the one it was made from. */
+  bundle?: string;
 }
 
 interface LeanPlugin {
@@ -69,6 +71,21 @@ function hooksOf(pjson: LeanPlugin['pjson']): Record<string, HookTarget[]> {
   return out;
 }
 
+/** Point each handler at its bundle (see scripts/bundle.js) where one was made from it as it is now. */
+function withBundles(root: string, hooks: Record<string, HookTarget[]>): Record<string, HookTarget[]> {
+  const map = readJson(join(root, 'dist', 'lean-hooks.json')) as
+    Record<string, { bundle?: unknown; mtimeMs?: unknown }> | undefined;
+  if (!map) return hooks;
+  for (const list of Object.values(hooks))
+    for (const hook of list) {
+      const made = map[hook.target];
+      if (typeof made?.bundle !== 'string') continue;
+      const now = statSync(join(root, hook.target), { throwIfNoEntry: false })?.mtimeMs;
+      if (now !== undefined && now === made.mtimeMs) hook.bundle = made.bundle;
+    }
+  return hooks;
+}
+
 function plugin(root: string, pjson: LeanPlugin['pjson'], isRoot: boolean): LeanPlugin {
   const name = String(pjson.name);
   return {
@@ -76,7 +93,7 @@ function plugin(root: string, pjson: LeanPlugin['pjson'], isRoot: boolean): Lean
     version: String(pjson.version),
     root,
     pjson,
-    hooks: hooksOf(pjson),
+    hooks: isRoot ? hooksOf(pjson) : withBundles(root, hooksOf(pjson)),
     isRoot,
     type: 'core',
     alias: name,
@@ -185,7 +202,10 @@ export function leanConfig(root: string, env: NodeJS.ProcessEnv = process.env): 
               const own = p.isRoot ? ROOT_HANDLERS[hook.target] : undefined;
               const module = own
                 ? await own()
-                : ((await import(pathToFileURL(join(p.root, hook.target)).href)) as Record<string, unknown>);
+                : ((await import(pathToFileURL(join(p.root, hook.bundle ?? hook.target)).href)) as Record<
+                    string,
+                    unknown
+                  >);
               const fn = (module[hook.identifier] ??
                 (hook.identifier === 'default'
                   ? Object.values(module).find((m) => typeof m === 'function')
