@@ -6,6 +6,7 @@
  */
 import type { Interfaces } from '@oclif/core';
 import { createRequire } from 'node:module';
+import type * as FlagsModule from '@oclif/core/flags';
 import type { SettingSpec, SettingValue, Settings } from './hooks.js';
 import { BlastError, ExitCode, messageOf } from './errors.js';
 import { runPhase } from './phases.js';
@@ -72,7 +73,7 @@ function specProblem(
 export function settingFlags(specs: readonly OwnedSpec[]): Interfaces.FlagInput {
   // Loaded here, not with the module: the activation's lean path (lib/host/lean.ts) reads
   // settings without oclif.
-  const Flags = createRequire(import.meta.url)('@oclif/core/flags') as typeof import('@oclif/core/flags');
+  const Flags = createRequire(import.meta.url)('@oclif/core/flags') as typeof FlagsModule;
   const flags: Interfaces.FlagInput = {};
   for (const spec of specs) {
     const description = `${spec.description} (setting of ${spec.plugin}; stored with the environment)`;

@@ -11,6 +11,7 @@
  * a plugin answering one of oclif's own lifecycle events, debugging.
  */
 import type { Interfaces } from '@oclif/core';
+import type * as Errors from '@oclif/core/errors';
 import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
@@ -167,7 +168,7 @@ const ROOT_HANDLERS: Record<string, () => Promise<Record<string, unknown>>> = {
 
 /** oclif's own warning format (loaded only when there is one to print). */
 export function leanWarn(message: string | Error): void {
-  (require('@oclif/core/errors') as typeof import('@oclif/core/errors')).warn(message);
+  (require('@oclif/core/errors') as typeof Errors).warn(message);
 }
 
 /** A stand-in for oclif's Config with what Blast's core and its plugins' event handlers use. */
