@@ -27,10 +27,23 @@ if (process.argv.length === 3 && process.argv[2] === '--version') {
 async function lean() {
   const [command] = process.argv.slice(2);
   if ((command !== 'start' && command !== 'kill') || !process.env.BLAST_SHELL) return false;
-  const { runLean } = await import('../dist/lean/lean.js');
+  // The bundle while it is of the files as they are (see scripts/bundle.js), else the modules.
+  const { readFileSync, statSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { fileURLToPath } = await import('node:url');
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  let fresh = false;
   try {
-    const { fileURLToPath } = await import('node:url');
-    const status = await runLean(fileURLToPath(new URL('..', import.meta.url)), process.argv.slice(2));
+    const inputs = JSON.parse(readFileSync(join(root, 'dist', 'lean', 'inputs.json'), 'utf8'));
+    fresh = Object.entries(inputs).every(
+      ([file, mtimeMs]) => statSync(join(root, file), { throwIfNoEntry: false })?.mtimeMs === mtimeMs,
+    );
+  } catch {
+    // no bundle
+  }
+  const { runLean } = await import(fresh ? '../dist/lean/lean.js' : '../dist/lib/host/lean.js');
+  try {
+    const status = await runLean(root, process.argv.slice(2));
     if (status === undefined) return false;
     process.exitCode = status;
   } catch (error) {

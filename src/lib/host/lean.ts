@@ -72,17 +72,23 @@ function hooksOf(pjson: LeanPlugin['pjson']): Record<string, HookTarget[]> {
   return out;
 }
 
-/** Point each handler at its bundle (see scripts/bundle.js) where one was made from it as it is now. */
+/** Whether every file a bundle was made from (relative to `base`) still has its mtime then. */
+function unchanged(base: string, inputs: unknown): boolean {
+  if (typeof inputs !== 'object' || inputs === null) return false;
+  return Object.entries(inputs).every(
+    ([file, mtimeMs]) => statSync(join(base, file), { throwIfNoEntry: false })?.mtimeMs === mtimeMs,
+  );
+}
+
+/** Point each handler at its bundle (see scripts/bundle.js) while the bundle is of the files as they are. */
 function withBundles(root: string, hooks: Record<string, HookTarget[]>): Record<string, HookTarget[]> {
   const map = readJson(join(root, 'dist', 'lean-hooks.json')) as
-    Record<string, { bundle?: unknown; mtimeMs?: unknown }> | undefined;
-  if (!map) return hooks;
+    { hooks?: Record<string, unknown>; inputs?: unknown } | undefined;
+  if (!map?.hooks || !unchanged(root, map.inputs)) return hooks;
   for (const list of Object.values(hooks))
     for (const hook of list) {
-      const made = map[hook.target];
-      if (typeof made?.bundle !== 'string') continue;
-      const now = statSync(join(root, hook.target), { throwIfNoEntry: false })?.mtimeMs;
-      if (now !== undefined && now === made.mtimeMs) hook.bundle = made.bundle;
+      const bundle = map.hooks[hook.target];
+      if (typeof bundle === 'string') hook.bundle = bundle;
     }
   return hooks;
 }
