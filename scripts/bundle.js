@@ -5,12 +5,14 @@
 //    and then, such as creation and recovery, stay in chunks of their own, loaded when used);
 //  - each bundled plugin's event handlers, into the plugin's dist/ as `<name>.lean.js` (beside
 //    the modules they come from, so `import.meta.url` still points where it did), with a map
-//    dist/lean-hooks.json from each handler's path to its bundle and the handler file's mtime:
-//    the lean path uses a bundle only while the file it was made from is unchanged.
+//    dist/lean-hooks.json from each handler's path to its bundle.
+// Each bundle's inputs are listed with their mtimes (dist/lean/inputs.json, and `inputs` in
+// lean-hooks.json): a bundle is used only while every file it was made from is unchanged (a
+// `tsc -b` without this step leaves the bundles behind, not wrong).
 // Packages in node_modules stay outside. oclif itself still loads the handlers by their paths.
 import { build } from 'esbuild';
 import { readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -24,9 +26,26 @@ const common = {
   logLevel: 'warning',
 };
 
+/** Every input of a build and its mtime, relative to `base`: a bundle is used only while they hold. */
+function inputsOf(metafile, base) {
+  return Object.fromEntries(
+    Object.keys(metafile.inputs).map((file) => {
+      const abs = join(root, file);
+      return [relative(base, abs), statSync(abs).mtimeMs];
+    }),
+  );
+}
+
 const outdir = join(root, 'dist', 'lean');
 rmSync(outdir, { recursive: true, force: true });
-await build({ ...common, entryPoints: [join(root, 'dist', 'lib', 'host', 'lean.js')], outdir });
+const core = await build({
+  ...common,
+  entryPoints: [join(root, 'dist', 'lib', 'host', 'lean.js')],
+  outdir,
+  metafile: true,
+  absWorkingDir: root,
+});
+writeFileSync(join(outdir, 'inputs.json'), JSON.stringify(inputsOf(core.metafile, root)) + '\n');
 console.log('bundle: dist/lean/lean.js');
 
 for (const name of readdirSync(join(root, 'plugins'))) {
@@ -49,18 +68,18 @@ for (const name of readdirSync(join(root, 'plugins'))) {
   ].filter((t) => typeof t === 'string' && t.startsWith('./dist/') && t.endsWith('.js'));
   const names = targets.map((t) => basename(t, '.js'));
   if (targets.length === 0 || new Set(names).size !== names.length) continue;
-  await build({
+  const made = await build({
     ...common,
     entryPoints: Object.fromEntries(targets.map((t, i) => [`${names[i]}.lean`, join(dir, t)])),
     outdir: dist,
     chunkNames: 'chunk-[hash].lean',
+    metafile: true,
+    absWorkingDir: root,
   });
-  const map = Object.fromEntries(
-    targets.map((t, i) => [
-      t,
-      { bundle: `./dist/${names[i]}.lean.js`, mtimeMs: statSync(join(dir, t)).mtimeMs },
-    ]),
-  );
+  const map = {
+    hooks: Object.fromEntries(targets.map((t, i) => [t, `./dist/${names[i]}.lean.js`])),
+    inputs: inputsOf(made.metafile, dir),
+  };
   writeFileSync(join(dist, 'lean-hooks.json'), JSON.stringify(map, null, 2) + '\n');
   console.log(`bundle: ${pjson.name} (${targets.length} handlers)`);
 }
