@@ -92,7 +92,7 @@ describe('revisions and blast history (real CLI, real pip)', function () {
     shimPip('install', 'alpha==1.0');
     const revs = revisions();
     expect(revs.map((r) => [r.n, r.source])).to.deep.equal([
-      [1, 'outside'],
+      [1, 'created'],
       [2, 'pip'],
     ]);
     expect(revs[1]!.detail).to.match(/^install alpha==1\.0 --no-index/);

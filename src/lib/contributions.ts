@@ -35,6 +35,7 @@ export const CORE_BLAST_VARIABLES: ReadonlySet<string> = new Set([
   'BLAST_AUTO',
   'BLAST_HOME',
   'BLAST_CACHE_DIR',
+  'BLAST_DEBUG',
   'BLAST_KEEP_REVISIONS',
   'BLAST_LINK_MODE',
   'BLAST_OCI_CHUNK_BYTES',

@@ -23,6 +23,11 @@ export interface EnvConfig {
   variables: Record<string, string>;
   /** Plugin settings (`blast start --<setting>`, `blast config`); absent in files older than API 1.2. */
   settings?: Record<string, SettingValue>;
+  /**
+   * A venv another tool made, taken in by `blast start`: which tool (from its pyvenv.cfg), when,
+   * and the files Blast added to it (nothing of the venv's own was changed).
+   */
+  adopted?: { madeBy: string; at: string; added: string[] };
 }
 
 /** A value no process environment can carry: exec's environment is NUL-terminated strings. */
@@ -163,6 +168,22 @@ export async function changeEnvConfig(
     if (next === undefined) return config;
     await writeEnvConfig(envPath, next);
     return next;
+  });
+}
+
+/**
+ * Write the config of a venv Blast takes in, unless another start wrote one meanwhile: the config
+ * the environment has afterwards, and whether it is this one.
+ */
+export async function adoptEnvConfig(
+  envPath: string,
+  config: EnvConfig,
+): Promise<{ config: EnvConfig; written: boolean }> {
+  return underConfigLock(envPath, async () => {
+    const theirs = await readEnvConfig(envPath);
+    if (theirs) return { config: theirs, written: false };
+    await writeEnvConfig(envPath, config);
+    return { config, written: true };
   });
 }
 

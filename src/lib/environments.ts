@@ -109,9 +109,9 @@ export async function loadEnv(target: Target, env: Env = process.env): Promise<L
   if (!(await pathExists(target.path))) return undefined;
   if (await pathExists(join(target.path, 'pyvenv.cfg'))) {
     throw new BlastError(
-      `${target.path} is a virtual environment Blast did not create.`,
+      `${target.path} is a virtual environment Blast did not create (and has not taken in yet).`,
       ExitCode.usage,
-      'Blast manages only environments it creates; pick another --path or name.',
+      `\`blast start ${target.kind === 'named' ? shellArg(target.name) : `--path ${shellArg(target.path)}`}\` takes it in: Blast adds its blast.json, and the venv stays as it is.`,
     );
   }
   throw new BlastError(
@@ -220,6 +220,10 @@ export async function createEnv(
       `blast: warning: ${info.name} was created but not registered: ${messageOf(error)}\n`,
     );
   }
+  // Revision 1: the environment as created, so the first change made around the shim (which the
+  // daemon records) is revision 2 and can be undone.
+  const { recordFirst } = await import('./store/first-revision.js');
+  recordFirst(info.path, ctx.env, 'created');
   return { info, config };
 }
 

@@ -60,3 +60,24 @@ export function diskFullError(
 export function asUserError(error: unknown): BlastError | undefined {
   return isBlastError(error) ? error : diskFullError(error);
 }
+
+/**
+ * process.cwd() throws `ENOENT … uv_cwd` once the directory the shell is in was deleted. Every
+ * command that needs the current directory asks for it, so this is caught once, where a
+ * command's error is shown.
+ */
+function cwdGone(error: unknown): boolean {
+  const e = error as NodeJS.ErrnoException | undefined;
+  return e?.code === 'ENOENT' && e.syscall === 'uv_cwd';
+}
+
+/** What a command shows of `error`: asUserError's, and a deleted current directory said plainly. */
+export function userErrorOf(error: unknown): BlastError | undefined {
+  if (cwdGone(error))
+    return new BlastError(
+      'The current directory no longer exists (it was deleted or moved away).',
+      ExitCode.failure,
+      '`cd` to a directory that exists, then run the command again.',
+    );
+  return asUserError(error);
+}

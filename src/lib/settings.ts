@@ -5,7 +5,8 @@
  * stays the plugin's business.
  */
 import type { Interfaces } from '@oclif/core';
-import * as Flags from '@oclif/core/flags';
+import { createRequire } from 'node:module';
+import type * as FlagsModule from '@oclif/core/flags';
 import type { SettingSpec, SettingValue, Settings } from './hooks.js';
 import { BlastError, ExitCode, messageOf } from './errors.js';
 import { runPhase } from './phases.js';
@@ -23,6 +24,8 @@ export const RESERVED_SETTING_NAMES: ReadonlySet<string> = new Set([
   'env',
   'unset-env',
   'shell',
+  'here',
+  'force',
   'help',
   'version',
 ]);
@@ -68,6 +71,9 @@ function specProblem(
 
 /** oclif flags for `blast start` (and help), one per setting. */
 export function settingFlags(specs: readonly OwnedSpec[]): Interfaces.FlagInput {
+  // Loaded here, not with the module: the activation's lean path (lib/host/lean.ts) reads
+  // settings without oclif.
+  const Flags = createRequire(import.meta.url)('@oclif/core/flags') as typeof FlagsModule;
   const flags: Interfaces.FlagInput = {};
   for (const spec of specs) {
     const description = `${spec.description} (setting of ${spec.plugin}; stored with the environment)`;

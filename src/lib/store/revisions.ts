@@ -28,7 +28,11 @@ export type RevisionSource =
   /** `blast load --lock`. */
   | 'lock'
   /** `blast record` without --source. */
-  | 'record';
+  | 'record'
+  /** The environment as Blast created it (revision 1). */
+  | 'created'
+  /** A venv made by another tool as Blast found it when it took it in (revision 1). */
+  | 'adopted';
 
 export const REVISION_SOURCES: readonly RevisionSource[] = [
   'pip',
@@ -37,6 +41,8 @@ export const REVISION_SOURCES: readonly RevisionSource[] = [
   'load',
   'lock',
   'record',
+  'created',
+  'adopted',
 ];
 
 export interface RevisionChange {

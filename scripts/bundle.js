@@ -1,0 +1,85 @@
+// Bundles what the activation's lean path loads, so Node 20 loads a few files instead of dozens:
+// it loads each ES module separately (resolve, read, compile, link), and for the seventy-odd
+// modules of `blast start` that costs as much as Node's own start-up.
+//  - the core: dist/lib/host/lean.js and what it imports, into dist/lean/ (parts loaded only now
+//    and then, such as creation and recovery, stay in chunks of their own, loaded when used);
+//  - each bundled plugin's event handlers, into the plugin's dist/ as `<name>.lean.js` (beside
+//    the modules they come from, so `import.meta.url` still points where it did), with a map
+//    dist/lean-hooks.json from each handler's path to its bundle.
+// Each bundle's inputs are listed with their mtimes (dist/lean/inputs.json, and `inputs` in
+// lean-hooks.json): a bundle is used only while every file it was made from is unchanged (a
+// `tsc -b` without this step leaves the bundles behind, not wrong).
+// Packages in node_modules stay outside. oclif itself still loads the handlers by their paths.
+import { build } from 'esbuild';
+import { readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const common = {
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  packages: 'external',
+  logLevel: 'warning',
+};
+
+/** Every input of a build and its mtime, relative to `base`: a bundle is used only while they hold. */
+function inputsOf(metafile, base) {
+  return Object.fromEntries(
+    Object.keys(metafile.inputs).map((file) => {
+      const abs = join(root, file);
+      return [relative(base, abs), statSync(abs).mtimeMs];
+    }),
+  );
+}
+
+const outdir = join(root, 'dist', 'lean');
+rmSync(outdir, { recursive: true, force: true });
+const core = await build({
+  ...common,
+  entryPoints: [join(root, 'dist', 'lib', 'host', 'lean.js')],
+  outdir,
+  metafile: true,
+  absWorkingDir: root,
+});
+writeFileSync(join(outdir, 'inputs.json'), JSON.stringify(inputsOf(core.metafile, root)) + '\n');
+console.log('bundle: dist/lean/lean.js');
+
+for (const name of readdirSync(join(root, 'plugins'))) {
+  const dir = join(root, 'plugins', name);
+  let pjson;
+  try {
+    pjson = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  } catch {
+    continue;
+  }
+  const dist = join(dir, 'dist');
+  for (const file of readdirSync(dist, { withFileTypes: true }))
+    if (file.isFile() && file.name.endsWith('.lean.js')) rmSync(join(dist, file.name));
+  const targets = [
+    ...new Set(
+      Object.values(pjson.oclif?.hooks ?? {})
+        .flat()
+        .map((h) => (typeof h === 'string' ? h : h.target)),
+    ),
+  ].filter((t) => typeof t === 'string' && t.startsWith('./dist/') && t.endsWith('.js'));
+  const names = targets.map((t) => basename(t, '.js'));
+  if (targets.length === 0 || new Set(names).size !== names.length) continue;
+  const made = await build({
+    ...common,
+    entryPoints: Object.fromEntries(targets.map((t, i) => [`${names[i]}.lean`, join(dir, t)])),
+    outdir: dist,
+    chunkNames: 'chunk-[hash].lean',
+    metafile: true,
+    absWorkingDir: root,
+  });
+  const map = {
+    hooks: Object.fromEntries(targets.map((t, i) => [t, `./dist/${names[i]}.lean.js`])),
+    inputs: inputsOf(made.metafile, dir),
+  };
+  writeFileSync(join(dist, 'lean-hooks.json'), JSON.stringify(map, null, 2) + '\n');
+  console.log(`bundle: ${pjson.name} (${targets.length} handlers)`);
+}
