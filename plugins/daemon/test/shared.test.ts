@@ -7,23 +7,12 @@
  * `check --fix`.
  */
 import { expect } from 'chai';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { build } from 'esbuild';
 import { living, readPidFile } from '../src/client.js';
 import { listRevisions, ObjectStore } from '../../../test/support/core.js';
-import { createAndLeave, REPO } from '../../../test/support/cli.js';
+import { createAndLeave } from '../../../test/support/cli.js';
 import {
   blast,
   daemonBox,
@@ -32,6 +21,7 @@ import {
   install,
   killDaemons,
   pathsOf,
+  PLUGIN,
   sitePackages,
   startedShell,
   status,
@@ -218,14 +208,9 @@ describe('one daemon per user, several environments (real CLI, real bash, real p
     let box: Box;
     let shells: Shell[] = [];
     let procs: ChildProcess[] = [];
-    let oldMain: string;
-    let built: string;
+    /** A stand-in for the old daemon: what the new code relies on to find and stop one (see there). */
+    const oldMain = join(PLUGIN, 'test', 'fixtures', 'old', 'daemon', 'main.js');
 
-    before(async () => {
-      built = mkdtempSync(join(tmpdir(), 'blast-old-daemon-'));
-      oldMain = await buildOldDaemon(built);
-    });
-    after(() => rmSync(built, { recursive: true, force: true }));
     beforeEach(() => {
       box = daemonBox();
       shells = [];
@@ -298,29 +283,3 @@ describe('one daemon per user, several environments (real CLI, real bash, real p
     });
   });
 });
-
-/**
- * The daemon of the Blast before the per-user daemon, built from git (the parent of the commit
- * that removed its `paths.ts`) into one file whose path ends in `daemon/main.js`, as installed.
- */
-async function buildOldDaemon(dir: string): Promise<string> {
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: REPO, encoding: 'utf8' });
-  const removed = git('rev-list', '-1', 'HEAD', '--', 'plugins/daemon/src/paths.ts').trim();
-  const files = git('ls-tree', '-r', '--name-only', `${removed}^`, 'plugins/daemon/src').trim().split('\n');
-  for (const file of files) {
-    mkdirSync(join(dir, file, '..'), { recursive: true });
-    writeFileSync(join(dir, file), git('show', `${removed}^:${file}`));
-  }
-  const out = join(dir, 'old', 'daemon', 'main.js');
-  await build({
-    entryPoints: [join(dir, 'plugins/daemon/src/daemon/main.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    outfile: out,
-    nodePaths: [join(REPO, 'node_modules')],
-    logLevel: 'silent',
-  });
-  writeFileSync(join(dir, 'old', 'package.json'), '{"type": "commonjs"}');
-  return out;
-}
