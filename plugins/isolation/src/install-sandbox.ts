@@ -16,6 +16,7 @@
  * not, one notice (once per machine, remembered in the cache) and pip runs as it would without.
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -100,13 +101,15 @@ function probeKey(bwrap: string | undefined): string {
   return JSON.stringify([bwrap ?? null, mtime, release(), process.getuid?.() ?? -1, sysctls]);
 }
 
-function cacheFile(ctx: BlastContext): string {
-  return join(ctx.cacheDir, 'isolation', 'install-sandbox.json');
+/** One file per answer's key: machines (and tests) with two PATHs do not overwrite each other's. */
+function cacheFile(ctx: BlastContext, key: string): string {
+  const id = createHash('sha256').update(key).digest('hex').slice(0, 16);
+  return join(ctx.cacheDir, 'isolation', `install-sandbox-${id}.json`);
 }
 
-function readCache(ctx: BlastContext): ProbeCache | undefined {
+function readCache(ctx: BlastContext, key: string): ProbeCache | undefined {
   try {
-    return JSON.parse(readFileSync(cacheFile(ctx), 'utf8')) as ProbeCache;
+    return JSON.parse(readFileSync(cacheFile(ctx, key), 'utf8')) as ProbeCache;
   } catch {
     return undefined;
   }
@@ -114,7 +117,7 @@ function readCache(ctx: BlastContext): ProbeCache | undefined {
 
 function writeCache(ctx: BlastContext, value: ProbeCache): void {
   try {
-    const file = cacheFile(ctx);
+    const file = cacheFile(ctx, value.key);
     mkdirSync(join(ctx.cacheDir, 'isolation'), { recursive: true, mode: 0o700 });
     const temp = `${file}.${process.pid}.tmp`;
     writeFileSync(temp, JSON.stringify(value), { mode: 0o600 });
@@ -125,10 +128,10 @@ function writeCache(ctx: BlastContext, value: ProbeCache): void {
 }
 
 /** Whether installs can be sandboxed here: probed once (a bwrap that starts `true`), then cached. */
-export function probeInstallSandbox(ctx: BlastContext): Probe & { noticed?: boolean } {
+export function probeInstallSandbox(ctx: BlastContext): Probe & { key: string; noticed?: boolean } {
   const bwrap = findExecutable('bwrap', ctx.env as NodeJS.ProcessEnv);
   const key = probeKey(bwrap);
-  const cached = readCache(ctx);
+  const cached = readCache(ctx, key);
   if (cached && cached.key === key) return cached;
   let probe: Probe;
   if (!bwrap) {
@@ -151,13 +154,13 @@ export function probeInstallSandbox(ctx: BlastContext): Probe & { noticed?: bool
             why: `bubblewrap cannot create a user namespace here (${(run.stderr || run.error?.message || `exit ${run.status}`).trim()}); enable them: sysctl -w kernel.unprivileged_userns_clone=1 (Debian), sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 (Ubuntu 24.04)`,
           };
   }
-  writeCache(ctx, { ...probe, key, ...(cached?.noticed && !probe.ok ? { noticed: true } : {}) });
-  return probe;
+  writeCache(ctx, { ...probe, key });
+  return { ...probe, key };
 }
 
 /** The notice where installs cannot be sandboxed, once per machine (remembered with the probe). */
-function noticeOnce(ctx: BlastContext, probe: Probe): void {
-  const cached = readCache(ctx);
+function noticeOnce(ctx: BlastContext, probe: Probe & { key: string }): void {
+  const cached = readCache(ctx, probe.key);
   if (cached?.noticed) return;
   process.stderr.write(
     `blast: note: pip's builds and installs are not sandboxed on this machine: ${probe.why}. (Shown once; \`blast check\` says it again.)\n`,
