@@ -78,11 +78,6 @@ function world(name) {
       BLAST_SHELL_SCRIPT: script,
       BLAST_SHELL_PID: String(process.pid),
     });
-    run(process.execPath, [bin, 'kill'], {
-      BLAST_SHELL: 'bash',
-      BLAST_SHELL_SCRIPT: script,
-      BLAST_SHELL_PID: String(process.pid),
-    });
     return join(env.BLAST_HOME, 'envs', envName);
   };
   const cleanup = () => {

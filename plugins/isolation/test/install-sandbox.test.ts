@@ -22,7 +22,6 @@ import { join } from 'node:path';
 import { BIN, blast, sandbox, type Run, type Sandbox } from '../../../test/support/cli.js';
 import { buildSdist, type TinySdist } from '../../../test/support/sdists.js';
 import { isolatedPipEnv } from '../../../test/support/wheels.js';
-import { pipPaths } from '../../../src/lib/transaction/pip-process.js';
 import { installBwrapArgs, verdictOf } from '../src/install-sandbox.js';
 import { configure, makeEnv, unset } from './support.js';
 
@@ -228,23 +227,6 @@ describe('isolation: install sandbox (real bubblewrap, real pip builds)', functi
 });
 
 describe('isolation: install sandbox (unit)', () => {
-  it('pip paths: `--report -` names no path; a project is writable, a wheel and a requirements file readable', () => {
-    const dir = mkdtempSync(join(process.env.TMPDIR ?? '/tmp', 'blast-pp-'));
-    try {
-      mkdirSync(join(dir, 'proj'));
-      writeFileSync(join(dir, 'proj', 'pyproject.toml'), '');
-      writeFileSync(join(dir, 'a-1.0-py3-none-any.whl'), '');
-      writeFileSync(join(dir, 'req.txt'), '-e ./proj\n./a-1.0-py3-none-any.whl\nrequests==1\n');
-      const paths = pipPaths(['install', '--dry-run', '--report', '-', '-r', 'req.txt', 'requests'], dir);
-      expect(paths.writable).to.deep.equal([join(dir, 'proj')]);
-      expect(paths.readable.sort()).to.deep.equal(
-        [join(dir, 'a-1.0-py3-none-any.whl'), join(dir, 'req.txt')].sort(),
-      );
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
   it('bwrap: the home and Blast home are never made writable, the home is read-only', () => {
     const { args } = installBwrapArgs({
       cwd: '/home/u',
