@@ -220,8 +220,10 @@ export function installBwrapArgs(place: InstallPlace): {
   hidden: string[];
   exposed: string[];
 } {
+  // Not --die-with-parent: as without the sandbox, pip outlives a Blast killed while it runs, and
+  // the next command waits for it (the journal records bwrap's pid, whose environment has
+  // BLAST_TRANSACTION) before it undoes the change.
   const args = [
-    '--die-with-parent',
     '--unshare-user',
     '--unshare-pid',
     '--unshare-ipc',
