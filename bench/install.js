@@ -8,9 +8,10 @@
 //   sandbox  the install sandbox (issue 18): the same tiny-wheel `blast pip -- install` with
 //            BLAST_INSTALL_SANDBOX=on and =off, alternating; the whole command (its dry run,
 //            pip, pip check: three sandboxed pips) and its pip phase alone (BLAST_TIMING).
+//            Then the same pip alone, bare and under the plugin's bwrap command line.
 //            Goal: ≤ 50 ms added to the install.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -147,6 +148,44 @@ const SCENARIOS = {
           times[`${mode}Pip`].push(t.pip);
         }
       }
+      // The same pip alone, bare and under the very bwrap command line the isolation plugin
+      // builds (no Blast around it): what the sandbox adds to one pip process, with less noise.
+      const { installBwrapArgs } = await import(
+        join(repo, 'plugins', 'isolation', 'dist', 'install-sandbox.js')
+      );
+      const cache = join(w.env.HOME, '.cache', 'pip');
+      mkdirSync(cache, { recursive: true });
+      const { args: bwrapArgs } = installBwrapArgs({
+        cwd: w.env.HOME,
+        home: w.env.HOME,
+        blastHome: w.env.BLAST_HOME,
+        runtimeDirs: process.env.XDG_RUNTIME_DIR ? [process.env.XDG_RUNTIME_DIR] : [],
+        readable: [wheels],
+        writable: [envPath, cache],
+        runUser: existsSync('/run/user'),
+      });
+      const pipArgs = [
+        '-m',
+        'pip',
+        'install',
+        '-q',
+        '--no-index',
+        '--find-links',
+        wheels,
+        '--force-reinstall',
+        'benchtiny',
+      ];
+      times.barePip = [];
+      times.bwrapPip = [];
+      for (let i = 0; i < opts.n; i++) {
+        for (const mode of i % 2 ? ['bare', 'bwrap'] : ['bwrap', 'bare']) {
+          const r =
+            mode === 'bare'
+              ? w.run(python, pipArgs)
+              : w.run('bwrap', [...bwrapArgs, '--', python, ...pipArgs]);
+          times[`${mode}Pip`].push(r.ms);
+        }
+      }
       const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
       const row = {
         scenario: 'sandbox',
@@ -158,8 +197,12 @@ const SCENARIOS = {
         ratioWhole: m.onWhole / m.offWhole,
         addedPipMs: m.onPip - m.offPip,
         ratioPip: m.onPip / m.offPip,
+        addedOnePipMs: 0,
+        ratioOnePip: 0,
         goalMs: 50,
       };
+      row.addedOnePipMs = m.bwrapPip - m.barePip;
+      row.ratioOnePip = m.bwrapPip / m.barePip;
       console.log(
         ['SCENARIO', 'SANDBOX ON', 'OFF', 'RATIO', 'ADDED', 'PIP PHASE ON', 'OFF', 'RATIO', 'ADDED'].join(
           '\t',
@@ -176,6 +219,15 @@ const SCENARIOS = {
           fmt(m.offPip),
           `${row.ratioPip.toFixed(2)}x`,
           `${row.addedPipMs.toFixed(0)} ms`,
+        ].join('\t'),
+      );
+      console.log(
+        [
+          'one pip, bare vs in bwrap',
+          fmt(m.bwrapPip),
+          fmt(m.barePip),
+          `${row.ratioOnePip.toFixed(2)}x`,
+          `${row.addedOnePipMs.toFixed(0)} ms`,
         ].join('\t'),
       );
       console.log(
