@@ -186,6 +186,15 @@ const SCENARIOS = {
           times[`${mode}Pip`].push(r.ms);
         }
       }
+      // The sandbox's fixed cost alone: /bin/true bare and under the same bwrap command line.
+      times.bareTrue = [];
+      times.bwrapTrue = [];
+      for (let i = 0; i < 3 * opts.n; i++) {
+        for (const mode of i % 2 ? ['bare', 'bwrap'] : ['bwrap', 'bare']) {
+          const r = mode === 'bare' ? w.run('true', []) : w.run('bwrap', [...bwrapArgs, '--', 'true']);
+          times[`${mode}True`].push(r.ms);
+        }
+      }
       const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
       const row = {
         scenario: 'sandbox',
@@ -202,6 +211,7 @@ const SCENARIOS = {
         goalMs: 50,
       };
       row.addedOnePipMs = m.bwrapPip - m.barePip;
+      row.addedSetupMs = m.bwrapTrue - m.bareTrue;
       row.ratioOnePip = m.bwrapPip / m.barePip;
       console.log(
         ['SCENARIO', 'SANDBOX ON', 'OFF', 'RATIO', 'ADDED', 'PIP PHASE ON', 'OFF', 'RATIO', 'ADDED'].join(
@@ -231,7 +241,16 @@ const SCENARIOS = {
         ].join('\t'),
       );
       console.log(
-        `medians of ${opts.n} round-robin runs each; the whole command runs three sandboxed pips (the impact dry run, the install, pip check), the pip phase one; goal: ≤ 50 ms added`,
+        [
+          'setup: true, bare vs in bwrap',
+          fmt(m.bwrapTrue),
+          fmt(m.bareTrue),
+          `${(m.bwrapTrue / m.bareTrue).toFixed(2)}x`,
+          `${row.addedSetupMs.toFixed(0)} ms`,
+        ].join('\t'),
+      );
+      console.log(
+        `medians of ${opts.n} round-robin runs each (setup: ${3 * opts.n}); the whole command runs three sandboxed pips (the impact dry run, the install, pip check), the pip phase one; goal: ≤ 50 ms added`,
       );
       return row;
     } finally {

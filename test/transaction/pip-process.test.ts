@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pipPaths, pipWrapEvent } from '../../src/lib/transaction/pip-process.js';
+import { configuredPaths, pipPaths, pipWrapEvent } from '../../src/lib/transaction/pip-process.js';
 
 describe('transaction: the pip launcher', () => {
   it('pip paths: `--report -` names no path; a project is writable, a wheel and a requirements file readable', () => {
@@ -18,6 +18,31 @@ describe('transaction: the pip launcher', () => {
       expect(paths.readable.sort()).to.deep.equal(
         [join(dir, 'a-1.0-py3-none-any.whl'), join(dir, 'req.txt')].sort(),
       );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('pip configuration: PIP_CONSTRAINT, a file:// PIP_FIND_LINKS and a pip.conf value are read, PIP_TARGET written', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'blast pp '));
+    try {
+      mkdirSync(join(dir, 'links'));
+      mkdirSync(join(dir, 'conf links'));
+      writeFileSync(join(dir, 'constraints.txt'), '');
+      writeFileSync(join(dir, 'pip.conf'), `[global]\nfind-links = ${join(dir, 'links')}\n`);
+      const paths = configuredPaths(
+        {
+          PIP_CONSTRAINT: join(dir, 'constraints.txt'),
+          PIP_FIND_LINKS: `file://${encodeURI(join(dir, 'conf links'))}`,
+          PIP_TARGET: join(dir, 'target'),
+          PIP_NO_INDEX: '1',
+        },
+        [join(dir, 'pip.conf')],
+      );
+      expect(paths.readable.sort()).to.deep.equal(
+        [join(dir, 'constraints.txt'), join(dir, 'conf links'), join(dir, 'links')].sort(),
+      );
+      expect(paths.writable).to.deep.equal([dir]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -209,12 +209,61 @@ function interpreterPrefix(envPath: string): string[] {
   return [...new Set(out)].filter((p) => p !== '/');
 }
 
+/** PIP_* variables whose values pip writes into (the rest that name paths are read). */
+const WRITTEN_VARIABLES = new Set([
+  'PIP_TARGET',
+  'PIP_SRC',
+  'PIP_ROOT',
+  'PIP_PREFIX',
+  'PIP_LOG',
+  'PIP_LOG_FILE',
+]);
+
+/**
+ * Paths pip's configuration names outside the command line: PIP_* variables (PIP_CONSTRAINT, which
+ * the resolver plugin points at the environment's constraints; PIP_FIND_LINKS; a file:// index)
+ * and the values in pip's configuration files — every word that is an absolute path or a file://
+ * URL that exists.
+ */
+export function configuredPaths(env: Env, configFiles: readonly string[]): PipPaths {
+  const readable = new Set<string>();
+  const writable = new Set<string>();
+  const words = (text: string, into: Set<string>) => {
+    // pip splits a list on whitespace; a single value may be a path with spaces.
+    for (const word of new Set([text.trim(), ...text.split(/\s+/)])) {
+      if (!word.startsWith('/') && !word.startsWith('file://')) continue;
+      const path = localPath(word, '/');
+      if (path) into.add(path);
+      else if (into === writable && word === text.trim() && existsSync(dirname(word)))
+        into.add(dirname(word));
+    }
+  };
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith('PIP_') || !value || name === 'PIP_CONFIG_FILE' || name === 'PIP_CACHE_DIR')
+      continue;
+    words(value, WRITTEN_VARIABLES.has(name) ? writable : readable);
+  }
+  for (const file of configFiles) {
+    try {
+      for (const line of readFileSync(file, 'utf8').split(/\r?\n/)) {
+        const at = line.indexOf('=');
+        if (at > 0 && !/^\s*[#;]/.test(line)) words(line.slice(at + 1), readable);
+      }
+    } catch {
+      // unreadable: pip will say so
+    }
+  }
+  return { readable: [...readable], writable: [...writable] };
+}
+
 /** The wrap event of one pip process: what it must write and read, wherever it runs. */
 export function pipWrapEvent(launch: PipLaunch): Omit<WrapEvent, 'ctx'> {
   const envPath = resolve(launch.info.path);
   const cwd = launch.cwd ?? process.cwd();
   const named = pipPaths(launch.args, cwd);
   const cache = pipCacheDir(launch.env);
+  const configFiles = pipConfigFiles(launch.env, envPath);
+  const configured = configuredPaths(launch.env, configFiles);
   const environment: Record<string, string> = {};
   for (const [k, v] of Object.entries(launch.env)) if (v !== undefined) environment[k] = v;
   return {
@@ -224,8 +273,8 @@ export function pipWrapEvent(launch: PipLaunch): Omit<WrapEvent, 'ctx'> {
     args: ['-m', 'pip', ...launch.args],
     cwd,
     environment,
-    readable: [...named.readable, ...pipConfigFiles(launch.env, envPath), ...interpreterPrefix(envPath)],
-    writable: [envPath, ...(cache ? [cache] : []), ...named.writable],
+    readable: [...named.readable, ...configured.readable, ...configFiles, ...interpreterPrefix(envPath)],
+    writable: [envPath, ...(cache ? [cache] : []), ...named.writable, ...configured.writable],
     ...(cache ? { pipCache: cache } : {}),
   };
 }
