@@ -24,6 +24,7 @@ import { installedDists } from '../lib/store/index.js';
 import type { LockedDist, LockFormat, LockInputs, SkippedDist } from '../lib/lock/index.js';
 import type * as LockModule from '../lib/lock/index.js';
 import { drawTasks, runTasks, type TaskStep } from '../lib/tasks.js';
+import { wrapProcess } from '../lib/wrap.js';
 
 export interface Saved {
   name: string;
@@ -154,6 +155,8 @@ The environment is the active one, or the one --env or --path names.`;
           ctx.inputs = await lock!.lockInputs(info.path, installedDists(info.path), {
             env: process.env,
             note,
+            // pip's dry run builds sdists: it runs as every pip Blast runs (the install sandbox).
+            pip: { info, wrap: (event) => wrapProcess(this.config, event) },
           });
           return `Hashed ${ctx.inputs.locked.length} archive(s)`;
         },

@@ -441,6 +441,15 @@ export interface InstallEvent {
    * "pip's output goes to a pipe or a file, where a question would not be seen", …
    */
   notAsked?: string;
+  /**
+   * Runs this environment's pip the way Blast runs every pip (API 1.6): through the \`wrap\` event
+   * (purpose \`install\`), so a plugin's own pip (a dry run, \`pip check\`) is sandboxed as the
+   * install is. \`env\`: pip's variables (default: the command's). Output captured.
+   */
+  pip?(
+    args: readonly string[],
+    env?: Readonly<Record<string, string | undefined>>,
+  ): Promise<{ status: number; stdout: string; stderr: string }>;
 }
 
 /** What a \`preInstall\` handler adds to the pip run (API 1.2). */
@@ -455,8 +464,12 @@ export interface InstallContribution {
 /** A process Blast is about to start inside an environment (the \`wrap\` event, API 1.2). */
 export interface WrapEvent {
   env: EnvInfo;
-  /** \`run\`: \`blast run -- CMD\`; \`subshell\`: the activated subshell. */
-  purpose: 'run' | 'subshell';
+  /**
+   * \`run\`: \`blast run -- CMD\`; \`subshell\`: the activated subshell; \`install\` (API 1.6): a pip
+   * Blast runs in the environment (a transaction's, \`load --lock\`'s, a plugin's dry run or
+   * \`pip check\` through \`InstallEvent.pip\`): \`writable\` then says what pip writes.
+   */
+  purpose: 'run' | 'subshell' | 'install';
   command: string;
   args: string[];
   cwd: string;
@@ -467,6 +480,16 @@ export interface WrapEvent {
    * subshell's rc files (under the system temp dir): a sandbox with its own /tmp must bind them.
    */
   readable: string[];
+  /**
+   * For \`install\` (API 1.6): what pip must be able to write — the environment being changed,
+   * pip's cache, a local project named on the command line (a build writes into it: \`build/\`,
+   * \`*.egg-info\`), a \`--target\` or \`--report\` destination. \`readable\` has the other paths
+   * the command line names (wheels, sdists, requirement and constraint files, --find-links
+   * folders), pip's configuration files and the base interpreter's installation.
+   */
+  writable?: string[];
+  /** For \`install\` (API 1.6): pip's cache directory (also in \`writable\`), absent when off. */
+  pipCache?: string;
 }
 
 /**

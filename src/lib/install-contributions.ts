@@ -11,6 +11,8 @@ import { BlastError } from './errors.js';
 import { runPhase, type PluginResult } from './phases.js';
 import type { TransactionHooks } from './transaction/index.js';
 import { pipCommand } from './transaction/pip-args.js';
+import { runPipCapture, type PipWrap } from './transaction/pip-process.js';
+import { wrapProcess } from './wrap.js';
 
 const VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -85,11 +87,19 @@ export function askability(
  * `blast load --lock`): preInstall vetoes and adds to pip's environment, postInstall may fail it.
  */
 export function pluginTransactionHooks(config: Interfaces.Config): TransactionHooks {
+  const wrap: PipWrap = (event) => wrapProcess(config, event);
+  // A plugin's own pip (the resolver's dry run, pip check) runs as the install does (API 1.6).
+  const withPip = <T extends InstallEvent>(event: T): T => ({
+    ...event,
+    pip: (args: readonly string[], env?: Readonly<Record<string, string | undefined>>) =>
+      runPipCapture({ info: event.env, args, env: env ?? process.env, wrap }),
+  });
   return {
     preInstall: async (event) =>
-      mergeInstallEnv((await runPhase(config, 'preInstall', event, 'veto')).results),
+      mergeInstallEnv((await runPhase(config, 'preInstall', withPip(event), 'veto')).results),
     postInstall: async (event) => {
-      await runPhase(config, 'postInstall', event, 'require');
+      await runPhase(config, 'postInstall', withPip(event), 'require');
     },
+    wrap,
   };
 }

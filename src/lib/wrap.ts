@@ -1,6 +1,6 @@
 /**
  * The `wrap` event: a plugin may start a process Blast runs inside an environment (`blast run`,
- * the activated subshell) under another command — bubblewrap, prlimit. Wrappers do not compose
+ * the activated subshell, every pip: purpose `install`, API 1.6) under another command — bubblewrap, prlimit. Wrappers do not compose
  * (handlers run in parallel, each sees the original command), so two is an error naming both.
  */
 import type { Interfaces } from '@oclif/core';
@@ -22,7 +22,7 @@ export async function wrapProcess(config: Interfaces.Config, event: WrapEvent): 
   const wrappers = results.filter((r) => r.result);
   if (wrappers.length > 1) {
     throw new BlastError(
-      `Plugins ${wrappers.map((w) => w.plugin).join(' and ')} both want to wrap the ${event.purpose === 'run' ? 'command' : 'subshell'}; only one may.`,
+      `Plugins ${wrappers.map((w) => w.plugin).join(' and ')} both want to wrap the ${event.purpose === 'run' ? 'command' : event.purpose === 'install' ? 'pip process' : 'subshell'}; only one may.`,
     );
   }
   const [only] = wrappers;

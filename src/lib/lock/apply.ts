@@ -35,12 +35,12 @@ import {
   snapshotEnv,
   withEnvLockAsync,
 } from '../store/index.js';
-import { runTransaction, type TransactionHooks } from '../transaction/index.js';
+import { runPipCapture, runTransaction, type TransactionHooks } from '../transaction/index.js';
 import { restoreTransaction } from '../transaction/restore.js';
 import { parseWheelName } from './filenames.js';
 import { lockFormat } from './format.js';
 import { interpreterFacts } from './interpreter.js';
-import { tail, runPython } from './pip.js';
+import { tail } from './pip.js';
 import { parsePylock } from './pylock.js';
 import { parseRequirements } from './requirements.js';
 import { storedDists, storedKey } from './stored.js';
@@ -354,6 +354,7 @@ async function pipInstall(
       file,
     ];
     let output = '';
+    const notes: string[] = [];
     const event: InstallEvent = {
       env: options.info,
       args,
@@ -367,16 +368,19 @@ async function pipInstall(
       event,
       hooks: options.hooks ?? noHooks,
       env: options.env,
-      report: () => {}, // the error below says what happened, once
+      // The error below says what happened, once; a plugin's word on why pip failed (the install
+      // sandbox stopped it) goes into it.
+      report: (line) => {
+        if (line.startsWith('blast: ') && !line.includes('the environment was put back'))
+          notes.push(line.slice(7));
+      },
       blastCommand: 'load',
       record: { source: 'pip', detail: args.join(' ') },
-      pip: async (envPath, pipArgs, pipEnv, onSpawn) => {
-        const run = await runPython(envPath, ['-m', 'pip', ...pipArgs], {
-          env: pipEnv,
-          onSpawn,
-          outliveSignals: true,
-          onLine: (line) => PROGRESS.test(line) && options.note(line),
-        });
+      pip: async (_envPath, pipArgs, pipEnv, onSpawn, wrap) => {
+        const run = await runPipCapture(
+          { info: options.info, args: pipArgs, env: pipEnv, ...(wrap ? { wrap: wrap.wrap } : {}) },
+          { onSpawn, outliveSignals: true, onLine: (line) => PROGRESS.test(line) && options.note(line) },
+        );
         output = run.stdout + run.stderr;
         return run.status;
       },
@@ -385,7 +389,8 @@ async function pipInstall(
       const reason = result.rolledBack?.reason ?? `pip exited with status ${result.pipExitCode}`;
       throw new BlastError(
         `${reason}; the environment was put back as it was before \`blast load --lock\`.` +
-          (result.pipExitCode !== 0 ? `\n${tail(output, 12)}` : ''),
+          (result.pipExitCode !== 0 ? `\n${tail(output, 12)}` : '') +
+          notes.map((n) => `\n${n}`).join(''),
         ExitCode.failure,
         /DO NOT MATCH THE HASHES|hash/i.test(output)
           ? 'An archive is not the one the lock names: the lock, or what your index serves, changed since it was written.'

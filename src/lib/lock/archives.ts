@@ -19,8 +19,21 @@ import { BlastError, ExitCode } from '../errors.js';
 import type { Env } from '../paths.js';
 import { hashFile, type InstalledDist } from '../store/index.js';
 import { archiveFromUrl, archiveIsOf } from './filenames.js';
-import { runPython, tail } from './pip.js';
+import { tail } from './pip.js';
+import type { EnvInfo } from '../hooks.js';
+import { runPipCapture, type PipWrap } from '../transaction/pip-process.js';
 import { type LockedArchive, type LockedDist, normalizeName, type SkippedDist } from './types.js';
+
+/** An environment known only by its path (no plugin wraps pip without the caller's `pip`). */
+function bareInfo(envPath: string): EnvInfo {
+  return {
+    name: envPath,
+    path: envPath,
+    kind: 'local',
+    python: { executable: join(envPath, 'bin', 'python'), version: '', implementation: '' },
+    settings: {},
+  };
+}
 
 interface DirectUrl {
   url?: string;
@@ -70,6 +83,8 @@ export interface LockInputs {
 export interface HashOptions {
   env?: Env;
   note?: (line: string) => void;
+  /** The environment and the wrap event pip runs under (the install sandbox); pip runs as is without. */
+  pip?: { info: EnvInfo; wrap: PipWrap };
 }
 
 const pipFailure = (what: string, stderr: string) =>
@@ -120,22 +135,26 @@ export async function lockInputs(
     const specs = fromIndex.map((d) => `${d.name}==${d.version}`);
     note(`asking pip where ${fromIndex.length} distribution(s) come from`);
     const report = join(temp, 'report.json');
-    const common = ['-m', 'pip', '--disable-pip-version-check', '--no-input'];
-    const dry = await runPython(
-      envPath,
-      [
-        ...common,
-        'install',
-        '--dry-run',
-        '--ignore-installed',
-        '--no-deps',
-        '--quiet',
-        '--report',
-        report,
-        ...specs,
-      ],
-      { env },
-    );
+    const common = ['--disable-pip-version-check', '--no-input'];
+    // Through the one pip launcher (pip-process.ts): wrapped as every pip Blast runs.
+    const runPip = (args: string[]) =>
+      runPipCapture({
+        info: options.pip?.info ?? bareInfo(envPath),
+        args,
+        env,
+        ...(options.pip ? { wrap: options.pip.wrap } : {}),
+      });
+    const dry = await runPip([
+      ...common,
+      'install',
+      '--dry-run',
+      '--ignore-installed',
+      '--no-deps',
+      '--quiet',
+      '--report',
+      report,
+      ...specs,
+    ]);
     if (dry.status !== 0) throw pipFailure('pip install --dry-run', dry.stderr);
     const items = (JSON.parse(readFileSync(report, 'utf8')) as { install?: ReportItem[] }).install ?? [];
     const found = new Map<string, { url: string; sha256?: string }>();
@@ -149,19 +168,15 @@ export async function lockInputs(
     if (unhashed.length > 0) {
       note(`downloading ${unhashed.length} archive(s) to hash them`);
       const dest = join(temp, 'archives');
-      const dl = await runPython(
-        envPath,
-        [
-          ...common,
-          'download',
-          '--no-deps',
-          '--quiet',
-          '--dest',
-          dest,
-          ...unhashed.map((d) => `${d.name}==${d.version}`),
-        ],
-        { env },
-      );
+      const dl = await runPip([
+        ...common,
+        'download',
+        '--no-deps',
+        '--quiet',
+        '--dest',
+        dest,
+        ...unhashed.map((d) => `${d.name}==${d.version}`),
+      ]);
       if (dl.status !== 0) throw pipFailure('pip download', dl.stderr);
       const files = existsSync(dest) ? readdirSync(dest) : [];
       for (const d of unhashed) {

@@ -10,11 +10,10 @@
  * the reserve is given back as soon as pip exits, so the journal's next phases and the rollback
  * have room even when pip filled the disk, and the user reads "disk full", not pip's errno.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { InstallChange, InstallEvent, PostInstallEvent } from '../hooks.js';
+import type { EnvInfo, InstallChange, InstallEvent, PostInstallEvent } from '../hooks.js';
 import type { Env } from '../paths.js';
 import {
   beginTransaction,
@@ -39,36 +38,40 @@ import {
   withEnvLockAsync,
 } from '../store/index.js';
 import { crashPoint } from '../store/crash.js';
-import { exitStatus } from '../exit-status.js';
+import { runPipInherit, type PipWrap } from './pip-process.js';
 import { diskIsFull, freeText, isDiskFull } from '../disk-full.js';
 
 export { treePaths, removeStrays } from '../store/index.js';
 
 export { classifyPip, pipCommand, READ_ONLY, type PipKind } from './pip-args.js';
+export { runPipCapture, runPipInherit, type PipLaunch, type PipOutput, type PipWrap } from './pip-process.js';
 export { ensureShim, shimDir, shimDirFor, shimNames, shimScript, shQuote } from './shim.js';
 
-/** Run the environment's own pip with the terminal untouched; resolves to its exit status. */
+/**
+ * Run the environment's own pip with the terminal untouched; resolves to its exit status. Through
+ * the one pip launcher (pip-process.ts), wrapped by `wrap` (the plugins' `wrap` event) when given.
+ */
 export async function runPip(
   envPath: string,
   args: readonly string[],
   env: Env = process.env,
   onSpawn?: (pid: number) => void,
+  wrap?: PipRunnerWrap,
 ): Promise<number> {
-  const python = join(envPath, 'bin', 'python');
-  const child = spawn(python, ['-m', 'pip', ...args], { stdio: 'inherit', env: env as NodeJS.ProcessEnv });
-  if (child.pid !== undefined) onSpawn?.(child.pid);
-  // Ctrl-C goes to pip (same process group); Blast must live on to roll back.
-  const ignore = () => {};
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
-  for (const s of signals) process.on(s, ignore);
-  try {
-    return await new Promise<number>((done, fail) => {
-      child.on('error', fail);
-      child.on('exit', (code, signal) => done(exitStatus(code, signal)));
-    });
-  } finally {
-    for (const s of signals) process.off(s, ignore);
-  }
+  const info: EnvInfo = wrap?.info ?? {
+    name: envPath,
+    path: envPath,
+    kind: 'local',
+    python: { executable: join(envPath, 'bin', 'python'), version: '', implementation: '' },
+    settings: {},
+  };
+  return runPipInherit({ info, args, env, ...(wrap ? { wrap: wrap.wrap } : {}) }, onSpawn);
+}
+
+/** How a transaction's pip is wrapped: the environment it runs in and the core's wrap event. */
+export interface PipRunnerWrap {
+  info: EnvInfo;
+  wrap: PipWrap;
 }
 
 /** `name version` per installed distribution. */
@@ -110,6 +113,8 @@ export interface TransactionHooks {
   preInstall(event: InstallEvent): Promise<Record<string, string> | void>;
   /** Throws when a handler failed it (the message is shown). */
   postInstall(event: PostInstallEvent): Promise<void>;
+  /** Wraps pip (the plugins' `wrap` event, purpose `install`); pip runs as is without it. */
+  wrap?: PipWrap;
 }
 
 export interface TransactionOptions {
@@ -123,6 +128,7 @@ export interface TransactionOptions {
     args: readonly string[],
     env: Env,
     onSpawn?: (pid: number) => void,
+    wrap?: PipRunnerWrap,
   ) => Promise<number>;
   /** Where to tell the user what was undone. */
   report?: (line: string) => void;
@@ -223,15 +229,21 @@ async function transact(
 
   let pipExitCode: number;
   try {
-    pipExitCode = await pip(root, event.args, { ...pipEnv, BLAST_TRANSACTION: journal.id }, (pid) => {
-      try {
-        setPhase(root, env, journal, 'pip-running', { pipPid: pid });
-      } catch (error) {
-        // pip runs already: Blast must live on to judge and undo it. The journal still says
-        // `started` (undone if Blast is killed), and recovery finds pip by BLAST_TRANSACTION.
-        if (!isDiskFull(error)) throw error;
-      }
-    });
+    pipExitCode = await pip(
+      root,
+      event.args,
+      { ...pipEnv, BLAST_TRANSACTION: journal.id },
+      (pid) => {
+        try {
+          setPhase(root, env, journal, 'pip-running', { pipPid: pid });
+        } catch (error) {
+          // pip runs already: Blast must live on to judge and undo it. The journal still says
+          // `started` (undone if Blast is killed), and recovery finds pip by BLAST_TRANSACTION.
+          if (!isDiskFull(error)) throw error;
+        }
+      },
+      hooks.wrap ? { info: event.env, wrap: hooks.wrap } : undefined,
+    );
   } catch (error) {
     // The runner itself failed (pip could not start, a restore was refused): what it did goes,
     // then its error is the command's.

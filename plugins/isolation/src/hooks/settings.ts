@@ -1,7 +1,8 @@
-/** The settings this plugin owns (see policy.ts): isolation, memory, max-procs, cpu-time, disk-quota, no-network. */
+/** The settings this plugin owns (see policy.ts): isolation, memory, max-procs, cpu-time, disk-quota, no-network; and install-sandbox (install-sandbox.ts). */
 import type { Hook } from '@oclif/core';
 import type {} from 'blast/hooks';
+import { INSTALL_SETTING_SPEC } from '../install-sandbox.js';
 import { SETTINGS } from '../policy.js';
 
-const hook: Hook<'settings'> = async () => SETTINGS;
+const hook: Hook<'settings'> = async () => [...SETTINGS, INSTALL_SETTING_SPEC];
 export default hook;

@@ -11,7 +11,7 @@ const hook: Hook<'postInstall'> = async function (event) {
   // A failed pip is rolled back anyway; nothing changed, nothing to check.
   if (event.exitCode !== 0) return;
   if (changed.added.length + changed.removed.length + changed.upgraded.length === 0) return;
-  const result = await pipCheck(event.env.path);
+  const result = await pipCheck(event.env.path, process.env, event.pip?.bind(event));
   if (result.ok) return;
   const policy = policyOf(event.env.settings);
   const list = result.problems.map((p) => `  ${p}`).join('\n');

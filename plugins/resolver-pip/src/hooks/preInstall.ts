@@ -46,6 +46,7 @@ const hook: Hook<'preInstall'> = async function (event): Promise<InstallContribu
     pythonVersion: event.env.python.version,
     args: event.args,
     env: { ...process.env, ...contribution.env },
+    ...(event.pip ? { pip: event.pip.bind(event) } : {}),
   });
   if (process.env.BLAST_TIMING && analysis.status !== 'skipped')
     say(`blast: timing impact=${analysis.ms.toFixed(1)}ms`);

@@ -9,7 +9,7 @@ import { planFor } from './args.js';
 import { installImpact, parseReport, uninstallImpact, type Impact } from './impact.js';
 import { installedDistributions } from './installed.js';
 import type { MarkerEnvironment } from './markers.js';
-import { pipErrorSummary, pythonOf, runPipCaptured } from './pip.js';
+import { type CorePip, pipErrorSummary, pythonOf, runPipCaptured } from './pip.js';
 
 export type Analysis =
   | { status: 'done'; command: 'install' | 'uninstall'; impact: Impact; ms: number }
@@ -44,6 +44,8 @@ export interface AnalyseOptions {
   args: readonly string[];
   /** pip's environment (with PIP_CONSTRAINT when the environment has constraints). */
   env: NodeJS.ProcessEnv;
+  /** The core's pip launcher (API 1.6), so the dry run runs where the install will (its sandbox). */
+  pip?: CorePip;
 }
 
 export async function analyse(options: AnalyseOptions): Promise<Analysis> {
@@ -58,7 +60,7 @@ export async function analyse(options: AnalyseOptions): Promise<Analysis> {
   }
   const [installed, out] = await Promise.all([
     installedP,
-    runPipCaptured(options.envPath, plan.dryRun, options.env),
+    runPipCaptured(options.envPath, plan.dryRun, options.env, options.pip),
   ]);
   const ms = () => performance.now() - t0;
   if (out.status !== 0) {

@@ -1,5 +1,5 @@
 /** `pip check`: are the requirements of every installed distribution met? */
-import { pipErrorSummary, runPipCaptured } from './pip.js';
+import { type CorePip, pipErrorSummary, runPipCaptured } from './pip.js';
 
 export interface PipCheck {
   ok: boolean;
@@ -7,8 +7,12 @@ export interface PipCheck {
   problems: string[];
 }
 
-export async function pipCheck(envPath: string, env: NodeJS.ProcessEnv = process.env): Promise<PipCheck> {
-  const out = await runPipCaptured(envPath, ['check'], env);
+export async function pipCheck(
+  envPath: string,
+  env: NodeJS.ProcessEnv = process.env,
+  core?: CorePip,
+): Promise<PipCheck> {
+  const out = await runPipCaptured(envPath, ['check'], env, core);
   if (out.status === 0) return { ok: true, problems: [] };
   const problems = out.stdout
     .split('\n')

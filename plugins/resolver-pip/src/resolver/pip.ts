@@ -12,11 +12,19 @@ export function pythonOf(envPath: string): string {
   return join(envPath, 'bin', 'python');
 }
 
+/** The core's pip launcher (InstallEvent.pip, API 1.6): runs pip as Blast runs every pip (sandboxed). */
+export type CorePip = (
+  args: readonly string[],
+  env?: Readonly<Record<string, string | undefined>>,
+) => Promise<PipOutput>;
+
 export function runPipCaptured(
   envPath: string,
   args: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
+  core?: CorePip,
 ): Promise<PipOutput> {
+  if (core) return core(args, { ...env, PIP_NO_INPUT: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1' });
   return new Promise((resolve, reject) => {
     const child = spawn(pythonOf(envPath), ['-m', 'pip', ...args], {
       env: { ...env, PIP_NO_INPUT: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1' },
