@@ -22,7 +22,7 @@ import type { EnvInfo, InstallEvent } from '../hooks.js';
 import type { Env } from '../paths.js';
 import {
   type DistEntry,
-  installedDists,
+  installedNames,
   latestManifest,
   type Manifest,
   ObjectStore,
@@ -124,13 +124,15 @@ function pipLine(lock: Lock, d: LockedDist, tags: string[]): string {
 
 /** What a store-served install is told of a locked distribution: its one wheel, when the lock names it. */
 function wantedOf(d: LockedDist): WantedDist {
+  const wheels = d.archives.filter((a) => a.kind === 'wheel' && a.filename);
   const only = d.archives.length === 1 ? d.archives[0] : undefined;
   return {
     name: d.name,
     version: d.version,
     requested: true, // pip install -r writes REQUESTED for every line
-    ...(only ? { hash: only.sha256 } : {}),
-    ...(only?.kind === 'wheel' && only.filename ? { wheelName: only.filename } : {}),
+    // A stored copy known to come from an archive the lock does not name is not served.
+    hashes: d.archives.map((a) => a.sha256),
+    ...(only && wheels.length === 1 ? { wheelName: wheels[0]!.filename!, hash: only.sha256 } : {}),
   };
 }
 
@@ -349,7 +351,7 @@ async function applyLocked(root: string, lock: Lock, options: ApplyOptions, env:
   if (recorded) result.recordedAs = recorded.n;
 
   const after = new Map(
-    installedDists(root, sitePackagesOf(root)).map((d) => [normalizeName(d.name), d.version]),
+    installedNames(root, sitePackagesOf(root)).map((d) => [normalizeName(d.name), d.version]),
   );
   const off = [...plan.kept, ...result.relinked, ...result.installed].filter((l) => {
     const at = l.lastIndexOf(' ');

@@ -27,6 +27,9 @@
  *   const { served, missing } = await serveFromStore(envPath, [{ name, version, wheelName, hash }], { current });
  *   // then pip installs `missing` only (`--no-deps`); the transaction records one revision.
  *
+ * After pip installed the rest, `rememberWheels(store, [{ name, version, metadataSha256, filename,
+ * sha256, url }])` (wheels.ts) with what pip's report said, so a later `save --lock` pins them.
+ *
  * `current` is the transaction's snapshot of the environment before (saves taking another). The
  * served distributions replace installed ones of the same name (pip's upgrade), through one
  * journaled restore (restore.ts), so a kill -9 mid-way is finished or undone like any restore.
@@ -62,6 +65,8 @@ export interface WantedDist {
   wheelName?: string;
   /** That wheel's sha256: a stored distribution known to come from another archive is not served. */
   hash?: string;
+  /** Archives any of which will do (a lock's hashes): as `hash`, for each. */
+  hashes?: string[];
   /** Asked for by the user (pip writes REQUESTED then); default true. */
   requested?: boolean;
 }
@@ -452,7 +457,8 @@ export function planServe(
       const origin = indexed.metadata
         ? origins.get(wheelKey(indexed.name, indexed.version, indexed.metadata))
         : undefined;
-      if (want.hash && origin && origin.sha256 !== want.hash.toLowerCase()) continue; // another build
+      const allowed = [...(want.hash ? [want.hash] : []), ...(want.hashes ?? [])].map((h) => h.toLowerCase());
+      if (allowed.length && origin && !allowed.includes(origin.sha256)) continue; // another build
       const manifest = manifestOf(source);
       const dist = manifest?.distributions.find((d) => d.distInfo === indexed.distInfo);
       if (!manifest || !dist || !complete(store, dist)) continue;
