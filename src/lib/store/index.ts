@@ -5,7 +5,7 @@ export { LINK_MODES, linkModeOf } from './link-mode.js';
 export type { LinkMode } from './link-mode.js';
 export { deepCheck, fixDamaged } from './integrity.js';
 export type { DeepReport, DamagedObject, Unrestorable } from './integrity.js';
-export { installedDists, sitePackagesOf, recordPaths } from './dists.js';
+export { installedDists, installedNames, sitePackagesOf, recordPaths } from './dists.js';
 export type { InstalledDist } from './dists.js';
 export {
   snapshotEnv,
