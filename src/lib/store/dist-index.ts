@@ -4,15 +4,15 @@
  * installed with, its wheel tags from `WHEEL`, its site-packages) and which manifest has its
  * files. `<store>/dists-index.json`.
  *
- * The index is a cache of the manifests, never the truth: each read reconciles it with the
- * manifest files there (a directory listing and a stat per file; a manifest new or changed since
- * is read, one removed is dropped), so whatever writes a revision or a snapshot (save, record,
- * a transaction, the daemon) keeps it up to date without knowing about it, and a missing or
- * damaged index is rebuilt from the manifests. Written atomically; two writers at once both write
+ * The index is a cache of the manifests, never the truth. Writing a revision or a snapshot adds
+ * it (indexManifest, from the manifest in hand); each read reconciles the index with the manifest
+ * files there (a directory listing and a stat per file; a manifest new or changed since is read,
+ * one removed is dropped), so a write that missed it (a crash, a concurrent writer) costs one
+ * parse, and a missing or damaged index is rebuilt from the manifests. Written atomically; two writers at once both write
  * a complete index, the last one stays, and the next read reconciles again.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { isLink, type Manifest, readManifest, writeFileAtomic } from './manifest.js';
 import type { ObjectStore } from './objects.js';
 import { readRevisionFile } from './revisions.js';
@@ -124,18 +124,48 @@ function indexDists(
   });
 }
 
+function readIndex(store: ObjectStore): IndexedSource[] {
+  try {
+    const parsed = JSON.parse(readFileSync(indexFile(store), 'utf8')) as IndexFile;
+    if (parsed?.v === 1 && Array.isArray(parsed.sources)) return parsed.sources;
+  } catch {
+    // none yet, or damaged: rebuilt by the next read
+  }
+  return [];
+}
+
+/**
+ * Add a manifest just written (a revision, a snapshot) to the index, from the manifest in hand, so
+ * the next read need not parse it. A cache only: any failure is left to the next read to mend.
+ */
+export function indexManifest(store: ObjectStore, absFile: string, manifest: Manifest): void {
+  try {
+    const file = relative(store.root, absFile).split(sep).join('/');
+    const kind: IndexedSource['kind'] = file.startsWith('revisions/') ? 'revision' : 'snapshot';
+    const st = statSync(absFile);
+    const source: IndexedSource = {
+      file,
+      mtimeMs: st.mtimeMs,
+      size: st.size,
+      kind,
+      env: manifest.env,
+      python: manifest.python,
+      sitePackages: manifest.sitePackages,
+      dists: indexDists(store, manifest, new Map()),
+    };
+    const sources = [...readIndex(store).filter((s) => s.file !== file), source];
+    writeFileAtomic(indexFile(store), JSON.stringify({ v: 1, sources } satisfies IndexFile) + '\n');
+  } catch {
+    // the next read reconciles
+  }
+}
+
 /**
  * The index, brought up to date with the store's manifests (and written back when it changed).
  * Sources newest first.
  */
 export function storedIndex(store: ObjectStore): IndexedSource[] {
-  let old: IndexedSource[] = [];
-  try {
-    const parsed = JSON.parse(readFileSync(indexFile(store), 'utf8')) as IndexFile;
-    if (parsed?.v === 1 && Array.isArray(parsed.sources)) old = parsed.sources;
-  } catch {
-    // none yet, or damaged: rebuilt below
-  }
+  const old = readIndex(store);
   const byFile = new Map(old.map((s) => [s.file, s]));
   const wheelTagsBySha = new Map<string, string[]>();
   const sources: IndexedSource[] = [];

@@ -30,6 +30,7 @@ import { HashCache, hashCachePath } from './hashcache.js';
 import { hashFile, ObjectStore, type SealHint } from './objects.js';
 import { envHash } from './journal-files.js';
 import { InsideEnv } from './inside.js';
+import { indexManifest } from './dist-index.js';
 
 export interface FileEntry {
   /** Relative to the environment root, `/`-separated. */
@@ -360,13 +361,13 @@ export function manifestProblem(m: unknown): string | undefined {
   for (const d of o.distributions as Array<{ files: Entry[] }>)
     for (const f of d.files) if (isLink(f)) links.add(f.path);
   // A path under a link entry would be written through the link, wherever it points: refused.
-  for (const path of [...seen, ...links]) {
-    const parts = path.split('/');
-    for (let i = 1; i < parts.length; i++) {
-      const dir = parts.slice(0, i).join('/');
-      if (links.has(dir)) return `${path} lies under ${dir}, which the snapshot has as a symbolic link`;
-    }
-  }
+  // A manifest has thousands of paths and a handful of links: each path is compared with each
+  // link as a prefix, not split into its parents.
+  const prefixes = [...links].map((l) => [l, `${l}/`] as const);
+  for (const path of [...seen, ...links])
+    for (const [dir, prefix] of prefixes)
+      if (path.startsWith(prefix))
+        return `${path} lies under ${dir}, which the snapshot has as a symbolic link`;
   if (o.variables !== undefined && !validVariables(o.variables)) return 'bad "variables"';
   if (o.settings !== undefined && !validSettings(o.settings)) return 'bad "settings"';
   return undefined;
@@ -440,6 +441,7 @@ export function writeFileAtomic(
 export function saveManifest(store: ObjectStore, envPath: string, name: string, manifest: Manifest): string {
   const file = join(snapshotsDir(store, envPath), `${name}.json`);
   writeFileAtomic(file, JSON.stringify(manifest) + '\n', 'save-manifest-temp');
+  indexManifest(store, file, manifest);
   return file;
 }
 
