@@ -1,17 +1,18 @@
-// `node bench/install.js [--n 9] [--python 3.11] [--keep] [SCENARIO…]`: what installs cost, as a
-// list of self-contained scenarios (each makes its own environment and wheels, and cleans up),
-// every one run round-robin against its peer in the same run; medians and ratios on stdout, JSON
-// in bench/results/install-<scenario>-<stamp>.json. No index: tiny wheels the bench builds, pip
-// pointed at them with --no-index --find-links. With no SCENARIO, all of them run.
+// `node bench/install.js [--n 5] [--python 3.11] [--set science] [--only NAME,...] [--keep]`: installs
+// through Blast against plain pip, side by side in one run, whole processes, round-robin, medians
+// and ratios, JSON in bench/results/. pip's default index is unreachable here: pip is pointed at the
+// machine's local index explicitly (BENCH_INDEX_URL, default file:///opt/pypi/simple).
 //
-// Scenarios:
-//   sandbox  the install sandbox (issue 18): the same tiny-wheel `blast pip -- install` with
-//            BLAST_INSTALL_SANDBOX=on and =off, alternating; the whole command (its dry run,
-//            pip, pip check: three sandboxed pips) and its pip phase alone (BLAST_TIMING).
-//            Then the same pip alone, bare and under the plugin's bwrap command line.
-//            Goal: ≤ 50 ms added to the install.
+// A list of scenarios; each has a set-up (untimed, once) and peers, each peer a `prepare` (untimed,
+// before every timed run) and a `run` (timed). Add a scenario by adding an entry to SCENARIOS.
+//
+// - lock: `blast load --lock` of the set into a fresh environment while another environment (the
+//   source) already has it, with NO index at all (PIP_NO_INDEX=1, no find-links, no pip config),
+//   against `pip install -r` of the same pinned set into a fresh control venv (python -m venv).
+// - rollback: the set uninstalled from the source, then `blast load` of its snapshot, against a
+//   plain `cp -al` of the same trees (the physical floor: one hard link per file).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,259 +20,204 @@ import { fileURLToPath } from 'node:url';
 const repo = dirname(dirname(fileURLToPath(import.meta.url)));
 const bin = join(repo, 'bin', 'run.js');
 
-const opts = { n: 9, python: '3.11', keep: false, scenarios: [] };
+const opts = { n: 5, python: '3.11', set: 'science', only: undefined, keep: false };
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i];
   if (a === '--n') opts.n = Number(process.argv[++i]);
   else if (a === '--python') opts.python = process.argv[++i];
+  else if (a === '--set') opts.set = process.argv[++i];
+  else if (a === '--only') opts.only = process.argv[++i].split(',');
   else if (a === '--keep') opts.keep = true;
-  else if (!a.startsWith('-')) opts.scenarios.push(a);
   else {
     process.stderr.write(`bench: unknown argument ${a}\n`);
     process.exit(2);
   }
 }
 
+const SETS = { science: ['numpy', 'pandas', 'scipy'], web: ['requests', 'flask', 'rich'] };
+const packages = SETS[opts.set];
+if (!packages) {
+  process.stderr.write(`bench: unknown set ${opts.set} (${Object.keys(SETS).join(', ')})\n`);
+  process.exit(2);
+}
+
+const root = mkdtempSync(join(tmpdir(), 'blast-bench-install-'));
+const env = {
+  ...process.env,
+  BLAST_HOME: join(root, 'home'),
+  NO_COLOR: '1',
+  PIP_INDEX_URL: process.env.BENCH_INDEX_URL ?? 'file:///opt/pypi/simple',
+  PIP_DISABLE_PIP_VERSION_CHECK: '1',
+};
+for (const k of Object.keys(env)) if (k.startsWith('BLAST_SHELL') || k === 'VIRTUAL_ENV') delete env[k];
+env.BLAST_HOME = join(root, 'home');
+const emptyDir = join(root, 'no wheels');
+mkdirSync(emptyDir);
+/** pip with nothing to find anything in: no index, no find-links, not even the machine's pip config. */
+const offline = {
+  ...env,
+  PIP_CONFIG_FILE: '/dev/null',
+  PIP_NO_INDEX: '1',
+  PIP_FIND_LINKS: emptyDir,
+};
+delete offline.PIP_INDEX_URL;
+
+function run(file, args, options = {}) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(file, args, { env, encoding: 'utf8', maxBuffer: 1 << 26, ...options });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) {
+    process.stderr.write(`bench: ${file} ${args.join(' ')} failed (${r.status ?? r.signal}):\n${r.stderr}\n`);
+    process.exit(1);
+  }
+  return { ms, stdout: r.stdout, stderr: r.stderr };
+}
+const blast = (args, options) => run(process.execPath, [bin, ...args], options);
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-const fmt = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
-
-/** A private Blast (home, cache) and a runner of whole processes in it. */
-function world(name) {
-  const root = mkdtempSync(join(tmpdir(), `blast-bench-install-${name}-`));
-  const env = {
-    ...process.env,
-    HOME: join(root, 'home'),
-    BLAST_HOME: join(root, 'blast'),
-    NO_COLOR: '1',
-    PIP_CONFIG_FILE: '/dev/null',
-    PIP_DISABLE_PIP_VERSION_CHECK: '1',
-    PIP_NO_INPUT: '1',
-  };
-  for (const k of Object.keys(env))
-    if (
-      k.startsWith('BLAST_SHELL') ||
-      k === 'VIRTUAL_ENV' ||
-      (k.startsWith('PIP_') &&
-        !(k in { PIP_CONFIG_FILE: 1, PIP_DISABLE_PIP_VERSION_CHECK: 1, PIP_NO_INPUT: 1 }))
-    )
-      delete env[k];
-  mkdirSync(env.HOME, { recursive: true });
-  const run = (file, args, extra = {}) => {
-    const t0 = process.hrtime.bigint();
-    const r = spawnSync(file, args, { env: { ...env, ...extra }, encoding: 'utf8', maxBuffer: 1 << 26 });
-    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    if (r.status !== 0) {
-      process.stderr.write(
-        `bench: ${file} ${args.join(' ')} failed (${r.status ?? r.signal}):\n${r.stderr}\n`,
-      );
-      process.exit(1);
-    }
-    return { ms, stdout: r.stdout, stderr: r.stderr };
-  };
-  const start = (envName) => {
-    const script = join(root, `${envName}.sh`);
-    writeFileSync(script, '');
-    run(process.execPath, [bin, 'start', envName, '--python', opts.python], {
-      BLAST_SHELL: 'bash',
-      BLAST_SHELL_SCRIPT: script,
-      BLAST_SHELL_PID: String(process.pid),
-    });
-    return join(env.BLAST_HOME, 'envs', envName);
-  };
-  const cleanup = () => {
-    if (!opts.keep) rmSync(root, { recursive: true, force: true });
-    else process.stderr.write(`bench: kept ${root}\n`);
-  };
-  return { root, env, run, start, cleanup };
+let fresh = 0;
+/** A new Blast environment (untimed), by name. */
+function startEnv(name) {
+  const script = join(root, `${name}.sh`);
+  writeFileSync(script, '');
+  blast(['start', name, '--python', opts.python], {
+    env: { ...env, BLAST_SHELL: 'bash', BLAST_SHELL_SCRIPT: script, BLAST_SHELL_PID: String(process.pid) },
+  });
+  return join(env.BLAST_HOME, 'envs', name);
 }
 
-/** `<name>-1.0-py3-none-any.whl` in `dir`, written by `python`'s zipfile. */
-function tinyWheel(run, python, dir, name) {
-  const code = [
-    'import sys, zipfile',
-    'out, name = sys.argv[1:3]',
-    "d = name + '-1.0.dist-info'",
-    "files = {name + '/__init__.py': 'VALUE = 1\\n', d + '/METADATA': 'Metadata-Version: 2.1\\nName: %s\\nVersion: 1.0\\n' % name,",
-    "  d + '/WHEEL': 'Wheel-Version: 1.0\\nGenerator: bench\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n'}",
-    "files[d + '/RECORD'] = ''.join('%s,,\\n' % p for p in files) + d + '/RECORD,,\\n'",
-    "with zipfile.ZipFile(out, 'w') as z:",
-    '    for p, t in files.items(): z.writestr(p, t)',
-  ].join('\n');
-  mkdirSync(dir, { recursive: true });
-  run(python, ['-c', code, join(dir, `${name}-1.0-py3-none-any.whl`), name]);
+/** The source environment: the set installed by pip, pinned, locked with hashes, snapshotted. */
+const shared = {};
+function source() {
+  if (shared.env) return shared;
+  const envPath = startEnv('bench-source');
+  const pip = join(envPath, 'bin', 'pip');
+  run(pip, ['install', '-q', ...packages]);
+  const pinned = run(pip, ['freeze', '--all'])
+    .stdout.split('\n')
+    .filter((l) => l && !/^(pip|setuptools|wheel)==/.test(l));
+  const req = join(root, 'pinned.txt');
+  writeFileSync(req, pinned.join('\n') + '\n');
+  const lock = join(root, 'requirements.lock.txt');
+  blast(['save', '--env', 'bench-source', 'pinned', '--lock', lock]);
+  const sp = join(
+    envPath,
+    'lib',
+    readdirSync(join(envPath, 'lib')).find((n) => n.startsWith('python')),
+    'site-packages',
+  );
+  Object.assign(shared, { env: envPath, pip, req, lock, sitePackages: sp, distributions: pinned.length });
+  return shared;
 }
 
-const SCENARIOS = {
-  async sandbox() {
-    const w = world('sandbox');
-    try {
-      const envPath = w.start('bench-sandbox');
-      const python = join(envPath, 'bin', 'python');
-      const wheels = join(w.root, 'wheels');
-      tinyWheel(w.run, python, wheels, 'benchtiny');
-      const install = (mode) => {
-        const r = w.run(
-          process.execPath,
-          [
-            bin,
-            'pip',
-            '--',
-            'install',
-            '-q',
-            '--no-index',
-            '--find-links',
-            wheels,
-            '--force-reinstall',
-            'benchtiny',
-          ],
-          { VIRTUAL_ENV: envPath, BLAST_TIMING: '1', BLAST_INSTALL_SANDBOX: mode },
-        );
-        const pip = /timing snapshot=[\d.]+ms pip=([\d.]+)ms/.exec(r.stderr);
-        if (!pip) {
-          process.stderr.write(`bench: no timing line from blast pip:\n${r.stderr}\n`);
-          process.exit(1);
-        }
-        return { ms: r.ms, pip: Number(pip[1]) };
-      };
-      // Warm pip, the page cache and the sandbox probe's cached answer, untimed.
-      install('on');
-      install('off');
-      const times = { onWhole: [], offWhole: [], onPip: [], offPip: [] };
-      for (let i = 0; i < opts.n; i++) {
-        // Alternate which goes first: the machine's load drifts.
-        for (const mode of i % 2 ? ['off', 'on'] : ['on', 'off']) {
-          const t = install(mode);
-          times[`${mode}Whole`].push(t.ms);
-          times[`${mode}Pip`].push(t.pip);
-        }
-      }
-      // The same pip alone, bare and under the very bwrap command line the isolation plugin
-      // builds (no Blast around it): what the sandbox adds to one pip process, with less noise.
-      const { installBwrapArgs } = await import(
-        join(repo, 'plugins', 'isolation', 'dist', 'install-sandbox.js')
-      );
-      const cache = join(w.env.HOME, '.cache', 'pip');
-      mkdirSync(cache, { recursive: true });
-      const { args: bwrapArgs } = installBwrapArgs({
-        cwd: w.env.HOME,
-        home: w.env.HOME,
-        blastHome: w.env.BLAST_HOME,
-        runtimeDirs: process.env.XDG_RUNTIME_DIR ? [process.env.XDG_RUNTIME_DIR] : [],
-        readable: [wheels],
-        writable: [envPath, cache],
-        runUser: existsSync('/run/user'),
-      });
-      const pipArgs = [
-        '-m',
-        'pip',
-        'install',
-        '-q',
-        '--no-index',
-        '--find-links',
-        wheels,
-        '--force-reinstall',
-        'benchtiny',
-      ];
-      times.barePip = [];
-      times.bwrapPip = [];
-      for (let i = 0; i < opts.n; i++) {
-        for (const mode of i % 2 ? ['bare', 'bwrap'] : ['bwrap', 'bare']) {
-          const r =
-            mode === 'bare'
-              ? w.run(python, pipArgs)
-              : w.run('bwrap', [...bwrapArgs, '--', python, ...pipArgs]);
-          times[`${mode}Pip`].push(r.ms);
-        }
-      }
-      // The sandbox's fixed cost alone: /bin/true bare and under the same bwrap command line.
-      times.bareTrue = [];
-      times.bwrapTrue = [];
-      for (let i = 0; i < 3 * opts.n; i++) {
-        for (const mode of i % 2 ? ['bare', 'bwrap'] : ['bwrap', 'bare']) {
-          const r = mode === 'bare' ? w.run('true', []) : w.run('bwrap', [...bwrapArgs, '--', 'true']);
-          times[`${mode}True`].push(r.ms);
-        }
-      }
-      const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
-      const row = {
-        scenario: 'sandbox',
-        what: 'blast pip -- install --force-reinstall of one tiny wheel, BLAST_INSTALL_SANDBOX=on vs off',
-        runs: opts.n,
-        times,
-        median: m,
-        addedWholeMs: m.onWhole - m.offWhole,
-        ratioWhole: m.onWhole / m.offWhole,
-        addedPipMs: m.onPip - m.offPip,
-        ratioPip: m.onPip / m.offPip,
-        addedOnePipMs: 0,
-        ratioOnePip: 0,
-        goalMs: 50,
-      };
-      row.addedOnePipMs = m.bwrapPip - m.barePip;
-      row.addedSetupMs = m.bwrapTrue - m.bareTrue;
-      row.ratioOnePip = m.bwrapPip / m.barePip;
-      console.log(
-        ['SCENARIO', 'SANDBOX ON', 'OFF', 'RATIO', 'ADDED', 'PIP PHASE ON', 'OFF', 'RATIO', 'ADDED'].join(
-          '\t',
-        ),
-      );
-      console.log(
-        [
-          'sandbox (whole command | pip phase)',
-          fmt(m.onWhole),
-          fmt(m.offWhole),
-          `${row.ratioWhole.toFixed(2)}x`,
-          `${row.addedWholeMs.toFixed(0)} ms`,
-          fmt(m.onPip),
-          fmt(m.offPip),
-          `${row.ratioPip.toFixed(2)}x`,
-          `${row.addedPipMs.toFixed(0)} ms`,
-        ].join('\t'),
-      );
-      console.log(
-        [
-          'one pip, bare vs in bwrap',
-          fmt(m.bwrapPip),
-          fmt(m.barePip),
-          `${row.ratioOnePip.toFixed(2)}x`,
-          `${row.addedOnePipMs.toFixed(0)} ms`,
-        ].join('\t'),
-      );
-      console.log(
-        [
-          'setup: true, bare vs in bwrap',
-          fmt(m.bwrapTrue),
-          fmt(m.bareTrue),
-          `${(m.bwrapTrue / m.bareTrue).toFixed(2)}x`,
-          `${row.addedSetupMs.toFixed(0)} ms`,
-        ].join('\t'),
-      );
-      console.log(
-        `medians of ${opts.n} round-robin runs each (setup: ${3 * opts.n}); the whole command runs three sandboxed pips (the impact dry run, the install, pip check), the pip phase one; goal: ≤ 50 ms added`,
-      );
-      return row;
-    } finally {
-      w.cleanup();
-    }
+const SCENARIOS = [
+  {
+    name: 'lock',
+    what: `blast load --lock (offline, another env has the set) vs pip install -r into a control venv`,
+    setup() {
+      const s = source();
+      const python = run(join(s.env, 'bin', 'python'), [
+        '-c',
+        'import sys; print(sys._base_executable)',
+      ]).stdout.trim();
+      return { ...s, python };
+    },
+    peers: {
+      'blast load --lock': {
+        prepare: (ctx) => {
+          ctx.target = `bench-lock-${++fresh}`;
+          startEnv(ctx.target);
+        },
+        run: (ctx) => {
+          const r = blast(['load', '--env', ctx.target, '--lock', ctx.lock, '--json'], { env: offline });
+          const out = JSON.parse(r.stdout);
+          if (out.pipRan) throw new Error('pip ran: the store did not serve everything');
+          return r.ms;
+        },
+      },
+      'pip install -r': {
+        prepare: (ctx) => {
+          ctx.control = join(root, `control-${++fresh}`);
+          run(ctx.python, ['-m', 'venv', ctx.control]);
+        },
+        run: (ctx) =>
+          run(join(ctx.control, 'bin', 'python'), ['-m', 'pip', 'install', '-q', '-r', ctx.req]).ms,
+      },
+    },
   },
-};
+  {
+    name: 'rollback',
+    what: 'blast load of a snapshot right after uninstalling the set vs cp -al of the same trees',
+    setup() {
+      const s = source();
+      // The same trees, hard-linked aside once: what cp -al copies each round.
+      const trees = join(root, 'trees');
+      mkdirSync(join(trees, 'site-packages'), { recursive: true });
+      const names = readdirSync(s.sitePackages).filter(
+        (n) => !/^(pip|_distutils_hack|distutils-precedence\.pth|setuptools|pkg_resources)([-.]|$)/.test(n),
+      );
+      for (const n of names) run('cp', ['-al', join(s.sitePackages, n), join(trees, 'site-packages', n)]);
+      return { ...s, trees };
+    },
+    peers: {
+      'blast load': {
+        prepare: (ctx) => run(ctx.pip, ['uninstall', '-y', '-q', '-r', ctx.req]),
+        run: () => blast(['load', '--env', 'bench-source', 'pinned']).ms,
+      },
+      'cp -al': {
+        prepare: () => rmSync(join(root, 'cp-target'), { recursive: true, force: true }),
+        run: (ctx) => run('cp', ['-al', ctx.trees, join(root, 'cp-target')]).ms,
+      },
+    },
+  },
+];
 
-const chosen = opts.scenarios.length ? opts.scenarios : Object.keys(SCENARIOS);
+const results = [];
+try {
+  for (const scenario of SCENARIOS) {
+    if (opts.only && !opts.only.includes(scenario.name)) continue;
+    const ctx = scenario.setup();
+    const times = Object.fromEntries(Object.keys(scenario.peers).map((p) => [p, []]));
+    for (let i = 0; i < opts.n; i++)
+      for (const [name, peer] of Object.entries(scenario.peers)) {
+        peer.prepare(ctx);
+        times[name].push(peer.run(ctx));
+      }
+    const medians = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
+    const [a, b] = Object.keys(scenario.peers);
+    results.push({
+      scenario: scenario.name,
+      what: scenario.what,
+      packages,
+      distributions: ctx.distributions,
+      runs: opts.n,
+      times,
+      medians,
+      // The first peer against the second: a speedup (lock) or a multiple of the floor (rollback).
+      ratio: { [`${b} / ${a}`]: medians[b] / medians[a], [`${a} / ${b}`]: medians[a] / medians[b] },
+    });
+  }
+} finally {
+  if (!opts.keep) rmSync(root, { recursive: true, force: true });
+  else process.stderr.write(`bench: kept ${root}\n`);
+}
+
+const fmt = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
+for (const r of results) {
+  const [a, b] = Object.keys(r.medians);
+  console.log(
+    `${r.scenario} (${r.packages.join('+')}, ${r.distributions} distributions): ${a} ${fmt(r.medians[a])}, ` +
+      `${b} ${fmt(r.medians[b])}; ${b}/${a} = ${(r.medians[b] / r.medians[a]).toFixed(2)}x, ` +
+      `${a}/${b} = ${(r.medians[a] / r.medians[b]).toFixed(2)}x`,
+  );
+}
+console.log(`medians of ${opts.n} runs each, whole processes, round-robin`);
 const out = join(repo, 'bench', 'results');
 mkdirSync(out, { recursive: true });
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-for (const name of chosen) {
-  const scenario = SCENARIOS[name];
-  if (!scenario) {
-    process.stderr.write(`bench: no scenario ${name} (there are: ${Object.keys(SCENARIOS).join(', ')})\n`);
-    process.exit(2);
-  }
-  const row = await scenario();
-  writeFileSync(
-    join(out, `install-${name}-${stamp}.json`),
-    JSON.stringify({ date: new Date().toISOString(), ...row }, null, 2) + '\n',
-  );
-}
+writeFileSync(
+  join(out, `install-${stamp}.json`),
+  JSON.stringify({ date: new Date().toISOString(), results }, null, 2) + '\n',
+);

@@ -84,29 +84,66 @@ export function insideEnv(envPath: string, fromSitePackages: string, recordPath:
   return rel.split(sep).join(posix.sep);
 }
 
-/** The distributions installed in the environment, sorted by name. */
-export function installedDists(envPath: string, sitePackages = sitePackagesOf(envPath)): InstalledDist[] {
+/**
+ * The distributions installed in the environment (name and version only: no RECORD is read, for
+ * what only compares versions), sorted by dist-info.
+ */
+export function installedNames(
+  envPath: string,
+  sitePackages = sitePackagesOf(envPath),
+): Array<{ name: string; version: string; distInfo: string }> {
+  const dir = join(envPath, sitePackages);
+  const out: Array<{ name: string; version: string; distInfo: string }> = [];
+  for (const entry of readdirSync(dir).sort()) {
+    if (!entry.endsWith('.dist-info')) continue;
+    const distInfo = join(sitePackages, entry);
+    if (!existsSync(join(envPath, distInfo, 'RECORD'))) continue; // as installedDists
+    out.push({ ...nameAndVersion(envPath, distInfo, entry), distInfo });
+  }
+  return out;
+}
+
+function nameAndVersion(envPath: string, distInfo: string, entry: string): { name: string; version: string } {
+  let metadata = '';
+  try {
+    metadata = readFileSync(join(envPath, distInfo, 'METADATA'), 'utf8');
+  } catch {
+    // name and version from the directory name then
+  }
+  const stem = entry.slice(0, -'.dist-info'.length);
+  const dash = stem.lastIndexOf('-');
+  return {
+    name: header(metadata, 'Name') ?? (dash > 0 ? stem.slice(0, dash) : stem),
+    version: header(metadata, 'Version') ?? (dash > 0 ? stem.slice(dash + 1) : ''),
+  };
+}
+
+/**
+ * The distributions installed in the environment, sorted by name. `reuse` may answer for a
+ * dist-info whose RECORD is known unchanged (a snapshot's previous state): its RECORD is not parsed.
+ */
+export function installedDists(
+  envPath: string,
+  sitePackages = sitePackagesOf(envPath),
+  reuse?: (distInfo: string) => InstalledDist | undefined,
+): InstalledDist[] {
   const dir = join(envPath, sitePackages);
   const out: InstalledDist[] = [];
   for (const entry of readdirSync(dir).sort()) {
     if (!entry.endsWith('.dist-info')) continue;
     const distInfo = join(sitePackages, entry);
+    const known = reuse?.(distInfo);
+    if (known) {
+      out.push(known);
+      continue;
+    }
     let record: string;
     try {
       record = readFileSync(join(envPath, distInfo, 'RECORD'), 'utf8');
     } catch {
       continue; // half-installed or foreign: pip ignores these too
     }
-    let metadata = '';
-    try {
-      metadata = readFileSync(join(envPath, distInfo, 'METADATA'), 'utf8');
-    } catch {
-      // name and version from the directory name then
-    }
-    const stem = entry.slice(0, -'.dist-info'.length);
-    const dash = stem.lastIndexOf('-');
-    const name = header(metadata, 'Name') ?? (dash > 0 ? stem.slice(0, dash) : stem);
-    const version = header(metadata, 'Version') ?? (dash > 0 ? stem.slice(dash + 1) : '');
+    const { name, version } = nameAndVersion(envPath, distInfo, entry);
     const paths = new Set<string>();
     for (const p of recordPaths(record)) {
       const rel = insideEnv(envPath, sitePackages, p);

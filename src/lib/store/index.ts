@@ -5,7 +5,7 @@ export { LINK_MODES, linkModeOf } from './link-mode.js';
 export type { LinkMode } from './link-mode.js';
 export { deepCheck, fixDamaged } from './integrity.js';
 export type { DeepReport, DamagedObject, Unrestorable } from './integrity.js';
-export { installedDists, sitePackagesOf, recordPaths } from './dists.js';
+export { installedDists, installedNames, sitePackagesOf, recordPaths } from './dists.js';
 export type { InstalledDist } from './dists.js';
 export {
   snapshotEnv,
@@ -89,3 +89,9 @@ export {
   DEFAULT_KEEP_REVISIONS,
 } from './gc.js';
 export type { StoreGc, RevisionPrune, GcOptions } from './gc.js';
+export { serveFromStore, planServe, rememberServed, reshebang } from './serve.js';
+export type { WantedDist, ServePlan, ServedDist, ServeResult, ServeOptions } from './serve.js';
+export { storedIndex, distKey, wheelTags } from './dist-index.js';
+export type { IndexedDist, IndexedSource } from './dist-index.js';
+export { knownWheels, rememberWheels, wheelOf, wheelKey } from './wheels.js';
+export type { WheelOrigin, WheelNote } from './wheels.js';

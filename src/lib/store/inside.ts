@@ -51,6 +51,12 @@ export function parentError(problem: ParentProblem, changed: 'nothing' | 'unknow
 export class InsideEnv {
   /** Directories (relative) seen to be real directories during this operation. */
   private readonly real = new Set<string>();
+  /**
+   * Directories seen missing (so nothing is under them): a rollback links thousands of files into
+   * directories that do not exist yet, and each would otherwise lstat the missing one again.
+   * Forgotten when this operation creates one.
+   */
+  private readonly absent = new Set<string>();
 
   constructor(readonly root: string) {}
 
@@ -67,11 +73,13 @@ export class InsideEnv {
     for (let i = 0; i < parts.length - 1; i++) {
       dir = dir ? `${dir}/${parts[i]}` : parts[i]!;
       if (this.real.has(dir)) continue;
+      if (this.absent.has(dir)) return undefined;
       const abs = join(this.root, dir);
       let st;
       try {
         st = lstatSync(abs);
       } catch {
+        this.absent.add(dir);
         return undefined; // missing: so is everything under it
       }
       if (st.isSymbolicLink()) {
@@ -107,8 +115,11 @@ export class InsideEnv {
       const problem = this.problem(`${dir}/x`);
       if (problem) throw parentError(problem, 'unknown');
       const abs = join(this.root, dir);
+      this.absent.delete(dir);
       try {
         mkdirSync(abs); // not recursive: each level is checked
+        // Made just now by this operation, under real directories: a real one.
+        this.real.add(dir);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
@@ -133,6 +144,7 @@ export class InsideEnv {
       if (!lstatSync(abs).isDirectory()) return false;
       rmdirSync(abs); // ENOTEMPTY when it is not empty
       this.real.delete(rel);
+      this.absent.add(rel);
       return true;
     } catch {
       return false;

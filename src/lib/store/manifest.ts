@@ -30,6 +30,7 @@ import { HashCache, hashCachePath } from './hashcache.js';
 import { hashFile, ObjectStore, type SealHint } from './objects.js';
 import { envHash } from './journal-files.js';
 import { InsideEnv } from './inside.js';
+import { indexManifest } from './dist-index.js';
 
 export interface FileEntry {
   /** Relative to the environment root, `/`-separated. */
@@ -200,16 +201,36 @@ export function snapshotEnv(
   const distributions: DistEntry[] = [];
   const owned = new Set<string>();
   const known = new Map<string, FileEntry>();
+  const knownDists = new Map<string, DistEntry>();
   if (options.previous && resolve(options.previous.env) === root) {
-    for (const d of options.previous.distributions)
+    for (const d of options.previous.distributions) {
+      knownDists.set(d.distInfo, d);
       for (const e of d.files) if (!isLink(e)) known.set(e.path, e);
+    }
   }
+  // A dist-info whose RECORD is still the very object the previous snapshot stored (sealed): the
+  // distribution was not reinstalled, so its files are the previous snapshot's (RECORD not parsed).
+  const reuse = (distInfo: string) => {
+    const d = knownDists.get(distInfo);
+    const record = known.get(`${distInfo}/RECORD`);
+    if (!d || !record || record.mtimeMs === undefined) return undefined;
+    try {
+      const st = lstatSync(join(root, record.path));
+      const obj = store.statOf(record);
+      if (!obj || obj.ino !== st.ino || obj.dev !== st.dev || obj.mtimeMs !== record.mtimeMs)
+        return undefined;
+      if (obj.size !== record.size) return undefined;
+    } catch {
+      return undefined;
+    }
+    return { name: d.name, version: d.version, distInfo, paths: d.files.map((f) => f.path) };
+  };
   const cache = new HashCache(hashCachePath(root, options.env));
   // A RECORD path under a directory the environment has as a symbolic link (a package directory
   // replaced by a link to a checkout) is not the environment's: it is neither linked into the
   // store nor restored nor removed later (see inside.ts).
   const guard = new InsideEnv(root);
-  for (const dist of installedDists(root, sitePackages)) {
+  for (const dist of installedDists(root, sitePackages, store.sharesInodes() ? reuse : undefined)) {
     const files: Entry[] = [];
     for (const rel of dist.paths) {
       if (guard.problem(rel)) continue;
@@ -284,9 +305,12 @@ const HEX64 = /^[0-9a-f]{64}$/;
 
 /** A relative, normalised path that stays inside the environment. */
 export function safeRelPath(p: unknown): p is string {
-  if (typeof p !== 'string' || p === '' || p.startsWith('/') || p.includes('\0')) return false;
-  return p.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
+  // One regular expression, not a split: a manifest of a large set checks thousands of paths.
+  return typeof p === 'string' && p !== '' && !UNSAFE_PATH.test(p);
 }
+
+/** A leading `/`, an empty, `.` or `..` component, or a NUL. */
+const UNSAFE_PATH = /^\/|\/\/|\/$|(^|\/)\.\.?(\/|$)|\0/;
 
 function entryProblem(e: unknown): string | undefined {
   if (!e || typeof e !== 'object') return 'an entry is not an object';
@@ -337,13 +361,13 @@ export function manifestProblem(m: unknown): string | undefined {
   for (const d of o.distributions as Array<{ files: Entry[] }>)
     for (const f of d.files) if (isLink(f)) links.add(f.path);
   // A path under a link entry would be written through the link, wherever it points: refused.
-  for (const path of [...seen, ...links]) {
-    const parts = path.split('/');
-    for (let i = 1; i < parts.length; i++) {
-      const dir = parts.slice(0, i).join('/');
-      if (links.has(dir)) return `${path} lies under ${dir}, which the snapshot has as a symbolic link`;
-    }
-  }
+  // A manifest has thousands of paths and a handful of links: each path is compared with each
+  // link as a prefix, not split into its parents.
+  const prefixes = [...links].map((l) => [l, `${l}/`] as const);
+  for (const path of [...seen, ...links])
+    for (const [dir, prefix] of prefixes)
+      if (path.startsWith(prefix))
+        return `${path} lies under ${dir}, which the snapshot has as a symbolic link`;
   if (o.variables !== undefined && !validVariables(o.variables)) return 'bad "variables"';
   if (o.settings !== undefined && !validSettings(o.settings)) return 'bad "settings"';
   return undefined;
@@ -417,6 +441,7 @@ export function writeFileAtomic(
 export function saveManifest(store: ObjectStore, envPath: string, name: string, manifest: Manifest): string {
   const file = join(snapshotsDir(store, envPath), `${name}.json`);
   writeFileAtomic(file, JSON.stringify(manifest) + '\n', 'save-manifest-temp');
+  indexManifest(store, file, manifest);
   return file;
 }
 

@@ -21,7 +21,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { BlastError, ExitCode } from '../errors.js';
 import type { Env } from '../paths.js';
 import { crashPoint } from './crash.js';
-import { installedDists } from './dists.js';
+import { installedDists, installedNames } from './dists.js';
 import { InsideEnv } from './inside.js';
 import { entryOf, isLink, type Entry, type Manifest, safeRelPath, writeFileAtomic } from './manifest.js';
 import { HashCache, hashCachePath } from './hashcache.js';
@@ -107,6 +107,16 @@ function holds(store: ObjectStore, abs: string, state: PathState, cache?: HashCa
     }
   }
   return store.holds(abs, { sha256: state.sha256, mode: state.mode }, state);
+}
+
+/** Whether anything (a file, a link, a directory) is at `abs`. */
+function exists(abs: string): boolean {
+  try {
+    lstatSync(abs);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The current state of `rel`, its content put into the store so it can be brought back. */
@@ -203,7 +213,15 @@ export function planRestore(
   for (const l of manifest.symlinks) target.set(l.path, stateOf(l));
   const steps: Step[] = [];
   for (const [rel, after] of target) {
-    if (holds(store, join(root, rel), after, cache, rel)) continue;
+    const abs = join(root, rel);
+    // Most paths of a rollback are absent (the distributions were uninstalled): one lstat says so,
+    // and there is nothing to compare or capture.
+    if (after.kind !== 'absent' && !exists(abs)) {
+      guard.check(rel, 'nothing');
+      steps.push({ path: rel, before: { kind: 'absent' }, after });
+      continue;
+    }
+    if (holds(store, abs, after, cache, rel)) continue;
     guard.check(rel, 'nothing');
     steps.push({ path: rel, before: captureState(store, root, rel), after });
   }
@@ -511,7 +529,7 @@ export function restoreUnlocked(envPath: string, manifest: Manifest, options: St
     );
   }
   recoverRestore(root, { ...options, store });
-  const before = installedDists(root, manifest.sitePackages).map((d) => `${d.name} ${d.version}`);
+  const before = installedNames(root, manifest.sitePackages).map((d) => `${d.name} ${d.version}`);
   const cache = new HashCache(hashCachePath(root, options.env));
   const steps = planRestore(store, root, manifest, options.what, cache);
   // Where this restore writes is where a killed one would have left its temporary names.

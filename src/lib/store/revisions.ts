@@ -14,6 +14,7 @@ import { BlastError, ExitCode, messageOf } from '../errors.js';
 import { envHash, isLink, type Manifest, manifestProblem, writeFileAtomic } from './manifest.js';
 import type { ObjectStore } from './objects.js';
 import { withLock } from '../fs/lock.js';
+import { indexManifest } from './dist-index.js';
 
 /** Where a revision came from. */
 export type RevisionSource =
@@ -307,6 +308,7 @@ export function recordRevision(
     const revision: Revision = { ...summary, manifest };
     writeFileAtomic(join(dir, `${summary.n}.json`), JSON.stringify(revision) + '\n', 'revision-temp');
     writeIndex(dir, [...all, summary]);
+    indexManifest(store, join(dir, `${summary.n}.json`), manifest);
     return summary;
   });
 }

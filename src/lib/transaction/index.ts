@@ -18,7 +18,7 @@ import type { Env } from '../paths.js';
 import {
   beginTransaction,
   endTransaction,
-  installedDists,
+  installedNames,
   latestManifest,
   ObjectStore,
   recordRevision,
@@ -138,6 +138,13 @@ export interface TransactionOptions {
   record?: { source: RevisionSource; detail: string };
   /** What the user ran, for the rollback line ("this pip command" by default). */
   what?: string;
+  /**
+   * The state the runner leaves the environment in, exactly (a restore's manifest: it verified
+   * every object and linked it, under the environment's lock): recorded as the after state without
+   * reading the environment again, and the previous state the before snapshot compares files
+   * with (it has the files a restore keeps, pip's own), instead of the latest revision.
+   */
+  expected?: Manifest;
 }
 
 export interface TransactionResult {
@@ -191,14 +198,18 @@ async function transact(
   pipEnv: Env,
   pip: NonNullable<TransactionOptions['pip']>,
   report: (line: string) => void,
-  options: Pick<TransactionOptions, 'blastCommand' | 'record' | 'what'>,
+  options: Pick<TransactionOptions, 'blastCommand' | 'record' | 'what' | 'expected'>,
 ): Promise<TransactionResult> {
   const t0 = performance.now();
   const store = ObjectStore.of(env);
   // An interrupted transaction or restore is finished or undone first; one still running refuses.
   recoverEnv(root, { env, store });
   // Files still the very inode the latest revision stored are not read again.
-  const manifest: Manifest = snapshotEnv(root, { env, store, previous: latestManifest(store, root) });
+  const manifest: Manifest = snapshotEnv(root, {
+    env,
+    store,
+    previous: options.expected ?? latestManifest(store, root),
+  });
   const watched = [manifest.sitePackages, 'bin'];
   const paths = treePaths(root, watched);
   const before = distVersions(manifest.distributions);
@@ -261,7 +272,7 @@ async function transact(
   setPhase(root, env, journal, 'pip-done', { pipExitCode });
   const t2 = performance.now();
 
-  const changed = changeBetween(before, distVersions(installedDists(root, sitePackagesOf(root))));
+  const changed = changeBetween(before, distVersions(installedNames(root, sitePackagesOf(root))));
   let reason: string | undefined =
     pipExitCode === 0
       ? undefined
@@ -284,7 +295,9 @@ async function transact(
   if (reason === undefined) {
     // The commit point: from here an interrupted transaction is finished, not undone.
     setPhase(root, env, journal, 'committing');
-    const after = snapshotEnv(root, { env, store, previous: manifest });
+    const after = options.expected
+      ? { ...options.expected, createdAt: new Date().toISOString() }
+      : snapshotEnv(root, { env, store, previous: manifest });
     const recorded = recordRevision(store, root, after, journal.record!);
     crashPoint('transaction-recorded');
     endTransaction(root, env);

@@ -11,7 +11,7 @@ import { resolve } from 'node:path';
 import type { EnvInfo, InstallEvent, InstallSource } from '../hooks.js';
 import type { Env } from '../paths.js';
 import {
-  installedDists,
+  installedNames,
   type Manifest,
   ObjectStore,
   recoverEnv,
@@ -60,7 +60,7 @@ export async function restoreTransaction(
   // What is installed is only known once an interrupted change is finished or undone.
   recoverEnv(root, { env, store });
   const planned = changeBetween(
-    distVersions(installedDists(root, manifest.sitePackages)),
+    distVersions(installedNames(root, manifest.sitePackages)),
     distVersions(manifest.distributions),
   );
   const event: InstallEvent = {
@@ -80,6 +80,7 @@ export async function restoreTransaction(
     report: () => {}, // the caller says what happened, once
     blastCommand: 'load',
     record: options.record,
+    expected: manifest,
     pip: async () => {
       restore = restoreEnv(root, manifest, { env, store, ...(options.what ? { what: options.what } : {}) });
       await options.then?.();
