@@ -17,7 +17,7 @@ import {
   type SnapshotStats,
   withEnvLockAsync,
 } from '../lib/store/index.js';
-import { writeFileAtomic } from '../lib/store/manifest.js';
+import { writeFileAtomic } from '../lib/fs/atomic-write.js';
 import { assertSnapshotName, freeTimestampName, snapshotTarget } from '../lib/store/target.js';
 import type { EnvInfo } from '../lib/hooks.js';
 import { installedDists } from '../lib/store/index.js';
@@ -173,7 +173,7 @@ The environment is the active one, or the one --env or --path names.`;
                   env: info.name,
                   createdAt: m.createdAt,
                 });
-          writeFileAtomic(lockFile, text, undefined, { userFile: true });
+          writeFileAtomic(lockFile, text, { mode: 'umask' });
           return `Wrote ${lockFile}`;
         },
       });

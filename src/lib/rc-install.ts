@@ -18,23 +18,11 @@ first backup (the file before Blast) is kept.
  * block is appended after one (so a later `echo … >> rc` cannot end up on our end marker) and its
  * header records that, so `--uninstall` takes that line break away too.
  */
-import {
-  closeSync,
-  fchmodSync,
-  fsyncSync,
-  linkSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  realpathSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename, dirname, isAbsolute, join, sep } from 'node:path';
+import { dirname, isAbsolute, join, sep } from 'node:path';
 import { BlastError, ExitCode } from './errors.js';
+import { writeFileAtomic } from './fs/atomic-write.js';
 
 export const BEGIN = '# >>> blast initialize >>>';
 export const END = '# <<< blast initialize <<<';
@@ -199,49 +187,12 @@ function target(path: string): string {
 }
 
 /**
- * Replace `path` with `bytes` atomically: temp file beside it, fsync, rename; keeps `mode`.
- * `exclusive`: only create it (a hard link instead of the rename, atomic and failing when `path`
- * exists); returns false, writing nothing, when it exists.
+ * Replace `path` with `bytes` (latin1: the file's own bytes, whatever their encoding) atomically,
+ * keeping `mode` (a new file: 0666 less the umask, as an editor would make it). `exclusive`: only
+ * create it; returns false, writing nothing, when it exists.
  */
-export function writeAtomic(path: string, bytes: Bytes, mode?: number, exclusive = false): boolean {
-  const dir = dirname(path);
-  const temp = join(dir, `.${basename(path)}.blast-${process.pid}-${Date.now().toString(36)}`);
-  // 0o666 minus the umask for a new file, as an editor would make it.
-  const fd = openSync(temp, 'wx', mode ?? 0o666);
-  try {
-    // open() applies the umask; the file's own mode must come back whole (0664 stays 0664).
-    if (mode !== undefined) fchmodSync(fd, mode);
-    writeSync(fd, Buffer.from(bytes, 'latin1'));
-    fsyncSync(fd);
-  } catch (error) {
-    closeSync(fd);
-    unlinkSync(temp);
-    throw error;
-  }
-  closeSync(fd);
-  try {
-    if (exclusive) {
-      try {
-        linkSync(temp, path);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-        throw error;
-      } finally {
-        unlinkSync(temp);
-      }
-    } else renameSync(temp, path);
-  } catch (error) {
-    if (!exclusive) unlinkSync(temp);
-    throw error;
-  }
-  try {
-    const fd = openSync(dir, 'r');
-    fsyncSync(fd);
-    closeSync(fd);
-  } catch {
-    // Directories cannot be opened or synced everywhere; the rename itself is atomic.
-  }
-  return true;
+function writeAtomic(path: string, bytes: Bytes, mode?: number, exclusive = false): boolean {
+  return writeFileAtomic(path, Buffer.from(bytes, 'latin1'), { mode: mode ?? 'umask', exclusive });
 }
 
 export function applyRc(request: RcRequest): RcResult {

@@ -44,7 +44,8 @@ import { tail, runPython } from './pip.js';
 import { parsePylock } from './pylock.js';
 import { parseRequirements } from './requirements.js';
 import { storedDists, storedKey } from './stored.js';
-import { type Lock, type LockedArchive, type LockedDist, normalizeName } from './types.js';
+import { normalizeName } from '../python/names.js';
+import type { Lock, LockedArchive, LockedDist } from './types.js';
 
 /** Read and check a lock file (format from its name). */
 export function readLock(file: string): Lock {

@@ -20,7 +20,8 @@ import type { Env } from '../paths.js';
 import { hashFile, type InstalledDist } from '../store/index.js';
 import { archiveFromUrl, archiveIsOf } from './filenames.js';
 import { runPython, tail } from './pip.js';
-import { type LockedArchive, type LockedDist, normalizeName, type SkippedDist } from './types.js';
+import { normalizeName } from '../python/names.js';
+import type { LockedArchive, LockedDist, SkippedDist } from './types.js';
 
 interface DirectUrl {
   url?: string;

@@ -12,7 +12,7 @@ import {
   readManifest,
   readRevision,
 } from '../store/index.js';
-import { normalizeName } from './types.js';
+import { normalizeName } from '../python/names.js';
 
 export const storedKey = (name: string, version: string) => `${normalizeName(name)}==${version}`;
 

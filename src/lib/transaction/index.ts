@@ -39,6 +39,7 @@ import {
   withEnvLockAsync,
 } from '../store/index.js';
 import { crashPoint } from '../store/crash.js';
+import { normalizeName } from '../python/names.js';
 import { exitStatus } from '../exit-status.js';
 import { diskIsFull, freeText, isDiskFull } from '../disk-full.js';
 
@@ -75,7 +76,7 @@ export async function runPip(
 export type DistVersions = Map<string, string>;
 
 export function distVersions(dists: ReadonlyArray<{ name: string; version: string }>): DistVersions {
-  return new Map(dists.map((d) => [d.name.toLowerCase().replace(/[-_.]+/g, '-'), `${d.name} ${d.version}`]));
+  return new Map(dists.map((d) => [normalizeName(d.name), `${d.name} ${d.version}`]));
 }
 
 export function changeBetween(before: DistVersions, after: DistVersions): InstallChange {

@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { BlastError, ExitCode } from '../errors.js';
+import { alive } from '../fs/alive.js';
 import { cacheDir, type Env } from '../paths.js';
 import { pythonEnv } from '../python/probe.js';
 import type { Interpreter } from '../python/types.js';
@@ -257,14 +258,7 @@ export function listSeeds(env: Env): string[] {
 }
 
 function deadOwner(name: string, prefix: string): boolean {
-  const pid = Number(name.slice(prefix.length).split('-')[0]);
-  if (!Number.isInteger(pid) || pid <= 0) return true;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== 'EPERM';
-  }
+  return !alive(Number(name.slice(prefix.length).split('-')[0]));
 }
 
 /**
