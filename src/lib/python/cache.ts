@@ -8,7 +8,7 @@ import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 import { cacheDir, type Env } from '../paths.js';
-import { PROBE_ID } from './probe.js';
+import { probeId } from './probe.js';
 import type { ProbeFacts } from './types.js';
 
 export interface CacheEntry {
@@ -49,7 +49,7 @@ export class FactsCache {
       if (
         data &&
         data.v === 1 &&
-        data.probe === PROBE_ID &&
+        data.probe === probeId() &&
         data.entries &&
         typeof data.entries === 'object'
       ) {
@@ -79,7 +79,7 @@ export class FactsCache {
   /** Write if anything changed. Never fatal: a cache that cannot be written is only slower. */
   save(): void {
     if (!this.dirty) return;
-    const data: CacheFile = { v: 1, probe: PROBE_ID, entries: this.entries };
+    const data: CacheFile = { v: 1, probe: probeId(), entries: this.entries };
     try {
       writeFileAtomic(this.file, JSON.stringify(data) + '\n', { mode: 'umask', durable: false });
       this.dirty = false;
