@@ -3,7 +3,7 @@ import * as Flags from '@oclif/core/flags';
 import { join } from 'node:path';
 import { BlastCommand } from '../lib/base-command.js';
 import { BlastError, ExitCode } from '../lib/errors.js';
-import { applyRc, rcPath, tildePath, type RcResult } from '../lib/rc-install.js';
+import { installFunction, rcReport, type RcResult } from '../lib/rc-install.js';
 import { availableShells, chooseShell } from '../lib/shells.js';
 import { PID_VARIABLE } from '../lib/shell-pid.js';
 import { SCRIPT_VARIABLE, SHELL_VARIABLE } from '../lib/shell-script.js';
@@ -79,39 +79,9 @@ Without a shell name, the shell is the one running the \`blast\` function, else 
       return { shell: adapter.name, code };
     }
 
-    if (!adapter.rcLine) {
-      throw new BlastError(
-        `The ${adapter.name} adapter cannot install itself in an rc file (it has no rcLine; plugin API 1.1).`,
-        ExitCode.failure,
-        `Load the output of \`blast init ${adapter.name}\` from your shell's startup file yourself.`,
-      );
-    }
-    const line = adapter.rcLine(userBin(this.config.root, env));
-    const result = applyRc({
-      file: rcPath(adapter.rcFile, env),
-      action: flags.install ? 'install' : 'uninstall',
-      line,
-      encoding: adapter.rcEncoding ?? 'utf8',
-    });
-    if (!this.jsonEnabled()) this.log(describe(result, adapter.name, env));
-    return { shell: adapter.name, line, ...result };
+    const action = flags.install ? 'install' : 'uninstall';
+    const result = installFunction(adapter, action, userBin(this.config.root, env), env);
+    if (!this.jsonEnabled()) this.log(rcReport(result, adapter.name, env));
+    return { shell: adapter.name, ...result };
   }
-}
-
-function describe(result: RcResult, shell: string, env: NodeJS.ProcessEnv): string {
-  const file = tildePath(result.file, env);
-  const backup = !result.backup
-    ? ''
-    : result.backupKept
-      ? ` (the version from before Blast stays in ${tildePath(result.backup, env)})`
-      : ` (the previous version is in ${tildePath(result.backup, env)})`;
-  if (result.action === 'install') {
-    return result.changed
-      ? `${result.created ? 'Created' : 'Updated'} ${file}: it loads the blast function now${backup}.\n` +
-          `Open a new ${shell} to use it.`
-      : `${file} already loads the blast function; nothing changed.`;
-  }
-  return result.changed
-    ? `Removed the blast block from ${file}${backup}.`
-    : `${file} has no blast block; nothing changed.`;
 }

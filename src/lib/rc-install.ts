@@ -23,6 +23,7 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, sep } from 'node:path';
 import { BlastError, ExitCode } from './errors.js';
 import { writeFileAtomic } from './fs/atomic-write.js';
+import type { ShellAdapter } from './hooks.js';
 
 export const BEGIN = '# >>> blast initialize >>>';
 export const END = '# <<< blast initialize <<<';
@@ -249,4 +250,47 @@ export function rcPath(rcFile: string, env: Readonly<Record<string, string | und
 export function tildePath(path: string, env: Readonly<Record<string, string | undefined>>): string {
   const home = env.HOME || homedir();
   return home && (path === home || path.startsWith(home + sep)) ? '~' + path.slice(home.length) : path;
+}
+
+/** `blast init --install` / `--uninstall`: the block that loads `adapter`'s shell function, in its rc file. */
+export function installFunction(
+  adapter: ShellAdapter,
+  action: 'install' | 'uninstall',
+  bin: string,
+  env: NodeJS.ProcessEnv,
+): RcResult & { line: string } {
+  if (!adapter.rcLine) {
+    throw new BlastError(
+      `The ${adapter.name} adapter cannot install itself in an rc file (it has no rcLine; plugin API 1.1).`,
+      ExitCode.failure,
+      `Load the output of \`blast init ${adapter.name}\` from your shell's startup file yourself.`,
+    );
+  }
+  const line = adapter.rcLine(bin);
+  const result = applyRc({
+    file: rcPath(adapter.rcFile, env),
+    action,
+    line,
+    encoding: adapter.rcEncoding ?? 'utf8',
+  });
+  return { line, ...result };
+}
+
+/** What `blast init --install` / `--uninstall` did, as a user reads it. */
+export function rcReport(result: RcResult, shell: string, env: NodeJS.ProcessEnv): string {
+  const file = tildePath(result.file, env);
+  const backup = !result.backup
+    ? ''
+    : result.backupKept
+      ? ` (the version from before Blast stays in ${tildePath(result.backup, env)})`
+      : ` (the previous version is in ${tildePath(result.backup, env)})`;
+  if (result.action === 'install') {
+    return result.changed
+      ? `${result.created ? 'Created' : 'Updated'} ${file}: it loads the blast function now${backup}.\n` +
+          `Open a new ${shell} to use it.`
+      : `${file} already loads the blast function; nothing changed.`;
+  }
+  return result.changed
+    ? `Removed the blast block from ${file}${backup}.`
+    : `${file} has no blast block; nothing changed.`;
 }
