@@ -2,7 +2,7 @@ import * as Flags from '@oclif/core/flags';
 import { BlastCommand } from '../lib/base-command.js';
 import { forcedKillChange, killChange, STATE_VARIABLE } from '../lib/activation.js';
 import { readEnvConfig, infoOf } from '../lib/env-config.js';
-import type { EnvInfo, KillEvent, ShellChange } from '../lib/hooks.js';
+import type { EnvInfo, KillEvent, ShellChange } from '../lib/contract.js';
 import { runPhase } from '../lib/phases.js';
 import { findShell } from '../lib/shells.js';
 import { shellFunction, writeShellScript } from '../lib/shell-script.js';

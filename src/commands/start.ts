@@ -12,7 +12,7 @@ import {
   type Target,
   updateEnvConfig,
 } from '../lib/environments.js';
-import type { EnvInfo, ShellAdapter } from '../lib/hooks.js';
+import type { EnvInfo, ShellAdapter } from '../lib/contract.js';
 import { parseEnvAssignments, parseEnvRemovals } from '../lib/names.js';
 import { runPhase } from '../lib/phases.js';
 import { chooseShell, findShell } from '../lib/shells.js';

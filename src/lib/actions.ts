@@ -6,7 +6,7 @@
  */
 import type { Interfaces } from '@oclif/core';
 import { messageOf } from './errors.js';
-import type { BlastHooks } from './hooks.js';
+import type { BlastHooks } from './contract.js';
 import { type EventOptions, type PhaseFailure, runPhase } from './phases.js';
 
 type ActionEvent = 'check' | 'clean';

@@ -6,7 +6,7 @@
 import type { Interfaces } from '@oclif/core';
 import { gatherItems, runItems } from './actions.js';
 import { coreChecks, deepChecks } from './checks.js';
-import type { CheckResult } from './hooks.js';
+import type { CheckResult } from './contract.js';
 import type { Env } from './paths.js';
 import type { DeepReport } from './store/index.js';
 import { table } from './table.js';

@@ -9,7 +9,7 @@ import { gatherItems, runItems } from './actions.js';
 import { withSettings } from './env-config.js';
 import { loadEnv, resolveTarget } from './environments.js';
 import { BlastError, ExitCode } from './errors.js';
-import type { CleanAction } from './hooks.js';
+import type { CleanAction } from './contract.js';
 import { activePath } from './listing.js';
 import { runPhase } from './phases.js';
 import { pathExists } from './path-exists.js';

@@ -5,7 +5,7 @@
 import type { Interfaces } from '@oclif/core';
 import { type Loaded, updateEnvConfig } from './environments.js';
 import { BlastError, ExitCode } from './errors.js';
-import type { SettingValue } from './hooks.js';
+import type { SettingValue } from './contract.js';
 import {
   collectSettingSpecs,
   mergeSettings,

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import type { EnvInfo, SettingValue } from './hooks.js';
+import type { EnvInfo, SettingValue } from './contract.js';
 import { BlastError, ExitCode, messageOf } from './errors.js';
 import { writeFileAtomic } from './fs/atomic-write.js';
 import { withLockAsync } from './fs/lock.js';

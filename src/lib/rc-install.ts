@@ -23,7 +23,7 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, sep } from 'node:path';
 import { BlastError, ExitCode } from './errors.js';
 import { writeFileAtomic } from './fs/atomic-write.js';
-import type { ShellAdapter } from './hooks.js';
+import type { ShellAdapter } from './contract.js';
 
 export const BEGIN = '# >>> blast initialize >>>';
 export const END = '# <<< blast initialize <<<';

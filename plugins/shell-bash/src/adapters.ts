@@ -1,5 +1,5 @@
 /** The two adapters: bash and zsh differ only where their syntax or startup files differ. */
-import type { ShellAdapter } from 'blast/hooks';
+import type { ShellAdapter } from 'blast/contract';
 import { init } from './init.js';
 import { quote } from './quote.js';
 import { render } from './render.js';

@@ -1,5 +1,5 @@
 /** The fish adapter. */
-import type { ShellAdapter } from 'blast/hooks';
+import type { ShellAdapter } from 'blast/contract';
 import { init } from './init.js';
 import { quote, word } from './quote.js';
 import { render } from './render.js';

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BlastError, ExitCode, messageOf } from '../errors.js';
-import type { EnvInfo, InstallEvent } from '../hooks.js';
+import type { EnvInfo, InstallEvent } from '../contract.js';
 import type { Env } from '../paths.js';
 import {
   type DistEntry,

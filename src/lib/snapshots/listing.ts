@@ -2,7 +2,7 @@
  * `blast load --list`: an environment's snapshots, each with what its manifest says (a corrupt
  * one is a row that says so, never a failed listing).
  */
-import type { EnvInfo } from '../hooks.js';
+import type { EnvInfo } from '../contract.js';
 import { listSnapshots, type ObjectStore, readManifest, recordCurrent } from '../store/index.js';
 import { table } from '../table.js';
 import type { Env } from '../paths.js';

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { formatBytes } from '../disk-usage.js';
 import { BlastError, ExitCode } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
-import type { EnvInfo } from '../hooks.js';
+import type { EnvInfo } from '../contract.js';
 import type { LockedDist, LockFormat, LockInputs, SkippedDist } from '../lock/index.js';
 import type * as LockModule from '../lock/index.js';
 import type { Env } from '../paths.js';

@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { InstallChange, InstallEvent, PostInstallEvent } from '../hooks.js';
+import type { InstallChange, InstallEvent, PostInstallEvent } from '../contract.js';
 import type { Env } from '../paths.js';
 import {
   beginTransaction,

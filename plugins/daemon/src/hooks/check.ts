@@ -8,7 +8,7 @@
  * database is readable.
  */
 import type { Hook } from '@oclif/core';
-import type { CheckResult, EnvInfo } from 'blast/hooks';
+import type { CheckResult, EnvInfo } from 'blast/contract';
 import { existsSync, readFileSync } from 'node:fs';
 import { request } from '../client.js';
 import {

@@ -6,7 +6,7 @@
  * warning) and left to `blast check --fix`, which kills and replaces it. A zombie is dead.
  */
 import type { Hook } from '@oclif/core';
-import type { CleanAction } from 'blast/hooks';
+import type { CleanAction } from 'blast/contract';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { daemonState, removeLeftovers } from '../control.js';

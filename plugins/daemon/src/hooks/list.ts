@@ -1,6 +1,6 @@
 /** `list`: per environment, the daemon's state and figures (a status request with a short timeout). */
 import type { Hook } from '@oclif/core';
-import type { EnvStatus } from 'blast/hooks';
+import type { EnvStatus } from 'blast/contract';
 import { cpuSeconds, daemonState, memoryMiB } from '../control.js';
 import { daemonPaths } from '../paths.js';
 

@@ -6,7 +6,7 @@
  * answer (hung) is refused too: `blast check --fix` replaces it first.
  */
 import type { Hook } from '@oclif/core';
-import type {} from 'blast/hooks';
+import type {} from 'blast/contract';
 import { statSync } from 'node:fs';
 import { daemonState, recordedAttached } from '../control.js';
 import { alive } from '../client.js';

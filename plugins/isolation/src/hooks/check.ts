@@ -3,7 +3,7 @@
  * same tests preStart vetoes on), with how to fix what is missing.
  */
 import type { Hook } from '@oclif/core';
-import type { CheckResult, EnvInfo } from 'blast/hooks';
+import type { CheckResult, EnvInfo } from 'blast/contract';
 import { prlimitPath } from '../limits.js';
 import { describe, formatBytes, hasLimits, policyOf } from '../policy.js';
 import { requireSandbox } from '../sandbox.js';

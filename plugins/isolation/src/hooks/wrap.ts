@@ -1,6 +1,6 @@
 /** `blast run` and the activated subshell run under the environment's policy (see wrapper.ts). */
 import type { Hook } from '@oclif/core';
-import type {} from 'blast/hooks';
+import type {} from 'blast/contract';
 import { dirname } from 'node:path';
 import { wrapperFor } from '../wrapper.js';
 
