@@ -31,8 +31,8 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ['**/src/lib/*', '../../src/*', 'blast/*', '!blast/hooks'],
-              message: 'Plugins import only blast/hooks (types).',
+              group: ['**/src/lib/*', '../../src/*', 'blast/*', '!blast/contract', '!blast/hooks'],
+              message: 'Plugins import only blast/contract (types; blast/hooks is its old name).',
             },
           ],
         },

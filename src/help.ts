@@ -3,7 +3,7 @@
  * from the plugins installed now, which a manifest written at build time cannot know.
  */
 import { Help, type Command } from '@oclif/core';
-import type { SettingSpec } from './lib/hooks.js';
+import type { SettingSpec } from './lib/contract.js';
 import { collectSettingSpecs, RESERVED_SETTING_NAMES } from './lib/settings.js';
 
 /** Commands whose flags include every plugin setting. */

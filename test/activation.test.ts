@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { EnvInfo, ShellChange } from '../src/lib/hooks.js';
+import type { EnvInfo, ShellChange } from '../src/lib/contract.js';
 import {
   activeState,
   decodeState,

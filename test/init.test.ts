@@ -481,8 +481,8 @@ describe('a third-party shell plugin: elvish from examples/blast-shell-elvish', 
     const imports = files.flatMap((text) => [...text.matchAll(/^import (type )?.* from '([^']+)';$/gm)]);
     for (const [line, type, from] of imports) {
       if (from!.startsWith('node:') || from!.startsWith('./') || from!.startsWith('../')) continue;
-      expect(type, line).to.equal('type '); // blast/hooks and @oclif/core: types only
-      expect(['blast/hooks', '@oclif/core'], line).to.include(from);
+      expect(type, line).to.equal('type '); // the contract and @oclif/core: types only
+      expect(['blast/contract', 'blast/hooks', '@oclif/core'], line).to.include(from); // blast/hooks: its old name
     }
     const pjson = JSON.parse(readFileSync(join(ELVISH_EXAMPLE, 'package.json'), 'utf8'));
     expect(pjson.oclif.hooks.shells).to.equal('./dist/hooks/shells.js');

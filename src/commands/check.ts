@@ -1,13 +1,7 @@
 import * as Flags from '@oclif/core/flags';
 import { BlastCommand } from '../lib/base-command.js';
-import { coreChecks, deepChecks } from '../lib/checks.js';
-import { ExitCode, messageOf } from '../lib/errors.js';
-import type { CheckResult } from '../lib/hooks.js';
-import type { DeepReport } from '../lib/store/index.js';
-import { runPhase } from '../lib/phases.js';
-import { table } from '../lib/table.js';
-
-type Reported = Omit<CheckResult, 'repair'> & { source: string; repaired?: boolean; repairError?: string };
+import { type CheckReport, checkTable, runChecks } from '../lib/checking.js';
+import { ExitCode } from '../lib/errors.js';
 
 export default class Check extends BlastCommand {
   static override summary = "Doctor: check Blast's state and every environment; --fix repairs what it can.";
@@ -28,60 +22,11 @@ With --deep, every object in Blast's store is re-hashed too, and every snapshot 
     }),
   };
 
-  async run(): Promise<{ ok: boolean; checks: Reported[]; deep?: DeepReport }> {
+  async run(): Promise<CheckReport> {
     const { flags } = await this.parse(Check);
-    const core = await coreChecks(process.env);
-    const all: Array<{ source: string; check: CheckResult }> = core.results.map((check) => ({
-      source: 'blast',
-      check,
-    }));
-    const deep = flags.deep ? deepChecks(process.env, core.envs) : undefined;
-    for (const check of deep?.results ?? []) all.push({ source: 'blast', check });
-    const { results, failures } = await runPhase(
-      this.config,
-      'check',
-      { envs: core.envs },
-      'inform',
-      () => {},
-    );
-    for (const { plugin, result } of results)
-      for (const check of result ?? []) all.push({ source: plugin, check });
-    for (const f of failures)
-      all.push({ source: f.plugin, check: { name: 'plugin check', status: 'fail', message: f.message } });
-
-    const reported: Reported[] = [];
-    for (const { source, check } of all) {
-      const { repair, ...rest } = check;
-      const entry: Reported = { ...rest, source };
-      if (flags.fix && repair && check.status !== 'ok') {
-        try {
-          await repair();
-          entry.repaired = true;
-        } catch (error) {
-          entry.repaired = false;
-          entry.repairError = messageOf(error);
-        }
-      }
-      reported.push(entry);
-    }
-    const ok = reported.every((c) => c.status !== 'fail' || c.repaired === true);
-    if (!this.jsonEnabled()) {
-      const mark = (c: Reported) => (c.repaired ? 'fixed' : c.status);
-      this.log(
-        table(
-          ['STATUS', 'CHECK', 'ENV', 'DETAIL'],
-          reported.map((c) => [
-            mark(c),
-            c.name,
-            c.env ?? '',
-            c.message +
-              (c.fix && !c.repaired ? ` (--fix: ${c.fix})` : '') +
-              (c.repairError ? ` (repair failed: ${c.repairError})` : ''),
-          ]),
-        ),
-      );
-    }
-    if (!ok) process.exitCode = ExitCode.checkFailed;
-    return { ok, checks: reported, ...(deep ? { deep: deep.report } : {}) };
+    const report = await runChecks(this.config, process.env, { fix: flags.fix, deep: flags.deep });
+    if (!this.jsonEnabled()) this.log(checkTable(report.checks));
+    if (!report.ok) process.exitCode = ExitCode.checkFailed;
+    return report;
   }
 }

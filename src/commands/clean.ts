@@ -1,23 +1,17 @@
-import { withSettings } from '../lib/env-config.js';
 import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import { createInterface } from 'node:readline/promises';
 import { BlastCommand } from '../lib/base-command.js';
-import { hasOrphanedHistory, type Kept, planCoreClean, removeEnvironment } from '../lib/cleaning.js';
-import { formatBytes } from '../lib/disk-usage.js';
-import { resolveTarget, loadEnv } from '../lib/environments.js';
-import { BlastError, ExitCode, messageOf } from '../lib/errors.js';
-import type { CleanAction } from '../lib/hooks.js';
-import { activePath } from '../lib/listing.js';
-import { runPhase } from '../lib/phases.js';
+import { cleanReport, type CleanReport, removeNamed, runClean } from '../lib/cleaning.js';
+import { ExitCode } from '../lib/errors.js';
 
-interface Reported {
-  what: string;
-  why: string;
-  bytes?: number;
-  source: string;
-  done: boolean;
-  error?: string;
+/** Ask on the terminal; undefined where there is none to ask on. */
+async function confirm(question: string): Promise<boolean | undefined> {
+  if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const answer = await rl.question(question);
+  rl.close();
+  return /^y(es)?$/i.test(answer.trim());
 }
 
 export default class Clean extends BlastCommand {
@@ -51,113 +45,23 @@ With NAME: deletes that environment and its revisions (asks first on a terminal;
     }),
   };
 
-  async run(): Promise<{ actions: Reported[]; kept: Kept[] }> {
+  async run(): Promise<CleanReport> {
     const { args, flags } = await this.parse(Clean);
-    const env = process.env;
-    if (args.name !== undefined) return { actions: [await this.removeNamed(args.name, flags)], kept: [] };
-
-    const plan = await planCoreClean(env, {
+    const dryRun = flags['dry-run'];
+    if (args.name !== undefined) {
+      const options = { env: process.env, cwd: process.cwd(), dryRun, yes: flags.yes, confirm };
+      const removal = await removeNamed(this.config, args.name, options);
+      if (removal.declined || !this.jsonEnabled()) this.log(removal.say);
+      return { actions: [removal.entry], kept: [] };
+    }
+    const report = await runClean(this.config, process.env, {
       keepRevisions: flags['keep-revisions'],
       orphanedHistory: flags['orphaned-history'],
+      dryRun,
+      caches: flags.cache,
     });
-    const actions: Array<{ source: string; action: CleanAction }> = plan.actions.map((action) => ({
-      source: 'blast',
-      action,
-    }));
-    const envs = await withSettings(plan.records);
-    const { results } = await runPhase(
-      this.config,
-      'clean',
-      { envs, dryRun: flags['dry-run'], caches: flags.cache },
-      'inform',
-    );
-    for (const { plugin, result } of results)
-      for (const action of result ?? []) actions.push({ source: plugin, action });
-
-    const reported: Reported[] = [];
-    for (const { source, action } of actions) {
-      const entry: Reported = {
-        what: action.what,
-        why: action.why,
-        bytes: action.bytes,
-        source,
-        done: false,
-      };
-      if (!flags['dry-run']) {
-        try {
-          await action.run();
-          entry.done = true;
-        } catch (error) {
-          entry.error = messageOf(error);
-        }
-      }
-      reported.push(entry);
-    }
-    if (!this.jsonEnabled()) {
-      if (reported.length === 0) this.log('Nothing to clean.');
-      for (const r of reported) {
-        const verb = flags['dry-run'] ? 'would remove' : r.done ? 'removed' : 'FAILED to remove';
-        const size = r.bytes ? ` (${formatBytes(r.bytes)})` : '';
-        this.log(`${verb} ${r.what}${size}: ${r.why}${r.error ? ` — ${r.error}` : ''}`);
-      }
-      for (const k of plan.kept) this.log(`kept ${k.what}: ${k.why}`);
-    }
-    if (reported.some((r) => r.error)) process.exitCode = ExitCode.failure;
-    return { actions: reported, kept: plan.kept };
-  }
-
-  private async removeNamed(name: string, flags: { 'dry-run': boolean; yes: boolean }): Promise<Reported> {
-    const env = process.env;
-    const target = resolveTarget(name, undefined, { env, cwd: process.cwd() });
-    const loaded = await loadEnv(target);
-    // Its folder already gone (rm -rf): what Blast still keeps of it, its history, goes on request.
-    const historyOnly = !loaded && hasOrphanedHistory(env, target.path);
-    if (!loaded && !historyOnly)
-      throw new BlastError(
-        `There is no environment named ${JSON.stringify(name)}.`,
-        ExitCode.notFound,
-        'See `blast list`.',
-      );
-    if (activePath(env) === target.path) {
-      throw new BlastError(`${name} is active in this shell.`, ExitCode.usage, 'Run `blast kill` first.');
-    }
-    // Other shells and the daemon are the daemon plugin's knowledge: it vetoes (API 1.4), before
-    // anything is asked or removed.
-    if (loaded) await runPhase(this.config, 'preRemove', { env: loaded.info }, 'veto');
-    const entry: Reported = {
-      what: historyOnly ? `the revisions of ${target.path}` : target.path,
-      why: historyOnly
-        ? `environment ${name}'s folder is gone; its history deleted on request`
-        : `environment ${name} deleted on request`,
-      source: 'blast',
-      done: false,
-    };
-    if (flags['dry-run']) {
-      if (!this.jsonEnabled()) this.log(`would remove ${entry.what}`);
-      return entry;
-    }
-    if (!flags.yes) {
-      if (!process.stdin.isTTY || !process.stderr.isTTY) {
-        throw new BlastError(`Deleting ${name} needs confirmation: pass --yes.`, ExitCode.usage);
-      }
-      const rl = createInterface({ input: process.stdin, output: process.stderr });
-      const answer = await rl.question(
-        historyOnly
-          ? `Delete the history of ${name} (${target.path}, whose folder is gone)? [y/N] `
-          : `Delete environment ${name} (${target.path})? [y/N] `,
-      );
-      rl.close();
-      if (!/^y(es)?$/i.test(answer.trim())) {
-        this.log('Nothing deleted.');
-        return entry;
-      }
-    }
-    await removeEnvironment(env, target.path);
-    entry.done = true;
-    if (!this.jsonEnabled())
-      this.log(
-        historyOnly ? `removed the history of ${name} (${target.path})` : `removed ${name} (${target.path})`,
-      );
-    return entry;
+    if (!this.jsonEnabled()) for (const line of cleanReport(report, dryRun)) this.log(line);
+    if (report.actions.some((r) => r.error)) process.exitCode = ExitCode.failure;
+    return report;
   }
 }

@@ -2,57 +2,12 @@ import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import { BlastCommand } from '../lib/base-command.js';
 import { BlastError, ExitCode } from '../lib/errors.js';
-import { changeEnvConfig } from '../lib/env-config.js';
-import {
-  listSnapshots,
-  loadSnapshot,
-  type Manifest,
-  ObjectStore,
-  readManifest,
-  readRevision,
-  recordCurrent,
-  recoverEnv,
-  type RestoreResult,
-  withEnvLockAsync,
-} from '../lib/store/index.js';
-import { undoneLines } from '../lib/transaction/index.js';
-import { restoreTransaction } from '../lib/transaction/restore.js';
-import { assertSnapshotName, snapshotTarget } from '../lib/store/target.js';
-import { table } from '../lib/table.js';
-import { readVenv } from '../lib/venv/cfg.js';
-import type { LockLoaded } from '../lib/lock/index.js';
 import { pluginTransactionHooks } from '../lib/install-contributions.js';
-
-export interface Listed {
-  name: string;
-  createdAt: string;
-  python: string;
-  distributions: number;
-  file: string;
-  /** Why the snapshot cannot be read, when it cannot. */
-  error?: string;
-}
-
-export interface Loaded extends RestoreResult {
-  /** The snapshot's name, or `revision N`. */
-  name: string;
-  /** Set when a revision was loaded. */
-  revision?: number;
-  env: string;
-  ms: number;
-  variablesRestored: boolean;
-  settingsRestored: boolean;
-  /** The revision this load was recorded as (none when the environment already was in that state). */
-  recordedAs?: number;
-}
-
-/** A name the environment has no snapshot of: what it has, by name, never the store's file path. */
-function noSuchSnapshot(name: string, env: string, snapshots: ReadonlyArray<{ name: string }>): BlastError {
-  const have = snapshots.length
-    ? `snapshots: ${snapshots.map((s) => s.name).join(', ')} (\`blast history\` shows revisions too)`
-    : 'it has no snapshots yet (take one with `blast save`; `blast history` shows revisions)';
-  return new BlastError(`No snapshot named ${name} in environment ${env}; ${have}.`, ExitCode.notFound);
-}
+import type { LockLoaded } from '../lib/lock/index.js';
+import { loadedReport, loadSnapshotInto, type SnapshotLoaded } from '../lib/snapshots/load.js';
+import { snapshotNames, type SnapshotRow, snapshotRows, snapshotTable } from '../lib/snapshots/listing.js';
+import { ObjectStore } from '../lib/store/index.js';
+import { snapshotTarget } from '../lib/store/target.js';
 
 export default class Load extends BlastCommand {
   static override summary =
@@ -107,19 +62,18 @@ The change is journaled: if it is interrupted, the next \`blast save\`, \`blast 
     }),
   };
 
-  async run(): Promise<Loaded | Listed[] | LockLoaded> {
+  /** Three modes, three results: a snapshot or revision restored, a lock applied, the snapshots listed. */
+  async run(): Promise<SnapshotLoaded | SnapshotRow[] | LockLoaded> {
     const { args, flags } = await this.parse(Load);
+    const ctx = { env: process.env, cwd: process.cwd() };
     if (flags.lock !== undefined) {
       if (args.name !== undefined || flags.revision !== undefined || flags.list)
         throw new BlastError('--lock takes no snapshot name, --revision or --list.', ExitCode.usage);
-      const { info } = await snapshotTarget(flags, { env: process.env, cwd: process.cwd() });
+      const { info } = await snapshotTarget(flags, ctx);
       // The lock machinery (pip, TOML, task lists) loads only for --lock.
       const { loadLock, lockReport } = await import('../lib/lock/index.js');
-      const result = await loadLock(flags.lock, {
-        info,
-        json: this.jsonEnabled(),
-        hooks: pluginTransactionHooks(this.config),
-      });
+      const hooks = pluginTransactionHooks(this.config);
+      const result = await loadLock(flags.lock, { info, json: this.jsonEnabled(), hooks });
       if (!this.jsonEnabled()) for (const line of lockReport(result, info.name)) this.log(line);
       return result;
     }
@@ -127,172 +81,27 @@ The change is journaled: if it is interrupted, the next \`blast save\`, \`blast 
       throw new BlastError('Give a snapshot name or --revision, not both.', ExitCode.usage);
     if (flags.list && flags.revision !== undefined)
       throw new BlastError('--list takes no --revision.', ExitCode.usage);
-    const loaded = await snapshotTarget(flags, { env: process.env, cwd: process.cwd() });
-    const { info } = loaded;
+    const loaded = await snapshotTarget(flags, ctx);
     const store = ObjectStore.of(process.env);
     if (flags.names) {
-      // For completion, at every TAB: read-only and quick, so no history read (see --list).
-      for (const s of listSnapshots(store, info.path)) this.log(s.name);
+      for (const name of snapshotNames(store, loaded.info.path)) this.log(name);
       return [];
     }
-
     if (flags.list) {
       if (args.name !== undefined) throw new BlastError('--list takes no snapshot name.', ExitCode.usage);
-      // A history read: an interrupted change is recovered and the current state recorded first.
-      recordCurrent(info.path, { env: process.env, store, source: 'outside' });
-      const rows: Listed[] = listSnapshots(store, info.path).map((s) => {
-        try {
-          const m = readManifest(s.file);
-          return {
-            name: s.name,
-            createdAt: m.createdAt,
-            python: m.python,
-            distributions: m.distributions.length,
-            file: s.file,
-          };
-        } catch (error) {
-          const row: Listed = { name: s.name, createdAt: '', python: '', distributions: 0, file: s.file };
-          row.error = (error as Error).message;
-          return row;
-        }
-      });
-      if (!this.jsonEnabled()) {
-        if (rows.length === 0) this.log(`${info.name} has no snapshots yet. Take one with \`blast save\`.`);
-        else
-          this.log(
-            table(
-              ['NAME', 'SAVED', 'PYTHON', 'DISTRIBUTIONS'],
-              rows.map((r) =>
-                r.error
-                  ? [r.name, 'corrupt', '-', '-']
-                  : [
-                      r.name,
-                      r.createdAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
-                      r.python,
-                      String(r.distributions),
-                    ],
-              ),
-            ),
-          );
-        this.log('Revisions (every change, with what it changed): `blast history`.');
-      }
+      const rows = snapshotRows(loaded.info, store, process.env);
+      if (!this.jsonEnabled()) for (const line of snapshotTable(rows, loaded.info.name)) this.log(line);
       return rows;
     }
-
-    // The environment is this load's from the first read to the revision it records: ten loads at
-    // once each bring one snapshot back whole, one after the other (DESIGN §4).
-    return withEnvLockAsync(info.path, process.env, () => this.restore(loaded, flags, args.name, store), {
-      kind: 'load',
-    });
-  }
-
-  private async restore(
-    loaded: Awaited<ReturnType<typeof snapshotTarget>>,
-    flags: { revision?: number },
-    snapshot: string | undefined,
-    store: ObjectStore,
-  ): Promise<Loaded> {
-    const { info } = loaded;
-    const args = { name: snapshot };
-    // Whatever a killed Blast left half done comes first; a pip transaction still running refuses.
-    // A half-restored environment (its journal gone) is fine: loading restores all of it.
-    recoverEnv(info.path, { env: process.env, store, allowHalfRestored: true });
-    let name: string;
-    let manifest: Manifest;
-    if (flags.revision !== undefined) {
-      // The state now becomes a revision first (the transaction below records it), so that
-      // loading an older one can be undone.
-      manifest = readRevision(store, info.path, flags.revision).manifest;
-      name = `revision ${flags.revision}`;
-    } else {
-      const snapshots = listSnapshots(store, info.path);
-      name =
-        args.name !== undefined
-          ? assertSnapshotName(args.name)
-          : (snapshots.at(-1)?.name ??
-            (() => {
-              throw new BlastError(
-                `${info.name} has no snapshots.`,
-                ExitCode.notFound,
-                'Take one with `blast save`, or see `blast history` for revisions.',
-              );
-            })());
-      if (!snapshots.some((s) => s.name === name)) throw noSuchSnapshot(name, info.name, snapshots);
-      manifest = loadSnapshot(store, info.path, name);
-    }
-    const version = readVenv(info.path).version;
-    if (version && manifest.python && version !== manifest.python) {
-      throw new BlastError(
-        `${name} was taken with Python ${manifest.python}; ${info.name} now has Python ${version}. Nothing was changed.`,
-        ExitCode.usage,
-      );
-    }
-    const started = performance.now();
-    const restoreVariables =
-      manifest.variables !== undefined &&
-      JSON.stringify(manifest.variables) !== JSON.stringify(loaded.config.variables);
-    const restoreSettings =
-      manifest.settings !== undefined &&
-      JSON.stringify(manifest.settings) !== JSON.stringify(loaded.config.settings ?? {});
-    let configWritten = false;
-    // Between preInstall and postInstall like a pip command (API 1.4: source load or revision,
-    // with the planned change), so the quota and the downgrade policy see it.
-    const tx = await restoreTransaction({
-      info,
-      manifest,
-      source: flags.revision !== undefined ? 'revision' : 'load',
-      record: { source: 'load', detail: name },
+    const result = await loadSnapshotInto(loaded, {
+      name: args.name,
+      revision: flags.revision,
+      store,
       hooks: pluginTransactionHooks(this.config),
       interactive: process.stdin.isTTY === true && process.env.BLAST_YES !== '1',
       env: process.env,
-      store,
-      what: `${flags.revision !== undefined ? name : `snapshot ${name}`} of ${info.name}`,
-      then: async () => {
-        if (!restoreVariables && !restoreSettings) return;
-        configWritten = true;
-        // Against blast.json as it is now, under the environment's lock (no lost update).
-        await changeEnvConfig(info.path, (config) => ({
-          ...config,
-          ...(restoreVariables ? { variables: manifest.variables } : {}),
-          ...(restoreSettings ? { settings: manifest.settings } : {}),
-        }));
-      },
     });
-    if (tx.exitCode !== 0 || !tx.restore) {
-      if (configWritten) await changeEnvConfig(info.path, () => loaded.config);
-      const undone = undoneLines(tx.changed);
-      throw new BlastError(
-        `${tx.rolledBack?.reason ?? 'The restore failed'}; ${info.name} was put back as it was before loading ${name}` +
-          (undone.length ? `:\n${undone.join('\n')}` : '.'),
-        ExitCode.failure,
-      );
-    }
-    const result = tx.restore;
-    const recorded = tx.recorded;
-    const ms = Math.round(performance.now() - started);
-    if (!this.jsonEnabled()) {
-      const restored = [restoreVariables && 'variables', restoreSettings && 'settings'].filter(Boolean);
-      if (result.changed === 0 && restored.length === 0)
-        this.log(`${info.name} is already as ${name} has it.`);
-      else {
-        const parts = [...result.removed.map((d) => `-${d}`), ...result.added.map((d) => `+${d}`)];
-        this.log(
-          `Restored ${name} into ${info.name} in ${ms} ms: ${parts.length ? parts.join(', ') : 'same distributions'}` +
-            ` (${result.changed} paths changed${restored.length ? `, ${restored.join(' and ')} restored` : ''}).`,
-        );
-        if (restored.length)
-          this.log(`The ${restored.join(' and ')} take effect at the next \`blast start\`.`);
-      }
-    }
-    return {
-      name,
-      ...(flags.revision !== undefined ? { revision: flags.revision } : {}),
-      env: info.path,
-      ms,
-      variablesRestored: restoreVariables,
-      settingsRestored: restoreSettings,
-      ...(recorded ? { recordedAs: recorded.n } : {}),
-      ...result,
-    };
+    if (!this.jsonEnabled()) for (const line of loadedReport(result, loaded.info.name)) this.log(line);
+    return result;
   }
 }

@@ -4,7 +4,7 @@ import { BlastCommand } from '../lib/base-command.js';
 import { activeState } from '../lib/activation.js';
 import { readEnvConfig, infoOf } from '../lib/env-config.js';
 import { BlastError, ExitCode } from '../lib/errors.js';
-import type { EnvInfo } from '../lib/hooks.js';
+import type { EnvInfo } from '../lib/contract.js';
 import { askability, pluginTransactionHooks, takeYes } from '../lib/install-contributions.js';
 import { classifyPip, runPip, runTransaction } from '../lib/transaction/index.js';
 

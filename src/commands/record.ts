@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags';
 import { BlastCommand } from '../lib/base-command.js';
-import type { RecordResult } from '../lib/hooks.js';
+import type { RecordResult } from '../lib/contract.js';
 import { ObjectStore, recordCurrent, REVISION_SOURCES, type RevisionSummary } from '../lib/store/index.js';
 import { pausePoint } from '../lib/store/crash.js';
 import { snapshotTarget } from '../lib/store/target.js';

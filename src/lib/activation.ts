@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { cacheDir } from './paths.js';
-import type { EnvInfo, ShellChange } from './hooks.js';
+import type { EnvInfo, ShellChange } from './contract.js';
 import { BlastError, ExitCode } from './errors.js';
 import { shellArg } from './shell-arg.js';
 

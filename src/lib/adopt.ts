@@ -9,7 +9,7 @@
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EnvInfo } from './hooks.js';
+import type { EnvInfo } from './contract.js';
 import type { Context, Loaded, Target } from './environments.js';
 import { adoptEnvConfig, CONFIG_FILE, type EnvConfig, infoOf } from './env-config.js';
 import { BlastError, ExitCode, messageOf } from './errors.js';

@@ -7,7 +7,7 @@
 import type { Interfaces } from '@oclif/core';
 import { createRequire } from 'node:module';
 import type * as Semver from 'semver';
-import type { BlastHooks } from './hooks.js';
+import type { BlastHooks } from './contract.js';
 
 type Config = Interfaces.Config;
 

@@ -21,7 +21,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import type { AutoHookSpec } from './hooks.js';
+import type { AutoHookSpec } from './contract.js';
 import { activeState, type Vars } from './activation.js';
 import { BlastError, ExitCode } from './errors.js';
 import { envNameProblem } from './names.js';

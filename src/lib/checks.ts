@@ -8,7 +8,7 @@ import { statSync } from 'node:fs';
 import { open, readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import type { CheckResult, EnvInfo } from './hooks.js';
+import type { CheckResult, EnvInfo } from './contract.js';
 import { pathExists } from './path-exists.js';
 import { messageOf } from './errors.js';
 import {

@@ -2,9 +2,16 @@
  * The core's share of `blast clean`: what a crash or a deleted folder leaves behind. Each action
  * says what goes and why, so `--dry-run` can show it, and is idempotent.
  */
+import type { Interfaces } from '@oclif/core';
 import { rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { CleanAction } from './hooks.js';
+import { gatherItems, runItems } from './actions.js';
+import { withSettings } from './env-config.js';
+import { loadEnv, resolveTarget } from './environments.js';
+import { BlastError, ExitCode } from './errors.js';
+import type { CleanAction } from './contract.js';
+import { activePath } from './listing.js';
+import { runPhase } from './phases.js';
 import { pathExists } from './path-exists.js';
 import { diskUsage } from './disk-usage.js';
 import { type Env, envsDir } from './paths.js';
@@ -186,4 +193,122 @@ export async function removeEnvironment(env: Env, path: string): Promise<void> {
 /** Whether the store keeps revisions of `path`, whose folder is gone. */
 export function hasOrphanedHistory(env: Env, path: string): boolean {
   return orphanedHistory(ObjectStore.of(env)).some((o) => o.env === path);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running a clean: the core's plan and the plugins' actions, through the runner check shares.
+
+/** A clean action as `blast clean --json` reports it. */
+export interface ReportedClean {
+  what: string;
+  why: string;
+  bytes?: number;
+  source: string;
+  done: boolean;
+  error?: string;
+}
+
+export interface CleanReport {
+  actions: ReportedClean[];
+  kept: Kept[];
+}
+
+/** `blast clean` without a name: the core's plan, then the plugins' actions, run unless `dryRun`. */
+export async function runClean(
+  config: Interfaces.Config,
+  env: Env,
+  options: CleanOptions & { dryRun: boolean; caches: boolean },
+): Promise<CleanReport> {
+  const plan = await planCoreClean(env, options);
+  const envs = await withSettings(plan.records);
+  const payload = { envs, dryRun: options.dryRun, caches: options.caches };
+  const items = await gatherItems(config, 'clean', payload, plan.actions);
+  const acted = await runItems(items, (action) => action.run, options.dryRun);
+  const actions = acted.map(({ source, item, ran, error }) => ({
+    what: item.what,
+    why: item.why,
+    bytes: item.bytes,
+    source,
+    done: ran && error === undefined,
+    ...(error !== undefined ? { error } : {}),
+  }));
+  return { actions, kept: plan.kept };
+}
+
+/** What a clean did (or, `dryRun`, would do), as a user reads it. */
+export function cleanReport(report: CleanReport, dryRun: boolean): string[] {
+  const lines = report.actions.length === 0 ? ['Nothing to clean.'] : [];
+  for (const r of report.actions) {
+    const verb = dryRun ? 'would remove' : r.done ? 'removed' : 'FAILED to remove';
+    const size = r.bytes ? ` (${formatBytes(r.bytes)})` : '';
+    lines.push(`${verb} ${r.what}${size}: ${r.why}${r.error ? ` — ${r.error}` : ''}`);
+  }
+  for (const k of report.kept) lines.push(`kept ${k.what}: ${k.why}`);
+  return lines;
+}
+
+/** `blast clean NAME`: what was (or would be) deleted, and what to tell the user. */
+export interface NamedRemoval {
+  entry: ReportedClean;
+  /** For the user: printed also under --json when the user was asked and said no. */
+  say: string;
+  declined?: boolean;
+}
+
+/**
+ * Delete the named environment NAME, or, when its folder is already gone (rm -rf), what Blast
+ * still keeps of it, its history. `confirm(question)` asks the user (undefined: no terminal).
+ */
+export async function removeNamed(
+  config: Interfaces.Config,
+  name: string,
+  options: {
+    env: Env;
+    cwd: string;
+    dryRun: boolean;
+    yes: boolean;
+    confirm: (question: string) => Promise<boolean | undefined>;
+  },
+): Promise<NamedRemoval> {
+  const { env } = options;
+  const target = resolveTarget(name, undefined, { env, cwd: options.cwd });
+  const loaded = await loadEnv(target);
+  const historyOnly = !loaded && hasOrphanedHistory(env, target.path);
+  if (!loaded && !historyOnly)
+    throw new BlastError(
+      `There is no environment named ${JSON.stringify(name)}.`,
+      ExitCode.notFound,
+      'See `blast list`.',
+    );
+  if (activePath(env) === target.path) {
+    throw new BlastError(`${name} is active in this shell.`, ExitCode.usage, 'Run `blast kill` first.');
+  }
+  // Other shells and the daemon are the daemon plugin's knowledge: it vetoes (API 1.4), before
+  // anything is asked or removed.
+  if (loaded) await runPhase(config, 'preRemove', { env: loaded.info }, 'veto');
+  const entry: ReportedClean = {
+    what: historyOnly ? `the revisions of ${target.path}` : target.path,
+    why: historyOnly
+      ? `environment ${name}'s folder is gone; its history deleted on request`
+      : `environment ${name} deleted on request`,
+    source: 'blast',
+    done: false,
+  };
+  if (options.dryRun) return { entry, say: `would remove ${entry.what}` };
+  if (!options.yes) {
+    const yes = await options.confirm(
+      historyOnly
+        ? `Delete the history of ${name} (${target.path}, whose folder is gone)? [y/N] `
+        : `Delete environment ${name} (${target.path})? [y/N] `,
+    );
+    if (yes === undefined)
+      throw new BlastError(`Deleting ${name} needs confirmation: pass --yes.`, ExitCode.usage);
+    if (!yes) return { entry, say: 'Nothing deleted.', declined: true };
+  }
+  await removeEnvironment(env, target.path);
+  entry.done = true;
+  return {
+    entry,
+    say: historyOnly ? `removed the history of ${name} (${target.path})` : `removed ${name} (${target.path})`,
+  };
 }

@@ -4,7 +4,7 @@
  * manifest, so it costs no command imports.
  */
 import type { Interfaces } from '@oclif/core';
-import type { CompletionModel } from './hooks.js';
+import type { CompletionModel } from './contract.js';
 
 /**
  * Commands whose first argument names an environment. Not `load` and `save`: their argument is a

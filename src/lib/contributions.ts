@@ -4,7 +4,7 @@
  * would depend on hook timing.
  */
 import type { Interfaces } from '@oclif/core';
-import type { StartEvent } from './hooks.js';
+import type { StartEvent } from './contract.js';
 import { BlastError, ExitCode } from './errors.js';
 import { RESERVED_VARIABLES } from './names.js';
 import { runPhase } from './phases.js';

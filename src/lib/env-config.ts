@@ -3,13 +3,13 @@
  * starting an existing environment reads one small file and never the registry, and so that a
  * copied or moved environment carries its settings along.
  */
-import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import type { EnvInfo, SettingValue } from './hooks.js';
+import type { EnvInfo, SettingValue } from './contract.js';
 import { BlastError, ExitCode, messageOf } from './errors.js';
+import { writeFileAtomic } from './fs/atomic-write.js';
 import { withLockAsync } from './fs/lock.js';
 import { envStateDir } from './store/journal-files.js';
-import { PRIVATE_FILE_MODE } from './file-modes.js';
 
 export const CONFIG_FILE = 'blast.json';
 
@@ -140,13 +140,8 @@ export async function damagedEnvConfig(
 
 /** Write atomically: a reader sees the old file or the new one. */
 export async function writeEnvConfig(envPath: string, config: EnvConfig): Promise<void> {
-  const file = join(envPath, CONFIG_FILE);
-  const temp = `${file}.${process.pid}.tmp`;
-  // 0600: the variables in it may be secrets (see file-modes.ts). The chmod covers a temp a
-  // killed process left under this name, whose mode writeFile would keep.
-  await writeFile(temp, JSON.stringify(config, null, 2) + '\n', { mode: PRIVATE_FILE_MODE });
-  await chmod(temp, PRIVATE_FILE_MODE);
-  await rename(temp, file);
+  // Private (0600): the variables in it may be secrets (see file-modes.ts).
+  writeFileAtomic(join(envPath, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
 }
 
 /**

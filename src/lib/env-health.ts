@@ -7,7 +7,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BlastError, ExitCode } from './errors.js';
-import type { EnvInfo } from './hooks.js';
+import type { EnvInfo } from './contract.js';
 import { shQuote } from './transaction/shim.js';
 import { readVenv } from './venv/cfg.js';
 

@@ -4,7 +4,7 @@
  */
 import { readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { EnvInfo, SettingValue } from './hooks.js';
+import type { EnvInfo, SettingValue } from './contract.js';
 import { sameSettings } from './settings.js';
 import { pathExists } from './path-exists.js';
 import { BlastError, ExitCode, messageOf } from './errors.js';

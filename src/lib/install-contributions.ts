@@ -6,7 +6,7 @@
 import type { Interfaces } from '@oclif/core';
 import { fstatSync } from 'node:fs';
 import { isatty } from 'node:tty';
-import type { InstallContribution, InstallEvent } from './hooks.js';
+import type { InstallContribution, InstallEvent } from './contract.js';
 import { BlastError } from './errors.js';
 import { runPhase, type PluginResult } from './phases.js';
 import type { TransactionHooks } from './transaction/index.js';

@@ -6,7 +6,7 @@
 import type { Interfaces } from '@oclif/core';
 import { forcedKillChange, killChange, STATE_VARIABLE } from './activation.js';
 import { readEnvConfig, infoOf } from './env-config.js';
-import type { EnvInfo, KillEvent, ShellChange } from './hooks.js';
+import type { EnvInfo, KillEvent, ShellChange } from './contract.js';
 import { runPhase } from './phases.js';
 import { findShell } from './shells.js';
 import { shellFunction, writeShellScript } from './shell-script.js';

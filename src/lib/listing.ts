@@ -6,7 +6,7 @@ import type { EnvRecord } from './registry.js';
 import { withRegistry } from './registry.js';
 import type { Env } from './paths.js';
 import type { Interfaces } from '@oclif/core';
-import type { EnvInfo, EnvStatus } from './hooks.js';
+import type { EnvInfo, EnvStatus } from './contract.js';
 import { pathExists } from './path-exists.js';
 import { runPhase } from './phases.js';
 

@@ -12,7 +12,7 @@ import type { Interfaces } from '@oclif/core';
 
 type Config = Interfaces.Config;
 import { join } from 'node:path';
-import type { BlastContext, BlastHooks } from './hooks.js';
+import type { BlastContext, BlastHooks } from './contract.js';
 import { BlastError, ExitCode, messageOf } from './errors.js';
 import { coreApiVersion } from './api-version.js';
 import { blastHome, cacheDir, type Env, envStateDir, runtimeDir, stateDir } from './paths.js';

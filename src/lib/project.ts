@@ -86,8 +86,8 @@ export function checkProjectFile(dir: string, name: string, force: boolean): boo
 
 /** Write `dir/.blast-env` naming `name`, atomically (a reader sees the old file or the new one). */
 export async function writeProjectFile(dir: string, name: string): Promise<string> {
-  const { writeFileAtomic } = await import('./store/manifest.js');
+  const { writeFileAtomic } = await import('./fs/atomic-write.js');
   const file = join(dir, PROJECT_FILE);
-  writeFileAtomic(file, `${name}\n`, undefined, { userFile: true });
+  writeFileAtomic(file, `${name}\n`, { mode: 'umask' });
   return file;
 }

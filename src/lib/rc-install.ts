@@ -18,23 +18,12 @@ first backup (the file before Blast) is kept.
  * block is appended after one (so a later `echo … >> rc` cannot end up on our end marker) and its
  * header records that, so `--uninstall` takes that line break away too.
  */
-import {
-  closeSync,
-  fchmodSync,
-  fsyncSync,
-  linkSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  realpathSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename, dirname, isAbsolute, join, sep } from 'node:path';
+import { dirname, isAbsolute, join, sep } from 'node:path';
 import { BlastError, ExitCode } from './errors.js';
+import { writeFileAtomic } from './fs/atomic-write.js';
+import type { ShellAdapter } from './contract.js';
 
 export const BEGIN = '# >>> blast initialize >>>';
 export const END = '# <<< blast initialize <<<';
@@ -199,49 +188,12 @@ function target(path: string): string {
 }
 
 /**
- * Replace `path` with `bytes` atomically: temp file beside it, fsync, rename; keeps `mode`.
- * `exclusive`: only create it (a hard link instead of the rename, atomic and failing when `path`
- * exists); returns false, writing nothing, when it exists.
+ * Replace `path` with `bytes` (latin1: the file's own bytes, whatever their encoding) atomically,
+ * keeping `mode` (a new file: 0666 less the umask, as an editor would make it). `exclusive`: only
+ * create it; returns false, writing nothing, when it exists.
  */
 export function writeAtomic(path: string, bytes: Bytes, mode?: number, exclusive = false): boolean {
-  const dir = dirname(path);
-  const temp = join(dir, `.${basename(path)}.blast-${process.pid}-${Date.now().toString(36)}`);
-  // 0o666 minus the umask for a new file, as an editor would make it.
-  const fd = openSync(temp, 'wx', mode ?? 0o666);
-  try {
-    // open() applies the umask; the file's own mode must come back whole (0664 stays 0664).
-    if (mode !== undefined) fchmodSync(fd, mode);
-    writeSync(fd, Buffer.from(bytes, 'latin1'));
-    fsyncSync(fd);
-  } catch (error) {
-    closeSync(fd);
-    unlinkSync(temp);
-    throw error;
-  }
-  closeSync(fd);
-  try {
-    if (exclusive) {
-      try {
-        linkSync(temp, path);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-        throw error;
-      } finally {
-        unlinkSync(temp);
-      }
-    } else renameSync(temp, path);
-  } catch (error) {
-    if (!exclusive) unlinkSync(temp);
-    throw error;
-  }
-  try {
-    const fd = openSync(dir, 'r');
-    fsyncSync(fd);
-    closeSync(fd);
-  } catch {
-    // Directories cannot be opened or synced everywhere; the rename itself is atomic.
-  }
-  return true;
+  return writeFileAtomic(path, Buffer.from(bytes, 'latin1'), { mode: mode ?? 'umask', exclusive });
 }
 
 export function applyRc(request: RcRequest): RcResult {
@@ -298,4 +250,47 @@ export function rcPath(rcFile: string, env: Readonly<Record<string, string | und
 export function tildePath(path: string, env: Readonly<Record<string, string | undefined>>): string {
   const home = env.HOME || homedir();
   return home && (path === home || path.startsWith(home + sep)) ? '~' + path.slice(home.length) : path;
+}
+
+/** `blast init --install` / `--uninstall`: the block that loads `adapter`'s shell function, in its rc file. */
+export function installFunction(
+  adapter: ShellAdapter,
+  action: 'install' | 'uninstall',
+  bin: string,
+  env: NodeJS.ProcessEnv,
+): RcResult & { line: string } {
+  if (!adapter.rcLine) {
+    throw new BlastError(
+      `The ${adapter.name} adapter cannot install itself in an rc file (it has no rcLine; plugin API 1.1).`,
+      ExitCode.failure,
+      `Load the output of \`blast init ${adapter.name}\` from your shell's startup file yourself.`,
+    );
+  }
+  const line = adapter.rcLine(bin);
+  const result = applyRc({
+    file: rcPath(adapter.rcFile, env),
+    action,
+    line,
+    encoding: adapter.rcEncoding ?? 'utf8',
+  });
+  return { line, ...result };
+}
+
+/** What `blast init --install` / `--uninstall` did, as a user reads it. */
+export function rcReport(result: RcResult, shell: string, env: NodeJS.ProcessEnv): string {
+  const file = tildePath(result.file, env);
+  const backup = !result.backup
+    ? ''
+    : result.backupKept
+      ? ` (the version from before Blast stays in ${tildePath(result.backup, env)})`
+      : ` (the previous version is in ${tildePath(result.backup, env)})`;
+  if (result.action === 'install') {
+    return result.changed
+      ? `${result.created ? 'Created' : 'Updated'} ${file}: it loads the blast function now${backup}.\n` +
+          `Open a new ${shell} to use it.`
+      : `${file} already loads the blast function; nothing changed.`;
+  }
+  return result.changed
+    ? `Removed the blast block from ${file}${backup}.`
+    : `${file} has no blast block; nothing changed.`;
 }

@@ -12,7 +12,7 @@ import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type Nedb from 'nedb-promises';
-import type { EnvInfo } from './hooks.js';
+import type { EnvInfo } from './contract.js';
 import { BlastError, diskFullError, ExitCode, messageOf } from './errors.js';
 import {
   breakDeadLock,

@@ -7,7 +7,7 @@
 import type { Interfaces } from '@oclif/core';
 import { createRequire } from 'node:module';
 import type * as FlagsModule from '@oclif/core/flags';
-import type { SettingSpec, SettingValue, Settings } from './hooks.js';
+import type { SettingSpec, SettingValue, Settings } from './contract.js';
 import { BlastError, ExitCode, messageOf } from './errors.js';
 import { runPhase } from './phases.js';
 

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Interfaces } from '@oclif/core';
-import type { InitContext, ShellAdapter } from './hooks.js';
+import type { InitContext, ShellAdapter } from './contract.js';
 import { completionModel } from './completion.js';
 import { BlastError, ExitCode, messageOf } from './errors.js';
 import { blastHome, type Env } from './paths.js';

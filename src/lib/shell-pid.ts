@@ -10,6 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { BlastError, ExitCode } from './errors.js';
+import { alive } from './fs/alive.js';
 import type { Env } from './paths.js';
 
 export const PID_VARIABLE = 'BLAST_SHELL_PID';
@@ -35,15 +36,6 @@ function parentOf(pid: number): number | undefined | null {
   if (fields[0] === 'Z' || fields[0] === 'X') return undefined; // exited, not yet reaped
   const ppid = Number(fields[1]);
   return Number.isInteger(ppid) && ppid > 0 ? ppid : undefined;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Is `pid` an ancestor of this process? Without /proc, whether it is alive. */

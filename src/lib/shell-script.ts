@@ -1,5 +1,5 @@
 /**
- * The CLI's side of the shell function protocol (see ShellAdapter in hooks.ts): the function
+ * The CLI's side of the shell function protocol (see ShellAdapter in contract.ts): the function
  * names a fresh private file in BLAST_SHELL_SCRIPT and sources it after the CLI exits.
  */
 import { closeSync, constants, fstatSync, openSync, writeSync } from 'node:fs';

@@ -6,7 +6,7 @@
  */
 import { readFileSync, readlinkSync } from 'node:fs';
 import type { Interfaces } from '@oclif/core';
-import type { ShellAdapter } from './hooks.js';
+import type { ShellAdapter } from './contract.js';
 import { BlastError, ExitCode } from './errors.js';
 import { runPhase } from './phases.js';
 import type { Env } from './paths.js';

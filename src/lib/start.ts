@@ -19,7 +19,7 @@ import {
   type Target,
   updateEnvConfig,
 } from './environments.js';
-import type { EnvInfo, ShellAdapter } from './hooks.js';
+import type { EnvInfo, ShellAdapter } from './contract.js';
 import { parseEnvAssignments, parseEnvRemovals } from './names.js';
 import { runPhase } from './phases.js';
 import { chooseShell, findShell } from './shells.js';

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, isAbsolute } from 'node:path';
-import type { ShellAdapter, SubshellContext } from './hooks.js';
+import type { ShellAdapter, SubshellContext } from './contract.js';
 import { BlastError } from './errors.js';
 import { exitStatus } from './exit-status.js';
 

@@ -4,7 +4,7 @@
  * (handlers run in parallel, each sees the original command), so two is an error naming both.
  */
 import type { Interfaces } from '@oclif/core';
-import type { WrapEvent } from './hooks.js';
+import type { WrapEvent } from './contract.js';
 import { BlastError } from './errors.js';
 import { runPhase } from './phases.js';
 

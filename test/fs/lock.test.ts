@@ -4,7 +4,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BlastError } from '../../src/lib/errors.js';
-import { alive, inspectLock, startTime, withLock, withLockAsync } from '../../src/lib/fs/lock.js';
+import { alive } from '../../src/lib/fs/alive.js';
+import { inspectLock, startTime, withLock, withLockAsync } from '../../src/lib/fs/lock.js';
 import { REPO } from '../support/cli.js';
 
 async function waitFor(what: string, cond: () => boolean, ms = 120_000): Promise<void> {

@@ -27,7 +27,7 @@ import type {
   ShellChange,
   SubshellContext,
   SubshellSpec,
-} from 'blast/hooks';
+} from 'blast/contract';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 

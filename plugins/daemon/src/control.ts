@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { BlastContext } from 'blast/hooks';
+import type { BlastContext } from 'blast/contract';
 import { isDaemonProcess, killDaemon, living, processState, readPidFile, request } from './client.js';
 import { withTakeoverLock } from './daemon/lock.js';
 import { markDetached, readAttached, writeAttached } from './detached.js';

@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { BlastContext, EnvInfo, ProcessWrapper, SettingSpec, Settings, WrapEvent } from 'blast/hooks';
+import type { BlastContext, EnvInfo, ProcessWrapper, SettingSpec, Settings, WrapEvent } from 'blast/contract';
 import { projectDir } from './sandbox.js';
 import { findExecutable } from './which.js';
 

@@ -4,7 +4,7 @@
  * what needs two of them at once (no-network needs the sandbox) is checked by policyOf(), which
  * every enforcing hook calls, so a combination stored through `blast config` is refused at use.
  */
-import type { SettingSpec, Settings } from 'blast/hooks';
+import type { SettingSpec, Settings } from 'blast/contract';
 
 export type Level = 'none' | 'limits' | 'sandbox';
 export const LEVELS: readonly Level[] = ['none', 'limits', 'sandbox'];

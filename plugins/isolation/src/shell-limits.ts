@@ -5,7 +5,7 @@
  * soft limits change, so putting them back needs no privilege (a soft limit may always rise to
  * its hard limit), and the user's hard limits are never touched.
  */
-import type { ActivationContribution, StartEvent } from 'blast/hooks';
+import type { ActivationContribution, StartEvent } from 'blast/contract';
 import {
   capped,
   cpuSeconds,

@@ -2,7 +2,7 @@
  * How a process Blast starts inside an environment runs under its policy (the `wrap` event):
  * `limits` → prlimit around it, `sandbox` → bubblewrap around prlimit around it.
  */
-import type { ProcessWrapper, WrapEvent } from 'blast/hooks';
+import type { ProcessWrapper, WrapEvent } from 'blast/contract';
 import { commandLimits, decodeSaved, requirePrlimit, RESOURCES, userTasks, wanted } from './limits.js';
 import { type Policy, policyOf, SANDBOX_VARIABLE, SAVED_VARIABLE } from './policy.js';
 import { bwrapArgs, requireSandbox } from './sandbox.js';

@@ -1,5 +1,5 @@
 /** The two adapters: bash and zsh differ only where their syntax or startup files differ. */
-import type { ShellAdapter } from 'blast/hooks';
+import type { ShellAdapter } from 'blast/contract';
 import { autoHook } from './auto.js';
 import { init, sourceLine } from './init.js';
 import { quote } from './quote.js';

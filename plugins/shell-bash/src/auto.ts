@@ -8,7 +8,7 @@
  * State, never exported: _BLAST_AUTO_PWD (the last $PWD seen), _BLAST_AUTO_PROJECT (the last
  * project found, '' for none). Sourced again (a regenerated init file), it adds nothing twice.
  */
-import type { AutoHookSpec } from 'blast/hooks';
+import type { AutoHookSpec } from 'blast/contract';
 import type { Dialect } from './dialect.js';
 import { quote } from './quote.js';
 

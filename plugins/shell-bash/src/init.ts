@@ -15,7 +15,7 @@
  * abandoned as for any ^C, status 130). A CLI killed by a signal (status > 128) may have left a
  * half-written file, so it is not sourced: the shell keeps its previous, consistent state.
  */
-import type { InitContext } from 'blast/hooks';
+import type { InitContext } from 'blast/contract';
 import type { Dialect } from './dialect.js';
 import { quote } from './quote.js';
 

@@ -3,7 +3,7 @@
  * prompt, commands (`deactivate`, `pydoc`), and finally forget cached command paths (both shells cache them; a stale `python` would
  * outlive the switch).
  */
-import type { ShellChange } from 'blast/hooks';
+import type { ShellChange } from 'blast/contract';
 import type { Dialect } from './dialect.js';
 import { renderRestore, renderTag } from './prompt.js';
 import { checkName, quote } from './quote.js';

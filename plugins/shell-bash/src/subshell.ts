@@ -4,7 +4,7 @@
  * user's own files first, then define `blast`, then apply the activation. Last, so an rc file that
  * prepends to PATH cannot push the environment down (poetry#4216).
  */
-import type { SubshellContext, SubshellSpec } from 'blast/hooks';
+import type { SubshellContext, SubshellSpec } from 'blast/contract';
 import { join } from 'node:path';
 import { init } from './init.js';
 import { quote } from './quote.js';

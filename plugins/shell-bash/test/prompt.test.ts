@@ -4,7 +4,7 @@
  * and saved/restored byte for byte. prompt-interactive.test.ts shows the same on a real terminal.
  */
 import { expect } from 'chai';
-import type { ShellAdapter, ShellChange } from 'blast/hooks';
+import type { ShellAdapter, ShellChange } from 'blast/contract';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HOSTILE_VALUES, posixDump, runShell, splitNul, tempDir } from '../../../test/support/shells.js';

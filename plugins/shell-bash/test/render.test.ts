@@ -3,7 +3,7 @@
  * and from a child process's environment, under `set -u` and `set -e`.
  */
 import { expect } from 'chai';
-import type { ShellChange } from 'blast/hooks';
+import type { ShellChange } from 'blast/contract';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {

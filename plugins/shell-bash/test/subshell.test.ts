@@ -5,7 +5,7 @@
  * and the result is exactly a normal shell of the user's in which the activation was applied.
  */
 import { expect } from 'chai';
-import type { SubshellContext } from 'blast/hooks';
+import type { SubshellContext } from 'blast/contract';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanEnv, tempDir } from '../../../test/support/shells.js';

@@ -3,7 +3,7 @@
  * options users really set and that change how code is read: posix mode for bash; RC_QUOTES
  * (`''` inside quotes), GLOB_SUBST, SH_WORD_SPLIT, KSH_ARRAYS, WARN_CREATE_GLOBAL for zsh.
  */
-import type { ShellAdapter } from 'blast/hooks';
+import type { ShellAdapter } from 'blast/contract';
 import { bash, zsh } from '../src/adapters.js';
 
 export interface Variant {

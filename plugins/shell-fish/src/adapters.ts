@@ -1,5 +1,5 @@
 /** The fish adapter. */
-import type { ShellAdapter } from 'blast/hooks';
+import type { ShellAdapter } from 'blast/contract';
 import { autoHook } from './auto.js';
 import { companions, init, sourceLine } from './init.js';
 import { quote, word } from './quote.js';

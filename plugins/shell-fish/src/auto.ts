@@ -8,7 +8,7 @@
  * substitution), and calls `blast` only when the project changed. State, global and never
  * exported: _BLAST_AUTO_PWD, _BLAST_AUTO_PROJECT ('' for none).
  */
-import type { AutoHookSpec } from 'blast/hooks';
+import type { AutoHookSpec } from 'blast/contract';
 import { quote } from './quote.js';
 
 export function autoHook(spec: AutoHookSpec): string {

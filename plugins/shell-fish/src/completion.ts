@@ -14,7 +14,7 @@
  * replaced) — hold words that were already quoted for that second reading. Descriptions (`-d`)
  * are taken literally and quoted once.
  */
-import type { CompletionModel } from 'blast/hooks';
+import type { CompletionModel } from 'blast/contract';
 import { quote } from './quote.js';
 
 const HELPER = '__blast_complete_at';

@@ -15,7 +15,7 @@
  * handler — run by fish after every interactive command line, cancelled or not — removes what is
  * listed there. Nothing of a cancelled call is sourced.
  */
-import type { InitContext } from 'blast/hooks';
+import type { InitContext } from 'blast/contract';
 import { completions } from './completion.js';
 import { quote } from './quote.js';
 

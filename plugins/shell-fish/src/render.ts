@@ -18,7 +18,7 @@
  * Nothing is done to forget cached command paths: fish keeps no such cache (unlike bash's `hash`
  * or zsh's command table) and looks every command up on PATH when it runs it.
  */
-import type { ShellChange } from 'blast/hooks';
+import type { ShellChange } from 'blast/contract';
 import { renderRestore, renderTag } from './prompt.js';
 import { checkName, isPathVariable, isReadOnly, quote } from './quote.js';
 import { renderKeep, renderPutBack } from './shell-only.js';

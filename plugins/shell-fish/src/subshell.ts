@@ -6,7 +6,7 @@
  * command, so a config.fish that prepends to PATH cannot push the environment down (poetry#4216),
  * and the user's own startup runs exactly as in any other interactive fish.
  */
-import type { SubshellContext, SubshellSpec } from 'blast/hooks';
+import type { SubshellContext, SubshellSpec } from 'blast/contract';
 import { join } from 'node:path';
 import { init } from './init.js';
 import { quote } from './quote.js';

@@ -5,7 +5,7 @@
  * whose `init fish` output is what users source.
  */
 import { expect } from 'chai';
-import type { CompletionModel } from 'blast/hooks';
+import type { CompletionModel } from 'blast/contract';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, blast, sandbox, throughFunction, type Sandbox } from '../../../test/support/cli.js';

@@ -3,7 +3,7 @@
  * function applies it (sourced inside a function), the prompt read off the screen.
  */
 import { expect } from 'chai';
-import type { ShellChange } from 'blast/hooks';
+import type { ShellChange } from 'blast/contract';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fishDialect, TmuxShell } from '../../../test/support/tmux.js';

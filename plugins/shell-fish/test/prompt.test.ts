@@ -6,7 +6,7 @@
  * prompt-interactive.test.ts shows the same on a real terminal.
  */
 import { expect } from 'chai';
-import type { ShellChange } from 'blast/hooks';
+import type { ShellChange } from 'blast/contract';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanEnv, splitNul, tempDir } from '../../../test/support/shells.js';

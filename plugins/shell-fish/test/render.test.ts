@@ -5,7 +5,7 @@
  * lists in fish: split into elements, exported joined with `:`, empty apart from unset.
  */
 import { expect } from 'chai';
-import type { ShellChange } from 'blast/hooks';
+import type { ShellChange } from 'blast/contract';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {

@@ -5,7 +5,7 @@
  * user's in which the function and the activation were sourced.
  */
 import { expect } from 'chai';
-import type { SubshellContext } from 'blast/hooks';
+import type { SubshellContext } from 'blast/contract';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanEnv, tempDir } from '../../../test/support/shells.js';

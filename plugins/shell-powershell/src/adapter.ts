@@ -1,5 +1,5 @@
 /** The PowerShell adapter: pwsh 7 first, written to stay valid in Windows PowerShell 5.1. */
-import type { ShellAdapter } from 'blast/hooks';
+import type { ShellAdapter } from 'blast/contract';
 import { init, rcLine, sourceLine } from './init.js';
 import { quote } from './quote.js';
 import { render } from './render.js';

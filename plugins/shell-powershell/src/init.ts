@@ -30,7 +30,7 @@
  * `$?` after `blast` only says whether PowerShell itself saw an error: a plain function cannot set
  * it. The CLI's status is in `$LASTEXITCODE`, as for any native command.
  */
-import type { InitContext } from 'blast/hooks';
+import type { InitContext } from 'blast/contract';
 import { quote } from './quote.js';
 
 const ENV = '[System.Environment]';

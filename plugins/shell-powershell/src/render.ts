@@ -23,7 +23,7 @@
  * PowerShell keeps no table of command locations for the user to forget (bash's `hash -r`): it
  * searches PATH at each lookup, so nothing follows the prompt part.
  */
-import type { ShellChange } from 'blast/hooks';
+import type { ShellChange } from 'blast/contract';
 import { renderRestore, renderTag } from './prompt.js';
 import { checkName, quote } from './quote.js';
 import { renderDefine, renderRestore as renderCommandRestore } from './commands.js';

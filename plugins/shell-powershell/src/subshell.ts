@@ -12,7 +12,7 @@
  * It is local (the core's private temporary directory), so the default RemoteSigned execution
  * policy lets it run; a policy that stops it stops the user's own profile as well.
  */
-import type { SubshellContext, SubshellSpec } from 'blast/hooks';
+import type { SubshellContext, SubshellSpec } from 'blast/contract';
 import { join } from 'node:path';
 import { init } from './init.js';
 

@@ -1,6 +1,6 @@
 /** The adapter as the core meets it: the hook, its names and files, and what it refuses. */
 import { expect } from 'chai';
-import type { SubshellContext } from 'blast/hooks';
+import type { SubshellContext } from 'blast/contract';
 import { isAbsolute, join, relative } from 'node:path';
 import hook from '../src/hooks/shells.js';
 import { powershell } from '../src/adapter.js';

@@ -5,7 +5,7 @@
  * golden file never pins a script PowerShell would reject.
  */
 import { expect } from 'chai';
-import type { SubshellContext } from 'blast/hooks';
+import type { SubshellContext } from 'blast/contract';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

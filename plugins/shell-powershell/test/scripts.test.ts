@@ -5,7 +5,7 @@
  * must be exactly what was asked, for the fixed hostile values and for 250 seeded random ones.
  */
 import { expect } from 'chai';
-import type { InitContext, ShellChange, SubshellContext } from 'blast/hooks';
+import type { InitContext, ShellChange, SubshellContext } from 'blast/contract';
 import type { Node, Tree } from 'web-tree-sitter';
 import { HOSTILE_VALUES, prng, randomValue, testSeed } from '../../../test/support/shells.js';
 import { powershell } from '../src/adapter.js';

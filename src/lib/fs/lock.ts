@@ -40,17 +40,7 @@ import {
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { BlastError, diskFullError, ExitCode, messageOf } from '../errors.js';
-
-/** Whether a process with this pid exists (EPERM: it does, someone else's). */
-export function alive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+import { alive } from './alive.js';
 
 /**
  * When the process started, in clock ticks since boot (field 22 of /proc/<pid>/stat), or

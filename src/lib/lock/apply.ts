@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BlastError, ExitCode, messageOf } from '../errors.js';
-import type { EnvInfo, InstallEvent } from '../hooks.js';
+import type { EnvInfo, InstallEvent } from '../contract.js';
 import type { Env } from '../paths.js';
 import {
   type DistEntry,
@@ -47,7 +47,8 @@ import { interpreterFacts } from './interpreter.js';
 import { tail } from './pip.js';
 import { parsePylock } from './pylock.js';
 import { parseRequirements } from './requirements.js';
-import { type Lock, type LockedArchive, type LockedDist, normalizeName } from './types.js';
+import { type Lock, type LockedArchive, type LockedDist } from './types.js';
+import { normalizeName } from '../python/names.js';
 
 /** Read and check a lock file (format from its name). */
 export function readLock(file: string): Lock {

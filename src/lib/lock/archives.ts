@@ -28,9 +28,10 @@ import {
 } from '../store/index.js';
 import { archiveFromUrl, archiveIsOf } from './filenames.js';
 import { tail } from './pip.js';
-import type { EnvInfo } from '../hooks.js';
+import type { EnvInfo } from '../contract.js';
 import { runPipCapture, type PipWrap } from '../transaction/pip-process.js';
-import { type LockedArchive, type LockedDist, normalizeName, type SkippedDist } from './types.js';
+import { type LockedArchive, type LockedDist, type SkippedDist } from './types.js';
+import { normalizeName } from '../python/names.js';
 
 /** An environment known only by its path (no plugin wraps pip without the caller's `pip`). */
 function bareInfo(envPath: string): EnvInfo {

@@ -1,7 +1,8 @@
 /** What archive file names say: wheels' name, version and tags (PEP 427/491), sdists' name and version. */
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type LockedArchive, normalizeName } from './types.js';
+import { normalizeName } from '../python/names.js';
+import type { LockedArchive } from './types.js';
 
 const SDIST = /\.(tar\.gz|zip|tar\.bz2|tar\.xz|tgz|tar)$/i;
 

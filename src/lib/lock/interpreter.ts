@@ -1,27 +1,12 @@
 /**
  * What only the environment's interpreter can say: whether environment markers hold, and which
- * wheel tags it accepts (best first). Asked once, through the packaging library pip vendors, so
- * markers and tags mean exactly what they mean to the pip that installs.
+ * wheel tags it accepts (best first). Asked once (src/python/lock_interpreter.py), through the
+ * packaging library pip vendors, so markers and tags mean exactly what they mean to the pip that installs.
  */
 import { BlastError } from '../errors.js';
 import type { Env } from '../paths.js';
+import { pythonProgram } from '../python/programs.js';
 import { runPython, tail } from './pip.js';
-
-const SCRIPT = String.raw`
-import json, sys
-from pip._vendor.packaging.markers import Marker
-from pip._vendor.packaging.tags import sys_tags
-ask = json.load(sys.stdin)
-out = {'markers': {}, 'tags': [], 'python': '%d.%d.%d' % sys.version_info[:3]}
-for m in ask['markers']:
-    try:
-        out['markers'][m] = Marker(m).evaluate()
-    except Exception as e:
-        out['markers'][m] = str(e)
-if ask['tags']:
-    out['tags'] = [str(t) for t in sys_tags()]
-print(json.dumps(out))
-`;
 
 export interface InterpreterFacts {
   /** Marker → whether it holds (a string: why it could not be evaluated). */
@@ -36,7 +21,10 @@ export async function interpreterFacts(
   ask: { markers: string[]; tags: boolean },
   env: Env = process.env,
 ): Promise<InterpreterFacts> {
-  const run = await runPython(envPath, ['-I', '-c', SCRIPT], { env, input: JSON.stringify(ask) });
+  const run = await runPython(envPath, ['-I', '-c', pythonProgram('lock_interpreter')], {
+    env,
+    input: JSON.stringify(ask),
+  });
   if (run.status !== 0) {
     throw new BlastError(
       `The environment's Python could not evaluate the lock's markers:\n${tail(run.stderr)}`,

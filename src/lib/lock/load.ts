@@ -1,6 +1,6 @@
 /** `blast load --lock FILE` as a task list (a terminal) or plain `blast: …` lines (anything else). */
 import { resolve } from 'node:path';
-import type { EnvInfo } from '../hooks.js';
+import type { EnvInfo } from '../contract.js';
 import type { Env } from '../paths.js';
 import { runTasks } from '../tasks.js';
 import type { TransactionHooks } from '../transaction/index.js';

@@ -47,8 +47,3 @@ export interface SkippedDist {
   version: string;
   reason: string;
 }
-
-/** PEP 503 normalised name: how names are compared. */
-export function normalizeName(name: string): string {
-  return name.toLowerCase().replace(/[-_.]+/g, '-');
-}

@@ -8,8 +8,8 @@
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { alive } from '../fs/lock.js';
-import { writeFileAtomic } from '../store/manifest.js';
+import { alive } from '../fs/alive.js';
+import { writeFileAtomic } from '../fs/atomic-write.js';
 import type { ObjectStore } from '../store/objects.js';
 
 export function ociDir(store: ObjectStore): string {

@@ -35,7 +35,7 @@ import {
   withEnvLockAsync,
 } from '../store/index.js';
 import { crashPoint } from '../store/crash.js';
-import { writeFileAtomic } from '../store/manifest.js';
+import { writeFileAtomic } from '../fs/atomic-write.js';
 import { tempName } from '../store/objects.js';
 import { runTasks, type TaskStep } from '../tasks.js';
 import type { TransactionHooks } from '../transaction/index.js';
@@ -158,7 +158,7 @@ export async function pullLock(
   store: ObjectStore,
 ): Promise<LockPulled> {
   const artifact = await readArtifact(new RegistryClient(ref, client), ref, store);
-  writeFileAtomic(output, artifact.config.pylock, undefined, { userFile: true });
+  writeFileAtomic(output, artifact.config.pylock, { mode: 'umask' });
   return {
     ref: formatReference(ref),
     digest: artifact.digest,

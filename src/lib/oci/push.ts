@@ -6,7 +6,7 @@
  */
 import { rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { EnvInfo } from '../hooks.js';
+import type { EnvInfo } from '../contract.js';
 import type { Env } from '../paths.js';
 import { formatBytes } from '../disk-usage.js';
 import {

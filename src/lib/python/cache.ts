@@ -3,11 +3,12 @@
  * the file keeps its mtime and size. Written atomically (temp file + rename) so a concurrent CLI
  * reads either the old or the new file; anything unreadable is ignored and rewritten.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../fs/atomic-write.js';
 import { cacheDir, type Env } from '../paths.js';
-import { PROBE_ID } from './probe.js';
+import { probeId } from './probe.js';
 import type { ProbeFacts } from './types.js';
 
 export interface CacheEntry {
@@ -48,7 +49,7 @@ export class FactsCache {
       if (
         data &&
         data.v === 1 &&
-        data.probe === PROBE_ID &&
+        data.probe === probeId() &&
         data.entries &&
         typeof data.entries === 'object'
       ) {
@@ -78,15 +79,12 @@ export class FactsCache {
   /** Write if anything changed. Never fatal: a cache that cannot be written is only slower. */
   save(): void {
     if (!this.dirty) return;
-    const data: CacheFile = { v: 1, probe: PROBE_ID, entries: this.entries };
-    const tmp = `${this.file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    const data: CacheFile = { v: 1, probe: probeId(), entries: this.entries };
     try {
-      mkdirSync(join(this.file, '..'), { recursive: true });
-      writeFileSync(tmp, JSON.stringify(data) + '\n');
-      renameSync(tmp, this.file);
+      writeFileAtomic(this.file, JSON.stringify(data) + '\n', { mode: 'umask', durable: false });
       this.dirty = false;
     } catch {
-      rmSync(tmp, { force: true });
+      // the next run probes again
     }
   }
 }

@@ -13,7 +13,8 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { isLink, type Manifest, readManifest, writeFileAtomic } from './manifest.js';
+import { isLink, type Manifest, readManifest } from './manifest.js';
+import { writeFileAtomic } from '../fs/atomic-write.js';
 import type { ObjectStore } from './objects.js';
 import { readRevisionFile } from './revisions.js';
 

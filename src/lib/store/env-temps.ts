@@ -13,7 +13,7 @@
 import { lstatSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { TEMP_TAG } from './objects.js';
-import { alive } from '../fs/lock.js';
+import { alive } from '../fs/alive.js';
 
 const TEMP = /^\.tmp-(\d+)-([0-9a-f]{8})-(\d+)$/;
 

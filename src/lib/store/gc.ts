@@ -22,7 +22,8 @@ import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, statSync, unl
 import { join } from 'node:path';
 import type { Env } from '../paths.js';
 import { stateDir } from '../paths.js';
-import { isLink, type Manifest, manifestProblem, readManifest, writeFileAtomic } from './manifest.js';
+import { isLink, type Manifest, manifestProblem, readManifest } from './manifest.js';
+import { writeFileAtomic } from '../fs/atomic-write.js';
 import { keyOf, type ObjectStore } from './objects.js';
 import {
   fingerprintOf,
@@ -31,7 +32,7 @@ import {
   revisionsToPrune,
   withRevisionsLock,
 } from './revisions.js';
-import { alive } from '../fs/lock.js';
+import { alive } from '../fs/alive.js';
 
 export const DEFAULT_KEEP_REVISIONS = 50;
 const DEFAULT_GRACE_S = 600;

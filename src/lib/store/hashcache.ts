@@ -10,8 +10,9 @@
  * (link modes other than hardlink): their inodes are not the store's, and without it every restore
  * would read every file of the environment to know whether it already is the snapshot's.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, type Stats } from 'node:fs';
+import { mkdirSync, readFileSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '../fs/atomic-write.js';
 import type { Env } from '../paths.js';
 import { envStateDir } from './journal-files.js';
 
@@ -80,14 +81,11 @@ export class HashCache {
     for (const [rel, row] of this.updates) rows.set(rel, row);
     const files: Record<string, Row> = {};
     for (const [rel, row] of rows) if (!prune || this.seen.has(rel)) files[rel] = row;
-    const temp = `${this.file}.${process.pid}.tmp`;
     try {
       mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
-      writeFileSync(temp, JSON.stringify({ v: 1, files }));
-      renameSync(temp, this.file);
+      writeFileAtomic(this.file, JSON.stringify({ v: 1, files }), { mode: 'umask', durable: false });
     } catch {
-      // a cache only; but a half-written temp (a full disk) must not stay behind
-      rmSync(temp, { force: true });
+      // a cache only (writeFileAtomic leaves no temp behind, even on a full disk)
     }
   }
 }

@@ -2,35 +2,19 @@
  * Snapshots: what an environment's installed distributions are, file by file, with every file's
  * content in the object store. Saved as JSON under `<store>/snapshots/<env-hash>/<name>.json`.
  */
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  lstatSync,
-  fchmodSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { BlastError, diskFullError, ExitCode, messageOf } from '../errors.js';
-import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../file-modes.js';
-import type { SettingValue } from '../hooks.js';
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { BlastError, ExitCode, messageOf } from '../errors.js';
+import type { SettingValue } from '../contract.js';
 import type { Env } from '../paths.js';
 import { readVenv } from '../venv/cfg.js';
-import { crashPoint } from './crash.js';
 import { installedDists, sitePackagesOf } from './dists.js';
 import { HashCache, hashCachePath } from './hashcache.js';
 import { hashFile, ObjectStore, type SealHint } from './objects.js';
 import { envHash } from './journal-files.js';
 import { InsideEnv } from './inside.js';
 import { indexManifest } from './dist-index.js';
+import { writeFileAtomic } from '../fs/atomic-write.js';
 
 export interface FileEntry {
   /** Relative to the environment root, `/`-separated. */
@@ -393,54 +377,9 @@ export function snapshotsDir(store: ObjectStore, envPath: string): string {
   return join(store.root, 'snapshots', envHash(envPath));
 }
 
-/**
- * Write a file atomically and durably: temp, fsync, rename, fsync of the directory.
- *
- * Blast's own files (snapshots, revisions, journals, indexes) can hold a user's values (`--env`
- * variables: tokens, passwords), so they are 0600 and the directories made for them 0700,
- * whatever the umask. `userFile` is for what the user asked for at a path of theirs (a lock
- * export): the usual 0666/0777 under their umask.
- */
-export function writeFileAtomic(
-  file: string,
-  text: string,
-  step?: string,
-  options: { userFile?: boolean } = {},
-): void {
-  const dir = dirname(file);
-  mkdirSync(dir, { recursive: true, ...(options.userFile ? {} : { mode: PRIVATE_DIR_MODE }) });
-  const temp = join(dir, `.${process.pid}-${Date.now()}.tmp`);
-  try {
-    const fd = openSync(temp, 'w', options.userFile ? 0o666 : PRIVATE_FILE_MODE);
-    try {
-      // A temp left by a killed process under this name keeps its old mode through open(2).
-      if (!options.userFile) fchmodSync(fd, PRIVATE_FILE_MODE);
-      const data = Buffer.from(text);
-      let off = 0;
-      while (off < data.length) off += writeSync(fd, data, off, data.length - off);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    if (step) crashPoint(step);
-    renameSync(temp, file);
-  } catch (error) {
-    // The old file is untouched; a half-written temp must not stay behind (on a full disk, it
-    // holds the very space the next write needs).
-    rmSync(temp, { force: true });
-    throw diskFullError(error, { path: file }) ?? error;
-  }
-  const dfd = openSync(dir, 'r');
-  try {
-    fsyncSync(dfd);
-  } finally {
-    closeSync(dfd);
-  }
-}
-
 export function saveManifest(store: ObjectStore, envPath: string, name: string, manifest: Manifest): string {
   const file = join(snapshotsDir(store, envPath), `${name}.json`);
-  writeFileAtomic(file, JSON.stringify(manifest) + '\n', 'save-manifest-temp');
+  writeFileAtomic(file, JSON.stringify(manifest) + '\n', { step: 'save-manifest-temp' });
   indexManifest(store, file, manifest);
   return file;
 }

@@ -29,7 +29,6 @@ import {
   copyFileSync,
   existsSync,
   fsyncSync,
-  linkSync,
   lstatSync,
   mkdirSync,
   openSync,
@@ -39,7 +38,6 @@ import {
   renameSync,
   statSync,
   unlinkSync,
-  utimesSync,
   writeSync,
   type Stats,
 } from 'node:fs';
@@ -47,7 +45,8 @@ import { dirname, join } from 'node:path';
 import { BlastError, ExitCode } from '../errors.js';
 import { blastHome, type Env } from '../paths.js';
 import { crashPoint } from './crash.js';
-import { alive } from '../fs/lock.js';
+import { alive } from '../fs/alive.js';
+import { keepTimes, linkMakingDir, NO_CLONE, NO_LINK } from '../fs/link.js';
 import { type LinkMode, linkModeOf } from './link-mode.js';
 
 /** `<BLAST_HOME>/store`. */
@@ -100,11 +99,6 @@ export function sealOf(st: Stats): Seal {
   return { size: st.size, mtimeMs: st.mtimeMs };
 }
 
-/** Errors where a hard link cannot be made and a copy must do. */
-const NO_LINK = new Set(['EXDEV', 'EPERM', 'EMLINK', 'ENOTSUP', 'EOPNOTSUPP']);
-/** Errors where a clone cannot be made (the file system has no reflinks, or another device). */
-const NO_CLONE = new Set(['ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'EINVAL', 'ENOSYS', 'ENOTTY', 'EPERM']);
-
 /** This process's tag in tempName: a pid reused by another process does not make its names ours. */
 export const TEMP_TAG = randomBytes(4).toString('hex');
 let tempCount = 0;
@@ -112,17 +106,6 @@ let tempCount = 0;
 /** `.tmp-<pid>-<random>-<n>` in `dir`: unique, and its pid tells whether its maker still runs. */
 export function tempName(dir: string): string {
   return join(dir, `.tmp-${process.pid}-${TEMP_TAG}-${++tempCount}`);
-}
-
-/** linkSync, creating the destination's directory when it is missing (rarely: tried first). */
-function linkMakingDir(src: string, dest: string): void {
-  try {
-    linkSync(src, dest);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || !existsSync(src)) throw error;
-    mkdirSync(dirname(dest), { recursive: true });
-    linkSync(src, dest);
-  }
 }
 
 let hashBuffer: Buffer | undefined;
@@ -499,12 +482,6 @@ export class ObjectStore {
 }
 
 /** Give `dest` the mtime (and atime) of `src`, and `mode`. */
-function keepTimes(src: string, dest: string, mode: number): void {
-  const st = statSync(src);
-  utimesSync(dest, st.atime, st.mtime);
-  chmodSync(dest, mode);
-}
-
 function rmQuiet(path: string): void {
   try {
     unlinkSync(path);

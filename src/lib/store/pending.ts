@@ -32,10 +32,11 @@ import { dirname, join } from 'node:path';
 import { BlastError, diskFullError, ExitCode, messageOf } from '../errors.js';
 import type { Env } from '../paths.js';
 import { crashPoint } from './crash.js';
-import { type Manifest, manifestProblem, writeFileAtomic } from './manifest.js';
+import { type Manifest, manifestProblem } from './manifest.js';
+import { writeFileAtomic } from '../fs/atomic-write.js';
 import { envStateDir } from './restore.js';
 import { readJournalFile, transactionJournalPath } from './journal-files.js';
-import { alive } from '../fs/lock.js';
+import { alive } from '../fs/alive.js';
 import type { RevisionSource } from './revisions.js';
 
 export type TransactionPhase =
@@ -144,7 +145,9 @@ export function beginTransaction(
     rmSync(temp, { force: true });
   }
   try {
-    writeFileAtomic(transactionBeforePath(envPath, env), JSON.stringify(before), 'transaction-before-temp');
+    writeFileAtomic(transactionBeforePath(envPath, env), JSON.stringify(before), {
+      step: 'transaction-before-temp',
+    });
     // What a rollback needs room for, held while pip may fill the disk (see reserveSpace).
     reserveSpace(envPath, env);
     setPhase(envPath, env, journal, 'started');

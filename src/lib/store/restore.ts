@@ -23,7 +23,8 @@ import type { Env } from '../paths.js';
 import { crashPoint } from './crash.js';
 import { installedDists, installedNames } from './dists.js';
 import { InsideEnv } from './inside.js';
-import { entryOf, isLink, type Entry, type Manifest, safeRelPath, writeFileAtomic } from './manifest.js';
+import { entryOf, isLink, type Entry, type Manifest, safeRelPath } from './manifest.js';
+import { writeFileAtomic } from '../fs/atomic-write.js';
 import { HashCache, hashCachePath } from './hashcache.js';
 import { ObjectStore, tempName } from './objects.js';
 import { envStateDir, journalPath, readJournalFile, restoringMarkerPath } from './journal-files.js';
@@ -552,7 +553,7 @@ export function restoreUnlocked(envPath: string, manifest: Manifest, options: St
   }
   crashPoint('restore-planned');
   const journal: Journal = { v: 1, op: 'restore', env: root, startedAt: new Date().toISOString(), steps };
-  writeFileAtomic(file, JSON.stringify(journal) + '\n', 'restore-journal-temp');
+  writeFileAtomic(file, JSON.stringify(journal) + '\n', { step: 'restore-journal-temp' });
   writeMarker(root, manifest);
   crashPoint('restore-journaled');
   try {

@@ -11,7 +11,9 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BlastError, ExitCode, messageOf } from '../errors.js';
-import { envHash, isLink, type Manifest, manifestProblem, writeFileAtomic } from './manifest.js';
+import { envHash, isLink, type Manifest, manifestProblem } from './manifest.js';
+import { writeFileAtomic } from '../fs/atomic-write.js';
+import { normalizeName } from '../python/names.js';
 import type { ObjectStore } from './objects.js';
 import { withLock } from '../fs/lock.js';
 import { indexManifest } from './dist-index.js';
@@ -93,11 +95,7 @@ export function distNames(manifest: Manifest): string[] {
   return manifest.distributions.map((d) => `${d.name} ${d.version}`).sort();
 }
 
-const keyOfDist = (d: string) =>
-  d
-    .slice(0, d.lastIndexOf(' '))
-    .toLowerCase()
-    .replace(/[-_.]+/g, '-');
+const keyOfDist = (d: string) => normalizeName(d.slice(0, d.lastIndexOf(' ')));
 
 /** The change from one list of `name version` to another. */
 export function changeOf(before: readonly string[], after: readonly string[]): RevisionChange {
@@ -306,7 +304,9 @@ export function recordRevision(
       fingerprint,
     };
     const revision: Revision = { ...summary, manifest };
-    writeFileAtomic(join(dir, `${summary.n}.json`), JSON.stringify(revision) + '\n', 'revision-temp');
+    writeFileAtomic(join(dir, `${summary.n}.json`), JSON.stringify(revision) + '\n', {
+      step: 'revision-temp',
+    });
     writeIndex(dir, [...all, summary]);
     indexManifest(store, join(dir, `${summary.n}.json`), manifest);
     return summary;

@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { EnvInfo, InstallChange, InstallEvent, PostInstallEvent } from '../hooks.js';
+import type { EnvInfo, InstallChange, InstallEvent, PostInstallEvent } from '../contract.js';
 import type { Env } from '../paths.js';
 import {
   beginTransaction,
@@ -38,6 +38,7 @@ import {
   withEnvLockAsync,
 } from '../store/index.js';
 import { crashPoint } from '../store/crash.js';
+import { normalizeName } from '../python/names.js';
 import { runPipInherit, type PipWrap } from './pip-process.js';
 import { diskIsFull, freeText, isDiskFull } from '../disk-full.js';
 
@@ -78,7 +79,7 @@ export interface PipRunnerWrap {
 export type DistVersions = Map<string, string>;
 
 export function distVersions(dists: ReadonlyArray<{ name: string; version: string }>): DistVersions {
-  return new Map(dists.map((d) => [d.name.toLowerCase().replace(/[-_.]+/g, '-'), `${d.name} ${d.version}`]));
+  return new Map(dists.map((d) => [normalizeName(d.name), `${d.name} ${d.version}`]));
 }
 
 export function changeBetween(before: DistVersions, after: DistVersions): InstallChange {

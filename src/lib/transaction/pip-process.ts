@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import type { EnvInfo, WrapEvent } from '../hooks.js';
+import type { EnvInfo, WrapEvent } from '../contract.js';
 import type { Env } from '../paths.js';
 import { exitStatus } from '../exit-status.js';
 

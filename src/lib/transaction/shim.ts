@@ -6,8 +6,9 @@
  * bypasses it by design.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../fs/atomic-write.js';
 import { cacheDir, type Env } from '../paths.js';
 import { readVenv } from '../venv/cfg.js';
 import { READ_ONLY } from './pip-args.js';
@@ -95,10 +96,7 @@ export function ensureShim(
       current = undefined;
     }
     if (current === script) continue;
-    const temp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-    writeFileSync(temp, script, { mode: 0o755 });
-    chmodSync(temp, 0o755);
-    renameSync(temp, file);
+    writeFileAtomic(file, script, { mode: 0o755, durable: false });
   }
   return dir;
 }

@@ -7,9 +7,6 @@
  * is left, and an existing directory is never touched.
  */
 import {
-  constants,
-  copyFileSync,
-  linkSync,
   lstatSync,
   mkdirSync,
   readdirSync,
@@ -19,7 +16,6 @@ import {
   rmSync,
   statSync,
   symlinkSync,
-  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { basename, dirname, isAbsolute, join, posix, relative, resolve } from 'node:path';
@@ -40,7 +36,8 @@ import {
   type Seed,
   type SpareResult,
 } from './seed.js';
-import { alive } from '../fs/lock.js';
+import { alive } from '../fs/alive.js';
+import { LinkOrCopy } from '../fs/link.js';
 
 export interface CreateOptions {
   /** The prompt (written to pyvenv.cfg and the activation scripts); default: the directory's name. */
@@ -136,28 +133,6 @@ async function pickWheel(interp: Interpreter, opts: CreateOptions): Promise<stri
   );
 }
 
-class Placer {
-  private copy = false;
-
-  /** Hard-link `src` to `dst`; copy (keeping the mtime, which .pyc files check) where links are impossible. */
-  place(src: string, dst: string): void {
-    if (!this.copy) {
-      try {
-        linkSync(src, dst);
-        return;
-      } catch (error) {
-        const code = errnoOf(error);
-        if (code === 'EXDEV' || code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP')
-          this.copy = true;
-        else if (code !== 'EMLINK') throw error;
-      }
-    }
-    copyFileSync(src, dst, constants.COPYFILE_FICLONE);
-    const st = statSync(src);
-    utimesSync(dst, st.atime, st.mtime);
-  }
-}
-
 interface Build {
   tmp: string;
   target: string;
@@ -245,7 +220,7 @@ function writePip(b: Build, layout: ReturnType<typeof layoutOf>, binDir: string)
     mkdirSync(spDir);
     const src = `${tree}/`;
     for (const d of manifest.dirs) mkdirSync(sp + d);
-    const placer = new Placer();
+    const placer = new LinkOrCopy();
     for (const file of manifest.files) placer.place(src + file, sp + file);
   }
 

@@ -14,8 +14,10 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { BlastError, ExitCode } from '../errors.js';
+import { alive } from '../fs/alive.js';
 import { cacheDir, type Env } from '../paths.js';
 import { pythonEnv } from '../python/probe.js';
+import { pythonProgram } from '../python/programs.js';
 import type { Interpreter } from '../python/types.js';
 
 export const SEED_FORMAT = 2;
@@ -47,96 +49,6 @@ export interface Seed {
   tree: string;
   manifest: SeedManifest;
 }
-
-const BUILD = String.raw`
-import sys, os, io, zipfile, compileall, json, csv
-wheel, dest = sys.argv[1], sys.argv[2]
-tree = os.path.join(dest, 'tree')
-z = zipfile.ZipFile(wheel)
-try:
-    for info in z.infolist():
-        name = info.filename
-        if name.startswith('/') or '..' in name.split('/'):
-            raise SystemExit('unsafe path in wheel: ' + name)
-    z.extractall(tree)
-    for info in z.infolist():
-        mode = (info.external_attr >> 16) & 0o777
-        if mode & 0o111 and not info.filename.endswith('/'):
-            p = os.path.join(tree, info.filename)
-            os.chmod(p, os.stat(p).st_mode | 0o111)
-finally:
-    z.close()
-top = os.listdir(tree)
-dist = [n for n in top if n.endswith('.dist-info')]
-if len(dist) != 1:
-    raise SystemExit('expected one .dist-info in the wheel, found %d' % len(dist))
-if [n for n in top if n.endswith('.data')]:
-    raise SystemExit('wheels with a .data directory are not supported as a seed')
-dist = dist[0]
-record_path = os.path.join(tree, dist, 'RECORD')
-rows = []
-f = open(record_path) if sys.version_info[0] < 3 else open(record_path, newline='', encoding='utf-8')
-try:
-    for row in csv.reader(f):
-        if row and row[0] != dist + '/RECORD':
-            rows.append([row[0], row[1] if len(row) > 1 else '', row[2] if len(row) > 2 else ''])
-finally:
-    f.close()
-os.remove(record_path)
-for leftover in ('INSTALLER', 'REQUESTED', 'direct_url.json'):
-    p = os.path.join(tree, dist, leftover)
-    if os.path.exists(p):
-        os.remove(p)
-        rows = [r for r in rows if r[0] != dist + '/' + leftover]
-try:
-    compileall.compile_dir(tree, quiet=2, workers=0)
-except Exception:
-    compileall.compile_dir(tree, quiet=2)
-dirs, files = [], []
-for dirpath, dirnames, filenames in os.walk(tree):
-    dirnames.sort()
-    rel = os.path.relpath(dirpath, tree).replace(os.sep, '/')
-    if rel != '.':
-        dirs.append(rel)
-    for fn in sorted(filenames):
-        p = fn if rel == '.' else rel + '/' + fn
-        files.append(p)
-        if fn.endswith('.pyc') and rel.split('/')[-1] == '__pycache__':
-            rows.append([p, '', ''])
-rows.sort()
-buf = io.StringIO()
-writer = csv.writer(buf, lineterminator='\n')
-record = []
-for row in rows:
-    buf.seek(0)
-    buf.truncate()
-    writer.writerow(row)
-    record.append(buf.getvalue()[:-1])
-entry = None
-ep = os.path.join(tree, dist, 'entry_points.txt')
-if os.path.exists(ep):
-    section = None
-    for line in open(ep):
-        line = line.strip()
-        if line.startswith('['):
-            section = line.strip('[]').strip()
-        elif section == 'console_scripts' and '=' in line:
-            name, _, target = line.partition('=')
-            if name.strip() == 'pip':
-                target = target.split('[')[0].strip()
-                module, _, attr = target.partition(':')
-                entry = {'module': module.strip(), 'attr': attr.strip() or 'main'}
-if entry is None:
-    raise SystemExit('the wheel declares no pip console script')
-version = dist[:-len('.dist-info')].split('-', 1)[1]
-manifest = {'format': %FORMAT%, 'wheel': os.path.basename(wheel)[:-4], 'distInfo': dist, 'version': version,
-            'dirs': dirs, 'files': files, 'record': record, 'entryPoint': entry}
-f = open(os.path.join(dest, 'manifest.json'), 'w')
-try:
-    json.dump(manifest, f)
-finally:
-    f.close()
-`.replace('%FORMAT%', String(SEED_FORMAT));
 
 function seedsRoot(env: Env): string {
   return join(cacheDir(env), 'seed');
@@ -220,7 +132,11 @@ export async function ensureSeed(wheel: string, interp: Interpreter, env: Env): 
   const tmp = join(parent, `.tmp-${unique()}-${basename(dir)}`);
   try {
     mkdirSync(tmp);
-    await run(interp.realpath, ['-E', '-s', '-c', BUILD, wheel, tmp], env);
+    await run(
+      interp.realpath,
+      ['-E', '-s', '-c', pythonProgram('seed_build'), wheel, tmp, String(SEED_FORMAT)],
+      env,
+    );
     const manifest = readManifest(tmp);
     if (!manifest) throw new Error('the seed build wrote no manifest');
     try {
@@ -257,14 +173,7 @@ export function listSeeds(env: Env): string[] {
 }
 
 function deadOwner(name: string, prefix: string): boolean {
-  const pid = Number(name.slice(prefix.length).split('-')[0]);
-  if (!Number.isInteger(pid) || pid <= 0) return true;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== 'EPERM';
-  }
+  return !alive(Number(name.slice(prefix.length).split('-')[0]));
 }
 
 /**
@@ -347,60 +256,13 @@ export function takeSpare(seed: Seed, dest: string): SpareResult {
   return { taken: false, left: 0, usable: true };
 }
 
-const REPLENISH = String.raw`
-import os, sys, json, time, shutil
-seed, want = sys.argv[1], int(sys.argv[2])
-spares = os.path.join(seed, 'spares')
-try:
-    os.mkdir(spares)
-except OSError:
-    pass
-lock = os.path.join(spares, '.lock')
-try:
-    os.mkdir(lock)
-except OSError:
-    try:
-        stale = time.time() - os.stat(lock).st_mtime > 300
-    except OSError:
-        stale = False
-    if not stale:
-        sys.exit(0)
-    os.utime(lock, None)
-tmp = None
-try:
-    with open(os.path.join(seed, 'manifest.json')) as f:
-        m = json.load(f)
-    tree = os.path.join(seed, 'tree')
-    for n in os.listdir(spares):
-        if n.startswith('.building-'):
-            shutil.rmtree(os.path.join(spares, n), ignore_errors=True)
-    while len([n for n in os.listdir(spares) if not n.startswith('.')]) < want:
-        name = '%d-%d' % (os.getpid(), int(time.time() * 1e6))
-        tmp = os.path.join(spares, '.building-' + name)
-        os.mkdir(tmp)
-        for d in m['dirs']:
-            os.mkdir(os.path.join(tmp, d))
-        for p in m['files']:
-            os.link(os.path.join(tree, p), os.path.join(tmp, p))
-        os.rename(tmp, os.path.join(spares, 'spare-' + name))
-        tmp = None
-except Exception:
-    if tmp:
-        shutil.rmtree(tmp, ignore_errors=True)
-finally:
-    try:
-        os.rmdir(lock)
-    except OSError:
-        pass
-`;
-
 /** Refill the spares pool in a detached process (never waited for; failures only cost speed). */
 export async function replenishSpares(seed: Seed, python: string, env: Env): Promise<void> {
   const want = sparesWanted(env);
   if (want === 0) return;
   try {
     const { spawn } = await import('node:child_process');
-    const child = spawn(python, ['-E', '-s', '-c', REPLENISH, seed.dir, String(want)], {
+    const child = spawn(python, ['-E', '-s', '-c', pythonProgram('seed_spares'), seed.dir, String(want)], {
       cwd: '/',
       env: pythonEnv(env),
       detached: true,

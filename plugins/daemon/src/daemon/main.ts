@@ -45,7 +45,7 @@ import { ensureRunDir } from '../run-dir.js';
 import { Log } from './log.js';
 import { diff, scanPackages, sitePackagesDirs, type Packages } from './packages.js';
 import { pidArg, RequestError, serveConnection } from './protocol.js';
-import type { RecordResult } from 'blast/hooks';
+import type { RecordResult } from 'blast/contract';
 import type { ChangeRecord, Store } from './store.js';
 
 const number = (name: string, fallback: number) => {

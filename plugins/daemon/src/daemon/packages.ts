@@ -11,6 +11,7 @@ export interface Change {
   upgraded: Array<{ name: string; from: string; to: string }>;
 }
 
+/** PEP 503 normalised name: the plugin's one copy of the core's rule (a plugin cannot import the core). */
 export function normalize(name: string): string {
   return name.toLowerCase().replace(/[-_.]+/g, '-');
 }

@@ -10,7 +10,7 @@
  * environment handed to the shared daemon. Also: each state database is readable.
  */
 import type { Hook } from '@oclif/core';
-import type { BlastContext, CheckResult, EnvInfo } from 'blast/hooks';
+import type { BlastContext, CheckResult, EnvInfo } from 'blast/contract';
 import { existsSync, readFileSync } from 'node:fs';
 import { request, waitGone } from '../client.js';
 import {

@@ -6,7 +6,7 @@
  * left to `blast check --fix`, which kills and replaces it. A zombie is dead.
  */
 import type { Hook } from '@oclif/core';
-import type { CleanAction } from 'blast/hooks';
+import type { CleanAction } from 'blast/contract';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { living, readPidFile } from '../client.js';

@@ -4,7 +4,7 @@
  * daemon's (shared by every environment it serves); `shells` and `packages` the environment's.
  */
 import type { Hook } from '@oclif/core';
-import type { EnvStatus } from 'blast/hooks';
+import type { EnvStatus } from 'blast/contract';
 import { cpuSeconds, daemonState, memoryMiB, placesOf } from '../control.js';
 
 const hook: Hook<'list'> = async function ({ envs, ctx }) {

@@ -6,7 +6,7 @@
  * A daemon that does not answer (hung) is refused too: `blast check --fix` replaces it first.
  */
 import type { Hook } from '@oclif/core';
-import type {} from 'blast/hooks';
+import type {} from 'blast/contract';
 import { statSync } from 'node:fs';
 import { alive } from '../client.js';
 import { daemonState, envPlacesOf, placesOf, recordedAttached } from '../control.js';

@@ -5,7 +5,7 @@
  * activates it recognises the sandbox by BLAST_SANDBOX and goes on.
  */
 import type { Hook } from '@oclif/core';
-import type {} from 'blast/hooks';
+import type {} from 'blast/contract';
 import { describe, policyOf, SANDBOX_VARIABLE } from '../policy.js';
 import { limitShell } from '../shell-limits.js';
 

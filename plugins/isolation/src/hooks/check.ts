@@ -4,7 +4,7 @@
  * installs run in the install sandbox (here, and for each environment that turned it off).
  */
 import type { Hook } from '@oclif/core';
-import type { BlastContext, CheckResult, EnvInfo } from 'blast/hooks';
+import type { BlastContext, CheckResult, EnvInfo } from 'blast/contract';
 import { prlimitPath } from '../limits.js';
 import { describe, formatBytes, hasLimits, policyOf } from '../policy.js';
 import { requireSandbox } from '../sandbox.js';

@@ -3,7 +3,7 @@
  * themselves are shown by the core; the level may follow from them (memory alone means limits).
  */
 import type { Hook } from '@oclif/core';
-import type { EnvStatus } from 'blast/hooks';
+import type { EnvStatus } from 'blast/contract';
 import { policyOf, SETTINGS } from '../policy.js';
 
 const OURS = SETTINGS.map((s) => s.name);

@@ -6,7 +6,7 @@
  * whatever the isolation level (it is about the disk, not the processes).
  */
 import type { Hook } from '@oclif/core';
-import type {} from 'blast/hooks';
+import type {} from 'blast/contract';
 import { diskUsage } from '../disk.js';
 import { forget, sandboxVerdict, stoppedMessage, takeRuns } from '../install-sandbox.js';
 import { formatBytes, policyOf } from '../policy.js';

@@ -4,7 +4,7 @@
  * Refuse it with the way out, instead of failing half way on a read-only file system.
  */
 import type { Hook } from '@oclif/core';
-import type {} from 'blast/hooks';
+import type {} from 'blast/contract';
 import { SANDBOX_VARIABLE } from '../policy.js';
 
 const hook: Hook<'preInstall'> = async (event) => {

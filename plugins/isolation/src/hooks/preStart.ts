@@ -4,7 +4,7 @@
  * prlimit for limits.
  */
 import type { Hook } from '@oclif/core';
-import type {} from 'blast/hooks';
+import type {} from 'blast/contract';
 import { requirePrlimit } from '../limits.js';
 import { hasLimits, policyOf, SANDBOX_VARIABLE } from '../policy.js';
 import { requireSandbox } from '../sandbox.js';

@@ -3,7 +3,7 @@
  * every pip Blast runs, in the install sandbox (install-sandbox.ts).
  */
 import type { Hook } from '@oclif/core';
-import type {} from 'blast/hooks';
+import type {} from 'blast/contract';
 import { dirname } from 'node:path';
 import { installWrapper } from '../install-sandbox.js';
 import { wrapperFor } from '../wrapper.js';

@@ -4,7 +4,7 @@
  * once, the size of pip's cache.
  */
 import type { Hook } from '@oclif/core';
-import type { CheckResult, EnvInfo } from 'blast/hooks';
+import type { CheckResult, EnvInfo } from 'blast/contract';
 import { existsSync } from 'node:fs';
 import { constraintsInSync, constraintsPath, writeConstraints } from '../resolver/constraints.js';
 import { directorySize, formatSize, pipCacheDir } from '../resolver/pip-cache.js';

@@ -3,7 +3,7 @@
  * through pip's own `pip cache purge`. Without --cache, `blast check` shows its size.
  */
 import type { Hook } from '@oclif/core';
-import type { CleanAction } from 'blast/hooks';
+import type { CleanAction } from 'blast/contract';
 import { existsSync } from 'node:fs';
 import { directorySize, pipCacheDir } from '../resolver/pip-cache.js';
 import { pipErrorSummary, pythonOf, runPipCaptured } from '../resolver/pip.js';

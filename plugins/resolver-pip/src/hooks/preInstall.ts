@@ -4,7 +4,7 @@
  * A refusal throws: pip does not run and nothing changes.
  */
 import type { Hook } from '@oclif/core';
-import type { InstallContribution } from 'blast/hooks';
+import type { InstallContribution } from 'blast/contract';
 import { analyse } from '../resolver/analyse.js';
 import { confirm } from '../resolver/confirm.js';
 import { pipConstraintValue, writeConstraints } from '../resolver/constraints.js';

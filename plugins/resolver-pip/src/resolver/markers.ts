@@ -6,6 +6,7 @@
  * reported as such, never guessed).
  */
 import pep440 from '@renovatebot/pep440';
+import { normalizeName as norm } from './requirement.js';
 
 export type MarkerEnvironment = Readonly<Record<string, string>>;
 
@@ -130,5 +131,3 @@ export function evaluateMarker(text: string, environment: MarkerEnvironment): bo
   if (i !== tokens.length) throw new Error(`cannot read the end of the marker ${JSON.stringify(text)}`);
   return result;
 }
-
-const norm = (name: string) => name.toLowerCase().replace(/[-_.]+/g, '-');

@@ -2,7 +2,7 @@
  * The resolver's per-environment settings (declared through the `settings` event, stored by the
  * core in the environment's blast.json) and what they mean here.
  */
-import type { SettingSpec, Settings } from 'blast/hooks';
+import type { SettingSpec, Settings } from 'blast/contract';
 import { parseRequirement } from './requirement.js';
 
 export const DOWNGRADES = ['allow', 'confirm', 'forbid'] as const;

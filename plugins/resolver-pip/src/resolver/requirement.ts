@@ -16,6 +16,10 @@ export interface Requirement {
   marker?: string;
 }
 
+/**
+ * PEP 503 normalised name. The plugin's one copy of the core's rule (src/lib/python/names.ts): a
+ * plugin cannot import the core at run time.
+ */
 export function normalizeName(name: string): string {
   return name.toLowerCase().replace(/[-_.]+/g, '-');
 }

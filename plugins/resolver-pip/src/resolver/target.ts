@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import type { Settings } from 'blast/hooks';
+import type { Settings } from 'blast/contract';
 
 export class UserError extends Error {
   constructor(

@@ -1,5 +1,5 @@
 /** Representative changes, shaped like what the core's start and kill hand an adapter. */
-import type { ShellChange } from 'blast/hooks';
+import type { ShellChange } from 'blast/contract';
 
 /** Shaped like the core's startChange: PYTHONHOME unset, PATH first, state last, tag. */
 export const ACTIVATION: ShellChange = {

@@ -1,5 +1,6 @@
 /**
- * Blast's public plugin contract.
+ * Blast's public plugin contract, exported as `blast/contract` (and as `blast/hooks`, its name
+ * before oclif's own hook handlers, src/hooks/, and this module stopped sharing a word).
  *
  * This is the only module a plugin may import from the core, and it should do so with
  * `import type` only: everything here is a type, so a plugin never depends on the core's
