@@ -1,3 +1,4 @@
+import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import { BlastCommand } from '../lib/base-command.js';
 import { coreChecks, deepChecks } from '../lib/checks.js';
@@ -17,10 +18,14 @@ With --deep, every object in Blast's store is re-hashed too, and every snapshot 
   static override enableJsonFlag = true;
   static override examples = [
     '<%= config.bin %> check',
+    '<%= config.bin %> check api',
     '<%= config.bin %> check --fix',
     '<%= config.bin %> check --json',
     '<%= config.bin %> check --deep',
   ];
+  static override args = {
+    name: Args.string({ description: 'check only this environment (and Blast itself), as thoroughly as plugins can' }),
+  };
   static override flags = {
     fix: Flags.boolean({ description: 'repair what can be repaired' }),
     deep: Flags.boolean({
@@ -29,8 +34,8 @@ With --deep, every object in Blast's store is re-hashed too, and every snapshot 
   };
 
   async run(): Promise<{ ok: boolean; checks: Reported[]; deep?: DeepReport }> {
-    const { flags } = await this.parse(Check);
-    const core = await coreChecks(process.env);
+    const { args, flags } = await this.parse(Check);
+    const core = await coreChecks(process.env, args.name);
     const all: Array<{ source: string; check: CheckResult }> = core.results.map((check) => ({
       source: 'blast',
       check,
@@ -40,7 +45,7 @@ With --deep, every object in Blast's store is re-hashed too, and every snapshot 
     const { results, failures } = await runPhase(
       this.config,
       'check',
-      { envs: core.envs },
+      { envs: core.envs, named: args.name !== undefined },
       'inform',
       () => {},
     );

@@ -59,6 +59,11 @@ export interface RevisionSummary {
   change: RevisionChange;
   /** SHA-256 of the distributions' files: equal fingerprints, equal distributions. */
   fingerprint: string;
+  /**
+   * Bytes of the distributions' files, for `blast list` without walking the tree (absent from
+   * revisions recorded before it was kept).
+   */
+  bytes?: number;
 }
 
 export interface Revision extends RevisionSummary {
@@ -67,6 +72,15 @@ export interface Revision extends RevisionSummary {
 
 export function revisionsDir(store: ObjectStore, envPath: string): string {
   return join(store.root, 'revisions', envHash(envPath));
+}
+
+/** Bytes of a manifest's distributions' files, each path counted once. */
+export function bytesOf(manifest: Manifest): number {
+  const sizes = new Map<string, number>();
+  for (const d of manifest.distributions) for (const f of d.files) if (!isLink(f)) sizes.set(f.path, f.size);
+  let total = 0;
+  for (const size of sizes.values()) total += size;
+  return total;
 }
 
 /** Identity of a manifest's distributions: names, versions and every file's path, content, mode or link. */
@@ -297,6 +311,7 @@ export function recordRevision(
       distributions,
       change: changeOf(latest?.distributions ?? [], distributions),
       fingerprint,
+      bytes: bytesOf(manifest),
     };
     const revision: Revision = { ...summary, manifest };
     writeFileAtomic(join(dir, `${summary.n}.json`), JSON.stringify(revision) + '\n', 'revision-temp');
