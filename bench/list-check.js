@@ -16,20 +16,22 @@ import { fileURLToPath } from 'node:url';
 const repo = dirname(dirname(fileURLToPath(import.meta.url)));
 const bin = join(repo, 'bin', 'run.js');
 
-const opts = { n: 7, envs: 100, python: '3.11', keep: false };
+const opts = { n: 7, envs: 100, python: '3.11', keep: false, reuse: undefined };
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i];
   if (a === '--n') opts.n = Number(process.argv[++i]);
   else if (a === '--envs') opts.envs = Number(process.argv[++i]);
   else if (a === '--python') opts.python = process.argv[++i];
   else if (a === '--keep') opts.keep = true;
+  // A root kept by an earlier `--keep` run with the same --envs: measure again without building.
+  else if (a === '--reuse') opts.reuse = process.argv[++i];
   else {
     process.stderr.write(`bench: unknown argument ${a}\n`);
     process.exit(2);
   }
 }
 
-const root = mkdtempSync(join(tmpdir(), 'blast-bench-scale-'));
+const root = opts.reuse ?? mkdtempSync(join(tmpdir(), 'blast-bench-scale-'));
 const base = { ...process.env, NO_COLOR: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1' };
 for (const k of Object.keys(base)) if (k.startsWith('BLAST_') || k === 'VIRTUAL_ENV') delete base[k];
 const homes = { one: join(root, 'one'), many: join(root, 'many') };
@@ -88,10 +90,12 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-const wheels = tinyWheel(join(root, 'wheels'));
-process.stderr.write(`bench: building 1 and ${opts.envs} environments in ${root}\n`);
-await build(homes.one, 1, wheels);
-await build(homes.many, opts.envs, wheels);
+if (!opts.reuse) {
+  const wheels = tinyWheel(join(root, 'wheels'));
+  process.stderr.write(`bench: building 1 and ${opts.envs} environments in ${root}\n`);
+  await build(homes.one, 1, wheels);
+  await build(homes.many, opts.envs, wheels);
+}
 
 const series = {
   'list (1 env)': () => run(process.execPath, [bin, 'list'], envOf(homes.one)),
@@ -131,4 +135,4 @@ writeFileSync(
   join(repo, 'bench', 'results', `list-check-${Date.now()}.json`),
   JSON.stringify(result, null, 2) + '\n',
 );
-if (!opts.keep) rmSync(root, { recursive: true, force: true });
+if (!opts.keep && !opts.reuse) rmSync(root, { recursive: true, force: true });

@@ -24,7 +24,9 @@ With --deep, every object in Blast's store is re-hashed too, and every snapshot 
     '<%= config.bin %> check --deep',
   ];
   static override args = {
-    name: Args.string({ description: 'check only this environment (and Blast itself), as thoroughly as plugins can' }),
+    name: Args.string({
+      description: 'check only this environment (and Blast itself), as thoroughly as plugins can',
+    }),
   };
   static override flags = {
     fix: Flags.boolean({ description: 'repair what can be repaired' }),

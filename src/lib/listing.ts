@@ -10,7 +10,7 @@ import type { EnvInfo, EnvStatus } from './hooks.js';
 import { pathExists } from './path-exists.js';
 import { runPhase } from './phases.js';
 import { ObjectStore, storeDir } from './store/objects.js';
-import { listRevisions } from './store/revisions.js';
+import { backfillBytes, listRevisions } from './store/revisions.js';
 
 /**
  * How `blast list` gets sizes: `recorded` (the default) from what Blast already knows — the
@@ -66,10 +66,15 @@ export async function listEnvironments(
       if (missing) return entry;
       const latest = options.size === 'none' ? undefined : lastRecorded(store, record.path);
       if (latest) entry.packages = latest.distributions.length;
-      // An environment whose last revision predates kept sizes (or that has none) is walked once
-      // per call until its next change is recorded: exact, only slower.
-      if (options.size === 'recorded' && latest?.bytes !== undefined) {
-        entry.bytes = latest.bytes;
+      // A revision recorded before sizes were kept: its manifest has every file's size (one read,
+      // not a walk, and kept in the index for the next call). Only an environment with no
+      // revision at all is walked.
+      const bytes =
+        options.size === 'recorded' && latest
+          ? (latest.bytes ?? backfillBytes(store, record.path, latest.n))
+          : undefined;
+      if (bytes !== undefined) {
+        entry.bytes = bytes;
         entry.sizeFrom = 'recorded';
       } else if (options.size !== 'none') {
         entry.bytes = await diskUsage(record.path);

@@ -280,6 +280,37 @@ function writeIndex(dir: string, revisions: RevisionSummary[]): void {
   writeFileAtomic(join(dir, 'index.json'), JSON.stringify(index) + '\n');
 }
 
+/**
+ * The bytes of revision `n`, for a revision recorded before summaries kept them: read from its
+ * manifest once, and written into the index (under the lock, best effort: a busy lock or a full
+ * disk only means the next reader reads the manifest again), so later readers find it there.
+ */
+export function backfillBytes(store: ObjectStore, envPath: string, n: number): number | undefined {
+  let bytes: number;
+  try {
+    bytes = bytesOf(readRevision(store, envPath, n).manifest);
+  } catch {
+    return undefined;
+  }
+  const dir = revisionsDir(store, envPath);
+  try {
+    withRevisionsLock(
+      dir,
+      () => {
+        const all = listRevisions(store, envPath, dir);
+        const entry = all.find((s) => s.n === n);
+        if (!entry || entry.bytes !== undefined) return;
+        entry.bytes = bytes;
+        writeIndex(dir, all);
+      },
+      0,
+    );
+  } catch {
+    // not kept this time; the value is right either way
+  }
+  return bytes;
+}
+
 export interface RecordOptions {
   source: RevisionSource;
   detail?: string;
