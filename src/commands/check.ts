@@ -1,3 +1,4 @@
+import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import { BlastCommand } from '../lib/base-command.js';
 import { type CheckReport, checkTable, runChecks } from '../lib/checking.js';
@@ -11,10 +12,16 @@ With --deep, every object in Blast's store is re-hashed too, and every snapshot 
   static override enableJsonFlag = true;
   static override examples = [
     '<%= config.bin %> check',
+    '<%= config.bin %> check api',
     '<%= config.bin %> check --fix',
     '<%= config.bin %> check --json',
     '<%= config.bin %> check --deep',
   ];
+  static override args = {
+    name: Args.string({
+      description: 'check only this environment (and Blast itself), as thoroughly as plugins can',
+    }),
+  };
   static override flags = {
     fix: Flags.boolean({ description: 'repair what can be repaired' }),
     deep: Flags.boolean({
@@ -23,8 +30,12 @@ With --deep, every object in Blast's store is re-hashed too, and every snapshot 
   };
 
   async run(): Promise<CheckReport> {
-    const { flags } = await this.parse(Check);
-    const report = await runChecks(this.config, process.env, { fix: flags.fix, deep: flags.deep });
+    const { args, flags } = await this.parse(Check);
+    const report = await runChecks(this.config, process.env, {
+      fix: flags.fix,
+      deep: flags.deep,
+      name: args.name,
+    });
     if (!this.jsonEnabled()) this.log(checkTable(report.checks));
     if (!report.ok) process.exitCode = ExitCode.checkFailed;
     return report;

@@ -26,6 +26,7 @@ export default class List extends BlastCommand {
   static override examples = [
     '<%= config.bin %> list',
     '<%= config.bin %> list --json',
+    '<%= config.bin %> list --size',
     '<%= config.bin %> list --no-size',
   ];
   static override flags = {
@@ -34,8 +35,8 @@ export default class List extends BlastCommand {
       hidden: true,
     }),
     size: Flags.boolean({
-      description: 'measure disk usage (walks each environment)',
-      default: true,
+      description:
+        'measure disk usage exactly (walks each environment); by default sizes come from the last recorded change',
       allowNo: true,
     }),
   };
@@ -43,7 +44,7 @@ export default class List extends BlastCommand {
   async run(): Promise<Listed[]> {
     const { flags } = await this.parse(List);
     const envs = await listEnvironments(process.env, {
-      size: flags.size && !flags.names,
+      size: flags.names || flags.size === false ? 'none' : flags.size ? 'measured' : 'recorded',
       ...(flags.names ? {} : { config: this.config }),
     });
     if (flags.names) {
@@ -55,12 +56,13 @@ export default class List extends BlastCommand {
       else
         this.log(
           table(
-            ['', 'NAME', 'PYTHON', 'SIZE', 'KIND', 'DETAILS', 'PATH'],
+            ['', 'NAME', 'PYTHON', 'SIZE', 'PACKAGES', 'KIND', 'DETAILS', 'PATH'],
             envs.map((e) => [
               e.active ? '*' : '',
               e.name,
               e.python.version,
               e.missing ? 'missing' : e.bytes === undefined ? '-' : formatBytes(e.bytes),
+              e.packages === undefined ? '-' : String(e.packages),
               e.kind,
               details(e) || '-',
               e.path,

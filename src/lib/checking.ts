@@ -28,15 +28,15 @@ export interface CheckReport {
 export async function runChecks(
   config: Interfaces.Config,
   env: Env,
-  options: { fix?: boolean; deep?: boolean },
+  options: { fix?: boolean; deep?: boolean; name?: string },
 ): Promise<CheckReport> {
-  const core = await coreChecks(env);
+  const core = await coreChecks(env, options.name);
   const deep = options.deep ? deepChecks(env, core.envs) : undefined;
   // A plugin whose check handler failed is a failing check of its own.
   const all = await gatherItems(
     config,
     'check',
-    { envs: core.envs },
+    { envs: core.envs, named: options.name !== undefined },
     [...core.results, ...(deep?.results ?? [])],
     (f) => ({
       name: 'plugin check',

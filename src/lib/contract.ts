@@ -534,6 +534,12 @@ export interface RemoveEvent {
 
 export interface CheckEvent {
   envs: EnvInfo[];
+  /**
+   * API 1.5: the user named these environments (`blast check NAME`): be as thorough as you can
+   * (start processes, run the tools themselves). Unset or false for a check of every environment,
+   * which must stay fast over a hundred of them: in-process checks, processes bounded.
+   */
+  named?: boolean;
 }
 
 export interface CleanEvent {

@@ -9,6 +9,16 @@ import type { Interfaces } from '@oclif/core';
 import type { EnvInfo, EnvStatus } from './contract.js';
 import { pathExists } from './path-exists.js';
 import { runPhase } from './phases.js';
+import { ObjectStore, storeDir } from './store/objects.js';
+import { backfillBytes, listRevisions } from './store/revisions.js';
+
+/**
+ * How `blast list` gets sizes: `recorded` (the default) from what Blast already knows — the
+ * revision it recorded last, whose summary keeps its distributions' bytes — so a hundred
+ * environments cost what one does; `measured` walks each tree (`--size`, exact disk usage, hard
+ * links counted once); `none` skips them.
+ */
+export type SizeMode = 'recorded' | 'measured' | 'none';
 
 export interface Listed extends EnvRecord {
   /** Plugin settings from its blast.json (API 1.2). */
@@ -16,6 +26,10 @@ export interface Listed extends EnvRecord {
   active: boolean;
   missing: boolean;
   bytes?: number;
+  /** Where `bytes` came from: the last revision's record, or a walk of the tree. */
+  sizeFrom?: 'recorded' | 'measured';
+  /** Installed distributions, as of the last revision (absent when none was recorded). */
+  packages?: number;
   /** What plugins report about it (`list` event), by plugin name. */
   plugins: Record<string, EnvStatus['fields']>;
 }
@@ -29,17 +43,43 @@ export function activePath(vars: Vars): string | undefined {
   }
 }
 
+/** The last revision's summary; an unreadable history reads as none (list never fails on it). */
+function lastRecorded(store: ObjectStore, envPath: string) {
+  try {
+    return listRevisions(store, envPath).at(-1);
+  } catch {
+    return undefined;
+  }
+}
+
 export async function listEnvironments(
   env: Env,
-  options: { size: boolean; config?: Interfaces.Config },
+  options: { size: SizeMode; config?: Interfaces.Config },
 ): Promise<Listed[]> {
   const records = await withSettings(await withRegistry(env, (tx) => tx.all()));
   const active = activePath(env);
+  const store = new ObjectStore(storeDir(env));
   const listed = await Promise.all(
     records.map(async (record) => {
       const missing = !(await pathExists(record.path));
       const entry: Listed = { ...record, active: record.path === active, missing, plugins: {} };
-      if (options.size && !missing) entry.bytes = await diskUsage(record.path);
+      if (missing) return entry;
+      const latest = options.size === 'none' ? undefined : lastRecorded(store, record.path);
+      if (latest) entry.packages = latest.distributions.length;
+      // A revision recorded before sizes were kept: its manifest has every file's size (one read,
+      // not a walk, and kept in the index for the next call). Only an environment with no
+      // revision at all is walked.
+      const bytes =
+        options.size === 'recorded' && latest
+          ? (latest.bytes ?? backfillBytes(store, record.path, latest.n))
+          : undefined;
+      if (bytes !== undefined) {
+        entry.bytes = bytes;
+        entry.sizeFrom = 'recorded';
+      } else if (options.size !== 'none') {
+        entry.bytes = await diskUsage(record.path);
+        entry.sizeFrom = 'measured';
+      }
       return entry;
     }),
   );

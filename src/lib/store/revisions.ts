@@ -68,6 +68,11 @@ export interface RevisionSummary {
   change: RevisionChange;
   /** SHA-256 of the distributions' files: equal fingerprints, equal distributions. */
   fingerprint: string;
+  /**
+   * Bytes of the distributions' files, for `blast list` without walking the tree (absent from
+   * revisions recorded before it was kept).
+   */
+  bytes?: number;
 }
 
 export interface Revision extends RevisionSummary {
@@ -76,6 +81,15 @@ export interface Revision extends RevisionSummary {
 
 export function revisionsDir(store: ObjectStore, envPath: string): string {
   return join(store.root, 'revisions', envHash(envPath));
+}
+
+/** Bytes of a manifest's distributions' files, each path counted once. */
+export function bytesOf(manifest: Manifest): number {
+  const sizes = new Map<string, number>();
+  for (const d of manifest.distributions) for (const f of d.files) if (!isLink(f)) sizes.set(f.path, f.size);
+  let total = 0;
+  for (const size of sizes.values()) total += size;
+  return total;
 }
 
 /** Identity of a manifest's distributions: names, versions and every file's path, content, mode or link. */
@@ -271,6 +285,37 @@ function writeIndex(dir: string, revisions: RevisionSummary[]): void {
   writeFileAtomic(join(dir, 'index.json'), JSON.stringify(index) + '\n');
 }
 
+/**
+ * The bytes of revision `n`, for a revision recorded before summaries kept them: read from its
+ * manifest once, and written into the index (under the lock, best effort: a busy lock or a full
+ * disk only means the next reader reads the manifest again), so later readers find it there.
+ */
+export function backfillBytes(store: ObjectStore, envPath: string, n: number): number | undefined {
+  let bytes: number;
+  try {
+    bytes = bytesOf(readRevision(store, envPath, n).manifest);
+  } catch {
+    return undefined;
+  }
+  const dir = revisionsDir(store, envPath);
+  try {
+    withRevisionsLock(
+      dir,
+      () => {
+        const all = listRevisions(store, envPath, dir);
+        const entry = all.find((s) => s.n === n);
+        if (!entry || entry.bytes !== undefined) return;
+        entry.bytes = bytes;
+        writeIndex(dir, all);
+      },
+      0,
+    );
+  } catch {
+    // not kept this time; the value is right either way
+  }
+  return bytes;
+}
+
 export interface RecordOptions {
   source: RevisionSource;
   detail?: string;
@@ -302,6 +347,7 @@ export function recordRevision(
       distributions,
       change: changeOf(latest?.distributions ?? [], distributions),
       fingerprint,
+      bytes: bytesOf(manifest),
     };
     const revision: Revision = { ...summary, manifest };
     writeFileAtomic(join(dir, `${summary.n}.json`), JSON.stringify(revision) + '\n', {
