@@ -28,6 +28,7 @@ const EVENT_NAMES = {
   list: true,
   preInstall: true,
   postInstall: true,
+  reviewInstall: true,
   preRemove: true,
   settings: true,
   wrap: true,

@@ -354,6 +354,54 @@ export interface InstallEvent {
    * "pip's output goes to a pipe or a file, where a question would not be seen", …
    */
   notAsked?: string;
+  /**
+   * pip's command line, parsed once by the core (API 1.5): set whenever pip runs (absent for a
+   * restore from the store). A plugin reads pip's options and requirements here instead of
+   * parsing pip's arguments itself.
+   */
+  pip?: PipCommandLine;
+}
+
+/**
+ * A pip command line as the core parsed it (API 1.5): the subcommand, the requirements given as
+ * arguments, and every option by its long name (`-r` is `requirement`, `-q` is `quiet`) with the
+ * values given in order; a flag has one empty string per time it was given (`-qq`: two).
+ */
+export interface PipCommandLine {
+  /** The subcommand (`install`, `uninstall`, …), if any. */
+  command?: string;
+  /** Requirement specifiers, paths and URLs given as arguments (not those in `-r` files). */
+  requirements: string[];
+  /** Long option name without dashes → its values in order. Unknown options are kept as flags. */
+  options: Record<string, string[]>;
+  /** pip's net verbosity: each `-v` counts one up, each `-q` one down (`-q` is -1). */
+  verbosity: number;
+}
+
+/**
+ * pip's installation report (format version 1, pip 22.2+; see
+ * https://pip.pypa.io/en/stable/reference/installation-report/), the parts a plugin may rely on.
+ */
+export interface PipReport {
+  version: string;
+  pip_version?: string;
+  install: Array<{
+    metadata: { name: string; version: string; requires_dist?: string[]; [field: string]: unknown };
+    /** Asked for by the user (an argument or a -r line), not only a dependency. */
+    requested?: boolean;
+    is_direct?: boolean;
+    download_info?: { url: string; archive_info?: { hash?: string; hashes?: Record<string, string> } };
+  }>;
+  /** The marker environment of the environment's interpreter (PEP 508 variable → value). */
+  environment: Record<string, string>;
+}
+
+/**
+ * An install pip's resolver has planned, before anything is installed (the \`reviewInstall\`
+ * event, API 1.5): pip resolved once, and waits for the verdict; it then installs exactly this plan.
+ */
+export interface ReviewEvent extends InstallEvent {
+  report: PipReport;
 }
 
 /** What a \`preInstall\` handler adds to the pip run (API 1.2). */
@@ -410,6 +458,11 @@ export interface PostInstallEvent extends InstallEvent {
   exitCode: number;
   /** The change pip (or the restore) made (before any rollback). */
   changed: InstallChange;
+  /**
+   * pip's plan for this install, as \`reviewInstall\` saw it (API 1.5); absent when pip did not
+   * resolve (an uninstall, an old pip, a restore from the store).
+   */
+  report?: PipReport;
 }
 
 export interface ListEvent {
@@ -464,6 +517,12 @@ export interface BlastHooks {
    * every source, API 1.4). Veto by throwing: nothing runs and the environment is untouched.
    */
   preInstall: { options: WithContext<InstallEvent>; return: InstallContribution | void };
+  /**
+   * A pip install has been resolved and nothing is installed yet (API 1.5): pip resolved once,
+   * and installs exactly \`report\` when every handler returns. Veto by throwing: pip installs
+   * nothing and the environment is untouched. The place for an impact analysis and its question.
+   */
+  reviewInstall: { options: WithContext<ReviewEvent>; return: void };
   /**
    * After pip ran in a transaction (or a restore changed the distributions), before it is
    * committed (API 1.1). A throwing handler fails the transaction: the environment is put back as

@@ -88,6 +88,9 @@ export function pluginTransactionHooks(config: Interfaces.Config): TransactionHo
   return {
     preInstall: async (event) =>
       mergeInstallEnv((await runPhase(config, 'preInstall', event, 'veto')).results),
+    reviewInstall: async (event) => {
+      await runPhase(config, 'reviewInstall', event, 'veto');
+    },
     postInstall: async (event) => {
       await runPhase(config, 'postInstall', event, 'require');
     },

@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { InstallChange, InstallEvent, PostInstallEvent } from '../hooks.js';
+import type { InstallChange, InstallEvent, PipReport, PostInstallEvent, ReviewEvent } from '../hooks.js';
 import type { Env } from '../paths.js';
 import {
   beginTransaction,
@@ -41,10 +41,11 @@ import {
 import { crashPoint } from '../store/crash.js';
 import { exitStatus } from '../exit-status.js';
 import { diskIsFull, freeText, isDiskFull } from '../disk-full.js';
+import { startDrivenPip, type DrivenPip } from './pip-driver.js';
 
 export { treePaths, removeStrays } from '../store/index.js';
 
-export { classifyPip, pipCommand, READ_ONLY, type PipKind } from './pip-args.js';
+export { classifyPip, parsePip, pipCommand, READ_ONLY, type PipKind } from './pip-args.js';
 export { ensureShim, shimDir, shimDirFor, shimNames, shimScript, shQuote } from './shim.js';
 
 /** Run the environment's own pip with the terminal untouched; resolves to its exit status. */
@@ -103,11 +104,18 @@ export interface Timings {
   rollback?: number;
   /** The after snapshot and its revision (a successful transaction). */
   record?: number;
+  /** The reviewInstall handlers, while pip waits (included in `pip`). */
+  review?: number;
 }
 
 export interface TransactionHooks {
   /** Resolves to variables for pip's environment (plugins' `preInstall` contributions). */
   preInstall(event: InstallEvent): Promise<Record<string, string> | void>;
+  /**
+   * pip resolved an install and waits (API 1.5's `reviewInstall`); throws to stop it. Without
+   * it, pip runs as a plain process (no review).
+   */
+  reviewInstall?(event: ReviewEvent): Promise<void>;
   /** Throws when a handler failed it (the message is shown). */
   postInstall(event: PostInstallEvent): Promise<void>;
 }
@@ -185,53 +193,98 @@ async function transact(
   pipEnv: Env,
   pip: NonNullable<TransactionOptions['pip']>,
   report: (line: string) => void,
-  options: Pick<TransactionOptions, 'blastCommand' | 'record' | 'what'>,
+  options: Pick<TransactionOptions, 'blastCommand' | 'record' | 'what' | 'pip'>,
 ): Promise<TransactionResult> {
   const t0 = performance.now();
   const store = ObjectStore.of(env);
   // An interrupted transaction or restore is finished or undone first; one still running refuses.
+  // Before pip starts: pip resolves against the installed distributions.
   recoverEnv(root, { env, store });
-  // Files still the very inode the latest revision stored are not read again.
-  const manifest: Manifest = snapshotEnv(root, { env, store, previous: latestManifest(store, root) });
-  const watched = [manifest.sitePackages, 'bin'];
-  const paths = treePaths(root, watched);
-  const before = distVersions(manifest.distributions);
-  // Journaled before pip runs: a kill -9 from here on is finished or undone by the next command.
-  const journal: TransactionJournal = {
-    v: 1,
-    op: 'pip',
-    id: `${process.pid}-${randomBytes(6).toString('hex')}`,
-    env: root,
-    startedAt: new Date().toISOString(),
-    blastPid: process.pid,
-    args: [...event.args],
-    phase: 'started',
-    command: options.blastCommand ?? 'pip',
-    record: options.record ?? { source: 'pip', detail: event.args.join(' ') },
-  };
-  // Everything a rollback needs (the journal, the state before, room for the rollback's own writes)
-  // is written before pip runs: pip filling the disk cannot stop the rollback.
-  beginTransaction(root, env, journal, { v: 1, id: journal.id, manifest, watched, paths: [...paths] });
+  const id = `${process.pid}-${randomBytes(6).toString('hex')}`;
+  // An install runs under the driver (one resolution, reviewed while pip waits): started first,
+  // so pip resolves while the snapshot is taken. It changes nothing before it is told to go.
+  const driven: DrivenPip | undefined =
+    options.pip === undefined && hooks.reviewInstall && event.command === 'install'
+      ? startDrivenPip(root, event.args, { ...pipEnv, BLAST_TRANSACTION: id })
+      : undefined;
+  let journal: TransactionJournal;
+  let manifest: Manifest;
+  let watched: string[];
+  let paths: Set<string>;
+  let before: DistVersions;
+  let begun = false;
   try {
+    // Files still the very inode the latest revision stored are not read again.
+    manifest = snapshotEnv(root, { env, store, previous: latestManifest(store, root) });
+    watched = [manifest.sitePackages, 'bin'];
+    paths = treePaths(root, watched);
+    before = distVersions(manifest.distributions);
+    // Journaled before pip changes anything: a kill -9 from here on is finished or undone by the next command.
+    journal = {
+      v: 1,
+      op: 'pip',
+      id,
+      env: root,
+      startedAt: new Date().toISOString(),
+      blastPid: process.pid,
+      args: [...event.args],
+      phase: 'started',
+      command: options.blastCommand ?? 'pip',
+      record: options.record ?? { source: 'pip', detail: event.args.join(' ') },
+    };
+    // Everything a rollback needs (the journal, the state before, room for the rollback's own writes)
+    // is written before pip runs: pip filling the disk cannot stop the rollback.
+    beginTransaction(root, env, journal, { v: 1, id: journal.id, manifest, watched, paths: [...paths] });
+    begun = true;
     // The state before, when a change made around Blast since the latest revision.
     recordRevision(store, root, manifest, { source: 'outside' });
   } catch (error) {
-    endTransaction(root, env); // pip has not run: nothing to undo
+    // pip has not changed anything: nothing to undo.
+    if (driven) {
+      driven.kill();
+      await driven.exit.catch(() => 0);
+    }
+    if (begun) endTransaction(root, env);
     throw error;
   }
   const t1 = performance.now();
 
   let pipExitCode: number;
+  let plan: PipReport | undefined;
+  let review: number | undefined;
+  const running = (pid: number) => {
+    try {
+      setPhase(root, env, journal, 'pip-running', { pipPid: pid });
+    } catch (error) {
+      // pip runs already: Blast must live on to judge and undo it. The journal still says
+      // `started` (undone if Blast is killed), and recovery finds pip by BLAST_TRANSACTION.
+      if (!isDiskFull(error)) throw error;
+    }
+  };
   try {
-    pipExitCode = await pip(root, event.args, { ...pipEnv, BLAST_TRANSACTION: journal.id }, (pid) => {
-      try {
-        setPhase(root, env, journal, 'pip-running', { pipPid: pid });
-      } catch (error) {
-        // pip runs already: Blast must live on to judge and undo it. The journal still says
-        // `started` (undone if Blast is killed), and recovery finds pip by BLAST_TRANSACTION.
-        if (!isDiskFull(error)) throw error;
+    if (driven) {
+      if (driven.pid !== undefined) running(driven.pid);
+      const message = await driven.message;
+      if (message && 'report' in message) {
+        plan = message.report;
+        const r0 = performance.now();
+        try {
+          await hooks.reviewInstall!({ ...event, report: plan });
+        } catch (error) {
+          // Vetoed while pip waited: it installs nothing and exits.
+          driven.answer({ go: false });
+          await driven.exit.catch(() => 0);
+          releaseReserve(root, env);
+          endTransaction(root, env);
+          throw error;
+        }
+        review = performance.now() - r0;
       }
-    });
+      if (message) driven.answer({ go: true });
+      pipExitCode = await driven.exit;
+    } else {
+      pipExitCode = await pip(root, event.args, { ...pipEnv, BLAST_TRANSACTION: journal.id }, running);
+    }
   } catch (error) {
     // The runner itself failed (pip could not start, a restore was refused): what it did goes,
     // then its error is the command's.
@@ -258,7 +311,7 @@ async function transact(
         : `pip exited with status ${pipExitCode}`;
   let exitCode = pipExitCode;
   try {
-    await hooks.postInstall({ ...event, exitCode: pipExitCode, changed });
+    await hooks.postInstall({ ...event, exitCode: pipExitCode, changed, ...(plan ? { report: plan } : {}) });
   } catch (error) {
     if (reason === undefined) {
       reason = (error as Error).message;
@@ -268,7 +321,7 @@ async function transact(
     }
   }
   const t3 = performance.now();
-  const timings: Timings = { snapshot: t1 - t0, pip: t2 - t1, after: t3 - t2 };
+  const timings: Timings = { snapshot: t1 - t0, pip: t2 - t1, after: t3 - t2, ...(review === undefined ? {} : { review }) };
   if (reason === undefined) {
     // The commit point: from here an interrupted transaction is finished, not undone.
     setPhase(root, env, journal, 'committing');

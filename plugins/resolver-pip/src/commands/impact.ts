@@ -1,7 +1,7 @@
 import * as Args from '@oclif/core/args';
 import { Command } from '@oclif/core/command';
 import * as Flags from '@oclif/core/flags';
-import { analyse } from '../resolver/analyse.js';
+import { analyseDryRun, analyseUninstall } from '../resolver/analyse.js';
 import { pipConstraintValue, writeConstraints } from '../resolver/constraints.js';
 import { isEmpty, risks, type Impact } from '../resolver/impact.js';
 import { policyOf } from '../resolver/policy.js';
@@ -61,8 +61,15 @@ Everything after \`--\` goes to \`pip install\` as it is (options such as --no-i
       env.PIP_CONSTRAINT = pipConstraintValue(target.path, process.env.PIP_CONSTRAINT);
     }
     const command = flags.uninstall ? 'uninstall' : 'install';
-    const args = [command, ...specs];
-    const analysis = await analyse({ envPath: target.path, pythonVersion: target.pythonVersion, args, env });
+    const analysis =
+      command === 'install'
+        ? await analyseDryRun(target.path, target.pythonVersion, specs, env)
+        : await analyseUninstall(target.path, target.pythonVersion, {
+            command,
+            requirements: specs,
+            options: {},
+            verbosity: 0,
+          });
     if (analysis.status === 'skipped') throw new UserError(`Nothing to analyse: ${analysis.why}.`, 2);
     if (analysis.status === 'failed')
       throw new UserError(
