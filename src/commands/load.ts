@@ -61,7 +61,7 @@ export default class Load extends BlastCommand {
 
 Without a name, the newest snapshot is restored. With --revision N, revision N of the environment's history (see \`blast history\`) is restored instead: back or forward. A load is itself recorded as a new revision.
 
-With --lock FILE (requirements.txt / *.txt with hashes, or a PEP 751 pylock.toml), the environment is made to match the lock instead: versions the store has from this environment's history come back offline by re-linking, the rest through \`pip install --no-deps --require-hashes\` in a transaction (a failure puts everything back), and what the lock lacks is removed. See docs/locks.md.
+With --lock FILE (requirements.txt / *.txt with hashes, or a PEP 751 pylock.toml), the environment is made to match the lock instead: versions the store has from any environment with a compatible Python (this one's history or another's) come back offline by re-linking, the rest through \`pip install --no-deps --require-hashes\` in a transaction (a failure puts everything back), and what the lock lacks is removed. See docs/locks.md.
 
 The change is journaled: if it is interrupted, the next \`blast save\`, \`blast load\` or \`blast history\` finishes it (or undoes it), so the environment is never a mix of the two states.`;
 

@@ -27,7 +27,11 @@ import {
   type Manifest,
   ObjectStore,
   type RevisionSummary,
+  type WantedDist,
+  planServe,
   recordCurrent,
+  rememberServed,
+  type ServePlan,
   recordRevision,
   recoverEnv,
   restoreEnv,
@@ -43,7 +47,6 @@ import { interpreterFacts } from './interpreter.js';
 import { tail, runPython } from './pip.js';
 import { parsePylock } from './pylock.js';
 import { parseRequirements } from './requirements.js';
-import { storedDists, storedKey } from './stored.js';
 import { type Lock, type LockedArchive, type LockedDist, normalizeName } from './types.js';
 
 /** Read and check a lock file (format from its name). */
@@ -71,8 +74,10 @@ export interface PipItem {
 export interface LockPlan {
   /** `name version`, already installed as the lock has it. */
   kept: string[];
-  /** Brought back from the store, offline. */
+  /** Brought back from the store, offline (from this environment's history or another's). */
   relink: DistEntry[];
+  /** Where each of `relink` comes from. */
+  served: ServePlan[];
   /** Installed through pip. */
   pip: PipItem[];
   /** Installed now and not in the lock. */
@@ -115,6 +120,18 @@ function pipLine(lock: Lock, d: LockedDist, tags: string[]): string {
     );
   }
   return `${d.name} @ ${urlOf(lock, chosen)} --hash=sha256:${chosen.sha256}`;
+}
+
+/** What a store-served install is told of a locked distribution: its one wheel, when the lock names it. */
+function wantedOf(d: LockedDist): WantedDist {
+  const only = d.archives.length === 1 ? d.archives[0] : undefined;
+  return {
+    name: d.name,
+    version: d.version,
+    requested: true, // pip install -r writes REQUESTED for every line
+    ...(only ? { hash: only.sha256 } : {}),
+    ...(only?.kind === 'wheel' && only.filename ? { wheelName: only.filename } : {}),
+  };
 }
 
 export interface PlanOptions {
@@ -186,12 +203,6 @@ export async function planLock(
     wanted.set(key, d);
   }
   const installed = new Map(current.distributions.map((d) => [normalizeName(d.name), d]));
-  const stored = storedDists(
-    store,
-    envPath,
-    current.python,
-    new Set([...wanted.values()].map((d) => storedKey(d.name, d.version))),
-  );
   // 1.0 and 1.0.0 are one version to pip; a version PEP 440 cannot parse only equals itself.
   const sameVersion = (a: string, b: string) => {
     try {
@@ -200,13 +211,27 @@ export async function planLock(
       return false;
     }
   };
-  const plan: LockPlan = { kept: [], relink: [], pip: [], remove: [], notForHere };
+  const plan: LockPlan = { kept: [], relink: [], served: [], pip: [], remove: [], notForHere };
+  const toServe: LockedDist[] = [];
   for (const [key, d] of wanted) {
     const now = installed.get(key);
     if (now && sameVersion(now.version, d.version)) plan.kept.push(label(now));
-    else if (stored.has(storedKey(d.name, d.version)))
-      plan.relink.push(stored.get(storedKey(d.name, d.version))!);
-    else plan.pip.push({ dist: d, line: pipLine(lock, d, facts?.tags ?? []) });
+    else toServe.push(d);
+  }
+  // From the store, whichever environment had it (same Python minor, tags this Python accepts).
+  const { plans } = planServe(envPath, toServe.map(wantedOf), {
+    env,
+    store,
+    sitePackages: current.sitePackages,
+    ...(facts?.tags.length ? { tags: facts.tags } : {}),
+  });
+  const byKey = new Map(plans.map((p) => [normalizeName(p.dist.name), p]));
+  for (const d of toServe) {
+    const served = byKey.get(normalizeName(d.name));
+    if (served) {
+      plan.relink.push(served.dist);
+      plan.served.push(served);
+    } else plan.pip.push({ dist: d, line: pipLine(lock, d, facts?.tags ?? []) });
   }
   for (const [key, d] of installed) {
     // pip is the environment's installer: a lock that does not name it leaves it alone.
@@ -318,6 +343,7 @@ async function applyLocked(root: string, lock: Lock, options: ApplyOptions, env:
       );
     }
     recorded = tx.recorded;
+    rememberServed(store, plan.served);
   }
   recorded ??= recordRevision(store, root, target, { source: 'lock', detail: lock.file });
   if (recorded) result.recordedAs = recorded.n;

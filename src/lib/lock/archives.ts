@@ -17,7 +17,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BlastError, ExitCode } from '../errors.js';
 import type { Env } from '../paths.js';
-import { hashFile, type InstalledDist } from '../store/index.js';
+import {
+  hashFile,
+  type InstalledDist,
+  knownWheels,
+  ObjectStore,
+  rememberWheels,
+  type WheelNote,
+  wheelOf,
+} from '../store/index.js';
 import { archiveFromUrl, archiveIsOf } from './filenames.js';
 import { runPython, tail } from './pip.js';
 import { type LockedArchive, type LockedDist, normalizeName, type SkippedDist } from './types.js';
@@ -62,6 +70,15 @@ interface ReportItem {
   download_info?: { url?: string; archive_info?: { hash?: string; hashes?: Record<string, string> } };
 }
 
+/** sha256 of an installed distribution's METADATA (the key of its wheel's origin), if readable. */
+function metadataSha(envPath: string, dist: InstalledDist): string | undefined {
+  try {
+    return hashFile(join(envPath, dist.distInfo, 'METADATA'));
+  } catch {
+    return undefined;
+  }
+}
+
 export interface LockInputs {
   locked: LockedDist[];
   skipped: SkippedDist[];
@@ -90,6 +107,8 @@ export async function lockInputs(
   const locked: LockedDist[] = [];
   const skipped: SkippedDist[] = [];
   const fromIndex: InstalledDist[] = [];
+  const store = ObjectStore.of(env);
+  const known = knownWheels(store);
   for (const dist of dists) {
     if (normalizeName(dist.name) === 'pip') {
       skipped.push({
@@ -109,9 +128,23 @@ export async function lockInputs(
       const entry = fromDirectUrl(dist, direct);
       if ('archives' in entry) locked.push(entry);
       else skipped.push(entry);
-    } else {
-      fromIndex.push(dist);
+      continue;
     }
+    // The wheel it was installed from, when the store knows it (a store-served install, or one
+    // pip reported before): that very archive is pinned, and pip need not be asked (offline too).
+    const metadata = metadataSha(envPath, dist);
+    const origin = metadata ? wheelOf(store, dist.name, dist.version, metadata, known) : undefined;
+    if (origin) {
+      const archive = (origin.url ? archiveFromUrl(origin.url) : undefined) ?? {
+        kind: 'wheel' as const,
+        filename: origin.filename,
+      };
+      locked.push({
+        name: dist.name,
+        version: dist.version,
+        archives: [{ ...archive, sha256: origin.sha256 }],
+      });
+    } else fromIndex.push(dist);
   }
   if (fromIndex.length === 0) return { locked, skipped };
 
@@ -138,14 +171,14 @@ export async function lockInputs(
     );
     if (dry.status !== 0) throw pipFailure('pip install --dry-run', dry.stderr);
     const items = (JSON.parse(readFileSync(report, 'utf8')) as { install?: ReportItem[] }).install ?? [];
-    const found = new Map<string, { url: string; sha256?: string }>();
+    const reported = new Map<string, { url: string; sha256?: string }>();
     for (const item of items) {
       const name = item.metadata?.name;
       const url = item.download_info?.url;
       if (name && url)
-        found.set(normalizeName(name), { url, sha256: sha256Of(item.download_info?.archive_info) });
+        reported.set(normalizeName(name), { url, sha256: sha256Of(item.download_info?.archive_info) });
     }
-    const unhashed = fromIndex.filter((d) => !found.get(normalizeName(d.name))?.sha256);
+    const unhashed = fromIndex.filter((d) => !reported.get(normalizeName(d.name))?.sha256);
     if (unhashed.length > 0) {
       note(`downloading ${unhashed.length} archive(s) to hash them`);
       const dest = join(temp, 'archives');
@@ -166,21 +199,37 @@ export async function lockInputs(
       const files = existsSync(dest) ? readdirSync(dest) : [];
       for (const d of unhashed) {
         const file = files.find((f) => archiveIsOf(f, d.name, d.version));
-        const known = found.get(normalizeName(d.name));
-        if (file && known) known.sha256 = hashFile(join(dest, file));
+        const was = reported.get(normalizeName(d.name));
+        if (file && was) was.sha256 = hashFile(join(dest, file));
       }
     }
+    const notes: WheelNote[] = [];
     for (const d of fromIndex) {
-      const known = found.get(normalizeName(d.name));
-      const archive = known ? archiveFromUrl(known.url) : undefined;
-      if (!known?.sha256 || !archive) {
+      const found = reported.get(normalizeName(d.name));
+      const archive = found ? archiveFromUrl(found.url) : undefined;
+      if (!found?.sha256 || !archive) {
         throw new BlastError(
           `pip did not report an archive for ${d.name} ${d.version}; nothing was written.`,
           ExitCode.failure,
         );
       }
-      const a: LockedArchive = { ...archive, sha256: known.sha256 };
+      const a: LockedArchive = { ...archive, sha256: found.sha256 };
       locked.push({ name: d.name, version: d.version, archives: [a] });
+      const metadata = metadataSha(envPath, d);
+      if (metadata && a.filename)
+        notes.push({
+          name: d.name,
+          version: d.version,
+          metadataSha256: metadata,
+          filename: a.filename,
+          sha256: a.sha256,
+          ...(a.url ? { url: a.url } : {}),
+        });
+    }
+    try {
+      rememberWheels(store, notes);
+    } catch {
+      // the lock is written all the same; the next one asks pip again
     }
   } finally {
     rmSync(temp, { recursive: true, force: true });

@@ -4,7 +4,6 @@ export { writeRequirements, parseRequirements } from './requirements.js';
 export { writePylock, parsePylock } from './pylock.js';
 export { lockInputs, type LockInputs } from './archives.js';
 export { readLock, planLock, applyLock, type LockPlan, type LockResult, type ApplyOptions } from './apply.js';
-export { storedDists } from './stored.js';
 export type { Lock, LockFormat, LockedArchive, LockedDist, SkippedDist } from './types.js';
 export { normalizeName } from './types.js';
 export { loadLock, lockReport, type LockLoaded, type LoadLockOptions } from './load.js';

@@ -89,3 +89,9 @@ export {
   DEFAULT_KEEP_REVISIONS,
 } from './gc.js';
 export type { StoreGc, RevisionPrune, GcOptions } from './gc.js';
+export { serveFromStore, planServe, rememberServed, reshebang } from './serve.js';
+export type { WantedDist, ServePlan, ServedDist, ServeResult, ServeOptions } from './serve.js';
+export { storedIndex, distKey, wheelTags } from './dist-index.js';
+export type { IndexedDist, IndexedSource } from './dist-index.js';
+export { knownWheels, rememberWheels, wheelOf, wheelKey } from './wheels.js';
+export type { WheelOrigin, WheelNote } from './wheels.js';
