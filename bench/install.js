@@ -38,7 +38,14 @@ const env = {
   PIP_DISABLE_PIP_VERSION_CHECK: '1',
   PIP_CONFIG_FILE: '/dev/null',
 };
-for (const k of Object.keys(env)) if (k.startsWith('BLAST_') || k === 'VIRTUAL_ENV' || k.startsWith('PIP_CONSTRAINT')) delete env[k];
+// Only the settings above: the machine's PIP_FIND_LINKS and friends would add to both peers' work.
+for (const k of Object.keys(env))
+  if (
+    (k.startsWith('PIP_') && !(k in { PIP_DISABLE_PIP_VERSION_CHECK: 1, PIP_CONFIG_FILE: 1 })) ||
+    k.startsWith('BLAST_') ||
+    k === 'VIRTUAL_ENV'
+  )
+    delete env[k];
 env.BLAST_HOME = join(root, 'home');
 
 function run(file, args, options = {}) {
@@ -110,12 +117,58 @@ const SCENARIOS = [
   },
 ];
 
+/**
+ * Store-served: `pip install numpy pandas scipy` into a fresh environment through Blast while
+ * another environment already has the set (in the store), against plain pip into a fresh control
+ * venv. Fresh each run: a new environment for each peer (made untimed).
+ */
+const SCIENCE_SET = ['install', '-q', ...local, 'numpy', 'pandas', 'scipy'];
+let fresh = 0;
+function storeServed() {
+  const donor = start('bench-donor');
+  blastPip(donor, SCIENCE_SET);
+  const times = { blast: [], pip: [] };
+  for (let i = 0; i < opts.n; i++) {
+    const order = i % 2 === 0 ? ['pip', 'blast'] : ['blast', 'pip'];
+    for (const who of order) {
+      const envPath = start(`bench-fresh-${fresh++}`);
+      times[who].push((who === 'blast' ? blastPip : plainPip)(envPath, SCIENCE_SET).ms);
+        env: { ...env, BLAST_YES: '1' },
+      });
+    }
+  }
+  const m = { blast: median(times.blast), pip: median(times.pip) };
+  return {
+    scenario: 'store-served',
+    what: 'pip install numpy pandas scipy into a fresh environment, another environment having the set (Blast) vs a fresh venv (plain pip)',
+    runs: opts.n,
+    times,
+    median: m,
+    ratio: m.blast / m.pip,
+    speedup: m.pip / m.blast,
+  };
+}
+
 const results = [];
 try {
   // The wheels, once, from the machine's local index (its pip configuration), into one directory.
   run(
     python(start('bench-seed')),
-    ['-m', 'pip', 'download', '-q', '-d', wheels, '--only-binary', ':all:', 'flask', 'numpy', 'pandas', 'scipy', 'six'],
+    [
+      '-m',
+      'pip',
+      'download',
+      '-q',
+      '-d',
+      wheels,
+      '--only-binary',
+      ':all:',
+      'flask',
+      'numpy',
+      'pandas',
+      'scipy',
+      'six',
+    ],
     { env: { ...process.env, PIP_DISABLE_PIP_VERSION_CHECK: '1' } },
   );
   const envPath = start('bench-install');
@@ -139,16 +192,27 @@ try {
     const m = { blast: median(times.blast), pip: median(times.pip) };
     results.push({ scenario: s.name, what: s.what, runs: opts.n, times, median: m, ratio: m.blast / m.pip });
   }
+  if (!opts.only || opts.only.includes('store-served')) results.push(storeServed());
 } finally {
   if (!opts.keep) rmSync(root, { recursive: true, force: true });
   else process.stderr.write(`bench: kept ${root}\n`);
 }
 
 const fmt = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
-console.log(['SCENARIO', 'PLAIN PIP', 'THROUGH BLAST', 'BLAST/PIP'].join('\t'));
+console.log(['SCENARIO', 'PLAIN PIP', 'THROUGH BLAST', 'BLAST/PIP', 'PIP/BLAST'].join('\t'));
 for (const r of results)
-  console.log([r.scenario, fmt(r.median.pip), fmt(r.median.blast), `${r.ratio.toFixed(2)}x`].join('\t'));
-console.log(`medians of ${opts.n} runs each, round-robin, whole processes, local wheels (--no-index --find-links)`);
+  console.log(
+    [
+      r.scenario,
+      fmt(r.median.pip),
+      fmt(r.median.blast),
+      `${r.ratio.toFixed(2)}x`,
+      `${(1 / r.ratio).toFixed(2)}x`,
+    ].join('\t'),
+  );
+console.log(
+  `medians of ${opts.n} runs each, round-robin, whole processes, local wheels (--no-index --find-links)`,
+);
 const out = join(repo, 'bench', 'results');
 mkdirSync(out, { recursive: true });
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');

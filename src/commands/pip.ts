@@ -63,7 +63,7 @@ export default class Pip extends BlastCommand {
       const t = result.timings;
       const ms = (n: number | undefined) => (n === undefined ? '-' : n.toFixed(1));
       process.stderr.write(
-        `blast: timing snapshot=${ms(t.snapshot)}ms pip=${ms(t.pip)}ms review=${ms(t.review)}ms after=${ms(t.after)}ms rollback=${ms(t.rollback)}ms record=${ms(t.record)}ms\n`,
+        `blast: timing snapshot=${ms(t.snapshot)}ms pip=${ms(t.pip)}ms review=${ms(t.review)}ms serve=${ms(t.serve)}ms after=${ms(t.after)}ms rollback=${ms(t.rollback)}ms record=${ms(t.record)}ms\n`,
       );
     }
     if (result.exitCode !== 0) this.exit(result.exitCode);

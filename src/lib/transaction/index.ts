@@ -42,6 +42,7 @@ import { crashPoint } from '../store/crash.js';
 import { exitStatus } from '../exit-status.js';
 import { diskIsFull, freeText, isDiskFull } from '../disk-full.js';
 import { startDrivenPip, type DrivenPip } from './pip-driver.js';
+import { serveFromStore, type WantedDist } from '../store/serve.js';
 
 export { treePaths, removeStrays } from '../store/index.js';
 
@@ -106,6 +107,41 @@ export interface Timings {
   record?: number;
   /** The reviewInstall handlers, while pip waits (included in `pip`). */
   review?: number;
+  /** Linking what the store has, while pip waits (included in `pip`). */
+  serve?: number;
+}
+
+const normalName = (name: string) => name.toLowerCase().replace(/[-_.]+/g, '-');
+
+/**
+ * Whether what pip resolved may come from the store instead: not when the install goes elsewhere
+ * (the report is about another tree), is a dry run, or the user asked pip to reinstall.
+ */
+function servable(event: InstallEvent): boolean {
+  const options = event.pip?.options ?? {};
+  return !['target', 'prefix', 'root', 'user', 'dry-run', 'force-reinstall', 'ignore-installed'].some(
+    (o) => options[o] !== undefined,
+  );
+}
+
+/** The wheels pip's report names, as the store is asked for them (sdists, directories: pip builds). */
+export function wantedFrom(report: PipReport): WantedDist[] {
+  const wanted: WantedDist[] = [];
+  for (const item of report.install) {
+    const url = item.download_info?.url ?? '';
+    const file = decodeURIComponent(url.slice(url.lastIndexOf('/') + 1).split('#')[0]!);
+    if (!file.endsWith('.whl')) continue;
+    const info = item.download_info?.archive_info;
+    const hash = info?.hashes?.sha256 ?? (info?.hash?.startsWith('sha256=') ? info.hash.slice(7) : undefined);
+    wanted.push({
+      name: item.metadata.name,
+      version: item.metadata.version,
+      wheelName: file,
+      ...(hash ? { hash } : {}),
+      requested: item.requested === true,
+    });
+  }
+  return wanted;
 }
 
 export interface TransactionHooks {
@@ -252,6 +288,7 @@ async function transact(
   let pipExitCode: number;
   let plan: PipReport | undefined;
   let review: number | undefined;
+  let serve: number | undefined;
   const running = (pid: number) => {
     try {
       setPhase(root, env, journal, 'pip-running', { pipPid: pid });
@@ -280,7 +317,27 @@ async function transact(
         }
         review = performance.now() - r0;
       }
-      if (message) driven.answer({ go: true });
+      let skip: string[] = [];
+      if (plan && servable(event)) {
+        const s0 = performance.now();
+        try {
+          // What the store already has (any environment's, compatible with this one) is linked
+          // in now; pip installs only the rest, in this same transaction.
+          const result = await serveFromStore(root, wantedFrom(plan), { env, store, current: manifest });
+          skip = result.served.map((d) => normalName(d.name));
+          // pip says what it installed; what it will not see, Blast says (not under -q).
+          if (skip.length > 0 && (event.pip?.verbosity ?? 0) >= 0)
+            report(
+              `Linked from Blast's store: ${result.served.map((d) => `${d.name}-${d.version}`).join(' ')}`,
+            );
+        } catch (error) {
+          driven.answer({ go: false });
+          await driven.exit.catch(() => 0);
+          throw error;
+        }
+        serve = performance.now() - s0;
+      }
+      if (message) driven.answer({ go: true, ...(skip.length > 0 ? { skip } : {}) });
       pipExitCode = await driven.exit;
     } else {
       pipExitCode = await pip(root, event.args, { ...pipEnv, BLAST_TRANSACTION: journal.id }, running);
@@ -321,7 +378,13 @@ async function transact(
     }
   }
   const t3 = performance.now();
-  const timings: Timings = { snapshot: t1 - t0, pip: t2 - t1, after: t3 - t2, ...(review === undefined ? {} : { review }) };
+  const timings: Timings = {
+    snapshot: t1 - t0,
+    pip: t2 - t1,
+    after: t3 - t2,
+    ...(review === undefined ? {} : { review }),
+    ...(serve === undefined ? {} : { serve }),
+  };
   if (reason === undefined) {
     // The commit point: from here an interrupted transaction is finished, not undone.
     setPhase(root, env, journal, 'committing');

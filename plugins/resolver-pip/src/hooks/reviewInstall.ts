@@ -19,7 +19,7 @@ const hook: Hook<'reviewInstall'> = async function (event) {
     policy: policyOf(event.env.settings),
     interactive: event.interactive,
     notAsked: event.notAsked,
-    title: "this pip install (pip's resolver)",
+    title: "this pip install (pip's resolver, dry run)",
     quiet: (event.pip?.verbosity ?? 0) < 0,
     notDone: 'nothing was installed (pass --yes to go on without asking)',
   });

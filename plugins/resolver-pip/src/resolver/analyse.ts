@@ -86,6 +86,24 @@ function requirementsFile(file: string): string[] | string {
   return names;
 }
 
+/** The names `pip uninstall` removes (its -r files, then its arguments), or why they cannot be read. */
+export function uninstallNames(pip: PipCommandLine): string[] | { why: string } {
+  const names: string[] = [];
+  for (const file of pip.options.requirement ?? []) {
+    const read = requirementsFile(file);
+    if (typeof read === 'string') return { why: read };
+    names.push(...read);
+  }
+  for (const arg of pip.requirements) {
+    try {
+      names.push(parseRequirement(arg).name);
+    } catch {
+      return { why: `cannot read ${JSON.stringify(arg)} as a requirement` };
+    }
+  }
+  return names;
+}
+
 /** What `pip uninstall` of the parsed command line would remove and break. */
 export async function analyseUninstall(
   envPath: string,
@@ -93,19 +111,8 @@ export async function analyseUninstall(
   pip: PipCommandLine,
 ): Promise<Analysis> {
   const t0 = performance.now();
-  const names: string[] = [];
-  for (const file of pip.options.requirement ?? []) {
-    const read = requirementsFile(file);
-    if (typeof read === 'string') return { status: 'skipped', why: read };
-    names.push(...read);
-  }
-  for (const arg of pip.requirements) {
-    try {
-      names.push(parseRequirement(arg).name);
-    } catch {
-      return { status: 'skipped', why: `cannot read ${JSON.stringify(arg)} as a requirement` };
-    }
-  }
+  const names = uninstallNames(pip);
+  if (!Array.isArray(names)) return { status: 'skipped', why: names.why };
   const [installed, environment] = await Promise.all([
     installedDistributions(envPath, pythonVersion),
     markerEnvironment(envPath),

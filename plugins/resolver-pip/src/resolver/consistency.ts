@@ -34,7 +34,9 @@ async function needsPip(envPath: string, pythonVersion: string | undefined, env:
   return undefined;
 }
 
-export async function consistencyCheck(options: ConsistencyOptions): Promise<PipCheck & { by: 'blast' | 'pip' }> {
+export async function consistencyCheck(
+  options: ConsistencyOptions,
+): Promise<PipCheck & { by: 'blast' | 'pip' }> {
   const env = options.env ?? process.env;
   const pip = async () => ({ ...(await pipCheck(options.envPath, env)), by: 'pip' as const });
   if (await needsPip(options.envPath, options.pythonVersion, env)) return pip();
