@@ -29,6 +29,7 @@ const EVENT_NAMES = {
   preInstall: true,
   postInstall: true,
   reviewInstall: true,
+  target: true,
   preRemove: true,
   settings: true,
   wrap: true,

@@ -485,6 +485,23 @@ export interface CleanEvent {
   caches: boolean;
 }
 
+/**
+ * Which environment a plugin's own command is about (the `target` event, API 1.5): a plugin
+ * command with `--env NAME` / `--path DIR` asks the core, with
+ * `this.config.runHook('target', { env, path })`, instead of re-implementing the core's rules
+ * (names, the active environment of this shell, project environments). Neither given: the active one.
+ */
+export interface TargetRequest {
+  env?: string;
+  path?: string;
+}
+
+/** The core's answer to `target`: the environment, and the context a payload would carry. */
+export interface TargetAnswer {
+  env: EnvInfo;
+  ctx: BlastContext;
+}
+
 /** The events, typed for `Hook<'name'>` in plugins and `config.runHook` in the core. */
 export interface BlastHooks {
   /** Return the shells this plugin provides. */
@@ -531,6 +548,11 @@ export interface BlastHooks {
   postInstall: { options: WithContext<PostInstallEvent>; return: void };
   /** Return the settings this plugin owns (API 1.2). No I/O: it runs for \`start\`, \`config\` and help. */
   settings: { options: WithContext<object>; return: SettingSpec[] };
+  /**
+   * Answered by the core only (API 1.5): which environment `--env`/`--path`/the active one names.
+   * Throws the core's error (message, hint, exitCode) when there is none; runHook rethrows it.
+   */
+  target: { options: TargetRequest; return: TargetAnswer };
   /** Return a wrapper to start the process under, or nothing (API 1.2). Failures stop the start. */
   wrap: { options: WithContext<WrapEvent>; return: ProcessWrapper | void };
 }

@@ -29,7 +29,7 @@ export type DriverAnswer = { go: true; skip?: string[] } | { go: false; exit?: n
 // report of the resolved set goes out and the answer comes back before `resolve` returns. A stop
 // cleans pip's temporary directories and exits at once: raising through pip would print a traceback.
 export const DRIVER = String.raw`
-import json, os, sys
+import json, os, re, sys
 
 def _talk(message):
     data = (json.dumps(message) + "\n").encode()
@@ -63,11 +63,13 @@ def _review(requirement_set):
     answer = _talk({"report": InstallationReport(to_install).to_dict()})
     if not answer.get("go"):
         _stop(int(answer.get("exit", 1)))
-    skip = set(answer.get("skip") or [])
-    if skip:
-        for key, req in list(requirement_set.requirements.items()):
-            if req.name and req.name.lower().replace("_", "-").replace(".", "-") in skip:
-                del requirement_set.requirements[key]
+    _skip.update(answer.get("skip") or [])
+
+def _name(req):
+    return re.sub(r"[-_.]+", "-", req.name or "").lower()
+
+# What Blast linked from its store: resolved and reported like the rest, left out of the install.
+_skip = set()
 
 try:
     from pip._internal.commands import install as _install
@@ -80,6 +82,10 @@ try:
             _review(requirement_set)
             return requirement_set
         resolver.resolve = reviewed
+        order = resolver.get_installation_order
+        resolver.get_installation_order = lambda *oargs, **okwargs: [
+            r for r in order(*oargs, **okwargs) if _name(r) not in _skip
+        ]
         return resolver
     _install.InstallCommand.make_resolver = _make_resolver
     from pip._internal.models.installation_report import InstallationReport

@@ -4,15 +4,14 @@
  * with a question: nothing else but pip speaks.
  */
 import { confirm } from './confirm.js';
+import { failure } from './errors.js';
 import { decide } from './decide.js';
 import { isEmpty, type Impact } from './impact.js';
 import type { Policy } from './policy.js';
 import { impactTable } from './table.js';
 
-/** A refusal: exit status 4, the message says why (the core shows it, plain Error shape, API 1.5). */
-export function refused(message: string): Error & { exitCode: number } {
-  return Object.assign(new Error(message), { exitCode: 4 });
-}
+/** A refusal: exit status 4, the message says why. */
+const refused = (message: string) => failure(message, 4);
 
 export interface Review {
   impact: Impact;
