@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parsePip } from '../../../src/lib/transaction/pip-args.js';
+import type { PipCommandLine } from 'blast/hooks';
 import { notAnalysed, uninstallNames } from '../src/resolver/analyse.js';
 import { decide } from '../src/resolver/decide.js';
 import { constraintsUrl, pipConstraintValue } from '../src/resolver/constraints.js';
@@ -158,20 +158,18 @@ describe('resolver-pip: impact', () => {
 
 describe('resolver-pip: command lines, settings, decisions', () => {
   it("reads pip's options from the core's parsed command line: what installs elsewhere is not analysed", () => {
-    expect(
-      parsePip(['--log', 'f', 'install', '-qq', '-U', '-rreqs.txt', '--report=x.json', 'alpha']),
-    ).to.deep.equal({
-      command: 'install',
+    const line = (command: string, options: Record<string, string[]> = {}): PipCommandLine => ({
+      command,
       requirements: ['alpha'],
-      options: { log: ['f'], quiet: ['', ''], upgrade: [''], requirement: ['reqs.txt'], report: ['x.json'] },
-      verbosity: -2,
+      options,
+      verbosity: 0,
     });
-    expect(notAnalysed(parsePip(['install', '-v', 'alpha']))).to.equal(undefined);
-    expect(notAnalysed(parsePip(['install', '--target', 'x', 'alpha']))).to.match(/--target/);
-    expect(notAnalysed(parsePip(['install', '--prefix=/opt', 'alpha']))).to.match(/--prefix/);
-    expect(notAnalysed(parsePip(['install', '--dry-run', 'alpha']))).to.match(/dry run/);
-    expect(notAnalysed(parsePip(['download', 'alpha']))).to.match(/not an install/);
-    expect(notAnalysed(parsePip(['install', '-r', tmpdir(), 'alpha']))).to.equal(undefined); // a value, not a project
+    expect(notAnalysed(line('install', { verbose: [''] }))).to.equal(undefined);
+    expect(notAnalysed(line('install', { target: ['x'] }))).to.match(/--target/);
+    expect(notAnalysed(line('install', { prefix: ['/opt'] }))).to.match(/--prefix/);
+    expect(notAnalysed(line('install', { 'dry-run': [''] }))).to.match(/dry run/);
+    expect(notAnalysed(line('download'))).to.match(/not an install/);
+    expect(notAnalysed(line('install', { requirement: [tmpdir()] }))).to.equal(undefined); // a value, not a project
   });
 
   it('finds what an uninstall removes, from arguments and -r files', () => {
@@ -182,11 +180,14 @@ describe('resolver-pip: command lines, settings, decisions', () => {
         file,
         '# comment\nbeta>=1 ; python_version > "3"\n-i https://example.org\n\ngamma  # old\n',
       );
-      expect(uninstallNames(parsePip(['uninstall', '-y', 'Alpha==1.0', '-r', file]))).to.have.members([
-        'Alpha',
-        'beta',
-        'gamma',
-      ]);
+      expect(
+        uninstallNames({
+          command: 'uninstall',
+          requirements: ['Alpha==1.0'],
+          options: { yes: [''], requirement: [file] },
+          verbosity: 0,
+        }),
+      ).to.have.members(['Alpha', 'beta', 'gamma']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

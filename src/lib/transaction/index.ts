@@ -388,7 +388,16 @@ async function transact(
   if (reason === undefined) {
     // The commit point: from here an interrupted transaction is finished, not undone.
     setPhase(root, env, journal, 'committing');
-    const after = snapshotEnv(root, { env, store, previous: manifest });
+    // With pip's plan, only what it touched (and what the store served) is read again.
+    const only = plan
+      ? new Set([
+          ...plan.install.map((i) => normalName(i.metadata.name)),
+          ...[...changed.added, ...changed.removed, ...changed.upgraded].map((d) =>
+            normalName(d.split(' ')[0]!),
+          ),
+        ])
+      : undefined;
+    const after = snapshotEnv(root, { env, store, previous: manifest, ...(only ? { only } : {}) });
     const recorded = recordRevision(store, root, after, journal.record!);
     crashPoint('transaction-recorded');
     endTransaction(root, env);
