@@ -73,6 +73,8 @@ describe('resolver-pip: one resolution, in-process check, quiet, served from the
     // Every pip run appends its whole log to PIP_LOG; a dry run first would add a second one.
     const text = readFileSync(log, 'utf8');
     expect(text.match(/Looking in links: /g) ?? [], text).to.have.length(1);
+    // …and the consistency check after it is in-process: no `pip check` run either.
+    expect(text).not.to.include('No broken requirements found');
     expect(run.stderr).to.include("blast: impact of this pip install (pip's resolver, dry run):");
     expect(run.stderr).to.match(/^ {2}add +app +1\.0$/m);
     expect(run.stdout).to.match(/Successfully installed app-1\.0 lib-2\.0/);
