@@ -355,8 +355,8 @@ export interface InstallEvent {
    */
   notAsked?: string;
   /**
-   * pip's command line, parsed once by the core (API 1.5): set whenever pip runs (absent for a
-   * restore from the store). A plugin reads pip's options and requirements here instead of
+   * pip's command line, parsed once by the core (API 1.5): set for a pip command (the pip shim,
+   * `blast pip`); absent for a restore from the store and for `load --lock`'s pip part. A plugin reads pip's options and requirements here instead of
    * parsing pip's arguments itself.
    */
   pip?: PipCommandLine;

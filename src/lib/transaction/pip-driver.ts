@@ -24,7 +24,8 @@ export type DriverMessage = { report: PipReport } | { unpatched: string };
 /** Blast's verdict: go (optionally without the distributions `skip` names), or stop with `exit`. */
 export type DriverAnswer = { go: true; skip?: string[] } | { go: false; exit?: number };
 
-// The driver (Python 3.7+, pip 20.3+ for the hook; older pips just run, said as `unpatched`).
+// The driver (pip 22.2+ for the hook, when the installation report came; older pips just run,
+// said as `unpatched`).
 // `make_resolver` is where every pip install gets its resolver; its `resolve` is wrapped so the
 // report of the resolved set goes out and the answer comes back before `resolve` returns. A stop
 // cleans pip's temporary directories and exits at once: raising through pip would print a traceback.
@@ -58,7 +59,6 @@ def _stop(code):
     os._exit(code)
 
 def _review(requirement_set):
-    from pip._internal.models.installation_report import InstallationReport
     to_install = requirement_set.requirements_to_install
     answer = _talk({"report": InstallationReport(to_install).to_dict()})
     if not answer.get("go"):
@@ -73,6 +73,7 @@ _skip = set()
 
 try:
     from pip._internal.commands import install as _install
+    from pip._internal.models.installation_report import InstallationReport  # pip 22.2+
     _make = _install.InstallCommand.make_resolver
     def _make_resolver(self, *args, **kwargs):
         resolver = _make(*args, **kwargs)
@@ -88,12 +89,14 @@ try:
         ]
         return resolver
     _install.InstallCommand.make_resolver = _make_resolver
-    from pip._internal.models.installation_report import InstallationReport
 except Exception as error:
     if not _talk({"unpatched": repr(error)}).get("go"):
         _stop(1)
 
-from pip._internal.cli.main import main
+try:
+    from pip._internal.cli.main import main
+except ImportError:  # pip before 19.3
+    from pip._internal import main
 sys.exit(main(sys.argv[1:]))
 `;
 
