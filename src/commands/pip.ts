@@ -6,7 +6,7 @@ import { readEnvConfig, infoOf } from '../lib/env-config.js';
 import { BlastError, ExitCode } from '../lib/errors.js';
 import type { EnvInfo } from '../lib/contract.js';
 import { askability, pluginTransactionHooks, takeYes } from '../lib/install-contributions.js';
-import { classifyPip, runPip, runTransaction } from '../lib/transaction/index.js';
+import { classifyPip, parsePip, runPip, runTransaction } from '../lib/transaction/index.js';
 
 /** The active environment: the shell state's, else a VIRTUAL_ENV that Blast made. */
 async function activeEnv(env: NodeJS.ProcessEnv): Promise<EnvInfo> {
@@ -51,6 +51,7 @@ export default class Pip extends BlastCommand {
       env: info,
       args: pipArgs,
       command: kind,
+      pip: parsePip(pipArgs),
       ...askability(yes),
     };
     const result = await runTransaction({
@@ -62,7 +63,7 @@ export default class Pip extends BlastCommand {
       const t = result.timings;
       const ms = (n: number | undefined) => (n === undefined ? '-' : n.toFixed(1));
       process.stderr.write(
-        `blast: timing snapshot=${ms(t.snapshot)}ms pip=${ms(t.pip)}ms after=${ms(t.after)}ms rollback=${ms(t.rollback)}ms record=${ms(t.record)}ms\n`,
+        `blast: timing snapshot=${ms(t.snapshot)}ms pip=${ms(t.pip)}ms review=${ms(t.review)}ms serve=${ms(t.serve)}ms after=${ms(t.after)}ms rollback=${ms(t.rollback)}ms record=${ms(t.record)}ms\n`,
       );
     }
     if (result.exitCode !== 0) this.exit(result.exitCode);

@@ -28,6 +28,8 @@ const EVENT_NAMES = {
   list: true,
   preInstall: true,
   postInstall: true,
+  reviewInstall: true,
+  target: true,
   preRemove: true,
   settings: true,
   wrap: true,

@@ -447,10 +447,58 @@ export interface InstallEvent {
    * (purpose \`install\`), so a plugin's own pip (a dry run, \`pip check\`) is sandboxed as the
    * install is. \`env\`: pip's variables (default: the command's). Output captured.
    */
-  pip?(
+  runPip?(
     args: readonly string[],
     env?: Readonly<Record<string, string | undefined>>,
   ): Promise<{ status: number; stdout: string; stderr: string }>;
+  /**
+   * pip's command line, parsed once by the core (API 1.5): set for a pip command (the pip shim,
+   * `blast pip`); absent for a restore from the store and for `load --lock`'s pip part. A plugin reads pip's options and requirements here instead of
+   * parsing pip's arguments itself.
+   */
+  pip?: PipCommandLine;
+}
+
+/**
+ * A pip command line as the core parsed it (API 1.5): the subcommand, the requirements given as
+ * arguments, and every option by its long name (`-r` is `requirement`, `-q` is `quiet`) with the
+ * values given in order; a flag has one empty string per time it was given (`-qq`: two).
+ */
+export interface PipCommandLine {
+  /** The subcommand (`install`, `uninstall`, …), if any. */
+  command?: string;
+  /** Requirement specifiers, paths and URLs given as arguments (not those in `-r` files). */
+  requirements: string[];
+  /** Long option name without dashes → its values in order. Unknown options are kept as flags. */
+  options: Record<string, string[]>;
+  /** pip's net verbosity: each `-v` counts one up, each `-q` one down (`-q` is -1). */
+  verbosity: number;
+}
+
+/**
+ * pip's installation report (format version 1, pip 22.2+; see
+ * https://pip.pypa.io/en/stable/reference/installation-report/), the parts a plugin may rely on.
+ */
+export interface PipReport {
+  version: string;
+  pip_version?: string;
+  install: Array<{
+    metadata: { name: string; version: string; requires_dist?: string[]; [field: string]: unknown };
+    /** Asked for by the user (an argument or a -r line), not only a dependency. */
+    requested?: boolean;
+    is_direct?: boolean;
+    download_info?: { url: string; archive_info?: { hash?: string; hashes?: Record<string, string> } };
+  }>;
+  /** The marker environment of the environment's interpreter (PEP 508 variable → value). */
+  environment: Record<string, string>;
+}
+
+/**
+ * An install pip's resolver has planned, before anything is installed (the \`reviewInstall\`
+ * event, API 1.5): pip resolved once, and waits for the verdict; it then installs exactly this plan.
+ */
+export interface ReviewEvent extends InstallEvent {
+  report: PipReport;
 }
 
 /** What a \`preInstall\` handler adds to the pip run (API 1.2). */
@@ -521,6 +569,11 @@ export interface PostInstallEvent extends InstallEvent {
   exitCode: number;
   /** The change pip (or the restore) made (before any rollback). */
   changed: InstallChange;
+  /**
+   * pip's plan for this install, as \`reviewInstall\` saw it (API 1.5); absent when pip did not
+   * resolve (an uninstall, an old pip, a restore from the store).
+   */
+  report?: PipReport;
 }
 
 export interface ListEvent {
@@ -547,6 +600,23 @@ export interface CleanEvent {
   dryRun: boolean;
   /** \`blast clean --cache\` (API 1.2): also clear caches tools keep outside Blast, such as pip's. */
   caches: boolean;
+}
+
+/**
+ * Which environment a plugin's own command is about (the `target` event, API 1.5): a plugin
+ * command with `--env NAME` / `--path DIR` asks the core, with
+ * `this.config.runHook('target', { env, path })`, instead of re-implementing the core's rules
+ * (names, the active environment of this shell, project environments). Neither given: the active one.
+ */
+export interface TargetRequest {
+  env?: string;
+  path?: string;
+}
+
+/** The core's answer to `target`: the environment, and the context a payload would carry. */
+export interface TargetAnswer {
+  env: EnvInfo;
+  ctx: BlastContext;
 }
 
 /** The events, typed for `Hook<'name'>` in plugins and `config.runHook` in the core. */
@@ -582,6 +652,12 @@ export interface BlastHooks {
    */
   preInstall: { options: WithContext<InstallEvent>; return: InstallContribution | void };
   /**
+   * A pip install has been resolved and nothing is installed yet (API 1.5): pip resolved once,
+   * and installs exactly \`report\` when every handler returns. Veto by throwing: pip installs
+   * nothing and the environment is untouched. The place for an impact analysis and its question.
+   */
+  reviewInstall: { options: WithContext<ReviewEvent>; return: void };
+  /**
    * After pip ran in a transaction (or a restore changed the distributions), before it is
    * committed (API 1.1). A throwing handler fails the transaction: the environment is put back as
    * it was before.
@@ -589,6 +665,11 @@ export interface BlastHooks {
   postInstall: { options: WithContext<PostInstallEvent>; return: void };
   /** Return the settings this plugin owns (API 1.2). No I/O: it runs for \`start\`, \`config\` and help. */
   settings: { options: WithContext<object>; return: SettingSpec[] };
+  /**
+   * Answered by the core only (API 1.5): which environment `--env`/`--path`/the active one names.
+   * Throws the core's error (message, hint, exitCode) when there is none; runHook rethrows it.
+   */
+  target: { options: TargetRequest; return: TargetAnswer };
   /** Return a wrapper to start the process under, or nothing (API 1.2). Failures stop the start. */
   wrap: { options: WithContext<WrapEvent>; return: ProcessWrapper | void };
 }

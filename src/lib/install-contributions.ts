@@ -91,12 +91,15 @@ export function pluginTransactionHooks(config: Interfaces.Config): TransactionHo
   // A plugin's own pip (the resolver's dry run, pip check) runs as the install does (API 1.6).
   const withPip = <T extends InstallEvent>(event: T): T => ({
     ...event,
-    pip: (args: readonly string[], env?: Readonly<Record<string, string | undefined>>) =>
+    runPip: (args: readonly string[], env?: Readonly<Record<string, string | undefined>>) =>
       runPipCapture({ info: event.env, args, env: env ?? process.env, wrap }),
   });
   return {
     preInstall: async (event) =>
       mergeInstallEnv((await runPhase(config, 'preInstall', withPip(event), 'veto')).results),
+    reviewInstall: async (event) => {
+      await runPhase(config, 'reviewInstall', withPip(event), 'veto');
+    },
     postInstall: async (event) => {
       await runPhase(config, 'postInstall', withPip(event), 'require');
     },

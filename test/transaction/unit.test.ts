@@ -8,11 +8,36 @@ import {
   classifyPip,
   distVersions,
   ensureShim,
+  parsePip,
   shimNames,
   undoneLines,
 } from '../../src/lib/transaction/index.js';
 
 describe('pip transactions: the parts', () => {
+  it('parses a pip command line once, for the core and for plugins (InstallEvent.pip)', () => {
+    expect(
+      parsePip(['--log', 'f', 'install', '-qq', '-U', '-rreqs.txt', '--report=x.json', 'alpha', '-e', '.']),
+    ).to.deep.equal({
+      command: 'install',
+      requirements: ['alpha'],
+      options: {
+        log: ['f'],
+        quiet: ['', ''],
+        upgrade: [''],
+        requirement: ['reqs.txt'],
+        report: ['x.json'],
+        editable: ['.'],
+      },
+      verbosity: -2,
+    });
+    expect(parsePip(['uninstall', '-y', 'x', '-vq', '--', '-odd'])).to.deep.equal({
+      command: 'uninstall',
+      requirements: ['x', '-odd'],
+      options: { yes: [''], verbose: [''], quiet: [''] },
+      verbosity: 0,
+    });
+  });
+
   it('classifies pip command lines', () => {
     expect(classifyPip(['install', 'x'])).to.equal('install');
     expect(classifyPip(['-q', 'install', 'x'])).to.equal('install');

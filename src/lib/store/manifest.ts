@@ -15,6 +15,7 @@ import { envHash } from './journal-files.js';
 import { InsideEnv } from './inside.js';
 import { indexManifest } from './dist-index.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
+import { normalizeName } from '../python/names.js';
 
 export interface FileEntry {
   /** Relative to the environment root, `/`-separated. */
@@ -176,7 +177,18 @@ export interface SnapshotStats {
  */
 export function snapshotEnv(
   envPath: string,
-  options: { env?: Env; store?: ObjectStore; stats?: SnapshotStats; previous?: Manifest } = {},
+  options: {
+    env?: Env;
+    store?: ObjectStore;
+    stats?: SnapshotStats;
+    previous?: Manifest;
+    /**
+     * Read only these distributions (PEP 503 names) from disk; every other one still installed
+     * with the same dist-info is taken from `previous` as it is, unread. For a transaction's record
+     * after pip, whose plan names what pip touched (`previous` is its snapshot from just before).
+     */
+    only?: ReadonlySet<string>;
+  } = {},
 ): Manifest {
   const store = options.store ?? ObjectStore.of(options.env);
   const root = resolve(envPath);
@@ -214,7 +226,17 @@ export function snapshotEnv(
   // replaced by a link to a checkout) is not the environment's: it is neither linked into the
   // store nor restored nor removed later (see inside.ts).
   const guard = new InsideEnv(root);
+  const untouched = new Map<string, DistEntry>();
+  if (options.only && options.previous && resolve(options.previous.env) === root)
+    for (const d of options.previous.distributions)
+      if (!options.only.has(normalizeName(d.name))) untouched.set(d.distInfo, d);
   for (const dist of installedDists(root, sitePackages, store.sharesInodes() ? reuse : undefined)) {
+    const same = untouched.get(dist.distInfo);
+    if (same && same.name === dist.name && same.version === dist.version) {
+      distributions.push(same);
+      for (const e of same.files) owned.add(e.path);
+      continue;
+    }
     const files: Entry[] = [];
     for (const rel of dist.paths) {
       if (guard.problem(rel)) continue;

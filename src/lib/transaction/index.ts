@@ -10,15 +10,23 @@
  * the reserve is given back as soon as pip exits, so the journal's next phases and the rollback
  * have room even when pip filled the disk, and the user reads "disk full", not pip's errno.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { EnvInfo, InstallChange, InstallEvent, PostInstallEvent } from '../contract.js';
+import type {
+  EnvInfo,
+  InstallChange,
+  InstallEvent,
+  PipReport,
+  PostInstallEvent,
+  ReviewEvent,
+} from '../contract.js';
 import type { Env } from '../paths.js';
 import {
   beginTransaction,
   endTransaction,
-  installedNames,
+  installedDists,
   latestManifest,
   ObjectStore,
   recordRevision,
@@ -38,13 +46,14 @@ import {
   withEnvLockAsync,
 } from '../store/index.js';
 import { crashPoint } from '../store/crash.js';
-import { normalizeName } from '../python/names.js';
 import { runPipInherit, type PipWrap } from './pip-process.js';
 import { diskIsFull, freeText, isDiskFull } from '../disk-full.js';
+import { startDrivenPip, type DrivenPip } from './pip-driver.js';
+import { serveFromStore, type WantedDist } from '../store/serve.js';
 
 export { treePaths, removeStrays } from '../store/index.js';
 
-export { classifyPip, pipCommand, READ_ONLY, type PipKind } from './pip-args.js';
+export { classifyPip, parsePip, pipCommand, READ_ONLY, type PipKind } from './pip-args.js';
 export { runPipCapture, runPipInherit, type PipLaunch, type PipOutput, type PipWrap } from './pip-process.js';
 export { ensureShim, shimDir, shimDirFor, shimNames, shimScript, shQuote } from './shim.js';
 
@@ -59,14 +68,21 @@ export async function runPip(
   onSpawn?: (pid: number) => void,
   wrap?: PipRunnerWrap,
 ): Promise<number> {
-  const info: EnvInfo = wrap?.info ?? {
+  return runPipInherit(
+    { info: wrap?.info ?? bareInfo(envPath), args, env, ...(wrap ? { wrap: wrap.wrap } : {}) },
+    onSpawn,
+  );
+}
+
+/** An environment known only by its path (a runner given no EnvInfo). */
+function bareInfo(envPath: string): EnvInfo {
+  return {
     name: envPath,
     path: envPath,
     kind: 'local',
     python: { executable: join(envPath, 'bin', 'python'), version: '', implementation: '' },
     settings: {},
   };
-  return runPipInherit({ info, args, env, ...(wrap ? { wrap: wrap.wrap } : {}) }, onSpawn);
 }
 
 /** How a transaction's pip is wrapped: the environment it runs in and the core's wrap event. */
@@ -79,7 +95,7 @@ export interface PipRunnerWrap {
 export type DistVersions = Map<string, string>;
 
 export function distVersions(dists: ReadonlyArray<{ name: string; version: string }>): DistVersions {
-  return new Map(dists.map((d) => [normalizeName(d.name), `${d.name} ${d.version}`]));
+  return new Map(dists.map((d) => [d.name.toLowerCase().replace(/[-_.]+/g, '-'), `${d.name} ${d.version}`]));
 }
 
 export function changeBetween(before: DistVersions, after: DistVersions): InstallChange {
@@ -107,11 +123,53 @@ export interface Timings {
   rollback?: number;
   /** The after snapshot and its revision (a successful transaction). */
   record?: number;
+  /** The reviewInstall handlers, while pip waits (included in `pip`). */
+  review?: number;
+  /** Linking what the store has, while pip waits (included in `pip`). */
+  serve?: number;
+}
+
+const normalName = (name: string) => name.toLowerCase().replace(/[-_.]+/g, '-');
+
+/**
+ * Whether what pip resolved may come from the store instead: not when the install goes elsewhere
+ * (the report is about another tree), is a dry run, or the user asked pip to reinstall.
+ */
+function servable(event: InstallEvent): boolean {
+  const options = event.pip?.options ?? {};
+  return !['target', 'prefix', 'root', 'user', 'dry-run', 'force-reinstall', 'ignore-installed'].some(
+    (o) => options[o] !== undefined,
+  );
+}
+
+/** The wheels pip's report names, as the store is asked for them (sdists, directories: pip builds). */
+export function wantedFrom(report: PipReport): WantedDist[] {
+  const wanted: WantedDist[] = [];
+  for (const item of report.install) {
+    const url = item.download_info?.url ?? '';
+    const file = decodeURIComponent(url.slice(url.lastIndexOf('/') + 1).split('#')[0]!);
+    if (!file.endsWith('.whl')) continue;
+    const info = item.download_info?.archive_info;
+    const hash = info?.hashes?.sha256 ?? (info?.hash?.startsWith('sha256=') ? info.hash.slice(7) : undefined);
+    wanted.push({
+      name: item.metadata.name,
+      version: item.metadata.version,
+      wheelName: file,
+      ...(hash ? { hash } : {}),
+      requested: item.requested === true,
+    });
+  }
+  return wanted;
 }
 
 export interface TransactionHooks {
   /** Resolves to variables for pip's environment (plugins' `preInstall` contributions). */
   preInstall(event: InstallEvent): Promise<Record<string, string> | void>;
+  /**
+   * pip resolved an install and waits (API 1.5's `reviewInstall`); throws to stop it. Without
+   * it, pip runs as a plain process (no review).
+   */
+  reviewInstall?(event: ReviewEvent): Promise<void>;
   /** Throws when a handler failed it (the message is shown). */
   postInstall(event: PostInstallEvent): Promise<void>;
   /** Wraps pip (the plugins' `wrap` event, purpose `install`); pip runs as is without it. */
@@ -199,63 +257,130 @@ async function transact(
   pipEnv: Env,
   pip: NonNullable<TransactionOptions['pip']>,
   report: (line: string) => void,
-  options: Pick<TransactionOptions, 'blastCommand' | 'record' | 'what' | 'expected'>,
+  options: Pick<TransactionOptions, 'blastCommand' | 'record' | 'what' | 'pip' | 'expected'>,
 ): Promise<TransactionResult> {
   const t0 = performance.now();
   const store = ObjectStore.of(env);
   // An interrupted transaction or restore is finished or undone first; one still running refuses.
+  // Before pip starts: pip resolves against the installed distributions.
   recoverEnv(root, { env, store });
-  // Files still the very inode the latest revision stored are not read again.
-  const manifest: Manifest = snapshotEnv(root, {
-    env,
-    store,
-    previous: options.expected ?? latestManifest(store, root),
-  });
-  const watched = [manifest.sitePackages, 'bin'];
-  const paths = treePaths(root, watched);
-  const before = distVersions(manifest.distributions);
-  // Journaled before pip runs: a kill -9 from here on is finished or undone by the next command.
-  const journal: TransactionJournal = {
-    v: 1,
-    op: 'pip',
-    id: `${process.pid}-${randomBytes(6).toString('hex')}`,
-    env: root,
-    startedAt: new Date().toISOString(),
-    blastPid: process.pid,
-    args: [...event.args],
-    phase: 'started',
-    command: options.blastCommand ?? 'pip',
-    record: options.record ?? { source: 'pip', detail: event.args.join(' ') },
-  };
-  // Everything a rollback needs (the journal, the state before, room for the rollback's own writes)
-  // is written before pip runs: pip filling the disk cannot stop the rollback.
-  beginTransaction(root, env, journal, { v: 1, id: journal.id, manifest, watched, paths: [...paths] });
+  const id = `${process.pid}-${randomBytes(6).toString('hex')}`;
+  // An install runs under the driver (one resolution, reviewed while pip waits): started first,
+  // so pip resolves while the snapshot is taken. It changes nothing before it is told to go.
+  const driven: DrivenPip | undefined =
+    options.pip === undefined && hooks.reviewInstall && event.command === 'install'
+      ? await startDrivenPip({
+          info: event.env,
+          args: event.args,
+          env: { ...pipEnv, BLAST_TRANSACTION: id },
+          ...(hooks.wrap ? { wrap: hooks.wrap } : {}),
+        })
+      : undefined;
+  let journal: TransactionJournal;
+  let manifest: Manifest;
+  let watched: string[];
+  let paths: Set<string>;
+  let before: DistVersions;
+  let begun = false;
   try {
+    // Files still the very inode the latest revision stored are not read again.
+    manifest = snapshotEnv(root, { env, store, previous: options.expected ?? latestManifest(store, root) });
+    watched = [manifest.sitePackages, 'bin'];
+    paths = treePaths(root, watched);
+    before = distVersions(manifest.distributions);
+    // Journaled before pip changes anything: a kill -9 from here on is finished or undone by the next command.
+    journal = {
+      v: 1,
+      op: 'pip',
+      id,
+      env: root,
+      startedAt: new Date().toISOString(),
+      blastPid: process.pid,
+      args: [...event.args],
+      phase: 'started',
+      command: options.blastCommand ?? 'pip',
+      record: options.record ?? { source: 'pip', detail: event.args.join(' ') },
+    };
+    // Everything a rollback needs (the journal, the state before, room for the rollback's own writes)
+    // is written before pip runs: pip filling the disk cannot stop the rollback.
+    beginTransaction(root, env, journal, { v: 1, id: journal.id, manifest, watched, paths: [...paths] });
+    begun = true;
     // The state before, when a change made around Blast since the latest revision.
     recordRevision(store, root, manifest, { source: 'outside' });
   } catch (error) {
-    endTransaction(root, env); // pip has not run: nothing to undo
+    // pip has not changed anything: nothing to undo.
+    if (driven) {
+      driven.kill();
+      await driven.exit.catch(() => 0);
+    }
+    if (begun) endTransaction(root, env);
     throw error;
   }
   const t1 = performance.now();
 
   let pipExitCode: number;
+  let plan: PipReport | undefined;
+  let review: number | undefined;
+  let serve: number | undefined;
+  const running = (pid: number) => {
+    try {
+      setPhase(root, env, journal, 'pip-running', { pipPid: pid });
+    } catch (error) {
+      // pip runs already: Blast must live on to judge and undo it. The journal still says
+      // `started` (undone if Blast is killed), and recovery finds pip by BLAST_TRANSACTION.
+      if (!isDiskFull(error)) throw error;
+    }
+  };
   try {
-    pipExitCode = await pip(
-      root,
-      event.args,
-      { ...pipEnv, BLAST_TRANSACTION: journal.id },
-      (pid) => {
+    if (driven) {
+      if (driven.pid !== undefined) running(driven.pid);
+      const message = await driven.message;
+      if (message && 'report' in message) {
+        plan = message.report;
+        const r0 = performance.now();
         try {
-          setPhase(root, env, journal, 'pip-running', { pipPid: pid });
+          await hooks.reviewInstall!({ ...event, report: plan });
         } catch (error) {
-          // pip runs already: Blast must live on to judge and undo it. The journal still says
-          // `started` (undone if Blast is killed), and recovery finds pip by BLAST_TRANSACTION.
-          if (!isDiskFull(error)) throw error;
+          // Vetoed while pip waited: it installs nothing and exits.
+          driven.answer({ go: false });
+          await driven.exit.catch(() => 0);
+          releaseReserve(root, env);
+          endTransaction(root, env);
+          throw error;
         }
-      },
-      hooks.wrap ? { info: event.env, wrap: hooks.wrap } : undefined,
-    );
+        review = performance.now() - r0;
+      }
+      let skip: string[] = [];
+      if (plan && servable(event)) {
+        const s0 = performance.now();
+        try {
+          // What the store already has (any environment's, compatible with this one) is linked
+          // in now; pip installs only the rest, in this same transaction.
+          const result = await serveFromStore(root, wantedFrom(plan), { env, store, current: manifest });
+          skip = result.served.map((d) => normalName(d.name));
+          // pip says what it installed; what it will not see, Blast says (not under -q).
+          if (skip.length > 0 && (event.pip?.verbosity ?? 0) >= 0)
+            report(
+              `Linked from Blast's store: ${result.served.map((d) => `${d.name}-${d.version}`).join(' ')}`,
+            );
+        } catch (error) {
+          driven.answer({ go: false });
+          await driven.exit.catch(() => 0);
+          throw error;
+        }
+        serve = performance.now() - s0;
+      }
+      if (message) driven.answer({ go: true, ...(skip.length > 0 ? { skip } : {}) });
+      pipExitCode = await driven.exit;
+    } else {
+      pipExitCode = await pip(
+        root,
+        event.args,
+        { ...pipEnv, BLAST_TRANSACTION: journal.id },
+        running,
+        hooks.wrap ? { info: event.env, wrap: hooks.wrap } : undefined,
+      );
+    }
   } catch (error) {
     // The runner itself failed (pip could not start, a restore was refused): what it did goes,
     // then its error is the command's.
@@ -273,7 +398,7 @@ async function transact(
   setPhase(root, env, journal, 'pip-done', { pipExitCode });
   const t2 = performance.now();
 
-  const changed = changeBetween(before, distVersions(installedNames(root, sitePackagesOf(root))));
+  const changed = changeBetween(before, distVersions(installedDists(root, sitePackagesOf(root))));
   let reason: string | undefined =
     pipExitCode === 0
       ? undefined
@@ -282,7 +407,7 @@ async function transact(
         : `pip exited with status ${pipExitCode}`;
   let exitCode = pipExitCode;
   try {
-    await hooks.postInstall({ ...event, exitCode: pipExitCode, changed });
+    await hooks.postInstall({ ...event, exitCode: pipExitCode, changed, ...(plan ? { report: plan } : {}) });
   } catch (error) {
     if (reason === undefined) {
       reason = (error as Error).message;
@@ -292,13 +417,28 @@ async function transact(
     }
   }
   const t3 = performance.now();
-  const timings: Timings = { snapshot: t1 - t0, pip: t2 - t1, after: t3 - t2 };
+  const timings: Timings = {
+    snapshot: t1 - t0,
+    pip: t2 - t1,
+    after: t3 - t2,
+    ...(review === undefined ? {} : { review }),
+    ...(serve === undefined ? {} : { serve }),
+  };
   if (reason === undefined) {
     // The commit point: from here an interrupted transaction is finished, not undone.
     setPhase(root, env, journal, 'committing');
+    // With pip's plan, only what it touched (and what the store served) is read again.
+    const only = plan
+      ? new Set([
+          ...plan.install.map((i) => normalName(i.metadata.name)),
+          ...[...changed.added, ...changed.removed, ...changed.upgraded].map((d) =>
+            normalName(d.split(' ')[0]!),
+          ),
+        ])
+      : undefined;
     const after = options.expected
       ? { ...options.expected, createdAt: new Date().toISOString() }
-      : snapshotEnv(root, { env, store, previous: manifest });
+      : snapshotEnv(root, { env, store, previous: manifest, ...(only ? { only } : {}) });
     const recorded = recordRevision(store, root, after, journal.record!);
     crashPoint('transaction-recorded');
     endTransaction(root, env);

@@ -28,6 +28,8 @@ export interface PipLaunch {
   /** Without it pip runs as is (tests and benches that run no plugins). */
   wrap?: PipWrap;
   cwd?: string;
+  /** What the interpreter runs instead of `-m pip` (the driver: `-c PROGRAM`); pip's args follow. */
+  program?: readonly string[];
 }
 
 export interface PipOutput {
@@ -270,7 +272,7 @@ export function pipWrapEvent(launch: PipLaunch): Omit<WrapEvent, 'ctx'> {
     env: launch.info,
     purpose: 'install',
     command: join(envPath, 'bin', 'python'),
-    args: ['-m', 'pip', ...launch.args],
+    args: [...(launch.program ?? ['-m', 'pip']), ...launch.args],
     cwd,
     environment,
     readable: [...named.readable, ...configured.readable, ...configFiles, ...interpreterPrefix(envPath)],

@@ -1,12 +1,15 @@
 import * as Args from '@oclif/core/args';
 import { Command } from '@oclif/core/command';
 import * as Flags from '@oclif/core/flags';
-import { analyse } from '../resolver/analyse.js';
+import type { TargetAnswer } from 'blast/contract';
+import { existsSync } from 'node:fs';
+import { analyseDryRun, analyseUninstall } from '../resolver/analyse.js';
 import { pipConstraintValue, writeConstraints } from '../resolver/constraints.js';
 import { isEmpty, risks, type Impact } from '../resolver/impact.js';
 import { policyOf } from '../resolver/policy.js';
 import { impactTable } from '../resolver/table.js';
-import { findTarget, UserError } from '../resolver/target.js';
+import { failure, isFailure } from '../resolver/errors.js';
+import { pythonOf } from '../resolver/pip.js';
 
 export interface ImpactJson {
   env: { name: string; path: string };
@@ -48,24 +51,31 @@ Everything after \`--\` goes to \`pip install\` as it is (options such as --no-i
     const { flags, argv } = await this.parse(ImpactCommand);
     const specs = argv as string[];
     if (specs.length === 0)
-      throw new UserError(
+      throw failure(
         'Nothing to analyse.',
         2,
         `Give requirements, e.g. ${this.config.bin} impact 'requests>=2'.`,
       );
-    const target = findTarget(flags, process.env, process.cwd());
+    const { env: target, ctx } = await this.target(flags);
     const policy = policyOf(target.settings);
-    const env: NodeJS.ProcessEnv = { ...process.env };
+    const env: NodeJS.ProcessEnv = { ...ctx.env };
     if (policy.constraints.length > 0) {
       writeConstraints(target.path, policy.constraints);
-      env.PIP_CONSTRAINT = pipConstraintValue(target.path, process.env.PIP_CONSTRAINT);
+      env.PIP_CONSTRAINT = pipConstraintValue(target.path, ctx.env.PIP_CONSTRAINT);
     }
     const command = flags.uninstall ? 'uninstall' : 'install';
-    const args = [command, ...specs];
-    const analysis = await analyse({ envPath: target.path, pythonVersion: target.pythonVersion, args, env });
-    if (analysis.status === 'skipped') throw new UserError(`Nothing to analyse: ${analysis.why}.`, 2);
+    const analysis =
+      command === 'install'
+        ? await analyseDryRun(target.path, target.python.version, specs, env)
+        : await analyseUninstall(target.path, target.python.version, {
+            command,
+            requirements: specs,
+            options: {},
+            verbosity: 0,
+          });
+    if (analysis.status === 'skipped') throw failure(`Nothing to analyse: ${analysis.why}.`, 2);
     if (analysis.status === 'failed')
-      throw new UserError(
+      throw failure(
         `pip's resolver cannot plan this install: ${analysis.why}`,
         1,
         policy.constraints.length > 0
@@ -90,18 +100,34 @@ Everything after \`--\` goes to \`pip install\` as it is (options such as --no-i
     return result;
   }
 
-  protected override async catch(error: Error & { exitCode?: number }): Promise<unknown> {
+  /** The environment, found by the core's rules (the `target` event, API 1.5). */
+  private async target(flags: { env?: string; path?: string }): Promise<TargetAnswer> {
+    const { successes, failures } = await this.config.runHook('target', { env: flags.env, path: flags.path });
+    // The core's own error (no such environment, none active): its message, hint and exit code.
+    if (failures[0]) throw failures[0].error;
+    const answer = successes.find((s) => s.result)?.result;
+    if (!answer) throw failure('This Blast does not say which environment is meant (plugin API 1.5 needed).');
+    if (!existsSync(pythonOf(answer.env.path)))
+      throw failure(
+        `${answer.env.path} is not a Python environment (no bin/python).`,
+        3,
+        'See `blast check`.',
+      );
+    return answer;
+  }
+
+  protected override async catch(error: Error & { exitCode?: number; hint?: string }): Promise<unknown> {
     // pip's options (`-U`, `-r FILE`) are not ours: say where they go instead of oclif's usage dump.
     const flag = /^Nonexistent flags?: (.+)$/m.exec(error.message);
     if (flag)
       return this.catch(
-        new UserError(
+        failure(
           `${flag[1]!.split(/,\s*/)[0]} is not an option of blast impact.`,
           2,
           `pip's own options go after \`--\`: ${this.config.bin} impact -- ${flag[1]!.split(/,\s*/)[0]} …`,
         ),
       );
-    if (!(error instanceof UserError)) return super.catch(error);
+    if (!isFailure(error)) return super.catch(error);
     if (this.jsonEnabled()) {
       this.logJson({ error: { message: error.message, hint: error.hint, exitCode: error.exitCode } });
     } else {

@@ -1,15 +1,18 @@
 /**
- * The impact of a pip command line in an environment, without changing it: pip's resolver in a
- * dry run for an install, the named distributions for an uninstall.
+ * The impact of a pip command in an environment, without changing it: for an install, from pip's
+ * installation report (the one resolution the core's transaction makes, or a dry run for
+ * `blast impact`); for an uninstall, the named distributions.
  */
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
-import { planFor } from './args.js';
+import type { PipCommandLine, PipReport } from 'blast/contract';
 import { installImpact, parseReport, uninstallImpact, type Impact } from './impact.js';
 import { installedDistributions } from './installed.js';
 import type { MarkerEnvironment } from './markers.js';
-import { type CorePip, pipErrorSummary, pythonOf, runPipCaptured } from './pip.js';
+import { pipErrorSummary, pythonOf, runPipCaptured } from './pip.js';
+import { parseRequirement } from './requirement.js';
 
 export type Analysis =
   | { status: 'done'; command: 'install' | 'uninstall'; impact: Impact; ms: number }
@@ -36,31 +39,99 @@ export async function markerEnvironment(envPath: string): Promise<MarkerEnvironm
   return JSON.parse(stdout) as MarkerEnvironment;
 }
 
-export interface AnalyseOptions {
-  envPath: string;
-  /** X.Y or X.Y.Z: which lib/pythonX.Y holds site-packages. */
-  pythonVersion?: string;
-  /** pip's arguments (`install -U alpha`, `uninstall -y beta`). */
-  args: readonly string[];
-  /** pip's environment (with PIP_CONSTRAINT when the environment has constraints). */
-  env: NodeJS.ProcessEnv;
-  /** The core's pip launcher (API 1.6), so the dry run runs where the install will (its sandbox). */
-  pip?: CorePip;
+/** Options that install somewhere other than the environment (or only pretend to): no analysis. */
+const ELSEWHERE: Record<string, string> = {
+  target: 'installs into a --target directory',
+  prefix: 'installs under another --prefix',
+  root: 'installs under another --root',
+  user: 'installs into the user site',
+  'dry-run': 'is already a dry run',
+};
+
+/** Why the impact of this pip command line on the environment means nothing, if it does not. */
+export function notAnalysed(pip: PipCommandLine): string | undefined {
+  if (pip.command !== 'install' && pip.command !== 'uninstall')
+    return `pip ${pip.command ?? '(no command)'} is not an install or uninstall`;
+  if (pip.command === 'install')
+    for (const [option, why] of Object.entries(ELSEWHERE))
+      if (pip.options[option]) return `this pip install ${why}`;
+  return undefined;
 }
 
-export async function analyse(options: AnalyseOptions): Promise<Analysis> {
-  const plan = planFor(options.args);
-  if (plan.kind === 'skip') return { status: 'skipped', why: plan.why };
+/** What an install would change: pip's report against the installed distributions. */
+export async function analyseReport(envPath: string, pythonVersion: string | undefined, report: PipReport) {
   const t0 = performance.now();
-  const installedP = installedDistributions(options.envPath, options.pythonVersion);
-  if (plan.kind === 'uninstall') {
-    const [installed, environment] = await Promise.all([installedP, markerEnvironment(options.envPath)]);
-    const impact = uninstallImpact(installed, plan.names, environment);
-    return { status: 'done', command: 'uninstall', impact, ms: performance.now() - t0 };
+  const installed = await installedDistributions(envPath, pythonVersion);
+  return { impact: installImpact(installed, report), ms: performance.now() - t0 };
+}
+
+/** Names in a requirements file (what `pip uninstall -r` removes), or why it cannot be read. */
+function requirementsFile(file: string): string[] | string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    return `cannot read ${file}: ${(error as Error).message}`;
   }
+  const names: string[] = [];
+  for (const raw of text.replace(/\\\r?\n/g, ' ').split(/\r?\n/)) {
+    const line = raw.replace(/(^|\s)#.*$/, '').trim();
+    if (line === '' || line.startsWith('-')) continue;
+    try {
+      names.push(parseRequirement(line).name);
+    } catch {
+      return `cannot read ${JSON.stringify(line)} in ${file}`;
+    }
+  }
+  return names;
+}
+
+/** The names `pip uninstall` removes (its -r files, then its arguments), or why they cannot be read. */
+export function uninstallNames(pip: PipCommandLine): string[] | { why: string } {
+  const names: string[] = [];
+  for (const file of pip.options.requirement ?? []) {
+    const read = requirementsFile(file);
+    if (typeof read === 'string') return { why: read };
+    names.push(...read);
+  }
+  for (const arg of pip.requirements) {
+    try {
+      names.push(parseRequirement(arg).name);
+    } catch {
+      return { why: `cannot read ${JSON.stringify(arg)} as a requirement` };
+    }
+  }
+  return names;
+}
+
+/** What `pip uninstall` of the parsed command line would remove and break. */
+export async function analyseUninstall(
+  envPath: string,
+  pythonVersion: string | undefined,
+  pip: PipCommandLine,
+): Promise<Analysis> {
+  const t0 = performance.now();
+  const names = uninstallNames(pip);
+  if (!Array.isArray(names)) return { status: 'skipped', why: names.why };
+  const [installed, environment] = await Promise.all([
+    installedDistributions(envPath, pythonVersion),
+    markerEnvironment(envPath),
+  ]);
+  const impact = uninstallImpact(installed, names, environment);
+  return { status: 'done', command: 'uninstall', impact, ms: performance.now() - t0 };
+}
+
+/** `blast impact`: pip's resolver in a dry run of `pip install ARGS` (quiet, its report on stdout). */
+export async function analyseDryRun(
+  envPath: string,
+  pythonVersion: string | undefined,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Promise<Analysis> {
+  const t0 = performance.now();
   const [installed, out] = await Promise.all([
-    installedP,
-    runPipCaptured(options.envPath, plan.dryRun, options.env, options.pip),
+    installedDistributions(envPath, pythonVersion),
+    runPipCaptured(envPath, ['install', '--dry-run', '--report', '-', '--quiet', ...args], env),
   ]);
   const ms = () => performance.now() - t0;
   if (out.status !== 0) {
