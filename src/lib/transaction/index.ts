@@ -10,7 +10,6 @@
  * the reserve is given back as soon as pip exits, so the journal's next phases and the rollback
  * have room even when pip filled the disk, and the user reads "disk full", not pip's errno.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';

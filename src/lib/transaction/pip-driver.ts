@@ -13,10 +13,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { pipInvocation, type PipLaunch } from './pip-process.js';
-import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { PipReport } from '../contract.js';
-import type { Env } from '../paths.js';
 import { exitStatus } from '../exit-status.js';
 
 /** What the driver says once pip resolved (or why it could not stop pip there). */
