@@ -31,7 +31,7 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ['**/src/lib/*', '../../src/*', 'blast/*', '!blast/contract', '!blast/hooks'],
+              group: ['**/src/lib/**', '../../src/*', 'blast/*', '!blast/contract', '!blast/hooks'],
               message: 'Plugins import only blast/contract (types; blast/hooks is its old name).',
             },
           ],

@@ -72,7 +72,7 @@ with zipfile.ZipFile(sys.argv[1] + f'/{name}-{version}-py3-none-any.whl', 'w') a
 
 async function build(home, count, wheels) {
   const env = envOf(home);
-  const { planCreation, createEnv, resolveTarget } = await import('../dist/lib/environments.js');
+  const { planCreation, createEnv, resolveTarget } = await import('../dist/lib/envs/environments.js');
   const ctx = { env, cwd: root };
   for (let i = 1; i <= count; i++) {
     const planned = await planCreation(resolveTarget(`env${i}`, undefined, ctx), opts.python, ctx);

@@ -22,7 +22,7 @@ if (process.argv.length === 3 && process.argv[2] === '--version') {
 
 /**
  * `blast start [NAME]` and `blast kill` through the shell function (every activation) skip oclif:
- * see src/lib/host/lean.ts, bundled by scripts/bundle.js. True when the command ran there.
+ * see src/lib/plugin-host/lean.ts, bundled by scripts/bundle.js. True when the command ran there.
  */
 async function lean() {
   const [command] = process.argv.slice(2);
@@ -41,7 +41,7 @@ async function lean() {
   } catch {
     // no bundle
   }
-  const { runLean } = await import(fresh ? '../dist/lean/lean.js' : '../dist/lib/host/lean.js');
+  const { runLean } = await import(fresh ? '../dist/lean/lean.js' : '../dist/lib/plugin-host/lean.js');
   try {
     const status = await runLean(root, process.argv.slice(2));
     if (status === undefined) return false;

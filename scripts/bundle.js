@@ -1,7 +1,7 @@
 // Bundles what the activation's lean path loads, so Node 20 loads a few files instead of dozens:
 // it loads each ES module separately (resolve, read, compile, link), and for the seventy-odd
 // modules of `blast start` that costs as much as Node's own start-up.
-//  - the core: dist/lib/host/lean.js and what it imports, into dist/lean/ (parts loaded only now
+//  - the core: dist/lib/plugin-host/lean.js and what it imports, into dist/lean/ (parts loaded only now
 //    and then, such as creation and recovery, stay in chunks of their own, loaded when used);
 //  - each bundled plugin's event handlers, into the plugin's dist/ as `<name>.lean.js` (beside
 //    the modules they come from, so `import.meta.url` still points where it did), with a map
@@ -40,7 +40,7 @@ const outdir = join(root, 'dist', 'lean');
 rmSync(outdir, { recursive: true, force: true });
 const core = await build({
   ...common,
-  entryPoints: [join(root, 'dist', 'lib', 'host', 'lean.js')],
+  entryPoints: [join(root, 'dist', 'lib', 'plugin-host', 'lean.js')],
   outdir,
   metafile: true,
   absWorkingDir: root,

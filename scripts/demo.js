@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { userBin } from '../dist/lib/user-bin.js';
+import { userBin } from '../dist/lib/cli/user-bin.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = join(root, 'bin', 'run.js');

@@ -3,8 +3,8 @@
  * from the plugins installed now, which a manifest written at build time cannot know.
  */
 import { Help, type Command } from '@oclif/core';
-import type { SettingSpec } from './lib/contract.js';
-import { collectSettingSpecs, RESERVED_SETTING_NAMES } from './lib/settings.js';
+import type { SettingSpec } from './lib/plugin-host/contract.js';
+import { collectSettingSpecs, RESERVED_SETTING_NAMES } from './lib/plugin-host/settings.js';
 
 /** Commands whose flags include every plugin setting. */
 const TAKES_SETTINGS = new Set(['start']);

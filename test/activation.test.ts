@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { EnvInfo, ShellChange } from '../src/lib/contract.js';
+import type { EnvInfo, ShellChange } from '../src/lib/plugin-host/contract.js';
 import {
   activeState,
   decodeState,
@@ -8,8 +8,8 @@ import {
   STATE_VARIABLE,
   startChange,
   type Vars,
-} from '../src/lib/activation.js';
-import { BlastError } from '../src/lib/errors.js';
+} from '../src/lib/shell/activation.js';
+import { BlastError } from '../src/lib/cli/errors.js';
 
 const python = { executable: '/usr/bin/python3', version: '3.11.2', implementation: 'CPython' };
 const envA: EnvInfo = { name: 'a', path: '/envs/a', kind: 'named', python, settings: {} };

@@ -1,7 +1,7 @@
 /** The API range check that runs before every command: its own `^X.Y.Z` path agrees with semver. */
 import { expect } from 'chai';
 import semver from 'semver';
-import { apiSatisfies } from '../src/lib/api-version.js';
+import { apiSatisfies } from '../src/lib/plugin-host/api-version.js';
 
 const RANGES = [
   '^1.0.0',

@@ -10,9 +10,9 @@ import { pathToFileURL } from 'node:url';
 import { killDaemons } from '../plugins/daemon/test/support.js';
 import { BIN, blast, type Run, sandbox, throughFunction, type Sandbox } from './support/cli.js';
 import { buildWheel, isolatedPipEnv } from './support/wheels.js';
-import { freeTimestampName } from '../src/lib/store/target.js';
+import { freeTimestampName } from '../src/lib/envs/target.js';
 import { runPip, runTransaction } from '../src/lib/transaction/index.js';
-import { readEnvConfig, infoOf } from '../src/lib/env-config.js';
+import { readEnvConfig, infoOf } from '../src/lib/envs/config.js';
 
 /** `blast ARGS` without waiting, as another terminal would run it. */
 function blastAsync(

@@ -15,8 +15,8 @@ describe('the contract module: blast/contract, alias blast/hooks', () => {
   it('both exports name the same built module and its types, and the build made them', () => {
     const exports = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).exports;
     expect(exports['./contract']).to.deep.equal({
-      types: './dist/lib/contract.d.ts',
-      default: './dist/lib/contract.js',
+      types: './dist/lib/plugin-host/contract.d.ts',
+      default: './dist/lib/plugin-host/contract.js',
     });
     expect(exports['./hooks']).to.deep.equal(exports['./contract']);
     const { resolve } = createRequire(import.meta.url); // the package resolving its own exports

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { CORE_BLAST_VARIABLES } from '../src/lib/contributions.js';
+import { CORE_BLAST_VARIABLES } from '../src/lib/plugin-host/activation-contributions.js';
 import { blast, FIXTURES, linkPlugin, REPO, sandbox, throughFunction, type Sandbox } from './support/cli.js';
 
 describe('plugin contract (real CLI, linked plugins)', function () {

@@ -18,8 +18,8 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { applyRc, BEGIN, END, withBlock, withoutBlock } from '../src/lib/rc-install.js';
-import { shellName } from '../src/lib/shells.js';
+import { applyRc, BEGIN, END, withBlock, withoutBlock } from '../src/lib/shell/rc-install.js';
+import { shellName } from '../src/lib/shell/adapters.js';
 import {
   blast,
   BIN,

@@ -1,6 +1,6 @@
 /** What preInstall handlers add to pip's run, and Blast's own --yes. */
 import { expect } from 'chai';
-import { mergeInstallEnv, takeYes } from '../src/lib/install-contributions.js';
+import { mergeInstallEnv, takeYes } from '../src/lib/plugin-host/install-contributions.js';
 
 describe('preInstall contributions', () => {
   it('merges variables from every plugin', () => {

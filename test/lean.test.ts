@@ -1,5 +1,5 @@
 /**
- * The activation's lean path (src/lib/host/lean.ts): `blast start NAME` and `blast kill` through
+ * The activation's lean path (src/lib/plugin-host/lean.ts): `blast start NAME` and `blast kill` through
  * the shell function run without loading oclif's config, and every plugin that answers an event
  * is still asked, with what oclif's own `Config.runHook` gives (same successes, same failures).
  * Anything it does not know as oclif does (a plugin answering one of oclif's own events, a user
@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { leanConfig } from '../src/lib/host/lean.js';
+import { leanConfig } from '../src/lib/plugin-host/lean.js';
 import { sandbox, throughFunction, type Sandbox } from './support/cli.js';
 
 /** A CLI root with plugins in node_modules, as npm lays them out. */

@@ -10,8 +10,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse } from 'smol-toml';
-import { readEnvConfig, infoOf } from '../src/lib/env-config.js';
-import { isBlastError } from '../src/lib/errors.js';
+import { readEnvConfig, infoOf } from '../src/lib/envs/config.js';
+import { isBlastError } from '../src/lib/cli/errors.js';
 import {
   applyLock,
   lockFormat,
@@ -21,8 +21,8 @@ import {
   readLock,
   writePylock,
   writeRequirements,
-} from '../src/lib/lock/index.js';
-import { drawTasks } from '../src/lib/tasks.js';
+} from '../src/lib/lockfiles/index.js';
+import { drawTasks } from '../src/lib/cli/tasks.js';
 import { blast, sandbox, throughFunction, type Sandbox } from './support/cli.js';
 import { buildWheel, isolatedPipEnv } from './support/wheels.js';
 import { tree, treeDiff } from './store/world.js';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { assertEnvName, envNameProblem, parseEnvAssignments } from '../src/lib/names.js';
-import { BlastError } from '../src/lib/errors.js';
+import { assertEnvName, envNameProblem, parseEnvAssignments } from '../src/lib/envs/names.js';
+import { BlastError } from '../src/lib/cli/errors.js';
 
 describe('names', () => {
   it('accepts ordinary names, spaces and unicode', () => {

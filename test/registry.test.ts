@@ -8,8 +8,8 @@ import {
   registryFile,
   registryLockFile,
   withRegistry,
-} from '../src/lib/registry.js';
-import { BlastError } from '../src/lib/errors.js';
+} from '../src/lib/envs/registry.js';
+import { BlastError } from '../src/lib/cli/errors.js';
 import { REPO, sandbox, type Sandbox } from './support/cli.js';
 
 function writer(box: Sandbox, prefix: string, count: number): Promise<number> {

@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeState } from '../src/lib/activation.js';
+import { decodeState } from '../src/lib/shell/activation.js';
 import {
   type Box,
   daemonBox,

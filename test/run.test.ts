@@ -16,7 +16,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { decodeState } from '../src/lib/activation.js';
+import { decodeState } from '../src/lib/shell/activation.js';
 import { BIN, blast, REPO, sandbox, throughFunction, type Sandbox } from './support/cli.js';
 import { supportedByVersion } from './python/world.js';
 

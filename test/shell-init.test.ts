@@ -10,7 +10,7 @@ import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BEGIN, END } from '../src/lib/rc-install.js';
+import { BEGIN, END } from '../src/lib/shell/rc-install.js';
 import { blast, BIN, FIXTURES, linkPlugin, sandbox, type Sandbox } from './support/cli.js';
 import { hasShell } from './support/shells.js';
 

@@ -1,8 +1,8 @@
 import * as Args from '@oclif/core/args';
-import { BlastCommand } from '../lib/base-command.js';
-import { autoAction } from '../lib/auto.js';
-import { BlastError, ExitCode } from '../lib/errors.js';
-import { shellFunction } from '../lib/shell-script.js';
+import { BlastCommand } from '../lib/cli/base-command.js';
+import { autoAction } from '../lib/shell/auto.js';
+import { BlastError, ExitCode } from '../lib/cli/errors.js';
+import { shellFunction } from '../lib/shell/script.js';
 
 export default class Auto extends BlastCommand {
   static override hidden = true;

@@ -1,8 +1,8 @@
 import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
-import { BlastCommand } from '../lib/base-command.js';
-import { type CheckReport, checkTable, runChecks } from '../lib/checking.js';
-import { ExitCode } from '../lib/errors.js';
+import { BlastCommand } from '../lib/cli/base-command.js';
+import { type CheckReport, checkTable, runChecks } from '../lib/envs/checking.js';
+import { ExitCode } from '../lib/cli/errors.js';
 
 export default class Check extends BlastCommand {
   static override summary = "Doctor: check Blast's state and every environment; --fix repairs what it can.";

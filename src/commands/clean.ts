@@ -1,9 +1,9 @@
 import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import { createInterface } from 'node:readline/promises';
-import { BlastCommand } from '../lib/base-command.js';
-import { cleanReport, type CleanReport, removeNamed, runClean } from '../lib/cleaning.js';
-import { ExitCode } from '../lib/errors.js';
+import { BlastCommand } from '../lib/cli/base-command.js';
+import { cleanReport, type CleanReport, removeNamed, runClean } from '../lib/envs/cleaning.js';
+import { ExitCode } from '../lib/cli/errors.js';
 
 /** Ask on the terminal; undefined where there is none to ask on. */
 async function confirm(question: string): Promise<boolean | undefined> {

@@ -1,8 +1,8 @@
 import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
-import { BlastCommand } from '../lib/base-command.js';
-import { configReport, type ConfigShown, configureSettings } from '../lib/configure.js';
-import { snapshotTarget } from '../lib/store/target.js';
+import { BlastCommand } from '../lib/cli/base-command.js';
+import { configReport, type ConfigShown, configureSettings } from '../lib/envs/configure.js';
+import { snapshotTarget } from '../lib/envs/target.js';
 
 export default class Config extends BlastCommand {
   static override summary = "Show or change an environment's plugin settings (policy, constraints, limits).";

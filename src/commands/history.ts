@@ -1,5 +1,5 @@
 import * as Flags from '@oclif/core/flags';
-import { BlastCommand } from '../lib/base-command.js';
+import { BlastCommand } from '../lib/cli/base-command.js';
 import {
   describeChange,
   ObjectStore,
@@ -7,8 +7,8 @@ import {
   timeline,
   type TimelineEntry,
 } from '../lib/store/index.js';
-import { snapshotTarget } from '../lib/store/target.js';
-import { table } from '../lib/table.js';
+import { snapshotTarget } from '../lib/envs/target.js';
+import { table } from '../lib/cli/table.js';
 
 export interface History {
   env: string;

@@ -1,9 +1,9 @@
 import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
-import { BlastCommand } from '../lib/base-command.js';
-import { BlastError, ExitCode } from '../lib/errors.js';
-import { applyRc, rcPath, tildePath, type RcResult } from '../lib/rc-install.js';
-import { availableShells, chooseShell } from '../lib/shells.js';
+import { BlastCommand } from '../lib/cli/base-command.js';
+import { BlastError, ExitCode } from '../lib/cli/errors.js';
+import { applyRc, rcPath, tildePath, type RcResult } from '../lib/shell/rc-install.js';
+import { availableShells, chooseShell } from '../lib/shell/adapters.js';
 import {
   generatedInit,
   initFilePath,
@@ -11,8 +11,8 @@ import {
   refreshCompletions,
   removeInitFile,
   writeInitFile,
-} from '../lib/shell-init.js';
-import { userBin } from '../lib/user-bin.js';
+} from '../lib/shell/init-file.js';
+import { userBin } from '../lib/cli/user-bin.js';
 
 type Printed = { shell: string; code: string };
 type Installed = RcResult & { shell: string; line: string; initFile?: string };

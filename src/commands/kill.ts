@@ -1,5 +1,5 @@
 import * as Flags from '@oclif/core/flags';
-import { BlastCommand } from '../lib/base-command.js';
+import { BlastCommand } from '../lib/cli/base-command.js';
 import { killActivation } from '../lib/kill.js';
 
 export default class Kill extends BlastCommand {

@@ -1,9 +1,9 @@
 import * as Flags from '@oclif/core/flags';
-import { BlastCommand } from '../lib/base-command.js';
-import { listEnvironments, type Listed } from '../lib/listing.js';
-import { formatBytes } from '../lib/disk-usage.js';
-import { table } from '../lib/table.js';
-import { formatSettings } from '../lib/settings.js';
+import { BlastCommand } from '../lib/cli/base-command.js';
+import { listEnvironments, type Listed } from '../lib/envs/listing.js';
+import { formatBytes } from '../lib/envs/disk-usage.js';
+import { table } from '../lib/cli/table.js';
+import { formatSettings } from '../lib/plugin-host/settings.js';
 
 /**
  * The environment's settings, then plugins' facts, as `key=value`, in plugin order. A fact with

@@ -1,13 +1,13 @@
 import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
-import { BlastCommand } from '../lib/base-command.js';
-import { BlastError, ExitCode } from '../lib/errors.js';
-import { pluginTransactionHooks } from '../lib/install-contributions.js';
-import type { LockLoaded } from '../lib/lock/index.js';
+import { BlastCommand } from '../lib/cli/base-command.js';
+import { BlastError, ExitCode } from '../lib/cli/errors.js';
+import { pluginTransactionHooks } from '../lib/plugin-host/install-contributions.js';
+import type { LockLoaded } from '../lib/lockfiles/index.js';
 import { loadedReport, loadSnapshotInto, type SnapshotLoaded } from '../lib/snapshots/load.js';
 import { snapshotNames, type SnapshotRow, snapshotRows, snapshotTable } from '../lib/snapshots/listing.js';
 import { ObjectStore } from '../lib/store/index.js';
-import { snapshotTarget } from '../lib/store/target.js';
+import { snapshotTarget } from '../lib/envs/target.js';
 
 export default class Load extends BlastCommand {
   static override summary =
@@ -71,7 +71,7 @@ The change is journaled: if it is interrupted, the next \`blast save\`, \`blast 
         throw new BlastError('--lock takes no snapshot name, --revision or --list.', ExitCode.usage);
       const { info } = await snapshotTarget(flags, ctx);
       // The lock machinery (pip, TOML, task lists) loads only for --lock.
-      const { loadLock, lockReport } = await import('../lib/lock/index.js');
+      const { loadLock, lockReport } = await import('../lib/lockfiles/index.js');
       const hooks = pluginTransactionHooks(this.config);
       const result = await loadLock(flags.lock, { info, json: this.jsonEnabled(), hooks });
       if (!this.jsonEnabled()) for (const line of lockReport(result, info.name)) this.log(line);

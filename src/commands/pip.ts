@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { BlastCommand } from '../lib/base-command.js';
-import { activeState } from '../lib/activation.js';
-import { readEnvConfig, infoOf } from '../lib/env-config.js';
-import { BlastError, ExitCode } from '../lib/errors.js';
-import type { EnvInfo } from '../lib/contract.js';
-import { askability, pluginTransactionHooks, takeYes } from '../lib/install-contributions.js';
+import { BlastCommand } from '../lib/cli/base-command.js';
+import { activeState } from '../lib/shell/activation.js';
+import { readEnvConfig, infoOf } from '../lib/envs/config.js';
+import { BlastError, ExitCode } from '../lib/cli/errors.js';
+import type { EnvInfo } from '../lib/plugin-host/contract.js';
+import { askability, pluginTransactionHooks, takeYes } from '../lib/plugin-host/install-contributions.js';
 import { classifyPip, parsePip, runPip, runTransaction } from '../lib/transaction/index.js';
 
 /** The active environment: the shell state's, else a VIRTUAL_ENV that Blast made. */

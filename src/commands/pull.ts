@@ -1,10 +1,10 @@
 import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import { resolve } from 'node:path';
-import { BlastCommand } from '../lib/base-command.js';
-import { BlastError, ExitCode } from '../lib/errors.js';
-import { formatBytes } from '../lib/disk-usage.js';
-import { pluginTransactionHooks } from '../lib/install-contributions.js';
+import { BlastCommand } from '../lib/cli/base-command.js';
+import { BlastError, ExitCode } from '../lib/cli/errors.js';
+import { formatBytes } from '../lib/envs/disk-usage.js';
+import { pluginTransactionHooks } from '../lib/plugin-host/install-contributions.js';
 import { ObjectStore } from '../lib/store/index.js';
 import type { LockPulled, PullResult } from '../lib/oci/index.js';
 

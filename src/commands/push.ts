@@ -1,10 +1,10 @@
 import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
-import { BlastCommand } from '../lib/base-command.js';
-import { BlastError, ExitCode } from '../lib/errors.js';
-import { formatBytes } from '../lib/disk-usage.js';
+import { BlastCommand } from '../lib/cli/base-command.js';
+import { BlastError, ExitCode } from '../lib/cli/errors.js';
+import { formatBytes } from '../lib/envs/disk-usage.js';
 import { ObjectStore } from '../lib/store/index.js';
-import { assertSnapshotName, snapshotTarget } from '../lib/store/target.js';
+import { assertSnapshotName, snapshotTarget } from '../lib/envs/target.js';
 import type { PushResult } from '../lib/oci/index.js';
 
 export default class Push extends BlastCommand {

@@ -1,11 +1,11 @@
 import * as Flags from '@oclif/core/flags';
-import { BlastCommand } from '../lib/base-command.js';
-import type { RecordResult } from '../lib/contract.js';
+import { BlastCommand } from '../lib/cli/base-command.js';
+import type { RecordResult } from '../lib/plugin-host/contract.js';
 import { ObjectStore, recordCurrent, REVISION_SOURCES, type RevisionSummary } from '../lib/store/index.js';
 import { pausePoint } from '../lib/store/crash.js';
-import { snapshotTarget } from '../lib/store/target.js';
+import { snapshotTarget } from '../lib/envs/target.js';
 
-/** The contract's `RecordResult` (src/lib/hooks.ts): what plugins that record revisions read. */
+/** The contract's `RecordResult` (src/lib/plugin-host/contract.ts): what plugins that record revisions read. */
 export interface Recorded extends RecordResult {
   /** The revision recorded; absent when the state equals the newest revision's (or pip runs there). */
   recorded?: RevisionSummary;
@@ -15,7 +15,7 @@ export interface Recorded extends RecordResult {
 
 export default class Record extends BlastCommand {
   // Part of the plugin contract (API 1.5: `ctx.cli` + `record --path P --json`, see RecordResult in
-  // src/lib/hooks.ts and docs/plugins.md), not a command for people: hidden from the command list.
+  // src/lib/plugin-host/contract.ts and docs/plugins.md), not a command for people: hidden from the command list.
   static override hidden = true;
   static override summary = "Record the environment's current state as a revision (what the daemon runs).";
   static override description = `Part of the plugin contract: a plugin runs it (ctx.cli plus these arguments) to have a change it saw recorded. The daemon's watcher runs this when it sees a settled change of the installed distributions (pip run around the shim: \`python -m pip\`, \`uv pip\`). Nothing is recorded when the distributions are the same as the newest revision's, or while a pip transaction or a \`blast load\` runs in the environment (they record their own).`;

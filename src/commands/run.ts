@@ -1,11 +1,11 @@
 import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import { join } from 'node:path';
-import { BlastCommand } from '../lib/base-command.js';
-import { BlastError, ExitCode, messageOf } from '../lib/errors.js';
-import { runEnvironment, runProcess, runTarget } from '../lib/run.js';
+import { BlastCommand } from '../lib/cli/base-command.js';
+import { BlastError, ExitCode, messageOf } from '../lib/cli/errors.js';
+import { runEnvironment, runProcess, runTarget } from '../lib/envs/run.js';
 import { ensureShim } from '../lib/transaction/shim.js';
-import { wrapProcess } from '../lib/wrap.js';
+import { wrapProcess } from '../lib/plugin-host/wrap.js';
 
 export default class Run extends BlastCommand {
   static override summary = 'Run a command inside an environment without activating it.';

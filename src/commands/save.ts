@@ -1,10 +1,10 @@
 import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
-import { BlastCommand } from '../lib/base-command.js';
-import { wrapProcess } from '../lib/wrap.js';
+import { BlastCommand } from '../lib/cli/base-command.js';
+import { wrapProcess } from '../lib/plugin-host/wrap.js';
 import { type Saved, saveSnapshot, savedReport } from '../lib/snapshots/save.js';
 import { ObjectStore } from '../lib/store/index.js';
-import { assertSnapshotName, snapshotTarget } from '../lib/store/target.js';
+import { assertSnapshotName, snapshotTarget } from '../lib/envs/target.js';
 
 export default class Save extends BlastCommand {
   static override summary = "Record the environment's installed distributions as a named snapshot.";

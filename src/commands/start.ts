@@ -1,7 +1,12 @@
 import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
-import { BlastCommand } from '../lib/base-command.js';
-import { collectSettingSpecs, settingFlags, unknownFlags, RESERVED_SETTING_NAMES } from '../lib/settings.js';
+import { BlastCommand } from '../lib/cli/base-command.js';
+import {
+  collectSettingSpecs,
+  settingFlags,
+  unknownFlags,
+  RESERVED_SETTING_NAMES,
+} from '../lib/plugin-host/settings.js';
 import { givenSettings, startEnvironment } from '../lib/start.js';
 
 export default class Start extends BlastCommand {

@@ -4,7 +4,7 @@
  * is asked: the error names the nearest command and the command fails (127, as a shell's).
  */
 import type { Hook } from '@oclif/core';
-import { closest } from '../lib/suggest.js';
+import { closest } from '../lib/cli/suggest.js';
 
 const hook: Hook<'command_not_found'> = async function (options) {
   const { config, id } = options;

@@ -6,8 +6,8 @@
  * it also checks that file's stamp (shell-init.ts).
  */
 import type { Hook } from '@oclif/core';
-import { incompatiblePlugins } from '../lib/api-version.js';
-import { absolutizeHomeVariables } from '../lib/absolute-home.js';
+import { incompatiblePlugins } from '../lib/plugin-host/api-version.js';
+import { absolutizeHomeVariables } from '../lib/cli/absolute-home.js';
 
 const hook: Hook<'init'> = async function (options) {
   absolutizeHomeVariables();
@@ -18,7 +18,7 @@ const hook: Hook<'init'> = async function (options) {
   // The function from Blast's generated init file passes its stamp: a stale file is rewritten (a
   // few stat calls when it is not; the module loads only for such calls).
   if (process.env.BLAST_SHELL_INIT) {
-    const { refreshInitFile } = await import('../lib/shell-init.js');
+    const { refreshInitFile } = await import('../lib/shell/init-file.js');
     await refreshInitFile(options.config, process.env);
   }
 };

@@ -4,8 +4,8 @@
  * keeps a copy of them. Loaded only when a plugin command asks.
  */
 import type { Hook } from '@oclif/core';
-import { eventContext } from '../lib/phases.js';
-import { snapshotTarget } from '../lib/store/target.js';
+import { eventContext } from '../lib/plugin-host/events.js';
+import { snapshotTarget } from '../lib/envs/target.js';
 
 const hook: Hook<'target'> = async function (request) {
   const loaded = await snapshotTarget(request, { env: process.env, cwd: process.cwd() });

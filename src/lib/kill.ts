@@ -4,15 +4,15 @@
  * the lean path of bin/run.js calls it too, without oclif.
  */
 import type { Interfaces } from '@oclif/core';
-import { forcedKillChange, killChange, STATE_VARIABLE } from './activation.js';
-import { readEnvConfig, infoOf } from './env-config.js';
-import type { EnvInfo, KillEvent, ShellChange } from './contract.js';
-import { runPhase } from './phases.js';
-import { findShell } from './shells.js';
-import { shellFunction, writeShellScript } from './shell-script.js';
-import { BlastError, ExitCode, isBlastError } from './errors.js';
-import { SUBSHELL_VARIABLE } from './subshell.js';
-import { shellPid as shellPidOf } from './shell-pid.js';
+import { forcedKillChange, killChange, STATE_VARIABLE } from './shell/activation.js';
+import { readEnvConfig, infoOf } from './envs/config.js';
+import type { EnvInfo, KillEvent, ShellChange } from './plugin-host/contract.js';
+import { runPhase } from './plugin-host/events.js';
+import { findShell } from './shell/adapters.js';
+import { shellFunction, writeShellScript } from './shell/script.js';
+import { BlastError, ExitCode, isBlastError } from './cli/errors.js';
+import { SUBSHELL_VARIABLE } from './shell/subshell.js';
+import { shellPid as shellPidOf } from './shell/pid.js';
 
 export async function killActivation(
   host: { config: Interfaces.Config; warn(message: string): void },

@@ -5,10 +5,10 @@
  */
 import type { Interfaces } from '@oclif/core';
 import { join, resolve } from 'node:path';
-import { adopt, isForeignVenv, planAdoption } from './adopt.js';
-import { checkProjectFile, findProject, writeProjectFile } from './project.js';
-import { assertActivationFits, startChange } from './activation.js';
-import { AUTO_VARIABLE } from './auto.js';
+import { adopt, isForeignVenv, planAdoption } from './envs/adopt.js';
+import { checkProjectFile, findProject, writeProjectFile } from './envs/project.js';
+import { assertActivationFits, startChange } from './shell/activation.js';
+import { AUTO_VARIABLE } from './shell/auto.js';
 import {
   createEnv,
   ensureRegistered,
@@ -18,21 +18,21 @@ import {
   resolveTarget,
   type Target,
   updateEnvConfig,
-} from './environments.js';
-import type { EnvInfo, ShellAdapter } from './contract.js';
-import { parseEnvAssignments, parseEnvRemovals } from './names.js';
-import { runPhase } from './phases.js';
-import { chooseShell, findShell } from './shells.js';
-import { PID_VARIABLE, shellPid as shellPidOf } from './shell-pid.js';
-import { SCRIPT_VARIABLE, SHELL_VARIABLE, shellFunction, writeShellScript } from './shell-script.js';
-import { runSubshell } from './subshell.js';
-import { collectActivation } from './contributions.js';
-import { BlastError, ExitCode, messageOf } from './errors.js';
+} from './envs/environments.js';
+import type { EnvInfo, ShellAdapter } from './plugin-host/contract.js';
+import { parseEnvAssignments, parseEnvRemovals } from './envs/names.js';
+import { runPhase } from './plugin-host/events.js';
+import { chooseShell, findShell } from './shell/adapters.js';
+import { PID_VARIABLE, shellPid as shellPidOf } from './shell/pid.js';
+import { SCRIPT_VARIABLE, SHELL_VARIABLE, shellFunction, writeShellScript } from './shell/script.js';
+import { runSubshell } from './shell/subshell.js';
+import { collectActivation } from './plugin-host/activation-contributions.js';
+import { BlastError, ExitCode, messageOf } from './cli/errors.js';
 import { ensureShim } from './transaction/shim.js';
-import { mergeSettings, parseGiven, type OwnedSpec } from './settings.js';
-import { wrapProcess } from './wrap.js';
+import { mergeSettings, parseGiven, type OwnedSpec } from './plugin-host/settings.js';
+import { wrapProcess } from './plugin-host/wrap.js';
 import { hasJournal, looksHalfRestored } from './store/journal-files.js';
-import { assertRunnable } from './env-health.js';
+import { assertRunnable } from './envs/health.js';
 import { pausePoint } from './store/crash.js';
 
 type Config = Interfaces.Config;

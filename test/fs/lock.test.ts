@@ -3,7 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BlastError } from '../../src/lib/errors.js';
+import { BlastError } from '../../src/lib/cli/errors.js';
 import { alive } from '../../src/lib/fs/alive.js';
 import { inspectLock, startTime, withLock, withLockAsync } from '../../src/lib/fs/lock.js';
 import { REPO } from '../support/cli.js';

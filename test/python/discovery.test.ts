@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BlastError, ExitCode } from '../../src/lib/errors.js';
+import { BlastError, ExitCode } from '../../src/lib/cli/errors.js';
 import { compareVersionInfo, findPython, listInterpreters } from '../../src/lib/python/index.js';
 import type { Interpreter } from '../../src/lib/python/index.js';
 import { machineInterpreters, makeWorld, supportedByVersion, type World } from './world.js';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { BlastError, ExitCode } from '../../src/lib/errors.js';
+import { BlastError, ExitCode } from '../../src/lib/cli/errors.js';
 import { parseSpec } from '../../src/lib/python/spec.js';
 import { compareVersionInfo, versionString } from '../../src/lib/python/version.js';
 

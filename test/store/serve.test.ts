@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { readEnvConfig, infoOf } from '../../src/lib/env-config.js';
+import { readEnvConfig, infoOf } from '../../src/lib/envs/config.js';
 import { ObjectStore, serveFromStore, type ServeResult, type WantedDist } from '../../src/lib/store/index.js';
 import { runTransaction } from '../../src/lib/transaction/index.js';
 import { blast, sandbox, throughFunction, type Sandbox } from '../support/cli.js';

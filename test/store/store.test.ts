@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BlastError } from '../../src/lib/errors.js';
+import { BlastError } from '../../src/lib/cli/errors.js';
 import {
   CRASH_STEPS,
   installedDists,

@@ -17,7 +17,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { killDaemons } from '../../plugins/daemon/test/support.js';
-import { decodeState } from '../../src/lib/activation.js';
+import { decodeState } from '../../src/lib/shell/activation.js';
 import {
   listRevisions,
   ObjectStore,

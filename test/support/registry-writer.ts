@@ -1,5 +1,5 @@
 // A separate process that registers `count` environments, to race another one in the registry test.
-import { withRegistry } from '../../src/lib/registry.js';
+import { withRegistry } from '../../src/lib/envs/registry.js';
 
 const [blastHome, prefix, count] = process.argv.slice(2);
 const env = { ...process.env, BLAST_HOME: blastHome };

@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { decodeState } from '../../src/lib/activation.js';
+import { decodeState } from '../../src/lib/shell/activation.js';
 import {
   journalPath,
   TRANSACTION_CRASH_STEPS,

@@ -21,8 +21,8 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeState } from '../../src/lib/activation.js';
-import { readRegistryQuietly, registryFile, withRegistry } from '../../src/lib/registry.js';
+import { decodeState } from '../../src/lib/shell/activation.js';
+import { readRegistryQuietly, registryFile, withRegistry } from '../../src/lib/envs/registry.js';
 import {
   envStateDir,
   journalPath,

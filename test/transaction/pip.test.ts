@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeState } from '../../src/lib/activation.js';
+import { decodeState } from '../../src/lib/shell/activation.js';
 import { storeDir } from '../../src/lib/store/index.js';
 import { supportedByVersion } from '../python/world.js';
 import {

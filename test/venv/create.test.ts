@@ -16,7 +16,7 @@ import {
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import * as pep440 from '@renovatebot/pep440';
-import { BlastError, ExitCode } from '../../src/lib/errors.js';
+import { BlastError, ExitCode } from '../../src/lib/cli/errors.js';
 import type { Interpreter } from '../../src/lib/python/index.js';
 import {
   createVenv,

@@ -39,7 +39,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { BlastError, diskFullError, ExitCode, messageOf } from '../errors.js';
+import { BlastError, diskFullError, ExitCode, messageOf } from '../cli/errors.js';
 import { alive } from './alive.js';
 
 /**

@@ -19,8 +19,8 @@
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { BlastError, ExitCode } from '../errors.js';
-import type { SettingValue } from '../contract.js';
+import { BlastError, ExitCode } from '../cli/errors.js';
+import type { SettingValue } from '../plugin-host/contract.js';
 import { insideEnv, recordPaths } from '../store/dists.js';
 import { type DistEntry, type Entry, type FileEntry, isLink, safeRelPath } from '../store/manifest.js';
 import { type ObjectStore, tempName } from '../store/objects.js';

@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { BlastError, ExitCode } from '../errors.js';
+import { BlastError, ExitCode } from '../cli/errors.js';
 import type { Env } from '../paths.js';
 import { DOCKER_HUB } from './reference.js';
 

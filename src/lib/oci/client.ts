@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
-import { BlastError, ExitCode } from '../errors.js';
+import { BlastError, ExitCode } from '../cli/errors.js';
 import { basicHeader, type Challenge, type Credentials, parseChallenge } from './auth.js';
 import { apiHost, isLoopback, type Reference } from './reference.js';
 

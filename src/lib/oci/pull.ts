@@ -17,10 +17,10 @@
  */
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { formatBytes } from '../disk-usage.js';
-import { changeEnvConfig } from '../env-config.js';
-import { createEnv, loadEnv, type Loaded, planCreation, resolveTarget } from '../environments.js';
-import { BlastError, ExitCode, isBlastError } from '../errors.js';
+import { formatBytes } from '../envs/disk-usage.js';
+import { changeEnvConfig } from '../envs/config.js';
+import { createEnv, loadEnv, type Loaded, planCreation, resolveTarget } from '../envs/environments.js';
+import { BlastError, ExitCode, isBlastError } from '../cli/errors.js';
 import type { Env } from '../paths.js';
 import {
   hashFile,
@@ -37,7 +37,7 @@ import {
 import { crashPoint } from '../store/crash.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 import { tempName } from '../store/objects.js';
-import { runTasks, type TaskStep } from '../tasks.js';
+import { runTasks, type TaskStep } from '../cli/tasks.js';
 import type { TransactionHooks } from '../transaction/index.js';
 import { restoreTransaction } from '../transaction/restore.js';
 import { readVenv } from '../venv/cfg.js';
@@ -388,7 +388,7 @@ function snapshotName(ref: Reference, digest: string): string {
 
 /** Every distribution must have a wheel tag this environment's Python accepts. */
 async function checkTags(root: string, config: SnapshotConfig, where: string, env: Env, created: boolean) {
-  const { interpreterFacts } = await import('../lock/interpreter.js');
+  const { interpreterFacts } = await import('../lockfiles/interpreter.js');
   const facts = await interpreterFacts(root, { markers: [], tags: true }, env);
   const accepted = new Set(facts.tags);
   const off = config.distributions.filter((d) => d.tags.length && !d.tags.some((t) => accepted.has(t)));

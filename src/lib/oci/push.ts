@@ -6,9 +6,9 @@
  */
 import { rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { EnvInfo } from '../contract.js';
+import type { EnvInfo } from '../plugin-host/contract.js';
 import type { Env } from '../paths.js';
-import { formatBytes } from '../disk-usage.js';
+import { formatBytes } from '../envs/disk-usage.js';
 import {
   latestManifest,
   loadSnapshot,
@@ -19,7 +19,7 @@ import {
   withEnvLockAsync,
 } from '../store/index.js';
 import { tempName } from '../store/objects.js';
-import { runTasks, type TaskStep } from '../tasks.js';
+import { runTasks, type TaskStep } from '../cli/tasks.js';
 import {
   buildLayer,
   type BuiltLayer,
@@ -106,7 +106,7 @@ export async function push(options: PushOptions): Promise<PushResult> {
     {
       title: 'Locking the archives (sha256) and packing one layer per distribution',
       run: async (ctx, note) => {
-        const { lockInputs, writePylock } = await import('../lock/index.js');
+        const { lockInputs, writePylock } = await import('../lockfiles/index.js');
         const m = ctx.manifest!;
         const dists = m.distributions.map((d) => ({
           name: d.name,

@@ -3,7 +3,7 @@
  * The first component is a registry when it has a dot or a port, or is `localhost`; else the
  * reference is on Docker Hub (whose one-component repositories live under `library/`).
  */
-import { BlastError, ExitCode } from '../errors.js';
+import { BlastError, ExitCode } from '../cli/errors.js';
 
 export interface Reference {
   /** `host[:port]` as written (Docker Hub: `docker.io`). */

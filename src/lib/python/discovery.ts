@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, delimiter, dirname, join, resolve } from 'node:path';
-import { BlastError, ExitCode } from '../errors.js';
+import { BlastError, ExitCode } from '../cli/errors.js';
 import type { Env } from '../paths.js';
 import { FactsCache, cacheFile } from './cache.js';
 import { probe, ProbeError } from './probe.js';

@@ -1,5 +1,5 @@
 /** `--python` values: what a user may write, parsed before anything is looked up. */
-import { BlastError, ExitCode } from '../errors.js';
+import { BlastError, ExitCode } from '../cli/errors.js';
 
 export type PythonSpec =
   /** No --python: what `python3` on PATH resolves to. */

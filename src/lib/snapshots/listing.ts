@@ -2,9 +2,9 @@
  * `blast load --list`: an environment's snapshots, each with what its manifest says (a corrupt
  * one is a row that says so, never a failed listing).
  */
-import type { EnvInfo } from '../contract.js';
+import type { EnvInfo } from '../plugin-host/contract.js';
 import { listSnapshots, type ObjectStore, readManifest, recordCurrent } from '../store/index.js';
-import { table } from '../table.js';
+import { table } from '../cli/table.js';
 import type { Env } from '../paths.js';
 
 export interface SnapshotRow {

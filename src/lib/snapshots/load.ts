@@ -4,9 +4,9 @@
  * (preInstall/postInstall, like a pip command), under the environment's lock, recorded as a
  * revision. (`--lock FILE` is lib/lock's loadLock; `--list` is ./listing.ts.)
  */
-import { BlastError, ExitCode } from '../errors.js';
-import { changeEnvConfig } from '../env-config.js';
-import type { Loaded } from '../environments.js';
+import { BlastError, ExitCode } from '../cli/errors.js';
+import { changeEnvConfig } from '../envs/config.js';
+import type { Loaded } from '../envs/environments.js';
 import type { Env } from '../paths.js';
 import {
   listSnapshots,
@@ -18,7 +18,7 @@ import {
   type RestoreResult,
   withEnvLockAsync,
 } from '../store/index.js';
-import { assertSnapshotName } from '../store/target.js';
+import { assertSnapshotName } from '../envs/target.js';
 import { type TransactionHooks, undoneLines } from '../transaction/index.js';
 import { restoreTransaction } from '../transaction/restore.js';
 import { readVenv } from '../venv/cfg.js';

@@ -4,13 +4,13 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { formatBytes } from '../disk-usage.js';
-import { BlastError, ExitCode } from '../errors.js';
+import { formatBytes } from '../envs/disk-usage.js';
+import { BlastError, ExitCode } from '../cli/errors.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
-import type { EnvInfo } from '../contract.js';
+import type { EnvInfo } from '../plugin-host/contract.js';
 import type { PipWrap } from '../transaction/pip-process.js';
-import type { LockedDist, LockFormat, LockInputs, SkippedDist } from '../lock/index.js';
-import type * as LockModule from '../lock/index.js';
+import type { LockedDist, LockFormat, LockInputs, SkippedDist } from '../lockfiles/index.js';
+import type * as LockModule from '../lockfiles/index.js';
 import type { Env } from '../paths.js';
 import {
   installedDists,
@@ -25,8 +25,8 @@ import {
   type SnapshotStats,
   withEnvLockAsync,
 } from '../store/index.js';
-import { freeTimestampName } from '../store/target.js';
-import { drawTasks, runTasks, type TaskStep } from '../tasks.js';
+import { freeTimestampName } from '../envs/target.js';
+import { drawTasks, runTasks, type TaskStep } from '../cli/tasks.js';
 
 export interface Saved {
   name: string;
@@ -74,7 +74,7 @@ export async function saveSnapshot(info: EnvInfo, options: SaveOptions): Promise
   const { store, env } = options;
   const lockFile = options.lock === undefined ? undefined : resolve(options.lock);
   // The lock machinery (pip, TOML) loads only for --lock.
-  const lock = lockFile === undefined ? undefined : await import('../lock/index.js');
+  const lock = lockFile === undefined ? undefined : await import('../lockfiles/index.js');
   const format = lockFile === undefined ? undefined : lock!.lockFormat(lockFile); // before any work
   return withEnvLockAsync(
     info.path,

@@ -4,7 +4,7 @@
  * would become revision 1 itself and could not be undone.
  */
 import type { Env } from '../paths.js';
-import { messageOf } from '../errors.js';
+import { messageOf } from '../cli/errors.js';
 import { recordCurrent } from './history.js';
 import type { RevisionSummary } from './revisions.js';
 

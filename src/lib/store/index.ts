@@ -60,8 +60,13 @@ export {
   transactionReservePath,
   RESERVE_BYTES,
   TRANSACTION_CRASH_STEPS,
-} from './pending.js';
-export type { TransactionJournal, TransactionBefore, TransactionPhase, TransactionState } from './pending.js';
+} from '../transaction/journal.js';
+export type {
+  TransactionJournal,
+  TransactionBefore,
+  TransactionPhase,
+  TransactionState,
+} from '../transaction/journal.js';
 export { treePaths, removeStrays } from './strays.js';
 export {
   recordRevision,

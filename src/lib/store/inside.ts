@@ -12,7 +12,7 @@
  */
 import { lstatSync, mkdirSync, readlinkSync, rmdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { BlastError, ExitCode } from '../errors.js';
+import { BlastError, ExitCode } from '../cli/errors.js';
 import { safeRelPath } from './manifest.js';
 
 export interface ParentProblem {

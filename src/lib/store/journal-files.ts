@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { BlastError, ExitCode, messageOf } from '../errors.js';
+import { BlastError, ExitCode, messageOf } from '../cli/errors.js';
 import { stateDir, type Env } from '../paths.js';
 
 /** A short, stable name for an environment: 16 hex digits of the SHA-256 of its absolute path (as the daemon's). */

@@ -14,7 +14,7 @@
  * every object (its size and mtime recorded at store time) and checks the seal before the object
  * is trusted, in every mode: a clone or copy can still be damaged in the store itself.
  */
-import { BlastError, ExitCode } from '../errors.js';
+import { BlastError, ExitCode } from '../cli/errors.js';
 import type { Env } from '../paths.js';
 
 export const LINK_MODES = ['auto', 'clone', 'hardlink', 'copy'] as const;

@@ -4,8 +4,8 @@
  */
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { BlastError, ExitCode, messageOf } from '../errors.js';
-import type { SettingValue } from '../contract.js';
+import { BlastError, ExitCode, messageOf } from '../cli/errors.js';
+import type { SettingValue } from '../plugin-host/contract.js';
 import type { Env } from '../paths.js';
 import { readVenv } from '../venv/cfg.js';
 import { installedDists, sitePackagesOf } from './dists.js';

@@ -42,7 +42,7 @@ import {
   type Stats,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { BlastError, ExitCode } from '../errors.js';
+import { BlastError, ExitCode } from '../cli/errors.js';
 import { blastHome, type Env } from '../paths.js';
 import { crashPoint } from './crash.js';
 import { alive } from '../fs/alive.js';

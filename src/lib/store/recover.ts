@@ -6,7 +6,7 @@
  */
 import { readdirSync, readFileSync, renameSync, rmdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { BlastError, ExitCode, messageOf } from '../errors.js';
+import { BlastError, ExitCode, messageOf } from '../cli/errors.js';
 import type { Env } from '../paths.js';
 import { listSnapshots, type Manifest, readManifest, snapshotEnv } from './manifest.js';
 import { ObjectStore } from './objects.js';
@@ -21,7 +21,7 @@ import {
   transactionRunsError,
   transactionState,
   type TransactionJournal,
-} from './pending.js';
+} from '../transaction/journal.js';
 import {
   journalPath,
   readRestoreJournal,

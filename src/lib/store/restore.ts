@@ -18,7 +18,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { BlastError, ExitCode } from '../errors.js';
+import { BlastError, ExitCode } from '../cli/errors.js';
 import type { Env } from '../paths.js';
 import { crashPoint } from './crash.js';
 import { installedDists, installedNames } from './dists.js';

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BlastError, ExitCode, messageOf } from '../errors.js';
+import { BlastError, ExitCode, messageOf } from '../cli/errors.js';
 import { envHash, isLink, type Manifest, manifestProblem } from './manifest.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 import { normalizeName } from '../python/names.js';

@@ -12,7 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BlastError, ExitCode } from '../errors.js';
+import { BlastError, ExitCode } from '../cli/errors.js';
 import { withLock } from '../fs/lock.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 import type { ObjectStore } from './objects.js';

@@ -20,7 +20,7 @@ import type {
   PipReport,
   PostInstallEvent,
   ReviewEvent,
-} from '../contract.js';
+} from '../plugin-host/contract.js';
 import type { Env } from '../paths.js';
 import {
   beginTransaction,
@@ -46,7 +46,7 @@ import {
 } from '../store/index.js';
 import { crashPoint } from '../store/crash.js';
 import { runPipInherit, type PipWrap } from './pip-process.js';
-import { diskIsFull, freeText, isDiskFull } from '../disk-full.js';
+import { diskIsFull, freeText, isDiskFull } from '../fs/disk-full.js';
 import { startDrivenPip, type DrivenPip } from './pip-driver.js';
 import { serveFromStore, type WantedDist } from '../store/serve.js';
 

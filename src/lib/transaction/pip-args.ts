@@ -1,5 +1,5 @@
 /** What a pip command line asks for, as far as a transaction cares. */
-import type { PipCommandLine } from '../contract.js';
+import type { PipCommandLine } from '../plugin-host/contract.js';
 
 export type { PipCommandLine };
 

@@ -14,8 +14,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { pipInvocation, type PipLaunch } from './pip-process.js';
 import type { Duplex } from 'node:stream';
-import type { PipReport } from '../contract.js';
-import { exitStatus } from '../exit-status.js';
+import type { PipReport } from '../plugin-host/contract.js';
+import { exitStatus } from '../cli/exit-status.js';
 
 /** What the driver says once pip resolved (or why it could not stop pip there). */
 export type DriverMessage = { report: PipReport } | { unpatched: string };

@@ -10,9 +10,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import type { EnvInfo, WrapEvent } from '../contract.js';
+import type { EnvInfo, WrapEvent } from '../plugin-host/contract.js';
 import type { Env } from '../paths.js';
-import { exitStatus } from '../exit-status.js';
+import { exitStatus } from '../cli/exit-status.js';
 
 /** What starts a process instead of the original command line (the core's `wrapProcess`). */
 export type PipWrap = (

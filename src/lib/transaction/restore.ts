@@ -8,7 +8,7 @@
  * kill -9 at any point puts the environment back as it was (or, past the commit point, records it).
  */
 import { resolve } from 'node:path';
-import type { EnvInfo, InstallEvent, InstallSource } from '../contract.js';
+import type { EnvInfo, InstallEvent, InstallSource } from '../plugin-host/contract.js';
 import type { Env } from '../paths.js';
 import {
   installedNames,

@@ -1,7 +1,7 @@
 /** pyvenv.cfg: written the way `python -m venv` writes it, read the way site.py reads it. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BlastError, ExitCode } from '../errors.js';
+import { BlastError, ExitCode } from '../cli/errors.js';
 
 /** Python's repr() of a str (venv writes `prompt = <repr>`). */
 export function pyRepr(s: string): string {

@@ -19,8 +19,8 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { basename, dirname, isAbsolute, join, posix, relative, resolve } from 'node:path';
-import { BlastError, diskFullError, ExitCode } from '../errors.js';
-import { PRIVATE_FILE_MODE } from '../file-modes.js';
+import { BlastError, diskFullError, ExitCode } from '../cli/errors.js';
+import { PRIVATE_FILE_MODE } from '../fs/file-modes.js';
 import type { Env } from '../paths.js';
 import { listInterpreters } from '../python/discovery.js';
 import type { Interpreter } from '../python/types.js';

@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { BlastError, ExitCode } from '../errors.js';
+import { BlastError, ExitCode } from '../cli/errors.js';
 import { alive } from '../fs/alive.js';
 import { cacheDir, type Env } from '../paths.js';
 import { pythonEnv } from '../python/probe.js';
