@@ -2,7 +2,7 @@ import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import { BlastCommand } from '../lib/cli/base-command.js';
 import { BlastError, ExitCode } from '../lib/cli/errors.js';
-import { applyRc, rcPath, tildePath, type RcResult } from '../lib/shell/rc-install.js';
+import { applyRc, rcPath, rcReport, type RcResult } from '../lib/shell/rc-install.js';
 import { availableShells, chooseShell } from '../lib/shell/adapters.js';
 import {
   generatedInit,
@@ -101,7 +101,7 @@ Without a shell name, the shell is the one running the \`blast\` function, else 
         encoding: adapter.rcEncoding ?? 'utf8',
       });
       if (flags.uninstall) removeInitFile(this.config, adapter, env);
-      if (!this.jsonEnabled()) this.log(describe(result, adapter.name, env));
+      if (!this.jsonEnabled()) this.log(rcReport(result, adapter.name, env));
       return { shell: adapter.name, line, initFile: file, ...result };
     }
     if (flags.auto)
@@ -124,25 +124,7 @@ Without a shell name, the shell is the one running the \`blast\` function, else 
       line,
       encoding: adapter.rcEncoding ?? 'utf8',
     });
-    if (!this.jsonEnabled()) this.log(describe(result, adapter.name, env));
+    if (!this.jsonEnabled()) this.log(rcReport(result, adapter.name, env));
     return { shell: adapter.name, line, ...result };
   }
-}
-
-function describe(result: RcResult, shell: string, env: NodeJS.ProcessEnv): string {
-  const file = tildePath(result.file, env);
-  const backup = !result.backup
-    ? ''
-    : result.backupKept
-      ? ` (the version from before Blast stays in ${tildePath(result.backup, env)})`
-      : ` (the previous version is in ${tildePath(result.backup, env)})`;
-  if (result.action === 'install') {
-    return result.changed
-      ? `${result.created ? 'Created' : 'Updated'} ${file}: it loads the blast function now${backup}.\n` +
-          `Open a new ${shell} to use it.`
-      : `${file} already loads the blast function; nothing changed.`;
-  }
-  return result.changed
-    ? `Removed the blast block from ${file}${backup}.`
-    : `${file} has no blast block; nothing changed.`;
 }

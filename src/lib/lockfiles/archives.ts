@@ -29,20 +29,9 @@ import {
 import { archiveFromUrl, archiveIsOf } from './filenames.js';
 import { tail } from './pip.js';
 import type { EnvInfo } from '../plugin-host/contract.js';
-import { runPipCapture, type PipWrap } from '../transaction/pip-process.js';
+import { bareEnvInfo, runPipCapture, type PipWrap } from '../transaction/pip-process.js';
 import { type LockedArchive, type LockedDist, type SkippedDist } from './types.js';
 import { normalizeName } from '../python/names.js';
-
-/** An environment known only by its path (no plugin wraps pip without the caller's `pip`). */
-function bareInfo(envPath: string): EnvInfo {
-  return {
-    name: envPath,
-    path: envPath,
-    kind: 'local',
-    python: { executable: join(envPath, 'bin', 'python'), version: '', implementation: '' },
-    settings: {},
-  };
-}
 
 interface DirectUrl {
   url?: string;
@@ -173,7 +162,7 @@ export async function lockInputs(
     // Through the one pip launcher (pip-process.ts): wrapped as every pip Blast runs.
     const runPip = (args: string[]) =>
       runPipCapture({
-        info: options.pip?.info ?? bareInfo(envPath),
+        info: options.pip?.info ?? bareEnvInfo(envPath),
         args,
         env,
         ...(options.pip ? { wrap: options.pip.wrap } : {}),

@@ -45,7 +45,7 @@ import {
   withEnvLockAsync,
 } from '../store/index.js';
 import { crashPoint } from '../store/crash.js';
-import { runPipInherit, type PipWrap } from './pip-process.js';
+import { bareEnvInfo, runPipInherit, type PipWrap } from './pip-process.js';
 import { diskIsFull, freeText, isDiskFull } from '../fs/disk-full.js';
 import { startDrivenPip, type DrivenPip } from './pip-driver.js';
 import { serveFromStore, type WantedDist } from '../store/serve.js';
@@ -68,20 +68,9 @@ export async function runPip(
   wrap?: PipRunnerWrap,
 ): Promise<number> {
   return runPipInherit(
-    { info: wrap?.info ?? bareInfo(envPath), args, env, ...(wrap ? { wrap: wrap.wrap } : {}) },
+    { info: wrap?.info ?? bareEnvInfo(envPath), args, env, ...(wrap ? { wrap: wrap.wrap } : {}) },
     onSpawn,
   );
-}
-
-/** An environment known only by its path (a runner given no EnvInfo). */
-function bareInfo(envPath: string): EnvInfo {
-  return {
-    name: envPath,
-    path: envPath,
-    kind: 'local',
-    python: { executable: join(envPath, 'bin', 'python'), version: '', implementation: '' },
-    settings: {},
-  };
 }
 
 /** How a transaction's pip is wrapped: the environment it runs in and the core's wrap event. */

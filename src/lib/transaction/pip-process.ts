@@ -321,21 +321,32 @@ export async function runPipInherit(launch: PipLaunch, onSpawn?: (pid: number) =
   }
 }
 
+export interface CaptureOptions {
+  input?: string;
+  onLine?: (line: string) => void;
+  onSpawn?: (pid: number) => void;
+  /** Ctrl-C and friends go to the child only: Blast must live on to roll back (pip in a transaction). */
+  outliveSignals?: boolean;
+}
+
 /** pip with its output captured (each line also given to `onLine`). */
-export async function runPipCapture(
-  launch: PipLaunch,
-  options: {
-    input?: string;
-    onLine?: (line: string) => void;
-    onSpawn?: (pid: number) => void;
-    /** Ctrl-C and friends go to pip only: Blast must live on to roll back (pip in a transaction). */
-    outliveSignals?: boolean;
-  } = {},
-): Promise<PipOutput> {
+export async function runPipCapture(launch: PipLaunch, options: CaptureOptions = {}): Promise<PipOutput> {
   const run = await pipInvocation(launch);
-  const child = spawn(run.command, run.args, {
-    env: run.env as NodeJS.ProcessEnv,
-    cwd: run.cwd,
+  return captureProcess(run.command, run.args, { ...options, env: run.env, cwd: run.cwd });
+}
+
+/**
+ * Any child with stdin `input` and its output captured, each line of it also given to `onLine`: the
+ * one capture behind pip's and the environment's Python's (the task list owns the terminal).
+ */
+export function captureProcess(
+  command: string,
+  args: readonly string[],
+  options: CaptureOptions & { env?: Env; cwd?: string } = {},
+): Promise<PipOutput> {
+  const child = spawn(command, [...args], {
+    env: (options.env ?? process.env) as NodeJS.ProcessEnv,
+    ...(options.cwd ? { cwd: options.cwd } : {}),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -356,7 +367,7 @@ export async function runPipCapture(
     lines(c);
   });
   if (child.pid !== undefined) options.onSpawn?.(child.pid);
-  child.stdin.on('error', () => {}); // pip may exit before reading it
+  child.stdin.on('error', () => {}); // the child may exit before reading it
   child.stdin.end(options.input ?? '');
   const ignore = () => {};
   const signals = options.outliveSignals ? SIGNALS : [];
@@ -367,4 +378,15 @@ export async function runPipCapture(
   }).finally(() => {
     for (const s of signals) process.off(s, ignore);
   });
+}
+
+/** An environment known only by its path: pip run for it by a caller that has no EnvInfo. */
+export function bareEnvInfo(envPath: string): EnvInfo {
+  return {
+    name: envPath,
+    path: envPath,
+    kind: 'local',
+    python: { executable: join(envPath, 'bin', 'python'), version: '', implementation: '' },
+    settings: {},
+  };
 }
