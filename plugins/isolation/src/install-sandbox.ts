@@ -246,7 +246,6 @@ export function installBwrapArgs(place: InstallPlace): {
     const d = resolve(dir);
     if (d === '/' || hidden.includes(d) || (!always && hidden.some((h) => under(d, h)))) return;
     hidden.push(d);
-    args.push('--tmpfs', d);
   };
   for (const dir of ['/tmp', '/var/tmp', '/dev/shm']) hide(dir);
   if (place.runUser) hide('/run/user');
@@ -270,13 +269,23 @@ export function installBwrapArgs(place: InstallPlace): {
     resolve(path) === '/' || [home, place.blastHome].some((h) => h !== undefined && under(h, path));
   for (const path of place.writable) if (!tooWide(path)) binds.push({ path: resolve(path), rw: true });
   if (place.logDir) binds.push({ path: resolve(place.logDir), rw: true });
-  binds.sort((a, b) => a.path.length - b.path.length || Number(a.rw) - Number(b.rw));
+  // Every mount in path order, parents first, whatever its kind: a mount hides what an earlier one
+  // put below it, so a bind of a folder that holds the home (a find-links folder, a project) must
+  // come before the home's tmpfs, and what is bound into the home after it. At one path, the tmpfs
+  // first, then read-only, then writable.
+  type Mount = { path: string; kind: 0 | 1 | 2 };
+  const mounts: Mount[] = [
+    ...hidden.map((path): Mount => ({ path, kind: 0 })),
+    ...binds.map(({ path, rw }): Mount => ({ path, kind: rw ? 2 : 1 })),
+  ];
+  mounts.sort((a, b) => a.path.split('/').length - b.path.split('/').length || a.kind - b.kind);
   const seen = new Set<string>();
-  for (const { path, rw } of binds) {
-    const key = `${path}\0${rw}`;
+  for (const { path, kind } of mounts) {
+    const key = `${path}\0${kind}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    args.push(rw ? '--bind-try' : '--ro-bind-try', path, path);
+    if (kind === 0) args.push('--tmpfs', path);
+    else args.push(kind === 2 ? '--bind-try' : '--ro-bind-try', path, path);
   }
   // The empty home is read-only too (bwrap's remount is not recursive: what is bound in stays as
   // bound): a build cannot leave a file there.

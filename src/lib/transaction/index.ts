@@ -11,7 +11,7 @@
  * have room even when pip filled the disk, and the user reads "disk full", not pip's errno.
  */
 import { randomBytes } from 'node:crypto';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type {
   EnvInfo,
@@ -32,10 +32,12 @@ import {
   recoverEnv,
   releaseReserve,
   removeStrays,
+  RESERVE_BYTES,
   restoreEnv,
   setPhase,
   sitePackagesOf,
   snapshotEnv,
+  transactionReservePath,
   treePaths,
   type Manifest,
   type RestoreResult,
@@ -256,7 +258,12 @@ async function transact(
   // An install runs under the driver (one resolution, reviewed while pip waits): started first,
   // so pip resolves while the snapshot is taken. It changes nothing before it is told to go.
   const driven: DrivenPip | undefined =
-    options.pip === undefined && hooks.reviewInstall && event.command === 'install'
+    // Not on a disk too full for the rollback's reserve: the transaction refuses below, and pip
+    // must not have started by then.
+    options.pip === undefined &&
+    hooks.reviewInstall &&
+    event.command === 'install' &&
+    !diskIsFull(dirname(transactionReservePath(root, env)), 2 * RESERVE_BYTES)
       ? await startDrivenPip({
           info: event.env,
           args: event.args,

@@ -7,7 +7,7 @@
  * interpreter to read — and the plugin that wraps decides what that means.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { EnvInfo, WrapEvent } from '../plugin-host/contract.js';
@@ -73,6 +73,24 @@ const WRITTEN_OPTIONS = new Set([
   '--dest',
 ]);
 const REQUIREMENT_FILES = new Set(['-r', '--requirement', '-c', '--constraint']);
+/** Options and variables naming one file pip writes (a log, a report), not a directory. */
+const WRITTEN_FILES = new Set(['--report', '--log', '--log-file', 'PIP_LOG', 'PIP_LOG_FILE', 'PIP_REPORT']);
+
+/**
+ * A file pip will write, made now (empty) when missing so that the file alone is exposed to a
+ * wrapper, not its whole directory: a log beside the home (or above it) still reaches the user,
+ * and nothing else there becomes writable. Undefined when its directory does not exist.
+ */
+function writtenFile(path: string): string | undefined {
+  if (existsSync(path)) return path;
+  if (!existsSync(dirname(path))) return undefined;
+  try {
+    closeSync(openSync(path, 'a', 0o600));
+    return path;
+  } catch {
+    return undefined; // pip will say why it cannot write it
+  }
+}
 
 function isProject(dir: string): boolean {
   return existsSync(join(dir, 'pyproject.toml')) || existsSync(join(dir, 'setup.py'));
@@ -144,13 +162,16 @@ export function pipPaths(args: readonly string[], cwd: string): PipPaths {
     if (!path) {
       // Something pip creates: its directory must be there to write into.
       if (option && WRITTEN_OPTIONS.has(option)) {
-        const parent = dirname(isAbsolute(token) ? token : resolve(base, token));
-        if (existsSync(parent)) writable.add(parent);
+        const target = isAbsolute(token) ? token : resolve(base, token);
+        const file = WRITTEN_FILES.has(option) ? writtenFile(target) : undefined;
+        if (file) writable.add(file);
+        else if (existsSync(dirname(target))) writable.add(dirname(target));
       }
       return;
     }
     const dir = statSync(path).isDirectory();
-    if (option && WRITTEN_OPTIONS.has(option)) writable.add(dir ? path : dirname(path));
+    if (option && WRITTEN_OPTIONS.has(option))
+      writable.add(dir || WRITTEN_FILES.has(option) ? path : dirname(path));
     else if (dir && (option === '-e' || option === '--editable' || option === undefined) && isProject(path))
       writable.add(path); // a build writes into the project (build/, *.egg-info), an editable one too
     else readable.add(path);
@@ -230,7 +251,12 @@ const WRITTEN_VARIABLES = new Set([
 export function configuredPaths(env: Env, configFiles: readonly string[]): PipPaths {
   const readable = new Set<string>();
   const writable = new Set<string>();
-  const words = (text: string, into: Set<string>) => {
+  const words = (text: string, into: Set<string>, name?: string) => {
+    if (into === writable && name && WRITTEN_FILES.has(name) && text.trim().startsWith('/')) {
+      const file = writtenFile(text.trim());
+      if (file) into.add(file);
+      return;
+    }
     // pip splits a list on whitespace; a single value may be a path with spaces.
     for (const word of new Set([text.trim(), ...text.split(/\s+/)])) {
       if (!word.startsWith('/') && !word.startsWith('file://')) continue;
@@ -243,7 +269,7 @@ export function configuredPaths(env: Env, configFiles: readonly string[]): PipPa
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith('PIP_') || !value || name === 'PIP_CONFIG_FILE' || name === 'PIP_CACHE_DIR')
       continue;
-    words(value, WRITTEN_VARIABLES.has(name) ? writable : readable);
+    words(value, WRITTEN_VARIABLES.has(name) ? writable : readable, name);
   }
   for (const file of configFiles) {
     try {
