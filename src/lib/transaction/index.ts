@@ -11,7 +11,7 @@
  * have room even when pip filled the disk, and the user reads "disk full", not pip's errno.
  */
 import { randomBytes } from 'node:crypto';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type {
   EnvInfo,
