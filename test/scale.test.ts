@@ -4,7 +4,15 @@
  * environments' Pythons with a bound, and `check NAME` checks one environment.
  */
 import { expect } from 'chai';
-import { chmodSync, mkdtempSync, readFileSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { processLimit } from '../src/lib/bounded.js';
@@ -87,6 +95,7 @@ describe('scale: list and check over many environments (real CLI, real pip)', fu
     const names = Array.from({ length: processLimit() + 3 }, (_, i) => `many${i}`);
     for (const name of names) createAndLeave(box, name);
     const log = join(box.root, 'pythons.log');
+    const pipLog = join(box.root, 'pip-checks.log');
     // Each environment's python, wrapped: the core's "python runs" probe (it prints sys.prefix)
     // is logged as it starts and ends, and held a moment so unbounded probes would overlap.
     for (const name of names) {
@@ -95,7 +104,7 @@ describe('scale: list and check over many environments (real CLI, real pip)', fu
       renameSync(python, `${python}.real`);
       writeFileSync(
         python,
-        `#!/bin/sh\ncase "$*" in *sys.prefix*) echo "+ $$" >> '${log}'; sleep 1; "${real}" "$@"; s=$?; echo "- $$" >> '${log}'; exit $s;; esac\nexec "${real}" "$@"\n`,
+        `#!/bin/sh\ncase "$*" in *sys.prefix*) echo "+ $$" >> '${log}'; sleep 1; "${real}" "$@"; s=$?; echo "- $$" >> '${log}'; exit $s;; *"pip check"*) echo "pip check" >> '${pipLog}';; esac\nexec "${real}" "$@"\n`,
       );
       chmodSync(python, 0o755);
     }
@@ -109,5 +118,11 @@ describe('scale: list and check over many environments (real CLI, real pip)', fu
     }
     expect(most).to.be.at.most(processLimit());
     expect(most).to.be.greaterThan(1); // in parallel, not one after another
+    // The consistency of every environment is checked in-process: not one `pip check` ran.
+    expect(existsSync(pipLog) ? readFileSync(pipLog, 'utf8') : '').to.equal('');
+    // `check NAME` is as thorough as ever: pip's own `pip check` for that environment.
+    const one = blast(box, ['check', names[0]!]);
+    expect(one.stdout).to.match(/pip check\s+many0/);
+    expect(readFileSync(pipLog, 'utf8').trim().split('\n')).to.deep.equal(['pip check']);
   });
 });

@@ -1,20 +1,50 @@
 /**
- * `check`: per environment, `pip check` (broken requirements: a warning, a failure under
- * consistency=strict) and whether its constraints file says what its settings say (repairable);
+ * `check`: per environment, its consistency (broken requirements: a warning, a failure under
+ * consistency=strict) — pip's own `pip check` for `blast check NAME`, the in-process check with
+ * pip check's verdicts over every environment (a hundred pips would take half a minute; the
+ * interpreters' marker environments are asked once per interpreter) and whether its constraints file says what its settings say (repairable);
  * once, the size of pip's cache.
  */
 import type { Hook } from '@oclif/core';
 import type { CheckResult, EnvInfo } from 'blast/contract';
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { constraintsInSync, constraintsPath, writeConstraints } from '../resolver/constraints.js';
 import { directorySize, formatSize, pipCacheDir } from '../resolver/pip-cache.js';
 import { pipCheck } from '../resolver/pip-check.js';
+import { consistencyCheck } from '../resolver/consistency.js';
+import { markerEnvironment } from '../resolver/analyse.js';
+import type { MarkerEnvironment } from '../resolver/markers.js';
 import { pythonOf } from '../resolver/pip.js';
 import { policyOf } from '../resolver/policy.js';
 
-async function consistency(env: EnvInfo): Promise<CheckResult> {
+/** One marker environment per interpreter: environments of the same Python share it. */
+function markersOnce(): (env: EnvInfo) => Promise<MarkerEnvironment> {
+  const asked = new Map<string, Promise<MarkerEnvironment>>();
+  return (env) => {
+    let key: string;
+    try {
+      key = realpathSync(pythonOf(env.path));
+    } catch {
+      key = env.path;
+    }
+    if (!asked.has(key)) asked.set(key, markerEnvironment(env.path));
+    return asked.get(key)!;
+  };
+}
+
+async function consistency(
+  env: EnvInfo,
+  named: boolean,
+  markers: (env: EnvInfo) => Promise<MarkerEnvironment>,
+): Promise<CheckResult> {
   const base = { name: 'pip check', env: env.name };
-  const result = await pipCheck(env.path);
+  const result = named
+    ? await pipCheck(env.path)
+    : await consistencyCheck({
+        envPath: env.path,
+        pythonVersion: env.python.version,
+        environment: await markers(env),
+      });
   if (result.ok) return { ...base, status: 'ok', message: 'no broken requirements' };
   const strict = policyOf(env.settings).consistency === 'strict';
   return { ...base, status: strict ? 'fail' : 'warn', message: result.problems.join('; ') };
@@ -48,9 +78,10 @@ async function cache(env: EnvInfo): Promise<CheckResult | undefined> {
   };
 }
 
-const hook: Hook<'check'> = async function ({ envs }) {
+const hook: Hook<'check'> = async function ({ envs, named }) {
   const usable = envs.filter((e) => existsSync(pythonOf(e.path)));
-  const results = await Promise.all(usable.map(consistency));
+  const markers = markersOnce();
+  const results = await Promise.all(usable.map((env) => consistency(env, named === true, markers)));
   for (const env of usable) {
     const c = constraints(env);
     if (c) results.push(c);
