@@ -95,7 +95,7 @@ describe('blast clean: store garbage collection', function () {
     modulePip('install', 'alpha==1.0');
     ok(['save', '--env', 'demo', 'one']);
     modulePip('install', 'alpha==2.0');
-    expect(revisionNumbers()).to.deep.equal([1]); // history records the current state (alpha 2.0)
+    expect(revisionNumbers()).to.deep.equal([1, 2]); // 1: created; history records the current state (alpha 2.0)
     const at2 = tree(envPath, (rel) => rel === 'blast.json');
     // Objects nothing refers to: stored by a snapshot, which is then replaced.
     modulePip('install', 'beta');
@@ -103,7 +103,7 @@ describe('blast clean: store garbage collection', function () {
     modulePip('uninstall', '-y', 'beta');
     ok(['load', '--env', 'demo', 'one']);
     ok(['save', '--env', 'demo', 'doomed', '--force']);
-    expect(revisionNumbers()).to.deep.equal([1, 2]);
+    expect(revisionNumbers()).to.deep.equal([1, 2, 3]);
     writeFileSync(join(store.objects, 'ab', '.tmp-999999999-dead-1'), 'half');
 
     const all = objects();
@@ -134,7 +134,7 @@ describe('blast clean: store garbage collection', function () {
         encoding: 'utf8',
       }).trim(),
     ).to.equal('1.0');
-    ok(['load', '--env', 'demo', '--revision', '1']);
+    ok(['load', '--env', 'demo', '--revision', '2']);
     expect(
       treeDiff(
         tree(envPath, (rel) => rel === 'blast.json'),
@@ -144,26 +144,26 @@ describe('blast clean: store garbage collection', function () {
   });
 
   it('retention prunes old revisions first (a snapshot pins its own), then their objects', () => {
-    // Revisions now: 1 (alpha 2.0), 2 (load one: alpha 1.0, the state both snapshots have),
-    // 3 (load revision 1: alpha 2.0).
+    // Revisions now: 1 (created: pip alone), 2 (alpha 2.0), 3 (load one: alpha 1.0, the state both
+    // snapshots have), 4 (load revision 2: alpha 2.0).
     modulePip('install', 'beta');
-    expect(revisionNumbers()).to.deep.equal([1, 2, 3, 4]);
-    modulePip('uninstall', '-y', 'beta');
     expect(revisionNumbers()).to.deep.equal([1, 2, 3, 4, 5]);
+    modulePip('uninstall', '-y', 'beta');
+    expect(revisionNumbers()).to.deep.equal([1, 2, 3, 4, 5, 6]);
     const betaOnly = [...objects()].filter((k) => !referenced().has(k));
     expect(betaOnly).to.deep.equal([]);
 
     const actions = cleanJson('--keep-revisions', '2');
     const pruned = actions.find((a) => a.what.startsWith('revision'))!;
-    expect(pruned.what).to.equal(`revisions 1, 3 of ${envPath}`);
+    expect(pruned.what).to.equal(`revisions 1, 2, 4 of ${envPath}`);
     expect(pruned.why).to.include('beyond the newest 2');
-    // Revision 2 is snapshot one's state: kept. beta's files were only in revision 4: gone.
-    expect(revisionNumbers()).to.deep.equal([2, 4, 5]);
+    // Revision 3 is snapshot one's state: kept, with the newest two.
+    expect(revisionNumbers()).to.deep.equal([3, 5, 6]);
     expect([...objects()].sort()).to.deep.equal([...referenced()].sort());
-    const run = blast(box, ['load', '--env', 'demo', '--revision', '3'], { env: env() });
+    const run = blast(box, ['load', '--env', 'demo', '--revision', '4'], { env: env() });
     expect(run.status).to.equal(3);
-    expect(run.stderr).to.include('its revisions are 2, 4, 5 (older ones were removed by `blast clean`)');
-    ok(['load', '--env', 'demo', '--revision', '4']);
+    expect(run.stderr).to.include('its revisions are 3, 5, 6 (older ones were removed by `blast clean`)');
+    ok(['load', '--env', 'demo', '--revision', '5']);
     execFileSync(join(envPath, 'bin', 'python'), ['-c', 'import beta.only'], { env: env() });
   });
 });
