@@ -75,19 +75,26 @@ export interface ConformanceOptions {
 
 type Step = ShellChange | { code: string };
 
-/** Tags that would run code or show something else if they reached any prompt language. */
+/**
+ * Tags that would run code or show something else if they reached a prompt language: bash's and
+ * zsh's (`\u`, `%n`, `!`), fish's (`(cmd)`, `{a,b}`, printf formats), PowerShell's quotes.
+ */
 export const HOSTILE_TAGS: readonly string[] = [
   '(demo) ',
   '($(touch pwned)) ',
   '((touch pwned)) ',
   '(`touch pwned`) ',
-  '(${HOME} $HOME {a,b} ~ * ?) ',
+  '(${HOME} $HOME) ',
+  '($HOME {a,b} ~ * ?) ',
   '(\\u \\w \\$ \\[ \\] \\\\) ',
-  '(%n %~ %# %{ %} %% %s) ',
+  '(%n %~ %# %{ %} %%) ',
+  '(%s %d %% \\n \\x41 \\\\) ',
   '(! !! \\!) ',
+  `('"') `,
   `('"' \\' \\") `,
   '(; touch pwned; echo) ',
-  '(日本 😀 \u2019) ',
+  '(日本 😀) ',
+  '(\u2019 \u2018) ',
 ];
 
 const INIT = {
@@ -175,9 +182,9 @@ export function describeShellAdapter(
       });
 
       it('refuses a NUL in a value and an invalid name rather than splice it into code', () => {
-        expect(() => adapter.quote('a\0b')).to.throw();
-        expect(() => adapter.render(change([['A;touch pwned', 'x']]))).to.throw();
-        expect(() => adapter.render(change([], ['$(x)']))).to.throw();
+        expect(() => adapter.quote('a\0b')).to.throw(/NUL/);
+        expect(() => adapter.render(change([['A;touch pwned', 'x']]))).to.throw(/name/);
+        expect(() => adapter.render(change([], ['$(x)']))).to.throw(/name/);
       });
     });
 

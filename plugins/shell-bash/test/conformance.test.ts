@@ -19,7 +19,7 @@ for (const variant of VARIANTS) {
     {
       argv: variant.argv,
       ext: 'sh',
-      setup: ['set -u', variant.setup, SOURCE_IN_FUNCTION].join('\n'),
+      setup: ['set -eu', variant.setup, SOURCE_IN_FUNCTION].join('\n'),
       source: (file) => `__blast_test_source ${adapter.quote(file)}`,
       sourceTop: (file) => `. ${adapter.quote(file)}`,
       dump: posixDump,
