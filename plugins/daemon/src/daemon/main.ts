@@ -162,6 +162,10 @@ interface Served {
   records: Promise<void>;
   /** Set while it is being retired; resolves once it is. */
   closed?: Promise<void>;
+  /** The first scan is done: a change seen by the watchers is settled from here on. */
+  scanned?: boolean;
+  /** The watchers saw a change before the first scan was done: settled right after it. */
+  changedEarly?: boolean;
 }
 
 async function main(): Promise<void> {
@@ -299,6 +303,28 @@ async function main(): Promise<void> {
 
   /** Opens a served environment: stops an old per-environment daemon first, then loads and watches. */
   const open = async (s: Served): Promise<void> => {
+    const dirs = sitePackagesDirs(s.places.path);
+    // Watched before anything is read (the database, the first scan): a change made meanwhile (a
+    // pip install right after `blast start`) is seen, and settled once the first scan is done.
+    // The directory itself, not every file under it: a 50,000-file environment costs two watches.
+    for (const dir of dirs) {
+      try {
+        const watcher = watch(dir, { persistent: true }, () => {
+          if (shuttingDown || s.closed) return;
+          if (!s.scanned) {
+            s.changedEarly = true;
+            return;
+          }
+          clearTimeout(s.settleTimer);
+          s.settleTimer = setTimeout(() => settle(s), DEBOUNCE_MS);
+          if (s.recordTimer) scheduleRecord(s); // still changing: the revision waits for quiet
+        });
+        watcher.on('error', (error) => sayFor(s, `watch ${dir}: ${error.message}`));
+        s.watchers.push(watcher);
+      } catch (error) {
+        sayFor(s, `cannot watch ${dir}: ${(error as Error).message}`);
+      }
+    }
     const old = oldDaemonOf(s.places);
     if (old !== undefined) {
       // Its shells, read before it stops (it empties attached.json when it does).
@@ -317,7 +343,6 @@ async function main(): Promise<void> {
       return;
     }
     // Packages: compare with what the database last saw (changes made while no daemon ran).
-    const dirs = sitePackagesDirs(s.places.path);
     s.packages = scanPackages(dirs);
     s.lastChange = (await s.store.history(1))[0];
     const known = await s.store.current();
@@ -327,24 +352,13 @@ async function main(): Promise<void> {
       s.lastChange = record;
       sayFor(s, `changed while no daemon ran: ${JSON.stringify(change)}`);
       // Only a real change (not the first look at a new environment) is worth a `blast record`.
-      if (change && !envGone(s)) s.records = s.records.then(() => recordRevision(s, 'outside'));
+      // Seen by the watchers while the daemon opened (a pip install right after start): watched.
+      const source = s.changedEarly ? 'watch' : 'outside';
+      if (change && !envGone(s)) s.records = s.records.then(() => recordRevision(s, source));
     }
     if (s.closed) return;
-    // The directory itself, not every file under it: a 50,000-file environment costs two watches.
-    for (const dir of dirs) {
-      try {
-        const watcher = watch(dir, { persistent: true }, () => {
-          if (shuttingDown || s.closed) return;
-          clearTimeout(s.settleTimer);
-          s.settleTimer = setTimeout(() => settle(s), DEBOUNCE_MS);
-          if (s.recordTimer) scheduleRecord(s); // still changing: the revision waits for quiet
-        });
-        watcher.on('error', (error) => sayFor(s, `watch ${dir}: ${error.message}`));
-        s.watchers.push(watcher);
-      } catch (error) {
-        sayFor(s, `cannot watch ${dir}: ${(error as Error).message}`);
-      }
-    }
+    s.scanned = true;
+    if (s.changedEarly) s.settleTimer = setTimeout(() => settle(s), DEBOUNCE_MS);
     sayFor(s, `serving; attached ${[...s.attached.keys()].join(', ') || 'nothing'}`);
   };
 
