@@ -2,20 +2,11 @@ import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import { BlastCommand } from '../lib/cli/base-command.js';
 import { BlastError, ExitCode } from '../lib/cli/errors.js';
-import { applyRc, rcPath, rcReport, type RcResult } from '../lib/shell/rc-install.js';
+import { rcReport } from '../lib/shell/rc-install.js';
 import { availableShells, chooseShell } from '../lib/shell/adapters.js';
-import {
-  generatedInit,
-  initFilePath,
-  printedInit,
-  refreshCompletions,
-  removeInitFile,
-  writeInitFile,
-} from '../lib/shell/init-file.js';
-import { userBin } from '../lib/cli/user-bin.js';
+import { type InitInstalled, installShellInit, printedInit } from '../lib/shell/init-file.js';
 
 type Printed = { shell: string; code: string };
-type Installed = RcResult & { shell: string; line: string; initFile?: string };
 
 export default class Init extends BlastCommand {
   static override summary =
@@ -59,7 +50,7 @@ Without a shell name, the shell is the one running the \`blast\` function, else 
     }),
   };
 
-  async run(): Promise<Printed | Installed> {
+  async run(): Promise<Printed | InitInstalled> {
     const { args, flags } = await this.parse(Init);
     const env = process.env;
     if (args.shell !== undefined && flags.shell !== undefined && args.shell !== flags.shell) {
@@ -85,46 +76,14 @@ Without a shell name, the shell is the one running the \`blast\` function, else 
       return { shell: adapter.name, code };
     }
 
-    if (adapter.initFile) {
-      // The generated file first: the rc line that sources it must never point at nothing new.
-      const file = initFilePath(adapter, env);
-      if (flags.install) {
-        const generated = generatedInit(this.config, adapter, env, options);
-        await refreshCompletions(this.config, adapter);
-        writeInitFile(adapter, env, generated);
-      }
-      const line = adapter.initFile.sourceLine(file);
-      const result = applyRc({
-        file: rcPath(adapter.rcFile, env),
-        action: flags.install ? 'install' : 'uninstall',
-        line,
-        encoding: adapter.rcEncoding ?? 'utf8',
-      });
-      if (flags.uninstall) removeInitFile(this.config, adapter, env);
-      if (!this.jsonEnabled()) this.log(rcReport(result, adapter.name, env));
-      return { shell: adapter.name, line, initFile: file, ...result };
-    }
-    if (flags.auto)
-      throw new BlastError(
-        `The ${adapter.name} adapter cannot install --auto (it has no generated init file; plugin API 1.5).`,
-        ExitCode.usage,
-        `Load the output of \`blast init ${adapter.name} --auto\` from your shell's startup file yourself.`,
-      );
-    if (!adapter.rcLine) {
-      throw new BlastError(
-        `The ${adapter.name} adapter cannot install itself in an rc file (it has no rcLine; plugin API 1.1).`,
-        ExitCode.failure,
-        `Load the output of \`blast init ${adapter.name}\` from your shell's startup file yourself.`,
-      );
-    }
-    const line = adapter.rcLine(userBin(this.config.root, env));
-    const result = applyRc({
-      file: rcPath(adapter.rcFile, env),
-      action: flags.install ? 'install' : 'uninstall',
-      line,
-      encoding: adapter.rcEncoding ?? 'utf8',
-    });
-    if (!this.jsonEnabled()) this.log(rcReport(result, adapter.name, env));
-    return { shell: adapter.name, line, ...result };
+    const installed = await installShellInit(
+      this.config,
+      adapter,
+      flags.install ? 'install' : 'uninstall',
+      env,
+      options,
+    );
+    if (!this.jsonEnabled()) this.log(rcReport(installed, adapter.name, env));
+    return installed;
   }
 }

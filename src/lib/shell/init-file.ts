@@ -18,7 +18,8 @@ import type { InitContext, ShellAdapter } from '../plugin-host/contract.js';
 import { completionModel } from './completion.js';
 import { BlastError, ExitCode, messageOf } from '../cli/errors.js';
 import { blastHome, type Env } from '../paths.js';
-import { writeAtomic } from './rc-install.js';
+import { applyRc, installFunction, rcPath, type RcResult, writeAtomic } from './rc-install.js';
+import { userBin } from '../cli/user-bin.js';
 import { PID_VARIABLE } from './pid.js';
 import { appendShellCode, SCRIPT_VARIABLE, SHELL_VARIABLE, shellFunction } from './script.js';
 import { AUTO_HOOK } from './auto.js';
@@ -226,4 +227,45 @@ export async function refreshInitFile(config: Config, env: Env): Promise<void> {
   } catch (error) {
     process.stderr.write(`blast: warning: cannot update ${mark.file}: ${messageOf(error)}\n`);
   }
+}
+
+/** What `blast init --install` / `--uninstall` did. */
+export type InitInstalled = RcResult & { shell: string; line: string; initFile?: string };
+
+/**
+ * `blast init --install` / `--uninstall`: with an adapter that has an init file, the generated
+ * file first (the rc line that sources it must never point at nothing new), then the rc line; with
+ * an older adapter, its eval line (rcLine). --auto needs the init file.
+ */
+export async function installShellInit(
+  config: Config,
+  adapter: ShellAdapter,
+  action: 'install' | 'uninstall',
+  env: NodeJS.ProcessEnv,
+  options: InitOptions,
+): Promise<InitInstalled> {
+  if (!adapter.initFile) {
+    if (options.auto)
+      throw new BlastError(
+        `The ${adapter.name} adapter cannot install --auto (it has no generated init file; plugin API 1.5).`,
+        ExitCode.usage,
+        `Load the output of \`blast init ${adapter.name} --auto\` from your shell's startup file yourself.`,
+      );
+    return { shell: adapter.name, ...installFunction(adapter, action, userBin(config.root, env), env) };
+  }
+  const file = initFilePath(adapter, env);
+  if (action === 'install') {
+    const generated = generatedInit(config, adapter, env, options);
+    await refreshCompletions(config, adapter);
+    writeInitFile(adapter, env, generated);
+  }
+  const line = adapter.initFile.sourceLine(file);
+  const result = applyRc({
+    file: rcPath(adapter.rcFile, env),
+    action,
+    line,
+    encoding: adapter.rcEncoding ?? 'utf8',
+  });
+  if (action === 'uninstall') removeInitFile(config, adapter, env);
+  return { shell: adapter.name, line, initFile: file, ...result };
 }
