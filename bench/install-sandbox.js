@@ -6,8 +6,8 @@
 //
 // Scenarios:
 //   sandbox  the install sandbox (issue 18): the same tiny-wheel `blast pip -- install` with
-//            BLAST_INSTALL_SANDBOX=on and =off, alternating; the whole command (its dry run,
-//            pip, pip check: three sandboxed pips) and its pip phase alone (BLAST_TIMING).
+//            BLAST_INSTALL_SANDBOX=on and =off, alternating; the whole command (one sandboxed
+//            pip: resolved once, reviewed, installed) and its pip phase alone (BLAST_TIMING).
 //            Then the same pip alone, bare and under the plugin's bwrap command line.
 //            Goal: ≤ 50 ms added to the install.
 import { spawnSync } from 'node:child_process';
@@ -250,7 +250,7 @@ const SCENARIOS = {
         ].join('\t'),
       );
       console.log(
-        `medians of ${opts.n} round-robin runs each (setup: ${3 * opts.n}); the whole command runs three sandboxed pips (the impact dry run, the install, pip check), the pip phase one; goal: ≤ 50 ms added`,
+        `medians of ${opts.n} round-robin runs each (setup: ${3 * opts.n}); the whole command runs one sandboxed pip (resolved once, reviewed, installed; the check is in-process); goal: ≤ 50 ms added`,
       );
       return row;
     } finally {
