@@ -17,7 +17,7 @@
  * every machine, and a registry stores it once.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { BlastError, ExitCode } from '../cli/errors.js';
 import type { SettingValue } from '../plugin-host/contract.js';
@@ -267,9 +267,9 @@ export function storeHas(store: ObjectStore, dist: ConfigDist): boolean {
 /**
  * Put the files of a verified layer into the store, each checked against the config (path,
  * sha256, mode): a layer whose content is not what the config lists is refused. Objects arrive
- * under a temporary name in `dir` (the store's file system) and are renamed into place.
+ * under a temporary name beside the store's objects and are renamed into place (storeBytes).
  */
-export function storeLayer(store: ObjectStore, file: string, dist: ConfigDist, dir: string): void {
+export function storeLayer(store: ObjectStore, file: string, dist: ConfigDist): void {
   const wanted = new Map(dist.files.map((f) => [f.path, f]));
   const seen = new Set<string>();
   const refuse = (why: string) =>
@@ -291,37 +291,10 @@ export function storeLayer(store: ObjectStore, file: string, dist: ConfigDist, d
     if (sha256 !== want.sha256 || entry.mode !== want.mode || entry.size !== want.size)
       throw refuse(`${entry.path} has other bytes or mode`);
     if (store.verify(want, { size: want.size }).state === 'ok') continue;
-    putObject(store, dir, { sha256, mode: want.mode }, entry.data);
+    store.storeBytes({ sha256, mode: want.mode }, entry.data);
   }
   const lacking = dist.files.filter((f) => !seen.has(f.path));
   if (lacking.length) throw refuse(`${lacking[0]!.path} is missing`);
-}
-
-/** Store `data` as the object `ref` (through a temporary file in `dir`). */
-function putObject(
-  store: ObjectStore,
-  dir: string,
-  ref: { sha256: string; mode: number },
-  data: Buffer,
-): FileEntry {
-  const temp = tempName(dir);
-  const fd = openSync(temp, 'wx', ref.mode);
-  try {
-    let off = 0;
-    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    const { seal } = store.store(temp, ref);
-    return { path: '', sha256: ref.sha256, mode: ref.mode, size: data.length, mtimeMs: seal.mtimeMs };
-  } finally {
-    try {
-      unlinkSync(temp);
-    } catch {
-      // linked away already
-    }
-  }
 }
 
 /**
@@ -335,7 +308,6 @@ export function localDist(
   root: string,
   from: string,
   sitePackages: string,
-  dir: string,
 ): DistEntry {
   const move = (p: string) =>
     p === from || p.startsWith(`${from}/`) ? sitePackages + p.slice(from.length) : p;
@@ -358,7 +330,8 @@ export function localDist(
       data = Buffer.from(rewriteRecord(readFileSync(store.pathOf(f), 'utf8'), sitePackages, local));
     if (data) {
       const sha256 = createHash('sha256').update(data).digest('hex');
-      files.push({ ...putObject(store, dir, { sha256, mode: f.mode }, data), path });
+      const { seal } = store.storeBytes({ sha256, mode: f.mode }, data);
+      files.push({ path, sha256, mode: f.mode, size: data.length, mtimeMs: seal.mtimeMs });
       continue;
     }
     const st = store.statOf(f);

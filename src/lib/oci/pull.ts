@@ -275,8 +275,7 @@ export async function pull(options: PullOptions): Promise<PullResult> {
       title: 'Unpacking into the store',
       skip: (ctx) => (ctx.missing!.length ? false : 'the store has every file'),
       run: (ctx) => {
-        const tmp = ociTemp(store);
-        for (const d of ctx.missing!) storeLayer(store, blobPath(store, d.layer), d, tmp);
+        for (const d of ctx.missing!) storeLayer(store, blobPath(store, d.layer), d);
         crashPoint('pull-stored');
         for (const d of ctx.missing!) rmSync(blobPath(store, d.layer), { force: true });
         return `Unpacked ${ctx.missing!.length} layer(s) into the store`;
@@ -306,14 +305,13 @@ export async function pull(options: PullOptions): Promise<PullResult> {
             recoverEnv(root, { env, store });
             const current = snapshotEnv(root, { env, store, previous: latestManifest(store, root) });
             const sitePackages = sitePackagesOf(root);
-            const tmp = ociTemp(store);
             const target: Manifest = {
               ...current,
               createdAt: new Date().toISOString(),
               distributions: [
                 ...current.distributions.filter((d) => d.name.toLowerCase() === 'pip'),
                 ...config.distributions.map((d) =>
-                  localDist(store, d, root, config.sitePackages, sitePackages, tmp),
+                  localDist(store, d, root, config.sitePackages, sitePackages),
                 ),
               ],
             };

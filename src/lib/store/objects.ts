@@ -293,6 +293,33 @@ export class ObjectStore {
   }
 
   /**
+   * Store bytes held in memory (a regenerated script or RECORD, a file unpacked from a pulled
+   * layer) as the object `ref`: nothing is written when the store has it intact already; else
+   * through a temporary file beside the objects, which `store` links or renames in.
+   */
+  storeBytes(ref: ObjectRef, data: Buffer): { added: boolean; seal: Seal } {
+    const obj = this.statOf(ref);
+    if (obj) {
+      const checked = this.verify(ref, { size: data.length }, obj);
+      if (checked.state === 'ok') return { added: false, seal: checked.seal };
+    }
+    mkdirSync(this.objects, { recursive: true });
+    const temp = tempName(this.objects);
+    const fd = openSync(temp, 'wx', ref.mode & 0o7777);
+    try {
+      let off = 0;
+      while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+    } finally {
+      closeSync(fd);
+    }
+    try {
+      return this.store(temp, ref, { size: data.length });
+    } finally {
+      rmQuiet(temp); // linked or renamed away already, or left by a failure
+    }
+  }
+
+  /**
    * Make `temp` (absent) a file with `src`'s bytes (which hash to `sha256`) and `mode`, as the link
    * mode says; a copy is checked against the hash when `verifyCopy` (storing: `src` may have
    * changed since it was hashed).

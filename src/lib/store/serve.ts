@@ -38,7 +38,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Env } from '../paths.js';
 import { readVenv } from '../venv/cfg.js';
@@ -53,7 +53,7 @@ import {
   type Manifest,
   snapshotEnv,
 } from './manifest.js';
-import { ObjectStore, tempName } from './objects.js';
+import { ObjectStore } from './objects.js';
 import { latestManifest } from './history.js';
 import { restoreUnlocked, type RestoreResult } from './restore.js';
 import { knownWheels, rememberWheels, type WheelOrigin, wheelKey } from './wheels.js';
@@ -213,31 +213,8 @@ function fits(
 /** Put `data` into the store as an object with `mode`; its manifest entry at `path`. */
 function putBytes(store: ObjectStore, path: string, data: Buffer, mode: number): FileEntry {
   const sha256 = createHash('sha256').update(data).digest('hex');
-  const ref = { sha256, mode };
-  const existing = store.statOf(ref);
-  if (existing && store.verify(ref, { size: data.length }, existing).state === 'ok') {
-    const st = store.statOf(ref)!;
-    return { path, sha256, mode, size: data.length, mtimeMs: st.mtimeMs };
-  }
-  mkdirSync(store.objects, { recursive: true });
-  const temp = tempName(store.objects);
-  const fd = openSync(temp, 'wx', mode);
-  try {
-    let off = 0;
-    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    const { seal } = store.store(temp, ref, { size: data.length });
-    return { path, sha256, mode, size: data.length, mtimeMs: seal.mtimeMs };
-  } finally {
-    try {
-      unlinkSync(temp);
-    } catch {
-      // linked or renamed away
-    }
-  }
+  const { seal } = store.storeBytes({ sha256, mode }, data);
+  return { path, sha256, mode, size: data.length, mtimeMs: seal.mtimeMs };
 }
 
 /** Names in entry_points.txt's [console_scripts] and [gui_scripts]. */
