@@ -135,6 +135,27 @@ function readIndex(store: ObjectStore): IndexedSource[] {
   return [];
 }
 
+/** The index's entry for one manifest file (`file` relative to the store, as it is on disk: `st`). */
+function sourceOf(
+  store: ObjectStore,
+  file: string,
+  kind: IndexedSource['kind'],
+  st: { mtimeMs: number; size: number },
+  manifest: Manifest,
+  wheelTagsBySha: Parameters<typeof indexDists>[2],
+): IndexedSource {
+  return {
+    file,
+    mtimeMs: st.mtimeMs,
+    size: st.size,
+    kind,
+    env: manifest.env,
+    python: manifest.python,
+    sitePackages: manifest.sitePackages,
+    dists: indexDists(store, manifest, wheelTagsBySha),
+  };
+}
+
 /**
  * Add a manifest just written (a revision, a snapshot) to the index, from the manifest in hand, so
  * the next read need not parse it. A cache only: any failure is left to the next read to mend.
@@ -144,16 +165,7 @@ export function indexManifest(store: ObjectStore, absFile: string, manifest: Man
     const file = relative(store.root, absFile).split(sep).join('/');
     const kind: IndexedSource['kind'] = file.startsWith('revisions/') ? 'revision' : 'snapshot';
     const st = statSync(absFile);
-    const source: IndexedSource = {
-      file,
-      mtimeMs: st.mtimeMs,
-      size: st.size,
-      kind,
-      env: manifest.env,
-      python: manifest.python,
-      sitePackages: manifest.sitePackages,
-      dists: indexDists(store, manifest, new Map()),
-    };
+    const source = sourceOf(store, file, kind, st, manifest, new Map());
     const sources = [...readIndex(store).filter((s) => s.file !== file), source];
     writeFileAtomic(indexFile(store), JSON.stringify({ v: 1, sources } satisfies IndexFile) + '\n');
   } catch {
@@ -190,16 +202,7 @@ export function storedIndex(store: ObjectStore): IndexedSource[] {
     } catch {
       continue; // a damaged manifest offers nothing
     }
-    sources.push({
-      file,
-      mtimeMs: st.mtimeMs,
-      size: st.size,
-      kind,
-      env: manifest.env,
-      python: manifest.python,
-      sitePackages: manifest.sitePackages,
-      dists: indexDists(store, manifest, wheelTagsBySha),
-    });
+    sources.push(sourceOf(store, file, kind, st, manifest, wheelTagsBySha));
   }
   if (sources.length !== old.length) changed = true;
   if (changed) {
