@@ -167,7 +167,14 @@ try {
       'scipy',
       'six',
     ],
-    { env: { ...process.env, PIP_DISABLE_PIP_VERSION_CHECK: '1' } },
+    // The machine's local index only: pip's default index (PyPI) is out of reach and would be retried for minutes.
+    {
+      env: {
+        ...process.env,
+        PIP_DISABLE_PIP_VERSION_CHECK: '1',
+        PIP_INDEX_URL: process.env.BENCH_INDEX_URL ?? 'file:///opt/pypi/simple',
+      },
+    },
   );
   const envPath = start('bench-install');
   for (const s of SCENARIOS) {

@@ -1,6 +1,6 @@
 /**
- * The activation's lean path (src/lib/plugin-host/lean.ts): `blast start NAME` and `blast kill` through
- * the shell function run without loading oclif's config, and every plugin that answers an event
+ * The lean path (src/lib/plugin-host/lean.ts): `blast start NAME` and `blast kill` through the shell
+ * function, and `blast pip -- …` through the pip shim, run without loading oclif's config, and every plugin that answers an event
  * is still asked, with what oclif's own `Config.runHook` gives (same successes, same failures).
  * Anything it does not know as oclif does (a plugin answering one of oclif's own events, a user
  * or linked plugin) is left to oclif.
@@ -10,7 +10,9 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { leanConfig } from '../src/lib/plugin-host/lean.js';
-import { sandbox, throughFunction, type Sandbox } from './support/cli.js';
+import { blast, sandbox, throughFunction, type Sandbox } from './support/cli.js';
+import { buildWheel, isolatedPipEnv } from './support/wheels.js';
+import { supportedByVersion } from './python/world.js';
 
 /** A CLI root with plugins in node_modules, as npm lays them out. */
 function fakeCli(plugins: Record<string, Record<string, string>>, files: Record<string, string>): string {
@@ -48,7 +50,7 @@ const summary = (o: Outcome) => ({
   failures: o.failures.map((f) => [f.plugin.name, f.error.message]).sort(),
 });
 
-describe('the lean path of start and kill', function () {
+describe('the lean path of start, kill and pip', function () {
   this.timeout(120_000);
 
   describe('through the real CLI', () => {
@@ -61,7 +63,7 @@ describe('the lean path of start and kill', function () {
       writeFileSync(
         join(probeDir, 'probe.cjs'),
         `const command = process.argv[2];
-if (command === 'start' || command === 'kill')
+if (command === 'start' || command === 'kill' || command === 'pip')
   process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(probeDir)} + '/' + command + '-' + process.pid,
     JSON.stringify(Object.keys(require.cache).filter((k) => k.includes('@oclif'))) ));\n`,
       );
@@ -98,6 +100,37 @@ if (command === 'start' || command === 'kill')
       expect(bad.stderr).to.match(/^blast: Invalid environment name "bad\/name"/);
       expect(bad.script).to.equal('');
       expect(loaded('start').length).to.equal(0);
+    });
+    it('pip through the shim loads none of oclif, and the plugins still judge it (a refused downgrade)', async () => {
+      const py = (await supportedByVersion()).at(-1);
+      if (!py) throw new Error('no supported Python on this machine');
+      const wheels = join(box.root, 'wheels');
+      mkdirSync(wheels, { recursive: true });
+      buildWheel(py.executable, wheels, 'leanpkg', '1.0');
+      buildWheel(py.executable, wheels, 'leanpkg', '2.0');
+      const started = throughFunction(box, ['start', 'leanpip', '--python', py.executable]);
+      expect(started.status, started.stderr).to.equal(0);
+      const state = /BLAST_SHELL_STATE='([A-Za-z0-9_-]+)'/.exec(started.script)![1]!;
+      const env: Record<string, string> = { BLAST_SHELL_STATE: state, BLAST_YES: '1' };
+      for (const [k, v] of Object.entries(isolatedPipEnv(box.env))) if (v !== undefined) env[k] = v;
+      env.NODE_OPTIONS = `--require ${join(probeDir, 'probe.cjs')}`;
+      const pip = (...args: string[]) =>
+        blast(box, ['pip', '--', 'install', '-q', '--no-index', '--find-links', wheels, ...args], { env });
+      const up = pip('leanpkg==2.0');
+      expect(up.status, up.stderr).to.equal(0);
+      // resolver-pip's reviewInstall, asked on the lean path, refuses the downgrade: nothing changes.
+      const set = blast(box, ['config', '--env', 'leanpip', 'downgrades=forbid']);
+      expect(set.status, set.stderr).to.equal(0);
+      const down = pip('leanpkg==1.0');
+      expect(down.status).to.not.equal(0);
+      expect(down.stderr).to.match(/downgrade/i);
+      expect(loaded('pip').filter((k) => k.includes('config/config.js'))).to.deep.equal([]);
+      expect(loaded('pip')).to.deep.equal([]);
+      expect(readdirSync(probeDir).filter((f) => f.startsWith('pip-')).length).to.be.greaterThan(1);
+      const history = blast(box, ['history', '--env', 'leanpip', '--json']);
+      expect(history.status, history.stderr).to.equal(0);
+      expect(history.stdout).to.match(/leanpkg==2\.0/);
+      expect(history.stdout).to.not.match(/leanpkg==1\.0/);
     });
   });
 

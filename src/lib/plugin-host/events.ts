@@ -111,3 +111,13 @@ export async function runPhase<E extends EventName>(
   for (const failure of failures) warn(`${event}: plugin ${failure.plugin} failed: ${failure.message}`);
   return { results, failures };
 }
+
+/**
+ * Load the handlers of `events` ahead of the events, where the config can (the lean path's, which
+ * imports them itself): a transaction asks this once pip runs, so the review of pip's plan and the
+ * check after it do not wait for their modules. Nothing runs; a handler that fails to load fails
+ * in its event, as without this.
+ */
+export function preloadEvents(config: Config, events: readonly EventName[]): void {
+  (config as Config & { preload?: (events: readonly string[]) => void }).preload?.(events);
+}

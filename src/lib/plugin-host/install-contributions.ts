@@ -8,7 +8,7 @@ import { fstatSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import type { InstallContribution, InstallEvent } from './contract.js';
 import { BlastError } from '../cli/errors.js';
-import { runPhase, type PluginResult } from './events.js';
+import { preloadEvents, runPhase, type PluginResult } from './events.js';
 import type { TransactionHooks } from '../transaction/index.js';
 import { pipCommand } from '../transaction/pip-args.js';
 import { runPipCapture, type PipWrap } from '../transaction/pip-process.js';
@@ -103,6 +103,7 @@ export function pluginTransactionHooks(config: Interfaces.Config): TransactionHo
     postInstall: async (event) => {
       await runPhase(config, 'postInstall', withPip(event), 'require');
     },
+    prepare: () => preloadEvents(config, ['reviewInstall', 'postInstall']),
     wrap,
   };
 }

@@ -1,8 +1,8 @@
 /**
- * The lean path for what the shell function runs most: `blast start [NAME]` and `blast kill
- * [--force]`. Loading @oclif/core and its config (plugin discovery, manifests, a hundred CommonJS
- * modules) costs more than Node's own start-up, which would put every activation at 3-4× a bare
- * `node -e 0`. Here the plugins are found from the same package.json files oclif reads, and every
+ * The lean path for what runs most: `blast start [NAME]` and `blast kill [--force]` (the shell
+ * function, every activation) and `blast pip -- …` (the pip shim, every pip). Loading @oclif/core
+ * and its config (plugin discovery, manifests, a hundred CommonJS modules) costs more than Node's
+ * own start-up, which would put every activation at 3-4× a bare `node -e 0`. Here the plugins are found from the same package.json files oclif reads, and every
  * event is run as oclif's `Config.runHook` runs it (every plugin that answers is asked, in
  * parallel, one plugin's handlers in order, failures collected), so plugins see no difference.
  *
@@ -172,6 +172,16 @@ const ROOT_HANDLERS: Record<string, () => Promise<Record<string, unknown>>> = {
   './dist/hooks/init.js': () => import('../../hooks/init.js'),
 };
 
+/** A handler's module, as oclif would import it (the core's own from this module's graph). */
+function handlerModule(p: LeanPlugin, hook: HookTarget): Promise<Record<string, unknown>> {
+  const own = p.isRoot ? ROOT_HANDLERS[hook.target] : undefined;
+  return own
+    ? own()
+    : (import(pathToFileURL(join(p.root, hook.bundle ?? hook.target)).href) as Promise<
+        Record<string, unknown>
+      >);
+}
+
 /** oclif's own warning format (loaded only when there is one to print). */
 export function leanWarn(message: string | Error): void {
   (require('@oclif/core/errors') as typeof Errors).warn(message);
@@ -206,13 +216,7 @@ export function leanConfig(root: string, env: NodeJS.ProcessEnv = process.env): 
           const context = hookContext(self);
           for (const hook of p.hooks[event] ?? []) {
             try {
-              const own = p.isRoot ? ROOT_HANDLERS[hook.target] : undefined;
-              const module = own
-                ? await own()
-                : ((await import(pathToFileURL(join(p.root, hook.bundle ?? hook.target)).href)) as Record<
-                    string,
-                    unknown
-                  >);
+              const module = await handlerModule(p, hook);
               const fn = (module[hook.identifier] ??
                 (hook.identifier === 'default'
                   ? Object.values(module).find((m) => typeof m === 'function')
@@ -230,6 +234,12 @@ export function leanConfig(root: string, env: NodeJS.ProcessEnv = process.env): 
         }),
       );
       return final;
+    },
+    /** Load the handlers of `events` now (while pip resolves, say), so the events themselves wait for none. */
+    preload(events: readonly string[]): void {
+      for (const p of plugins.values())
+        for (const event of events)
+          for (const hook of p.hooks[event] ?? []) handlerModule(p, hook).catch(() => {});
     },
   };
   const self = config as unknown as Config;
@@ -249,25 +259,35 @@ async function withTimeout<T>(ms: number, promise: Promise<T>): Promise<T> {
 }
 
 /** The plain command lines this path takes; anything else goes to oclif. */
-function plain(command: string, args: readonly string[]): { name?: string; force?: boolean } | undefined {
+type Request =
+  | { command: 'start'; name?: string }
+  | { command: 'kill'; force: boolean }
+  | { command: 'pip'; args: string[] };
+
+function plain(command: string, args: readonly string[]): Request | undefined {
   if (command === 'start' && args.length <= 1 && args.every((a) => a !== '' && !a.startsWith('-')))
-    return { name: args[0] };
-  if (command === 'kill' && args.length === 0) return { force: false };
+    return args[0] === undefined ? { command } : { command, name: args[0] };
+  if (command === 'kill' && args.length === 0) return { command, force: false };
   if (command === 'kill' && args.length === 1 && (args[0] === '--force' || args[0] === '-f'))
-    return { force: true };
+    return { command, force: true };
+  // What the pip shim runs: everything after `--` is pip's.
+  if (command === 'pip' && args[0] === '--') return { command, args: args.slice(1) };
   return undefined;
 }
 
 /**
- * Run `blast start`/`blast kill` without oclif: the exit status, or undefined when oclif must
- * run the command instead (nothing was done then).
+ * Run `blast start`/`blast kill` (from the shell function) and `blast pip -- …` (from the pip shim)
+ * without oclif: the exit status, or undefined when oclif must run the command instead (nothing
+ * was done then).
  */
 export async function runLean(root: string, argv: readonly string[]): Promise<number | undefined> {
   const env = process.env;
-  if (env.DEBUG || env.BLAST_DEBUG || !env.BLAST_SHELL || !env.BLAST_SHELL_SCRIPT) return undefined;
+  if (env.DEBUG || env.BLAST_DEBUG) return undefined;
   const [command = '', ...args] = argv;
   const request = plain(command, args);
   if (!request) return undefined;
+  // start and kill hand the shell function a script: only through it.
+  if (request.command !== 'pip' && (!env.BLAST_SHELL || !env.BLAST_SHELL_SCRIPT)) return undefined;
   const config = leanConfig(root, env);
   if (!config) return undefined;
   try {
@@ -275,9 +295,13 @@ export async function runLean(root: string, argv: readonly string[]): Promise<nu
     // absolute, incompatible plugins dropped).
     await config.runHook('init', { argv: args, id: command });
     const host = { config, warn: leanWarn };
-    if (command === 'kill') {
+    if (request.command === 'pip') {
+      const { pipThroughBlast } = await import('../transaction/pip-command.js');
+      return await pipThroughBlast(config, request.args);
+    }
+    if (request.command === 'kill') {
       const { killActivation } = await import('../kill.js');
-      await killActivation(host, request.force === true);
+      await killActivation(host, request.force);
       return 0;
     }
     const { startEnvironment } = await import('../start.js');

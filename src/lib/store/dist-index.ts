@@ -17,6 +17,7 @@ import { isLink, type Manifest, readManifest } from './manifest.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 import type { ObjectStore } from './objects.js';
 import { readRevisionFile } from './revisions.js';
+import { normalizeName } from '../python/names.js';
 
 export interface IndexedDist {
   name: string;
@@ -47,9 +48,7 @@ interface IndexFile {
   sources: IndexedSource[];
 }
 
-const normal = (name: string) => name.toLowerCase().replace(/[-_.]+/g, '-');
-
-export const distKey = (name: string, version: string) => `${normal(name)}==${version}`;
+export const distKey = (name: string, version: string) => `${normalizeName(name)}==${version}`;
 
 function indexFile(store: ObjectStore): string {
   return join(store.root, 'dists-index.json');

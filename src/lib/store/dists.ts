@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import { BlastError, ExitCode } from '../cli/errors.js';
 import { readVenv } from '../venv/cfg.js';
+import { normalizeName } from '../python/names.js';
 
 export interface InstalledDist {
   name: string;
@@ -121,11 +122,13 @@ function nameAndVersion(envPath: string, distInfo: string, entry: string): { nam
 /**
  * The distributions installed in the environment, sorted by name. `reuse` may answer for a
  * dist-info whose RECORD is known unchanged (a snapshot's previous state): its RECORD is not parsed.
+ * With `only` (PEP 503 names), the others are left out unread.
  */
 export function installedDists(
   envPath: string,
   sitePackages = sitePackagesOf(envPath),
   reuse?: (distInfo: string) => InstalledDist | undefined,
+  only?: ReadonlySet<string>,
 ): InstalledDist[] {
   const dir = join(envPath, sitePackages);
   const out: InstalledDist[] = [];
@@ -137,13 +140,14 @@ export function installedDists(
       out.push(known);
       continue;
     }
+    const { name, version } = nameAndVersion(envPath, distInfo, entry);
+    if (only && !only.has(normalizeName(name))) continue;
     let record: string;
     try {
       record = readFileSync(join(envPath, distInfo, 'RECORD'), 'utf8');
     } catch {
       continue; // half-installed or foreign: pip ignores these too
     }
-    const { name, version } = nameAndVersion(envPath, distInfo, entry);
     const paths = new Set<string>();
     for (const p of recordPaths(record)) {
       const rel = insideEnv(envPath, sitePackages, p);

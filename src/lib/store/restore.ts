@@ -22,6 +22,7 @@ import { BlastError, ExitCode } from '../cli/errors.js';
 import type { Env } from '../paths.js';
 import { crashPoint } from './crash.js';
 import { installedDists, installedNames } from './dists.js';
+import { normalizeName } from '../python/names.js';
 import { InsideEnv } from './inside.js';
 import { entryOf, isLink, type Entry, type Manifest, safeRelPath } from './manifest.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
@@ -67,6 +68,12 @@ export interface StoreOptions {
   store?: ObjectStore;
   /** What is restored, for errors: `snapshot NAME`, `revision N` (default: the snapshot). */
   what?: string;
+  /**
+   * Only these distributions (PEP 503 names) differ from the environment as it is: the others,
+   * and the environment's symbolic links, are neither read nor compared (a store-served install
+   * touches a few distributions of hundreds).
+   */
+  only?: ReadonlySet<string>;
 }
 
 export { envStateDir, journalPath };
@@ -206,12 +213,15 @@ export function planRestore(
   manifest: Manifest,
   what = 'the snapshot',
   cache?: HashCache,
+  only?: ReadonlySet<string>,
 ): Step[] {
   const root = resolve(envPath);
   const guard = new InsideEnv(root);
   const target = new Map<string, PathState>();
-  for (const dist of manifest.distributions) for (const e of dist.files) target.set(e.path, stateOf(e));
-  for (const l of manifest.symlinks) target.set(l.path, stateOf(l));
+  for (const dist of manifest.distributions)
+    if (!only || only.has(normalizeName(dist.name)))
+      for (const e of dist.files) target.set(e.path, stateOf(e));
+  if (!only) for (const l of manifest.symlinks) target.set(l.path, stateOf(l));
   const steps: Step[] = [];
   for (const [rel, after] of target) {
     const abs = join(root, rel);
@@ -228,7 +238,7 @@ export function planRestore(
   }
   // Files of what is installed now that the snapshot does not have: exactly what their RECORDs list.
   const extra = new Set<string>();
-  for (const dist of installedDists(root, manifest.sitePackages)) {
+  for (const dist of installedDists(root, manifest.sitePackages, undefined, only)) {
     for (const rel of dist.paths) if (!target.has(rel)) extra.add(rel);
   }
   // As pip's uninstall does, the bytecode Python wrote next to a removed module goes with it.
@@ -532,7 +542,7 @@ export function restoreUnlocked(envPath: string, manifest: Manifest, options: St
   recoverRestore(root, { ...options, store });
   const before = installedNames(root, manifest.sitePackages).map((d) => `${d.name} ${d.version}`);
   const cache = new HashCache(hashCachePath(root, options.env));
-  const steps = planRestore(store, root, manifest, options.what, cache);
+  const steps = planRestore(store, root, manifest, options.what, cache, options.only);
   // Where this restore writes is where a killed one would have left its temporary names.
   removeStaleTemps(root, steps);
   const now = manifest.distributions.map((d) => `${d.name} ${d.version}`);

@@ -57,6 +57,7 @@ import { ObjectStore } from './objects.js';
 import { latestManifest } from './history.js';
 import { restoreUnlocked, type RestoreResult } from './restore.js';
 import { knownWheels, rememberWheels, type WheelOrigin, wheelKey } from './wheels.js';
+import { normalizeName } from '../python/names.js';
 
 export interface WantedDist {
   name: string;
@@ -106,7 +107,6 @@ export interface ServeOptions {
   tags?: string[];
 }
 
-const normal = (name: string) => name.toLowerCase().replace(/[-_.]+/g, '-');
 const minorOf = (v: string) => /^(\d+\.\d+)/.exec(v)?.[1];
 const isPyc = (rel: string) => rel.endsWith('.pyc') && rel.includes('__pycache__/');
 
@@ -495,12 +495,12 @@ export async function serveFromStore(
     ...(options.tags ? { tags: options.tags } : {}),
   });
   if (plans.length === 0) return { served: [], missing };
-  const replaced = new Set(plans.map((p) => normal(p.dist.name)));
+  const replaced = new Set(plans.map((p) => normalizeName(p.dist.name)));
   const target: Manifest = {
     ...current,
     createdAt: new Date().toISOString(),
     distributions: [
-      ...current.distributions.filter((d) => !replaced.has(normal(d.name))),
+      ...current.distributions.filter((d) => !replaced.has(normalizeName(d.name))),
       ...plans.map((p) => p.dist),
     ],
   };
@@ -508,6 +508,8 @@ export async function serveFromStore(
     env: options.env,
     store,
     what: 'the stored distributions',
+    // The rest of the environment is `current`, as just read: only the served names change.
+    only: replaced,
   });
   rememberServed(store, plans);
   return {

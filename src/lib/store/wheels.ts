@@ -16,6 +16,7 @@ import { BlastError, ExitCode } from '../cli/errors.js';
 import { withLock } from '../fs/lock.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 import type { ObjectStore } from './objects.js';
+import { normalizeName } from '../python/names.js';
 
 export interface WheelOrigin {
   /** The archive's file name (`numpy-2.1.0-cp311-cp311-manylinux_2_17_x86_64.whl`). */
@@ -38,10 +39,8 @@ interface WheelsFile {
   wheels: Record<string, WheelOrigin>;
 }
 
-const normal = (name: string) => name.toLowerCase().replace(/[-_.]+/g, '-');
-
 export function wheelKey(name: string, version: string, metadataSha256: string): string {
-  return `${normal(name)}==${version} ${metadataSha256}`;
+  return `${normalizeName(name)}==${version} ${metadataSha256}`;
 }
 
 function wheelsFile(store: ObjectStore): string {

@@ -25,7 +25,7 @@ import type { Env } from '../paths.js';
 import {
   beginTransaction,
   endTransaction,
-  installedDists,
+  installedNames,
   latestManifest,
   ObjectStore,
   recordRevision,
@@ -35,7 +35,6 @@ import {
   RESERVE_BYTES,
   restoreEnv,
   setPhase,
-  sitePackagesOf,
   snapshotEnv,
   transactionReservePath,
   treePaths,
@@ -51,6 +50,7 @@ import { bareEnvInfo, runPipInherit, type PipWrap } from './pip-process.js';
 import { diskIsFull, freeText, isDiskFull } from '../fs/disk-full.js';
 import { startDrivenPip, type DrivenPip } from './pip-driver.js';
 import { serveFromStore, type WantedDist } from '../store/serve.js';
+import { normalizeName } from '../python/names.js';
 
 export { treePaths, removeStrays } from '../store/index.js';
 
@@ -85,7 +85,7 @@ export interface PipRunnerWrap {
 export type DistVersions = Map<string, string>;
 
 export function distVersions(dists: ReadonlyArray<{ name: string; version: string }>): DistVersions {
-  return new Map(dists.map((d) => [d.name.toLowerCase().replace(/[-_.]+/g, '-'), `${d.name} ${d.version}`]));
+  return new Map(dists.map((d) => [normalizeName(d.name), `${d.name} ${d.version}`]));
 }
 
 export function changeBetween(before: DistVersions, after: DistVersions): InstallChange {
@@ -117,9 +117,9 @@ export interface Timings {
   review?: number;
   /** Linking what the store has, while pip waits (included in `pip`). */
   serve?: number;
+  /** Milliseconds since the process started when the transaction began, pip started, its plan came and it exited. */
+  at: { begun: number; pipStarted?: number; planned?: number; pipExited?: number };
 }
-
-const normalName = (name: string) => name.toLowerCase().replace(/[-_.]+/g, '-');
 
 /**
  * Whether what pip resolved may come from the store instead: not when the install goes elsewhere
@@ -164,6 +164,8 @@ export interface TransactionHooks {
   postInstall(event: PostInstallEvent): Promise<void>;
   /** Wraps pip (the plugins' `wrap` event, purpose `install`); pip runs as is without it. */
   wrap?: PipWrap;
+  /** pip runs: get ready for the events after it (load their handlers) while it resolves. */
+  prepare?(): void;
 }
 
 export interface TransactionOptions {
@@ -250,6 +252,7 @@ async function transact(
   options: Pick<TransactionOptions, 'blastCommand' | 'record' | 'what' | 'pip' | 'expected'>,
 ): Promise<TransactionResult> {
   const t0 = performance.now();
+  const at: Timings['at'] = { begun: t0 };
   const store = ObjectStore.of(env);
   // An interrupted transaction or restore is finished or undone first; one still running refuses.
   // Before pip starts: pip resolves against the installed distributions.
@@ -271,6 +274,8 @@ async function transact(
           ...(hooks.wrap ? { wrap: hooks.wrap } : {}),
         })
       : undefined;
+  if (driven) at.pipStarted = performance.now();
+  hooks.prepare?.();
   let journal: TransactionJournal;
   let manifest: Manifest;
   let watched: string[];
@@ -330,6 +335,7 @@ async function transact(
     if (driven) {
       if (driven.pid !== undefined) running(driven.pid);
       const message = await driven.message;
+      at.planned = performance.now();
       if (message && 'report' in message) {
         plan = message.report;
         const r0 = performance.now();
@@ -352,7 +358,7 @@ async function transact(
           // What the store already has (any environment's, compatible with this one) is linked
           // in now; pip installs only the rest, in this same transaction.
           const result = await serveFromStore(root, wantedFrom(plan), { env, store, current: manifest });
-          skip = result.served.map((d) => normalName(d.name));
+          skip = result.served.map((d) => normalizeName(d.name));
           // pip says what it installed; what it will not see, Blast says (not under -q).
           if (skip.length > 0 && (event.pip?.verbosity ?? 0) >= 0)
             report(
@@ -392,8 +398,10 @@ async function transact(
   releaseReserve(root, env);
   setPhase(root, env, journal, 'pip-done', { pipExitCode });
   const t2 = performance.now();
+  at.pipExited = t2;
 
-  const changed = changeBetween(before, distVersions(installedDists(root, sitePackagesOf(root))));
+  // Names and versions only: no RECORD is parsed to tell what changed.
+  const changed = changeBetween(before, distVersions(installedNames(root, manifest.sitePackages)));
   let reason: string | undefined =
     pipExitCode === 0
       ? undefined
@@ -416,6 +424,7 @@ async function transact(
     snapshot: t1 - t0,
     pip: t2 - t1,
     after: t3 - t2,
+    at,
     ...(review === undefined ? {} : { review }),
     ...(serve === undefined ? {} : { serve }),
   };
@@ -425,9 +434,9 @@ async function transact(
     // With pip's plan, only what it touched (and what the store served) is read again.
     const only = plan
       ? new Set([
-          ...plan.install.map((i) => normalName(i.metadata.name)),
+          ...plan.install.map((i) => normalizeName(i.metadata.name)),
           ...[...changed.added, ...changed.removed, ...changed.upgraded].map((d) =>
-            normalName(d.split(' ')[0]!),
+            normalizeName(d.split(' ')[0]!),
           ),
         ])
       : undefined;

@@ -6,11 +6,13 @@
  */
 import type { Hook } from '@oclif/core';
 import type { InstallContribution } from 'blast/contract';
-import { analyseUninstall, notAnalysed } from '../resolver/analyse.js';
 import { pipConstraintValue, writeConstraints } from '../resolver/constraints.js';
-import { plannedImpact } from '../resolver/impact.js';
 import { policyOf } from '../resolver/policy.js';
-import { review } from '../resolver/review.js';
+
+// The analysis (PEP 440 and markers) and the review load only for what needs them: every pip
+// install waits for this handler before pip starts, and reviews its plan later (reviewInstall).
+const analysis = () => import('../resolver/analyse.js');
+const reviewing = () => import('../resolver/review.js');
 
 const hook: Hook<'preInstall'> = async function (event): Promise<InstallContribution | void> {
   const say = (line: string) => process.stderr.write(`${line}\n`);
@@ -24,6 +26,7 @@ const hook: Hook<'preInstall'> = async function (event): Promise<InstallContribu
     // runs, but its planned change meets the same policy, so `downgrades=forbid` cannot be
     // bypassed by loading an older snapshot or revision.
     const action = event.source === 'lock' ? 'this blast load --lock' : 'this blast load';
+    const [{ plannedImpact }, { review }] = await Promise.all([import('../resolver/impact.js'), reviewing()]);
     review({
       impact: plannedImpact(event.planned),
       command: 'install',
@@ -37,13 +40,16 @@ const hook: Hook<'preInstall'> = async function (event): Promise<InstallContribu
     });
     return contribution;
   }
-  if (event.command !== 'uninstall' || !event.pip || notAnalysed(event.pip)) return contribution;
-  const analysis = await analyseUninstall(event.env.path, event.env.python.version, event.pip);
-  if (event.ctx.env.BLAST_TIMING && analysis.status !== 'skipped')
-    say(`blast: timing impact=${analysis.ms.toFixed(1)}ms`);
-  if (analysis.status !== 'done') return contribution;
+  if (event.command !== 'uninstall' || !event.pip) return contribution;
+  const { analyseUninstall, notAnalysed } = await analysis();
+  if (notAnalysed(event.pip)) return contribution;
+  const result = await analyseUninstall(event.env.path, event.env.python.version, event.pip);
+  if (event.ctx.env.BLAST_TIMING && result.status !== 'skipped')
+    say(`blast: timing impact=${result.ms.toFixed(1)}ms`);
+  if (result.status !== 'done') return contribution;
+  const { review } = await reviewing();
   review({
-    impact: analysis.impact,
+    impact: result.impact,
     command: 'uninstall',
     policy,
     interactive: event.interactive,
