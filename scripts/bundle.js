@@ -1,8 +1,8 @@
 // Bundles what the activation's lean path loads, so Node 20 loads a few files instead of dozens:
 // it loads each ES module separately (resolve, read, compile, link), and for the seventy-odd
 // modules of `blast start` that costs as much as Node's own start-up.
-//  - the core: dist/lib/plugin-host/lean.js and what it imports, into dist/lean/ (parts loaded only now
-//    and then, such as creation and recovery, stay in chunks of their own, loaded when used);
+//  - the core: dist/lib/plugin-host/lean.js and what it imports, into dist/lean/lean.js (parts
+//    used only now and then, such as creation and recovery, are parsed but not run);
 //  - each bundled plugin's event handlers, into the plugin's dist/ as `<name>.lean.js` (beside
 //    the modules they come from, so `import.meta.url` still points where it did), with a map
 //    dist/lean-hooks.json from each handler's path to its bundle.
@@ -18,7 +18,13 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const common = {
   bundle: true,
-  splitting: true,
+  // One file per entry: Node 20 loads each ES module on its own (resolve, read, compile, link),
+  // and a file that is parsed but not run costs less than a chunk more to load. Code imported
+  // lazily stays lazy (evaluated when first imported), and so do packages (left as import()).
+  splitting: false,
+  // Fewer bytes to read and pre-parse; names stay (stack traces name the functions).
+  minifyWhitespace: true,
+  minifySyntax: true,
   format: 'esm',
   platform: 'node',
   target: 'node20',
@@ -72,7 +78,6 @@ for (const name of readdirSync(join(root, 'plugins'))) {
     ...common,
     entryPoints: Object.fromEntries(targets.map((t, i) => [`${names[i]}.lean`, join(dir, t)])),
     outdir: dist,
-    chunkNames: 'chunk-[hash].lean',
     metafile: true,
     absWorkingDir: root,
   });

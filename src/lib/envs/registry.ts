@@ -24,6 +24,11 @@ import {
 } from '../fs/lock.js';
 import { isDiskFull } from '../fs/disk-full.js';
 import { type Env, stateDir } from '../paths.js';
+import { byText } from '../text-order.js';
+
+/** Alphabetical, case aside (as people read a list), then exact: stable on every machine. */
+const byName = (a: { name: string }, b: { name: string }) =>
+  byText(a.name.toLowerCase(), b.name.toLowerCase()) || byText(a.name, b.name);
 
 /**
  * nedb-promises is CommonJS: required, not `import()`ed, which would run it through the ESM
@@ -191,7 +196,7 @@ async function peekRegistry(env: Env): Promise<EnvRecord[]> {
     if (doc.$$deleted === true) byId.delete(doc._id);
     else byId.set(doc._id, doc);
   }
-  return [...byId.values()].map(strip).sort((a, b) => a.name.localeCompare(b.name));
+  return [...byId.values()].map(strip).sort(byName);
 }
 
 /**
@@ -229,8 +234,7 @@ export async function withRegistry<T>(env: Env, fn: (tx: RegistryTx) => Promise<
       }
       let dirty = false;
       const tx: RegistryTx = {
-        all: async () =>
-          ((await db.find({})) as Doc[]).map(strip).sort((a, b) => a.name.localeCompare(b.name)),
+        all: async () => ((await db.find({})) as Doc[]).map(strip).sort(byName),
         byPath: async (path) => {
           const doc = (await db.findOne({ path })) as Doc | null;
           return doc ? strip(doc) : undefined;

@@ -16,6 +16,7 @@ import type { BlastContext, BlastHooks } from './contract.js';
 import { BlastError, ExitCode, messageOf } from '../cli/errors.js';
 import { coreApiVersion } from './api-version.js';
 import { blastHome, cacheDir, type Env, envStateDir, runtimeDir, stateDir } from '../paths.js';
+import { byText } from '../text-order.js';
 
 export type Policy = 'veto' | 'require' | 'inform';
 
@@ -94,8 +95,8 @@ export async function runPhase<E extends EventName>(
     exitCode: exitCodeOf(f.error, policy === 'veto' ? ExitCode.veto : ExitCode.failure),
   }));
   // Deterministic order for the caller: oclif finishes handlers in whatever order they settle.
-  results.sort((a, b) => a.plugin.localeCompare(b.plugin));
-  failures.sort((a, b) => a.plugin.localeCompare(b.plugin));
+  results.sort((a, b) => byText(a.plugin, b.plugin));
+  failures.sort((a, b) => byText(a.plugin, b.plugin));
 
   if (failures.length > 0 && policy !== 'inform') {
     const [first] = failures;

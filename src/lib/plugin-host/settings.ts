@@ -10,6 +10,7 @@ import type * as FlagsModule from '@oclif/core/flags';
 import type { SettingSpec, SettingValue, Settings } from './contract.js';
 import { BlastError, ExitCode, messageOf } from '../cli/errors.js';
 import { runPhase } from './events.js';
+import { byText } from '../text-order.js';
 
 export interface OwnedSpec extends SettingSpec {
   plugin: string;
@@ -53,7 +54,7 @@ export async function collectSettingSpecs(
       specs.push({ ...spec, plugin });
     }
   }
-  return specs.sort((a, b) => a.name.localeCompare(b.name));
+  return specs.sort((a, b) => byText(a.name, b.name));
 }
 
 function specProblem(

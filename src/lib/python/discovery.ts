@@ -17,6 +17,7 @@ import { Pyenv, executableStat } from './pyenv.js';
 import { type PythonSpec, describeSpec, invalidSpec, parseSpec } from './spec.js';
 import type { DiscoveryOptions, Interpreter, ProbeFacts } from './types.js';
 import { compareVersionInfo, unsupportedReason, versionString } from './version.js';
+import { byText } from '../text-order.js';
 
 /** python, python3, python3.12, python2.7 — not python3-config, python3.12m-config... */
 const PYTHON_NAME = /^python(\d+(\.\d+)?)?$/;
@@ -68,7 +69,7 @@ function readdirOrEmpty(dir: string): string[] {
 /** `python3` before `python3.12` before `python`: the names a user most likely means come first. */
 function nameOrder(a: string, b: string): number {
   const rank = (n: string) => (n === 'python3' ? 0 : n.startsWith('python3') ? 1 : n === 'python' ? 2 : 3);
-  return rank(a) - rank(b) || a.localeCompare(b);
+  return rank(a) - rank(b) || byText(a, b);
 }
 
 export class Discovery {

@@ -10,6 +10,7 @@ import type { ShellAdapter } from '../plugin-host/contract.js';
 import { BlastError, ExitCode } from '../cli/errors.js';
 import { runPhase } from '../plugin-host/events.js';
 import type { Env } from '../paths.js';
+import { byText } from '../text-order.js';
 
 type Config = Interfaces.Config;
 
@@ -27,7 +28,7 @@ export async function availableShells(config: Config): Promise<ProvidedShell[]> 
     for (const adapter of Array.isArray(result) ? result : []) provided.push({ adapter, plugin });
   }
   const rank = (p: ProvidedShell) => RANK[config.plugins.get(p.plugin)?.type ?? 'core'] ?? 3;
-  return provided.sort((a, b) => rank(a) - rank(b) || a.plugin.localeCompare(b.plugin));
+  return provided.sort((a, b) => rank(a) - rank(b) || byText(a.plugin, b.plugin));
 }
 
 function matches(adapter: ShellAdapter, name: string): boolean {

@@ -5,6 +5,7 @@
  */
 import type { Interfaces } from '@oclif/core';
 import type { CompletionModel } from '../plugin-host/contract.js';
+import { byText } from '../text-order.js';
 
 /**
  * Commands whose first argument names an environment. Not `load` and `save`: their argument is a
@@ -38,7 +39,7 @@ export function completionModel(config: Interfaces.Config): CompletionModel {
           ...(f.type === 'option' && f.helpValue === ENV_HELP_VALUE ? { environments: true } : {}),
         })),
     }))
-    .sort((a, b) => a.id.localeCompare(b.id));
+    .sort((a, b) => byText(a.id, b.id));
   const ids = new Set(commands.map((c) => c.id));
   return {
     commands,

@@ -23,6 +23,7 @@ import { userBin } from '../cli/user-bin.js';
 import { PID_VARIABLE } from './pid.js';
 import { appendShellCode, SCRIPT_VARIABLE, SHELL_VARIABLE, shellFunction } from './script.js';
 import { AUTO_HOOK } from './auto.js';
+import { byText } from '../text-order.js';
 
 type Config = Interfaces.Config;
 
@@ -55,7 +56,7 @@ function mtime(path: string): number {
  */
 export function initStamp(config: Config): string {
   const hash = createHash('sha256').update(JSON.stringify([config.version, config.root]));
-  const plugins = [...config.plugins.values()].sort((a, b) => a.name.localeCompare(b.name));
+  const plugins = [...config.plugins.values()].sort((a, b) => byText(a.name, b.name));
   for (const p of plugins) {
     const files = ['package.json', 'oclif.manifest.json'].map((f) => mtime(join(p.root, f)));
     hash.update(JSON.stringify([p.name, p.version, p.type, p.root, ...files]));

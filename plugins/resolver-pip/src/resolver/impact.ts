@@ -153,7 +153,9 @@ function emptyImpact(): Impact {
   };
 }
 
-const byName = <T extends { name: string }>(list: T[]) => list.sort((a, b) => a.name.localeCompare(b.name));
+// Code-unit order: localeCompare's first call loads ICU's collator (~6 ms, while pip waits for the review).
+const byName = <T extends { name: string }>(list: T[]) =>
+  list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
 /** What installing pip's plan would change. */
 export function installImpact(installed: ReadonlyMap<string, Distribution>, report: PipReport): Impact {
