@@ -21,14 +21,18 @@ if (process.argv.length === 3 && process.argv[2] === '--version') {
 }
 
 /**
- * `blast start [NAME]` and `blast kill` through the shell function (every activation) and `blast
- * pip -- …` through the pip shim (every pip) skip oclif:
+ * `blast start [NAME]` and `blast kill` through the shell function (every activation), `blast
+ * pip -- …` through the pip shim (every pip) and a plain `blast load` (a rollback) skip oclif:
  * see src/lib/plugin-host/lean.ts, bundled by scripts/bundle.js. True when the command ran there.
  */
 async function lean() {
   const [command] = process.argv.slice(2);
-  // start and kill through the shell function, pip through the shim (see plain() in lean.ts).
-  if (!(command === 'pip' || ((command === 'start' || command === 'kill') && process.env.BLAST_SHELL)))
+  // start and kill through the shell function, pip through the shim, a plain load (see plain() in lean.ts).
+  if (!(
+    command === 'pip' ||
+    command === 'load' ||
+    ((command === 'start' || command === 'kill') && process.env.BLAST_SHELL)
+  ))
     return false;
   // The bundle while it is of the files as they are (see scripts/bundle.js), else the modules.
   const { readFileSync, statSync } = await import('node:fs');

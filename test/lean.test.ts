@@ -6,10 +6,12 @@
  * or linked plugin) is left to oclif.
  */
 import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { leanConfig } from '../src/lib/plugin-host/lean.js';
+import { ExitCode } from '../src/lib/cli/errors.js';
 import { blast, sandbox, throughFunction, type Sandbox } from './support/cli.js';
 import { buildWheel, isolatedPipEnv } from './support/wheels.js';
 import { supportedByVersion } from './python/world.js';
@@ -63,7 +65,7 @@ describe('the lean path of start, kill and pip', function () {
       writeFileSync(
         join(probeDir, 'probe.cjs'),
         `const command = process.argv[2];
-if (command === 'start' || command === 'kill' || command === 'pip')
+if (['start', 'kill', 'pip', 'load'].includes(command))
   process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(probeDir)} + '/' + command + '-' + process.pid,
     JSON.stringify(Object.keys(require.cache).filter((k) => k.includes('@oclif'))) ));\n`,
       );
@@ -131,6 +133,33 @@ if (command === 'start' || command === 'kill' || command === 'pip')
       expect(history.status, history.stderr).to.equal(0);
       expect(history.stdout).to.match(/leanpkg==2\.0/);
       expect(history.stdout).to.not.match(/leanpkg==1\.0/);
+    });
+
+    it('a plain load (a rollback) loads none of oclif and says what oclif’s does; --json is oclif’s', () => {
+      const env = { NODE_OPTIONS: `--require ${join(probeDir, 'probe.cjs')}` };
+      const saved = blast(box, ['save', 'base', '--env', 'leanpip']);
+      expect(saved.status, saved.stderr).to.equal(0);
+      const python = join(box.blastHome, 'envs', 'leanpip', 'bin', 'python');
+      const removed = spawnSync(python, ['-m', 'pip', 'uninstall', '-y', '-q', 'leanpkg'], { env: box.env });
+      expect(removed.status, String(removed.stderr)).to.equal(0);
+      const lean = blast(box, ['load', '--env=leanpip', 'base'], { env });
+      expect(lean.status, lean.stderr).to.equal(0);
+      expect(lean.stdout).to.match(/^Restored base into leanpip in \d+ ms: \+leanpkg 2\.0/);
+      expect(loaded('load')).to.deep.equal([]);
+      const back = spawnSync(python, ['-c', 'import leanpkg'], { env: box.env });
+      expect(back.status, String(back.stderr)).to.equal(0);
+      // The same line through oclif (a flag the lean path leaves to it), and JSON only there.
+      spawnSync(python, ['-m', 'pip', 'uninstall', '-y', '-q', 'leanpkg'], { env: box.env });
+      const json = blast(box, ['load', 'base', '--env', 'leanpip', '--json'], { env });
+      expect(json.status, json.stderr).to.equal(0);
+      expect(JSON.parse(json.stdout)).to.include({ name: 'base' });
+      expect(loaded('load').length).to.be.greaterThan(0);
+      // A user's mistake, as every command shows one, on the lean path too.
+      const missing = blast(box, ['load', 'nope', '--env', 'leanpip']);
+      expect(missing.status).to.equal(ExitCode.notFound);
+      expect(missing.stderr).to.match(
+        /^blast: No snapshot named nope in environment leanpip; snapshots: base/,
+      );
     });
   });
 

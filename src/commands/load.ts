@@ -4,7 +4,7 @@ import { BlastCommand } from '../lib/cli/base-command.js';
 import { BlastError, ExitCode } from '../lib/cli/errors.js';
 import { pluginTransactionHooks } from '../lib/plugin-host/install-contributions.js';
 import type { LockLoaded } from '../lib/lockfiles/index.js';
-import { loadedReport, loadSnapshotInto, type SnapshotLoaded } from '../lib/snapshots/load.js';
+import { loadSnapshotCommand, type SnapshotLoaded } from '../lib/snapshots/load.js';
 import { snapshotNames, type SnapshotRow, snapshotRows, snapshotTable } from '../lib/snapshots/listing.js';
 import { ObjectStore } from '../lib/store/index.js';
 import { snapshotTarget } from '../lib/envs/target.js';
@@ -77,31 +77,28 @@ The change is journaled: if it is interrupted, the next \`blast save\`, \`blast 
       if (!this.jsonEnabled()) for (const line of lockReport(result, info.name)) this.log(line);
       return result;
     }
-    if (flags.revision !== undefined && args.name !== undefined)
-      throw new BlastError('Give a snapshot name or --revision, not both.', ExitCode.usage);
     if (flags.list && flags.revision !== undefined)
       throw new BlastError('--list takes no --revision.', ExitCode.usage);
-    const loaded = await snapshotTarget(flags, ctx);
-    const store = ObjectStore.of(process.env);
-    if (flags.names) {
-      for (const name of snapshotNames(store, loaded.info.path)) this.log(name);
-      return [];
-    }
-    if (flags.list) {
-      if (args.name !== undefined) throw new BlastError('--list takes no snapshot name.', ExitCode.usage);
+    if (flags.names || flags.list) {
+      if (flags.list && args.name !== undefined)
+        throw new BlastError('--list takes no snapshot name.', ExitCode.usage);
+      const loaded = await snapshotTarget(flags, ctx);
+      const store = ObjectStore.of(process.env);
+      if (flags.names) {
+        for (const name of snapshotNames(store, loaded.info.path)) this.log(name);
+        return [];
+      }
       const rows = snapshotRows(loaded.info, store, process.env);
       if (!this.jsonEnabled()) for (const line of snapshotTable(rows, loaded.info.name)) this.log(line);
       return rows;
     }
-    const result = await loadSnapshotInto(loaded, {
+    const { result, lines } = await loadSnapshotCommand(this.config, {
       name: args.name,
       revision: flags.revision,
-      store,
-      hooks: pluginTransactionHooks(this.config),
-      interactive: process.stdin.isTTY === true && process.env.BLAST_YES !== '1',
-      env: process.env,
+      env: flags.env,
+      path: flags.path,
     });
-    if (!this.jsonEnabled()) for (const line of loadedReport(result, loaded.info.name)) this.log(line);
+    if (!this.jsonEnabled()) for (const line of lines) this.log(line);
     return result;
   }
 }

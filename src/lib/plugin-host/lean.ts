@@ -1,6 +1,7 @@
 /**
  * The lean path for what runs most: `blast start [NAME]` and `blast kill [--force]` (the shell
- * function, every activation) and `blast pip -- …` (the pip shim, every pip). Loading @oclif/core
+ * function, every activation), `blast pip -- …` (the pip shim, every pip) and a plain `blast load`
+ * (a rollback). Loading @oclif/core
  * and its config (plugin discovery, manifests, a hundred CommonJS modules) costs more than Node's
  * own start-up, which would put every activation at 3-4× a bare `node -e 0`. Here the plugins are found from the same package.json files oclif reads, and every
  * event is run as oclif's `Config.runHook` runs it (every plugin that answers is asked, in
@@ -262,7 +263,35 @@ async function withTimeout<T>(ms: number, promise: Promise<T>): Promise<T> {
 type Request =
   | { command: 'start'; name?: string }
   | { command: 'kill'; force: boolean }
-  | { command: 'pip'; args: string[] };
+  | { command: 'pip'; args: string[] }
+  | { command: 'load'; name?: string; revision?: number; env?: string; path?: string };
+
+/** `load [NAME] [--revision N] [--env ENV | --path DIR]`, each at most once; undefined for anything else. */
+function plainLoad(args: readonly string[]): Request | undefined {
+  const request: Extract<Request, { command: 'load' }> = { command: 'load' };
+  const options: Record<string, 'env' | 'path' | 'revision'> = {
+    '--env': 'env',
+    '--path': 'path',
+    '--revision': 'revision',
+    '-r': 'revision',
+  };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    const flag = options[eq > 0 ? arg.slice(0, eq) : arg];
+    if (flag) {
+      const value = eq > 0 ? arg.slice(eq + 1) : args[++i];
+      if (value === undefined || value === '' || value.startsWith('-') || request[flag] !== undefined)
+        return undefined;
+      if (flag === 'revision') {
+        if (!/^[1-9]\d{0,8}$/.test(value)) return undefined; // oclif says why
+        request.revision = Number(value);
+      } else request[flag] = value;
+    } else if (arg !== '' && !arg.startsWith('-') && request.name === undefined) request.name = arg;
+    else return undefined;
+  }
+  return request;
+}
 
 function plain(command: string, args: readonly string[]): Request | undefined {
   if (command === 'start' && args.length <= 1 && args.every((a) => a !== '' && !a.startsWith('-')))
@@ -272,6 +301,8 @@ function plain(command: string, args: readonly string[]): Request | undefined {
     return { command, force: true };
   // What the pip shim runs: everything after `--` is pip's.
   if (command === 'pip' && args[0] === '--') return { command, args: args.slice(1) };
+  // A rollback (`blast load before-upgrade`) should take the restore's time, not oclif's.
+  if (command === 'load') return plainLoad(args);
   return undefined;
 }
 
@@ -287,7 +318,11 @@ export async function runLean(root: string, argv: readonly string[]): Promise<nu
   const request = plain(command, args);
   if (!request) return undefined;
   // start and kill hand the shell function a script: only through it.
-  if (request.command !== 'pip' && (!env.BLAST_SHELL || !env.BLAST_SHELL_SCRIPT)) return undefined;
+  if (
+    (request.command === 'start' || request.command === 'kill') &&
+    (!env.BLAST_SHELL || !env.BLAST_SHELL_SCRIPT)
+  )
+    return undefined;
   const config = leanConfig(root, env);
   if (!config) return undefined;
   try {
@@ -295,6 +330,12 @@ export async function runLean(root: string, argv: readonly string[]): Promise<nu
     // absolute, incompatible plugins dropped).
     await config.runHook('init', { argv: args, id: command });
     const host = { config, warn: leanWarn };
+    if (request.command === 'load') {
+      const { loadSnapshotCommand } = await import('../snapshots/load.js');
+      const { lines } = await loadSnapshotCommand(config, request);
+      for (const line of lines) process.stdout.write(`${line}\n`);
+      return 0;
+    }
     if (request.command === 'pip') {
       const { pipThroughBlast } = await import('../transaction/pip-command.js');
       return await pipThroughBlast(config, request.args);

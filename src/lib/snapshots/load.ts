@@ -12,13 +12,15 @@ import {
   listSnapshots,
   loadSnapshot,
   type Manifest,
-  type ObjectStore,
+  ObjectStore,
   readRevision,
   recoverEnv,
   type RestoreResult,
   withEnvLockAsync,
 } from '../store/index.js';
-import { assertSnapshotName } from '../envs/target.js';
+import type { Interfaces } from '@oclif/core';
+import { assertSnapshotName, snapshotTarget } from '../envs/target.js';
+import { pluginTransactionHooks } from '../plugin-host/install-contributions.js';
 import { type TransactionHooks, undoneLines } from '../transaction/index.js';
 import { restoreTransaction } from '../transaction/restore.js';
 import { readVenv } from '../venv/cfg.js';
@@ -169,4 +171,39 @@ export function loadedReport(result: SnapshotLoaded, envName: string): string[] 
   ];
   if (restored.length) lines.push(`The ${restored.join(' and ')} take effect at the next \`blast start\`.`);
   return lines;
+}
+
+/**
+ * `blast load [NAME | --revision N] [--env ENV | --path DIR]`, as the command and the lean path
+ * (bin/run.js: a rollback should not wait for oclif) both run it: the environment, the restore,
+ * and the lines to print.
+ */
+export async function loadSnapshotCommand(
+  config: Interfaces.Config,
+  request: {
+    name?: string | undefined;
+    revision?: number | undefined;
+    env?: string | undefined;
+    path?: string | undefined;
+  },
+  env: Env = process.env,
+): Promise<{ result: SnapshotLoaded; lines: string[] }> {
+  if (request.revision !== undefined && request.name !== undefined)
+    throw new BlastError('Give a snapshot name or --revision, not both.', ExitCode.usage);
+  const loaded = await snapshotTarget(
+    {
+      ...(request.env !== undefined ? { env: request.env } : {}),
+      ...(request.path !== undefined ? { path: request.path } : {}),
+    },
+    { env, cwd: process.cwd() },
+  );
+  const result = await loadSnapshotInto(loaded, {
+    ...(request.name !== undefined ? { name: request.name } : {}),
+    ...(request.revision !== undefined ? { revision: request.revision } : {}),
+    store: ObjectStore.of(env),
+    hooks: pluginTransactionHooks(config),
+    interactive: process.stdin.isTTY === true && env.BLAST_YES !== '1',
+    env,
+  });
+  return { result, lines: loadedReport(result, loaded.info.name) };
 }

@@ -97,6 +97,13 @@ export class InsideEnv {
     return undefined;
   }
 
+  /** Whether `problem` saw a directory above `rel` missing: then `rel` is missing too, unread. */
+  missingAbove(rel: string): boolean {
+    for (let i = rel.indexOf('/'); i !== -1; i = rel.indexOf('/', i + 1))
+      if (this.absent.has(rel.slice(0, i))) return true;
+    return false;
+  }
+
   /** `rel`'s absolute path, after checking every directory above it; throws the refusal otherwise. */
   check(rel: string, changed: 'nothing' | 'unknown' = 'unknown'): string {
     const problem = this.problem(rel);

@@ -23,7 +23,7 @@ import type { Env } from '../paths.js';
 import { crashPoint } from './crash.js';
 import { installedDists, installedNames } from './dists.js';
 import { normalizeName } from '../python/names.js';
-import { InsideEnv } from './inside.js';
+import { InsideEnv, parentError } from './inside.js';
 import { entryOf, isLink, type Entry, type Manifest, safeRelPath } from './manifest.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 import { HashCache, hashCachePath } from './hashcache.js';
@@ -225,15 +225,20 @@ export function planRestore(
   const steps: Step[] = [];
   for (const [rel, after] of target) {
     const abs = join(root, rel);
-    // Most paths of a rollback are absent (the distributions were uninstalled): one lstat says so,
-    // and there is nothing to compare or capture.
-    if (after.kind !== 'absent' && !exists(abs)) {
-      guard.check(rel, 'nothing');
+    // A path under a link refuses the restore, but only where it needs a step.
+    const problem = guard.problem(rel);
+    const refuse = () => {
+      if (problem) throw parentError(problem, 'nothing');
+    };
+    // Most paths of a rollback are absent (the distributions were uninstalled): under a directory
+    // the guard saw missing they are, unread; else one lstat says so. Nothing to compare or capture.
+    if (after.kind !== 'absent' && (guard.missingAbove(rel) || !exists(abs))) {
+      refuse();
       steps.push({ path: rel, before: { kind: 'absent' }, after });
       continue;
     }
     if (holds(store, abs, after, cache, rel)) continue;
-    guard.check(rel, 'nothing');
+    refuse();
     steps.push({ path: rel, before: captureState(store, root, rel), after });
   }
   // Files of what is installed now that the snapshot does not have: exactly what their RECORDs list.
