@@ -10,7 +10,7 @@
  *   Linux's /proc says when a process started, the file's ctime when it was made (a link or a
  *   rename since only makes the ctime later, which keeps the file: the safe side).
  */
-import { lstatSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { TEMP_TAG } from './objects.js';
 import { alive } from '../fs/alive.js';
@@ -72,8 +72,21 @@ function unlinkAll(paths: readonly string[]): void {
 
 /** After recovering a restore: the directories its steps touched are where its maker could leave one. */
 export function removeStaleTemps(root: string, steps: ReadonlyArray<{ path: string }>): void {
-  const dirs = new Set(steps.map((s) => dirname(join(resolve(root), s.path))));
-  for (const dir of dirs) unlinkAll(staleIn(dir));
+  const top = resolve(root);
+  // Shorter first: a directory comes before what is under it.
+  const dirs = [...new Set(steps.map((s) => dirname(join(top, s.path))))].sort((a, b) => a.length - b.length);
+  // A rollback writes into hundreds of directories that do not exist yet: below a missing one,
+  // nothing is read.
+  const missing = new Set<string>();
+  const underMissing = (dir: string) => {
+    for (let d = dirname(dir); d.length > top.length; d = dirname(d)) if (missing.has(d)) return true;
+    return false;
+  };
+  for (const dir of dirs) {
+    if (underMissing(dir)) missing.add(dir);
+    else if (!existsSync(dir)) missing.add(dir);
+    else unlinkAll(staleIn(dir));
+  }
 }
 
 /** Every stale temporary name anywhere in the environment (a walk: for `check` and `clean`). */
