@@ -26,6 +26,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median } from './lib.js';
 
 const repo = dirname(dirname(fileURLToPath(import.meta.url)));
 const bin = join(repo, 'bin', 'run.js');
@@ -121,10 +122,6 @@ async function waitDaemon(socket) {
   throw new Error(`no daemon on ${socket}`);
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const ticks = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 function procCpuMs(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

@@ -11,11 +11,11 @@
 //   against `pip install -r` of the same pinned set into a fresh control venv (python -m venv).
 // - rollback: the set uninstalled from the source, then `blast load` of its snapshot, against a
 //   plain `cp -al` of the same trees (the physical floor: one hard link per file).
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LOCAL_INDEX, fmt, median, timedRunner } from './lib.js';
 
 const repo = dirname(dirname(fileURLToPath(import.meta.url)));
 const bin = join(repo, 'bin', 'run.js');
@@ -46,7 +46,7 @@ const env = {
   ...process.env,
   BLAST_HOME: join(root, 'home'),
   NO_COLOR: '1',
-  PIP_INDEX_URL: process.env.BENCH_INDEX_URL ?? 'file:///opt/pypi/simple',
+  PIP_INDEX_URL: LOCAL_INDEX,
   PIP_DISABLE_PIP_VERSION_CHECK: '1',
 };
 for (const k of Object.keys(env)) if (k.startsWith('BLAST_SHELL') || k === 'VIRTUAL_ENV') delete env[k];
@@ -62,21 +62,8 @@ const offline = {
 };
 delete offline.PIP_INDEX_URL;
 
-function run(file, args, options = {}) {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(file, args, { env, encoding: 'utf8', maxBuffer: 1 << 26, ...options });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) {
-    process.stderr.write(`bench: ${file} ${args.join(' ')} failed (${r.status ?? r.signal}):\n${r.stderr}\n`);
-    process.exit(1);
-  }
-  return { ms, stdout: r.stdout, stderr: r.stderr };
-}
+const run = timedRunner(env);
 const blast = (args, options) => run(process.execPath, [bin, ...args], options);
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 let fresh = 0;
 /** A new Blast environment (untimed), by name. */
 function startEnv(name) {
@@ -204,7 +191,6 @@ try {
   else process.stderr.write(`bench: kept ${root}\n`);
 }
 
-const fmt = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
 for (const r of results) {
   const [a, b] = Object.keys(r.medians);
   console.log(

@@ -12,6 +12,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median } from './lib.js';
 
 const repo = dirname(dirname(fileURLToPath(import.meta.url)));
 const bin = join(repo, 'bin', 'run.js');
@@ -83,12 +84,6 @@ async function build(home, count, wheels) {
     run(process.execPath, [bin, ...pip], { ...env, VIRTUAL_ENV: path, BLAST_SHELL_PID: String(process.pid) });
   }
 }
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 if (!opts.reuse) {
   const wheels = tinyWheel(join(root, 'wheels'));

@@ -7,11 +7,11 @@
 // (untimed), `pip install -r pinned.txt` timed; everything uninstalled again, `blast load` timed.
 // `blast save` is timed too (the snapshot a transaction would take, all objects already stored).
 // Results: a table on stdout, JSON in bench/results/.
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LOCAL_INDEX, fmt, median, timedRunner } from './lib.js';
 
 const repo = dirname(dirname(fileURLToPath(import.meta.url)));
 const bin = join(repo, 'bin', 'run.js');
@@ -40,27 +40,13 @@ const env = {
   ...process.env,
   BLAST_HOME: join(root, 'home'),
   NO_COLOR: '1',
-  PIP_INDEX_URL: process.env.BENCH_INDEX_URL ?? 'file:///opt/pypi/simple',
+  PIP_INDEX_URL: LOCAL_INDEX,
   PIP_DISABLE_PIP_VERSION_CHECK: '1',
 };
 for (const k of Object.keys(env)) if (k.startsWith('BLAST_SHELL') || k === 'VIRTUAL_ENV') delete env[k];
 env.BLAST_HOME = join(root, 'home');
 
-function run(file, args, options = {}) {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(file, args, { env, encoding: 'utf8', maxBuffer: 1 << 26, ...options });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) {
-    process.stderr.write(`bench: ${file} ${args.join(' ')} failed (${r.status ?? r.signal}):\n${r.stderr}\n`);
-    process.exit(1);
-  }
-  return { ms, stdout: r.stdout, stderr: r.stderr };
-}
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+const run = timedRunner(env);
 
 const results = [];
 try {
@@ -157,7 +143,6 @@ try {
   else process.stderr.write(`bench: kept ${root}\n`);
 }
 
-const fmt = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
 console.log(
   [
     'SET',

@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median } from './lib.js';
 
 const repo = dirname(dirname(fileURLToPath(import.meta.url)));
 const bin = join(repo, 'bin', 'run.js');
@@ -86,11 +87,6 @@ const series = {
 };
 const times = Object.fromEntries(Object.keys(series).map((k) => [k, []]));
 for (let i = 0; i < opts.n; i++) for (const [k, f] of Object.entries(series)) times[k].push(f());
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const med = Object.fromEntries(Object.entries(times).map(([k, xs]) => [k, median(xs)]));
 for (const [k, v] of Object.entries(med))
   process.stdout.write(`${k.padEnd(22)} ${v.toFixed(0).padStart(7)} ms\n`);

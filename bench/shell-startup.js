@@ -16,6 +16,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writ
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median } from './lib.js';
 
 const repo = dirname(dirname(fileURLToPath(import.meta.url)));
 const bin = join(repo, 'bin', 'run.js');
@@ -79,11 +80,6 @@ function time(file, args, options) {
   return ms;
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const round = (x) => Math.round(x * 100) / 100;
 
 const results = { n: opts.n, prompts: opts.prompts, startup: {}, prompt: {} };

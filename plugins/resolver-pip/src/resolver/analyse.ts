@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import type { PipCommandLine, PipReport } from 'blast/contract';
-import { installImpact, parseReport, uninstallImpact, type Impact } from './impact.js';
+import { emptyImpact, installImpact, parseReport, uninstallImpact, type Impact } from './impact.js';
 import { installedDistributions } from './installed.js';
 import type { MarkerEnvironment } from './markers.js';
 import { pipErrorSummary, pythonOf, runPipCaptured } from './pip.js';
@@ -61,6 +61,9 @@ export function notAnalysed(pip: PipCommandLine): string | undefined {
 /** What an install would change: pip's report against the installed distributions. */
 export async function analyseReport(envPath: string, pythonVersion: string | undefined, report: PipReport) {
   const t0 = performance.now();
+  // Nothing to install (pip found it all there): nothing changes, so nothing can break, and the
+  // installed distributions need not be read while pip waits.
+  if (report.install.length === 0) return { impact: emptyImpact(), ms: performance.now() - t0 };
   const installed = await installedDistributions(envPath, pythonVersion);
   return { impact: installImpact(installed, report), ms: performance.now() - t0 };
 }

@@ -140,7 +140,7 @@ function compareConflicts(
   };
 }
 
-function emptyImpact(): Impact {
+export function emptyImpact(): Impact {
   return {
     added: [],
     upgraded: [],
