@@ -18,9 +18,9 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const common = {
   bundle: true,
-  // One file per entry: Node 20 loads each ES module on its own (resolve, read, compile, link),
-  // and a file that is parsed but not run costs less than a chunk more to load. Code imported
-  // lazily stays lazy (evaluated when first imported), and so do packages (left as import()).
+  // The core's one entry in one file: Node 20 loads each ES module on its own (resolve, read,
+  // compile, link), and a part that is parsed but not run costs less than a chunk more to load.
+  // Code imported lazily stays lazy (evaluated when first imported), and so do packages.
   splitting: false,
   // Fewer bytes to read and pre-parse; names stay (stack traces name the functions).
   minifyWhitespace: true,
@@ -76,6 +76,10 @@ for (const name of readdirSync(join(root, 'plugins'))) {
   if (targets.length === 0 || new Set(names).size !== names.length) continue;
   const made = await build({
     ...common,
+    // Chunks shared between a plugin's handlers: a module's state (what its wrap handler started,
+    // which its postInstall handler reads) is one, as when oclif imports the handlers' modules.
+    splitting: true,
+    chunkNames: 'chunk-[hash].lean',
     entryPoints: Object.fromEntries(targets.map((t, i) => [`${names[i]}.lean`, join(dir, t)])),
     outdir: dist,
     metafile: true,

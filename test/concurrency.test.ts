@@ -4,7 +4,7 @@
  */
 import { expect } from 'chai';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { killDaemons } from '../plugins/daemon/test/support.js';
@@ -156,6 +156,42 @@ describe('commands at once on one environment', function () {
       Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`K${i}`, `v${i}`])),
     );
     for (let i = 0; i < 10; i++) rmSync(join(box.root, `start-${i}.sh`), { force: true });
+  });
+
+  it('a start that read no blast.json just before another start’s new environment appeared takes that one', async () => {
+    const pause = join(box.root, 'paused-at-config-read');
+    const script = join(box.root, 'late.sh');
+    writeFileSync(script, '', { mode: 0o600 });
+    const through = { BLAST_SHELL: 'bash', BLAST_SHELL_PID: String(process.pid) };
+    // The late start has read no blast.json (there is no folder yet) and waits right there.
+    const late = blastAsync(box, ['start', 'appearing', '--env', 'LATE=1'], {
+      ...through,
+      BLAST_SHELL_SCRIPT: script,
+      BLAST_TEST_PAUSE_AT: 'env-config-read',
+      BLAST_TEST_PAUSE_FILE: pause,
+    });
+    const deadline = Date.now() + 60_000;
+    while (!existsSync(pause) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(existsSync(pause), 'the late start reached its pause').to.equal(true);
+    // Meanwhile another start creates the environment (its folder appears whole, blast.json in it).
+    const first = join(box.root, 'first.sh');
+    writeFileSync(first, '', { mode: 0o600 });
+    const created = await blastAsync(box, ['start', 'appearing', '--env', 'FIRST=1'], {
+      ...through,
+      BLAST_SHELL_SCRIPT: first,
+    });
+    expect(created.status, created.stderr).to.equal(0);
+    rmSync(pause);
+    const run = await late;
+    expect(run.status, run.stderr).to.equal(0);
+    expect(run.stderr).not.to.match(/did not create/);
+    killDaemons(box);
+    const config = JSON.parse(
+      readFileSync(join(box.blastHome, 'envs', 'appearing', 'blast.json'), 'utf8'),
+    ) as {
+      variables: Record<string, string>;
+    };
+    expect(config.variables).to.deep.equal({ FIRST: '1', LATE: '1' });
   });
 
   it('a pip transaction holds the environment while pip runs: a load waits (saying for whom), record skips', async () => {

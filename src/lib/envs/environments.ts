@@ -14,7 +14,7 @@ import { type Env, envsDir } from '../paths.js';
 import { changeEnvConfig, type EnvConfig, infoOf, readEnvConfig } from './config.js';
 import { listsPath, withRegistry } from './registry.js';
 import { rememberProject } from './known-projects.js';
-import { crashPoint } from '../store/crash.js';
+import { crashPoint, pausePoint } from '../store/crash.js';
 import { shellArg } from '../shell/arg.js';
 import type { Interpreter } from '../python/index.js';
 
@@ -99,7 +99,12 @@ export async function ensureRegistered(loaded: Loaded, env: Env): Promise<void> 
 
 /** The environment at `target`, or undefined when there is none yet. */
 export async function loadEnv(target: Target, env: Env = process.env): Promise<Loaded | undefined> {
-  const config = await readEnvConfig(target.path);
+  let config = await readEnvConfig(target.path);
+  pausePoint('env-config-read');
+  // Another start's new environment can appear (one rename, blast.json inside) between reading
+  // its blast.json and looking at the folder: read once more before calling its venv foreign.
+  if (!config && (await pathExists(join(target.path, 'pyvenv.cfg'))))
+    config = await readEnvConfig(target.path);
   if (config) {
     const loaded = { info: infoOf(target.path, config), config };
     if (await pathExists(join(target.path, REGISTERING_MARKER)))
