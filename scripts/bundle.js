@@ -3,19 +3,21 @@
 // modules of `blast start` that costs as much as Node's own start-up.
 //  - the core: dist/lib/plugin-host/lean.js and what it imports, into dist/lean/lean.js (parts
 //    used only now and then, such as creation and recovery, are parsed but not run);
-//  - each bundled plugin's event handlers, into the plugin's dist/ as `<name>.lean.js` (beside
-//    the modules they come from, so `import.meta.url` still points where it did), with a map
-//    dist/lean-hooks.json from each handler's path to its bundle.
+//  - each bundled plugin's event handlers, into the plugin's dist/handlers.lean.js (beside the
+//    modules they come from, so `import.meta.url` still points where it did), with a map
+//    dist/lean-hooks.json from each handler's path to its namespace in that file.
 // Each bundle's inputs are listed with their mtimes (dist/lean/inputs.json, and `inputs` in
 // lean-hooks.json): a bundle is used only while every file it was made from is unchanged (a
 // `tsc -b` without this step leaves the bundles behind, not wrong).
 // Packages in node_modules stay outside. oclif itself still loads the handlers by their paths.
 import { build } from 'esbuild';
 import { readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** The name of a plugin bundle's generated entry (not a file: left out of the inputs). */
+const ENTRY = '(lean handlers entry)';
 const common = {
   bundle: true,
   // The core's one entry in one file: Node 20 loads each ES module on its own (resolve, read,
@@ -35,10 +37,12 @@ const common = {
 /** Every input of a build and its mtime, relative to `base`: a bundle is used only while they hold. */
 function inputsOf(metafile, base) {
   return Object.fromEntries(
-    Object.keys(metafile.inputs).map((file) => {
-      const abs = join(root, file);
-      return [relative(base, abs), statSync(abs).mtimeMs];
-    }),
+    Object.keys(metafile.inputs)
+      .filter((file) => !file.endsWith(ENTRY))
+      .map((file) => {
+        const abs = join(root, file);
+        return [relative(base, abs), statSync(abs).mtimeMs];
+      }),
   );
 }
 
@@ -72,21 +76,26 @@ for (const name of readdirSync(join(root, 'plugins'))) {
         .map((h) => (typeof h === 'string' ? h : h.target)),
     ),
   ].filter((t) => typeof t === 'string' && t.startsWith('./dist/') && t.endsWith('.js'));
-  const names = targets.map((t) => basename(t, '.js'));
-  if (targets.length === 0 || new Set(names).size !== names.length) continue;
+  if (targets.length === 0) continue;
+  // One file per plugin, each handler's module a namespace in it: a module's state (what the
+  // isolation plugin's wrap handler started, which its postInstall handler reads) is one, as when
+  // oclif imports the handlers' modules, and an activation loads one file per plugin.
   const made = await build({
     ...common,
-    // Chunks shared between a plugin's handlers: a module's state (what its wrap handler started,
-    // which its postInstall handler reads) is one, as when oclif imports the handlers' modules.
-    splitting: true,
-    chunkNames: 'chunk-[hash].lean',
-    entryPoints: Object.fromEntries(targets.map((t, i) => [`${names[i]}.lean`, join(dir, t)])),
-    outdir: dist,
+    stdin: {
+      contents: targets.map((t, i) => `export * as h${i} from ${JSON.stringify(t)};`).join('\n'),
+      resolveDir: dir,
+      sourcefile: ENTRY,
+      loader: 'js',
+    },
+    outfile: join(dist, 'handlers.lean.js'),
     metafile: true,
     absWorkingDir: root,
   });
   const map = {
-    hooks: Object.fromEntries(targets.map((t, i) => [t, `./dist/${names[i]}.lean.js`])),
+    hooks: Object.fromEntries(
+      targets.map((t, i) => [t, { bundle: './dist/handlers.lean.js', export: `h${i}` }]),
+    ),
     inputs: inputsOf(made.metafile, dir),
   };
   writeFileSync(join(dist, 'lean-hooks.json'), JSON.stringify(map, null, 2) + '\n');

@@ -26,6 +26,8 @@ interface HookTarget {
   identifier: string;
   /** The bundle scripts/bundle.js made of it, while the handler file is the one it was made from. */
   bundle?: string;
+  /** The handler module's namespace in that bundle (one bundle holds a plugin's handlers). */
+  bundleExport?: string;
 }
 
 interface LeanPlugin {
@@ -88,8 +90,11 @@ function withBundles(root: string, hooks: Record<string, HookTarget[]>): Record<
   if (!map?.hooks || !unchanged(root, map.inputs)) return hooks;
   for (const list of Object.values(hooks))
     for (const hook of list) {
-      const bundle = map.hooks[hook.target];
-      if (typeof bundle === 'string') hook.bundle = bundle;
+      const made = map.hooks[hook.target] as { bundle?: unknown; export?: unknown } | undefined;
+      if (typeof made?.bundle === 'string' && typeof made.export === 'string') {
+        hook.bundle = made.bundle;
+        hook.bundleExport = made.export;
+      }
     }
   return hooks;
 }
@@ -174,13 +179,14 @@ const ROOT_HANDLERS: Record<string, () => Promise<Record<string, unknown>>> = {
 };
 
 /** A handler's module, as oclif would import it (the core's own from this module's graph). */
-function handlerModule(p: LeanPlugin, hook: HookTarget): Promise<Record<string, unknown>> {
+async function handlerModule(p: LeanPlugin, hook: HookTarget): Promise<Record<string, unknown>> {
   const own = p.isRoot ? ROOT_HANDLERS[hook.target] : undefined;
-  return own
-    ? own()
-    : (import(pathToFileURL(join(p.root, hook.bundle ?? hook.target)).href) as Promise<
-        Record<string, unknown>
-      >);
+  if (own) return own();
+  const module = (await import(pathToFileURL(join(p.root, hook.bundle ?? hook.target)).href)) as Record<
+    string,
+    unknown
+  >;
+  return hook.bundleExport ? (module[hook.bundleExport] as Record<string, unknown>) : module;
 }
 
 /** oclif's own warning format (loaded only when there is one to print). */

@@ -4,7 +4,7 @@
  * plan is pip's. What is computed here is the difference, how big each version step is, and which
  * installed distributions' requirements the result would break.
  */
-import pep440 from '@renovatebot/pep440';
+import { pep440 } from './pep440.js';
 import type { Distribution } from './installed.js';
 import { evaluateMarker, type MarkerEnvironment } from './markers.js';
 import { normalizeName, parseRequirement } from './requirement.js';
@@ -73,8 +73,8 @@ export function parseReport(stdout: string): PipReport {
  * versions count as major: nothing says they are not.
  */
 export function isMajorJump(from: string, to: string): boolean {
-  const a = pep440.explain(from);
-  const b = pep440.explain(to);
+  const a = pep440().explain(from);
+  const b = pep440().explain(to);
   if (!a || !b) return from !== to;
   if (a.epoch !== b.epoch) return true;
   if ((a.release[0] ?? 0) !== (b.release[0] ?? 0)) return true;
@@ -82,7 +82,7 @@ export function isMajorJump(from: string, to: string): boolean {
 }
 
 function compareVersions(a: string, b: string): number {
-  if (pep440.valid(a) && pep440.valid(b)) return pep440.compare(a, b);
+  if (pep440().valid(a) && pep440().valid(b)) return pep440().compare(a, b);
   return a === b ? 0 : a < b ? -1 : 1;
 }
 
@@ -122,7 +122,7 @@ export function brokenRequirements(
 
 function satisfies(version: string, specifier: string): boolean {
   try {
-    return pep440.satisfies(version, specifier, { prereleases: true });
+    return pep440().satisfies(version, specifier, { prereleases: true });
   } catch {
     return false;
   }

@@ -5,7 +5,7 @@
  * packaging does (`==`, `!=`, `in`, `not in`; any other string comparison is undefined and
  * reported as such, never guessed).
  */
-import pep440 from '@renovatebot/pep440';
+import { pep440 } from './pep440.js';
 import { normalizeName as norm } from './requirement.js';
 
 export type MarkerEnvironment = Readonly<Record<string, string>>;
@@ -69,8 +69,8 @@ const VERSION_OPS = new Set(['===', '==', '!=', '<=', '>=', '~=', '<', '>']);
 function compare(lhs: string, op: string, rhs: string, text: string): boolean {
   if (op === 'in') return rhs.includes(lhs);
   if (op === 'not in') return !rhs.includes(lhs);
-  if (VERSION_OPS.has(op) && op !== '===' && pep440.validRange(`${op}${rhs}`)) {
-    if (pep440.valid(lhs)) return pep440.satisfies(lhs, `${op}${rhs}`, { prereleases: true });
+  if (VERSION_OPS.has(op) && op !== '===' && pep440().validRange(`${op}${rhs}`)) {
+    if (pep440().valid(lhs)) return pep440().satisfies(lhs, `${op}${rhs}`, { prereleases: true });
   }
   if (op === '==' || op === '===') return lhs === rhs;
   if (op === '!=') return lhs !== rhs;
