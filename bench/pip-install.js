@@ -207,6 +207,6 @@ const out = join(repo, 'bench', 'results');
 mkdirSync(out, { recursive: true });
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 writeFileSync(
-  join(out, `install-${stamp}.json`),
+  join(out, `pip-install-${stamp}.json`),
   JSON.stringify({ date: new Date().toISOString(), results }, null, 2) + '\n',
 );
