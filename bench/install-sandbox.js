@@ -10,12 +10,11 @@
 //            pip: resolved once, reviewed, installed) and its pip phase alone (BLAST_TIMING).
 //            Then the same pip alone, bare and under the plugin's bwrap command line.
 //            Goal: ≤ 50 ms added to the install.
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fmt, median } from './lib.js';
+import { fmt, median, timedRunner } from './lib.js';
 
 const repo = dirname(dirname(fileURLToPath(import.meta.url)));
 const bin = join(repo, 'bin', 'run.js');
@@ -54,18 +53,8 @@ function world(name) {
     )
       delete env[k];
   mkdirSync(env.HOME, { recursive: true });
-  const run = (file, args, extra = {}) => {
-    const t0 = process.hrtime.bigint();
-    const r = spawnSync(file, args, { env: { ...env, ...extra }, encoding: 'utf8', maxBuffer: 1 << 26 });
-    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    if (r.status !== 0) {
-      process.stderr.write(
-        `bench: ${file} ${args.join(' ')} failed (${r.status ?? r.signal}):\n${r.stderr}\n`,
-      );
-      process.exit(1);
-    }
-    return { ms, stdout: r.stdout, stderr: r.stderr };
-  };
+  const timed = timedRunner(env);
+  const run = (file, args, extra = {}) => timed(file, args, { env: { ...env, ...extra } });
   const start = (envName) => {
     const script = join(root, `${envName}.sh`);
     writeFileSync(script, '');
@@ -124,7 +113,7 @@ const SCENARIOS = {
           ],
           { VIRTUAL_ENV: envPath, BLAST_TIMING: '1', BLAST_INSTALL_SANDBOX: mode },
         );
-        const pip = /timing snapshot=[\d.]+ms pip=([\d.]+)ms/.exec(r.stderr);
+        const pip = /timing .*\bsnapshot=[\d.]+ms pip=([\d.]+)ms/.exec(r.stderr);
         if (!pip) {
           process.stderr.write(`bench: no timing line from blast pip:\n${r.stderr}\n`);
           process.exit(1);

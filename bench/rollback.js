@@ -85,7 +85,7 @@ try {
       const r = run(process.execPath, [bin, 'pip', '--', ...args], {
         env: { ...env, VIRTUAL_ENV: envPath, BLAST_TIMING: '1' },
       });
-      const t = /timing snapshot=([\d.]+)ms pip=([\d.]+)ms .*record=([\d.]+|-)ms/.exec(r.stderr ?? '');
+      const t = /timing .*\bsnapshot=([\d.]+)ms pip=([\d.]+)ms .*record=([\d.]+|-)ms/.exec(r.stderr ?? '');
       if (!t) {
         process.stderr.write(`bench: no timing line from blast pip:\n${r.stderr}\n`);
         process.exit(1);
