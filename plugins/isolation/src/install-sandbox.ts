@@ -21,7 +21,7 @@ import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, wri
 import { release, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BlastContext, EnvInfo, ProcessWrapper, SettingSpec, Settings, WrapEvent } from 'blast/contract';
-import { projectDir } from './sandbox.js';
+import { bwrapBase, projectDir } from './sandbox.js';
 import { findExecutable } from './which.js';
 
 export const INSTALL_VARIABLE = 'BLAST_INSTALL_SANDBOX';
@@ -223,23 +223,7 @@ export function installBwrapArgs(place: InstallPlace): {
   // Not --die-with-parent: as without the sandbox, pip outlives a Blast killed while it runs, and
   // the next command waits for it (the journal records bwrap's pid, whose environment has
   // BLAST_TRANSACTION) before it undoes the change.
-  const args = [
-    '--unshare-user',
-    '--unshare-pid',
-    '--unshare-ipc',
-    '--unshare-uts',
-    '--unshare-cgroup-try',
-    // No capabilities, even for root: root inside could otherwise remount what is read-only.
-    '--cap-drop',
-    'ALL',
-    '--ro-bind',
-    '/',
-    '/',
-    '--dev',
-    '/dev',
-    '--proc',
-    '/proc',
-  ];
+  const args = bwrapBase();
   const hidden: string[] = [];
   const hide = (dir: string | undefined, always = false) => {
     if (!dir) return;

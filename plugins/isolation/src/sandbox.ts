@@ -68,16 +68,18 @@ export function projectDir(cwd: string, home: string | undefined): string | unde
   return dir;
 }
 
-/** bwrap's arguments up to (not including) the command it runs. */
-export function bwrapArgs(policy: Policy, place: SandboxPlace): string[] {
-  const args = [
-    '--die-with-parent',
+/**
+ * What every bwrap of this plugin starts with: its own namespaces (the network's too when asked),
+ * no capabilities, the system read-only, a private /dev and /proc.
+ */
+export function bwrapBase(noNetwork = false): string[] {
+  return [
     '--unshare-user',
     '--unshare-pid',
     '--unshare-ipc',
     '--unshare-uts',
     '--unshare-cgroup-try',
-    ...(policy.noNetwork ? ['--unshare-net'] : []),
+    ...(noNetwork ? ['--unshare-net'] : []),
     // No capabilities, even for root: root inside could otherwise remount what is read-only.
     '--cap-drop',
     'ALL',
@@ -88,6 +90,14 @@ export function bwrapArgs(policy: Policy, place: SandboxPlace): string[] {
     '/dev',
     '--proc',
     '/proc',
+  ];
+}
+
+/** bwrap's arguments up to (not including) the command it runs. */
+export function bwrapArgs(policy: Policy, place: SandboxPlace): string[] {
+  const args = [
+    '--die-with-parent',
+    ...bwrapBase(policy.noNetwork),
     '--tmpfs',
     '/tmp',
     '--tmpfs',

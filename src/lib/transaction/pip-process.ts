@@ -38,28 +38,7 @@ export interface PipOutput {
   stderr: string;
 }
 
-/** Options that name a file or directory pip reads (`-r req.txt`, `-e ./proj`, `-f ./wheels`). */
-const PATH_OPTIONS = new Set([
-  '-r',
-  '--requirement',
-  '-c',
-  '--constraint',
-  '-e',
-  '--editable',
-  '-f',
-  '--find-links',
-  '--report',
-  '--log',
-  '--log-file',
-  '--src',
-  '-t',
-  '--target',
-  '--root',
-  '--prefix',
-  '-d',
-  '--dest',
-]);
-/** Of those, the ones pip writes into. */
+/** Options that name a file or directory pip writes into. */
 const WRITTEN_OPTIONS = new Set([
   '--report',
   '--log',
@@ -71,6 +50,18 @@ const WRITTEN_OPTIONS = new Set([
   '--prefix',
   '-d',
   '--dest',
+]);
+/** Options that name a file or directory pip reads (`-r req.txt`, `-e ./proj`, `-f ./wheels`), or writes. */
+const PATH_OPTIONS = new Set([
+  '-r',
+  '--requirement',
+  '-c',
+  '--constraint',
+  '-e',
+  '--editable',
+  '-f',
+  '--find-links',
+  ...WRITTEN_OPTIONS,
 ]);
 const REQUIREMENT_FILES = new Set(['-r', '--requirement', '-c', '--constraint']);
 /** Options and variables naming one file pip writes (a log, a report), not a directory. */
