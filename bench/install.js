@@ -15,7 +15,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LOCAL_INDEX, fmt, median, timedRunner } from './lib.js';
+import { fmt, localIndexEnv, median, timedRunner } from './lib.js';
 
 const repo = dirname(dirname(fileURLToPath(import.meta.url)));
 const bin = join(repo, 'bin', 'run.js');
@@ -42,15 +42,7 @@ if (!packages) {
 }
 
 const root = mkdtempSync(join(tmpdir(), 'blast-bench-install-'));
-const env = {
-  ...process.env,
-  BLAST_HOME: join(root, 'home'),
-  NO_COLOR: '1',
-  PIP_INDEX_URL: LOCAL_INDEX,
-  PIP_DISABLE_PIP_VERSION_CHECK: '1',
-};
-for (const k of Object.keys(env)) if (k.startsWith('BLAST_SHELL') || k === 'VIRTUAL_ENV') delete env[k];
-env.BLAST_HOME = join(root, 'home');
+const env = localIndexEnv(root);
 const emptyDir = join(root, 'no wheels');
 mkdirSync(emptyDir);
 /** pip with nothing to find anything in: no index, no find-links, not even the machine's pip config. */

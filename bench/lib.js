@@ -2,9 +2,26 @@
 // fails, and the machine's local index (pip's default index is out of reach here, and pip would
 // retry it for minutes).
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 
 /** pip's index for a bench: the machine's local one (BENCH_INDEX_URL to point elsewhere). */
 export const LOCAL_INDEX = process.env.BENCH_INDEX_URL ?? 'file:///opt/pypi/simple';
+
+/**
+ * A bench's environment over this one: Blast's home under `root`, no colour, pip pointed at the
+ * local index only (the machine's config adds extra indexes and find-links), no active shell.
+ */
+export function localIndexEnv(root) {
+  const env = {
+    ...process.env,
+    NO_COLOR: '1',
+    PIP_INDEX_URL: LOCAL_INDEX,
+    PIP_DISABLE_PIP_VERSION_CHECK: '1',
+  };
+  for (const k of Object.keys(env)) if (k.startsWith('BLAST_SHELL') || k === 'VIRTUAL_ENV') delete env[k];
+  env.BLAST_HOME = join(root, 'home');
+  return env;
+}
 
 export function median(xs) {
   const s = [...xs].sort((a, b) => a - b);

@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LOCAL_INDEX, fmt, median, timedRunner } from './lib.js';
+import { fmt, localIndexEnv, median, timedRunner } from './lib.js';
 
 const repo = dirname(dirname(fileURLToPath(import.meta.url)));
 const bin = join(repo, 'bin', 'run.js');
@@ -34,17 +34,7 @@ const SETS = [
 ];
 
 const root = mkdtempSync(join(tmpdir(), 'blast-bench-rollback-'));
-// pip's own index would be PyPI: point it at the machine's local index only, so it never waits on
-// the network (the machine's config adds these as extra indexes and /opt/wheels as find-links).
-const env = {
-  ...process.env,
-  BLAST_HOME: join(root, 'home'),
-  NO_COLOR: '1',
-  PIP_INDEX_URL: LOCAL_INDEX,
-  PIP_DISABLE_PIP_VERSION_CHECK: '1',
-};
-for (const k of Object.keys(env)) if (k.startsWith('BLAST_SHELL') || k === 'VIRTUAL_ENV') delete env[k];
-env.BLAST_HOME = join(root, 'home');
+const env = localIndexEnv(root);
 
 const run = timedRunner(env);
 
