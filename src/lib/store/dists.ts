@@ -9,6 +9,7 @@ import { isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import { BlastError, ExitCode } from '../cli/errors.js';
 import { readVenv } from '../venv/cfg.js';
 import { normalizeName } from '../python/names.js';
+import { byText } from '../text-order.js';
 
 export interface InstalledDist {
   name: string;
@@ -156,5 +157,5 @@ export function installedDists(
     paths.add(join(distInfo, 'RECORD'));
     out.push({ name, version, distInfo, paths: [...paths].sort() });
   }
-  return out.sort((a, b) => (a.distInfo < b.distInfo ? -1 : a.distInfo > b.distInfo ? 1 : 0));
+  return out.sort((a, b) => byText(a.distInfo, b.distInfo));
 }
