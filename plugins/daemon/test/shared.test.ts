@@ -8,7 +8,7 @@
  */
 import { expect } from 'chai';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { living, readPidFile } from '../src/client.js';
 import { listRevisions, ObjectStore } from '../../../test/support/core.js';
@@ -201,6 +201,42 @@ describe('one daemon per user, several environments (real CLI, real bash, real p
       rmSync(pause);
       const late = await waitFor('the revision of hung', () => watched('hung', 'stuck 1.0'), 60_000);
       expect(late.source).to.equal('watch');
+    });
+  });
+
+  describe('a change while the daemon opens a new environment', () => {
+    let box: Box;
+    let shells: Shell[] = [];
+    let hold: string;
+
+    before(() => {
+      box = daemonBox({ BLAST_DAEMON_RECORD_QUIET_MS: '300' });
+      hold = join(box.root, 'hold-open');
+      writeFileSync(hold, '');
+      // The daemon stops between watching the environment and its first look at it.
+      box.env.BLAST_DAEMON_TEST_HOLD_OPEN = hold;
+      shells = [];
+    });
+    after(() => {
+      rmSync(hold, { force: true });
+      for (const s of shells) s.stop();
+      killDaemons(box);
+      box.cleanup();
+    });
+
+    it('is recorded as a revision, though the first look has nothing to compare it with', async () => {
+      const started = startedShell(box, shells, 'young');
+      await waitFor('the daemon to hold', () => readFileSync(hold, 'utf8') !== '', 60_000);
+      install(sitePackages(envPath(box, 'young')), 'early', '1.0');
+      rmSync(hold);
+      await started;
+      const store = ObjectStore.of(box.env);
+      const rev = await waitFor(
+        'a revision with early 1.0',
+        () => listRevisions(store, envPath(box, 'young')).find((r) => r.change.added.includes('early 1.0')),
+        60_000,
+      );
+      expect(rev.source).to.equal('watch');
     });
   });
 

@@ -325,6 +325,7 @@ async function main(): Promise<void> {
         sayFor(s, `cannot watch ${dir}: ${(error as Error).message}`);
       }
     }
+    await testHold('BLAST_DAEMON_TEST_HOLD_OPEN');
     const old = oldDaemonOf(s.places);
     if (old !== undefined) {
       // Its shells, read before it stops (it empties attached.json when it does).
@@ -348,17 +349,28 @@ async function main(): Promise<void> {
     const known = await s.store.current();
     const change = known ? diff(known, s.packages) : undefined;
     const record = await s.store.record(change, s.packages, true);
+    let recording = false;
     if (record) {
       s.lastChange = record;
       sayFor(s, `changed while no daemon ran: ${JSON.stringify(change)}`);
       // Only a real change (not the first look at a new environment) is worth a `blast record`.
       // Seen by the watchers while the daemon opened (a pip install right after start): watched.
       const source = s.changedEarly ? 'watch' : 'outside';
-      if (change && !envGone(s)) s.records = s.records.then(() => recordRevision(s, source));
+      recording = change !== undefined && !envGone(s);
+      if (recording) s.records = s.records.then(() => recordRevision(s, source));
     }
     if (s.closed) return;
     s.scanned = true;
-    if (s.changedEarly) s.settleTimer = setTimeout(() => settle(s), DEBOUNCE_MS);
+    if (s.changedEarly) {
+      s.settleTimer = setTimeout(() => settle(s), DEBOUNCE_MS);
+      // The first look at a new environment has nothing to compare with, so a change the watchers
+      // saw while it was read is in that look and in no diff. `blast record` compares with the
+      // core's newest revision instead (and records nothing when they are the same).
+      if (!recording && cli) {
+        s.recordPending = true;
+        scheduleRecord(s);
+      }
+    }
     sayFor(s, `serving; attached ${[...s.attached.keys()].join(', ') || 'nothing'}`);
   };
 
@@ -715,13 +727,21 @@ async function main(): Promise<void> {
 }
 
 /**
- * Test-only: `BLAST_DAEMON_TEST_HOLD=<file>` keeps a starting daemon from binding its socket while
- * the file exists (two minutes at most), so tests can act while a daemon is young.
+ * Test-only holds, so tests can act while a daemon is young: `BLAST_DAEMON_TEST_HOLD=<file>` keeps
+ * a starting daemon from binding its socket, `BLAST_DAEMON_TEST_HOLD_OPEN=<file>` keeps it between
+ * watching a served environment and reading it, each while the file exists (two minutes at most).
+ * A held daemon writes its pid into the file, so a test knows it got there.
  */
-async function testHold(): Promise<void> {
-  const file = process.env.BLAST_DAEMON_TEST_HOLD;
+async function testHold(variable = 'BLAST_DAEMON_TEST_HOLD'): Promise<void> {
+  const file = process.env[variable];
+  if (!file) return;
+  try {
+    writeFileSync(file, String(process.pid), { flag: 'r+' }); // never creates it again once removed
+  } catch {
+    return;
+  }
   const deadline = Date.now() + 120_000;
-  while (file && existsSync(file) && Date.now() < deadline) await sleep(20);
+  while (existsSync(file) && Date.now() < deadline) await sleep(20);
 }
 
 main().catch((error: unknown) => {
