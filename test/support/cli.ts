@@ -28,6 +28,10 @@ export function sandbox(extra: Record<string, string> = {}): Sandbox {
   const blastHome = join(root, 'blast home');
   mkdirSync(home, { recursive: true });
   mkdirSync(SHARED_CACHE, { recursive: true });
+  // The per-user daemon's socket lives in the runtime dir: a private one per sandbox keeps each
+  // test's daemon its own, whatever runs beside it (mocha --parallel).
+  const runtime = join(root, 'run');
+  mkdirSync(runtime, { mode: 0o700 });
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
   for (const k of Object.keys(env))
@@ -39,6 +43,7 @@ export function sandbox(extra: Record<string, string> = {}): Sandbox {
     XDG_DATA_HOME: join(home, '.local', 'share'),
     XDG_CONFIG_HOME: join(home, '.config'),
     XDG_CACHE_HOME: join(home, '.cache'),
+    XDG_RUNTIME_DIR: runtime,
     NO_COLOR: '1',
     ...extra,
   });

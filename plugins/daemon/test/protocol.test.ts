@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, statSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { alive, request } from '../src/client.js';
@@ -66,8 +66,6 @@ describe('daemon protocol against bad clients (real daemon, real socket)', funct
 
   before(async () => {
     box = sandbox({ BLAST_DAEMON_IDLE_MS: '1000' });
-    box.env.XDG_RUNTIME_DIR = join(box.root, 'run');
-    mkdirSync(box.env.XDG_RUNTIME_DIR, { mode: 0o700 });
     // With its pyvenv.cfg: without one the daemon takes the environment for removed, and stops.
     const envPath = bareEnv(join(box.root, 'env'));
     shell = spawn('sleep', ['1000'], { stdio: 'ignore' });

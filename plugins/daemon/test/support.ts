@@ -17,12 +17,10 @@ export interface Box extends Sandbox {
   runDir: string;
 }
 
-/** A sandbox whose runtime dir is private too, with the daemon plugin loaded. */
+/** A sandbox (its runtime dir private, as every sandbox's is) with the daemon plugin loaded. */
 export function daemonBox(extra: Record<string, string> = {}): Box {
   const box = sandbox(extra);
-  const xdgRuntime = join(box.root, 'run');
-  mkdirSync(xdgRuntime, { mode: 0o700 });
-  box.env.XDG_RUNTIME_DIR = xdgRuntime;
+  const xdgRuntime = box.env.XDG_RUNTIME_DIR!; // the sandbox's own
   const root = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
     oclif: { plugins: string[] };
   };

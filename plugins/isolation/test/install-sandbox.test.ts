@@ -54,9 +54,7 @@ describe('isolation: install sandbox (real bubblewrap, real pip builds)', functi
 
   before(async () => {
     box = sandbox();
-    runtime = join(box.root, 'run');
-    mkdirSync(runtime, { mode: 0o700 });
-    box.env.XDG_RUNTIME_DIR = runtime;
+    runtime = box.env.XDG_RUNTIME_DIR!; // the sandbox's own, 0700
     env = makeEnv(box, 'inst');
     python = join(env, 'bin', 'python');
     mkdirSync(join(box.home, '.ssh'), { mode: 0o700 });
