@@ -3,7 +3,8 @@
  * installed set, what a pip command line allows to analyse, the settings' checks, PIP_CONSTRAINT.
  */
 import { expect } from 'chai';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PipCommandLine } from 'blast/hooks';
@@ -21,6 +22,7 @@ import {
 import type { Distribution } from '../src/resolver/installed.js';
 import { parseMetadata } from '../src/resolver/installed.js';
 import { evaluateMarker } from '../src/resolver/markers.js';
+import { markerEnvironment } from '../src/resolver/marker-environment.js';
 import { parseConstraint, policyOf } from '../src/resolver/policy.js';
 import { parseRequirement } from '../src/resolver/requirement.js';
 
@@ -242,5 +244,57 @@ describe('resolver-pip: command lines, settings, decisions', () => {
       .that.matches(/without asking/);
     expect(decide(impact, 'install', { ...policy, downgrades: 'allow' }, true).ask).to.equal(undefined);
     expect(decide(impact, 'uninstall', policy, true)).to.deep.equal({}); // pip asks itself
+  });
+});
+
+describe('resolver-pip: the marker environment, asked once per interpreter', function () {
+  this.timeout(60_000);
+  let root: string;
+  let envPath: string;
+  let cacheDir: string;
+  const cacheFile = () => join(cacheDir, 'resolver-pip', 'markers.json');
+  /** Every entry of the cache file rewritten, so an answer from it cannot be the interpreter's. */
+  const forge = (field: string, value: string) => {
+    const cache = JSON.parse(readFileSync(cacheFile(), 'utf8')) as Record<string, Record<string, string>>;
+    for (const key of Object.keys(cache)) cache[key]![field] = value;
+    writeFileSync(cacheFile(), JSON.stringify(cache));
+  };
+
+  before(() => {
+    root = mkdtempSync(join(tmpdir(), 'blast markers '));
+    envPath = join(root, 'env');
+    cacheDir = join(root, 'cache');
+    // --copies: the environment's own interpreter binary, which the test may touch.
+    const made = spawnSync('python3', ['-m', 'venv', '--copies', '--without-pip', envPath], {
+      encoding: 'utf8',
+    });
+    expect(made.status, made.stderr).to.equal(0);
+  });
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  it('asks the interpreter, keeps its answer, and answers from it next time', async () => {
+    const asked = await markerEnvironment(envPath, cacheDir);
+    expect(asked.sys_platform).to.equal(process.platform);
+    expect(existsSync(cacheFile())).to.equal(true);
+    forge('platform_release', 'from the cache');
+    expect((await markerEnvironment(envPath, cacheDir)).platform_release).to.equal('from the cache');
+    // Without a cache dir the interpreter is always asked.
+    expect((await markerEnvironment(envPath)).platform_release).to.equal(asked.platform_release);
+  });
+
+  it('asks again when the interpreter binary changed, or the entry is incomplete or unreadable', async () => {
+    await markerEnvironment(envPath, cacheDir);
+    forge('platform_release', 'stale');
+    const python = join(envPath, 'bin', 'python'); // what the plugin runs
+    const later = new Date(statSync(python).mtimeMs + 5000);
+    utimesSync(python, later, later);
+    expect((await markerEnvironment(envPath, cacheDir)).platform_release).not.to.equal('stale');
+
+    forge('sys_platform', 42 as unknown as string);
+    expect((await markerEnvironment(envPath, cacheDir)).sys_platform).to.equal(process.platform);
+
+    writeFileSync(cacheFile(), '{"half');
+    expect((await markerEnvironment(envPath, cacheDir)).sys_platform).to.equal(process.platform);
+    expect(() => JSON.parse(readFileSync(cacheFile(), 'utf8'))).not.to.throw();
   });
 });

@@ -67,12 +67,17 @@ Everything after \`--\` goes to \`pip install\` as it is (options such as --no-i
     const analysis =
       command === 'install'
         ? await analyseDryRun(target.path, target.python.version, specs, env)
-        : await analyseUninstall(target.path, target.python.version, {
-            command,
-            requirements: specs,
-            options: {},
-            verbosity: 0,
-          });
+        : await analyseUninstall(
+            target.path,
+            target.python.version,
+            {
+              command,
+              requirements: specs,
+              options: {},
+              verbosity: 0,
+            },
+            ctx.cacheDir,
+          );
     if (analysis.status === 'skipped') throw failure(`Nothing to analyse: ${analysis.why}.`, 2);
     if (analysis.status === 'failed')
       throw failure(

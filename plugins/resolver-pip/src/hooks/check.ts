@@ -12,13 +12,13 @@ import { constraintsInSync, constraintsPath, writeConstraints } from '../resolve
 import { directorySize, formatSize, pipCacheDir } from '../resolver/pip-cache.js';
 import { pipCheck } from '../resolver/pip-check.js';
 import { consistencyCheck } from '../resolver/consistency.js';
-import { markerEnvironment } from '../resolver/analyse.js';
+import { markerEnvironment } from '../resolver/marker-environment.js';
 import type { MarkerEnvironment } from '../resolver/markers.js';
 import { pythonOf } from '../resolver/pip.js';
 import { policyOf } from '../resolver/policy.js';
 
 /** One marker environment per interpreter: environments of the same Python share it. */
-function markersOnce(): (env: EnvInfo) => Promise<MarkerEnvironment> {
+function markersOnce(cacheDir: string): (env: EnvInfo) => Promise<MarkerEnvironment> {
   const asked = new Map<string, Promise<MarkerEnvironment>>();
   return (env) => {
     let key: string;
@@ -27,7 +27,7 @@ function markersOnce(): (env: EnvInfo) => Promise<MarkerEnvironment> {
     } catch {
       key = env.path;
     }
-    if (!asked.has(key)) asked.set(key, markerEnvironment(env.path));
+    if (!asked.has(key)) asked.set(key, markerEnvironment(env.path, cacheDir));
     return asked.get(key)!;
   };
 }
@@ -78,9 +78,9 @@ async function cache(env: EnvInfo): Promise<CheckResult | undefined> {
   };
 }
 
-const hook: Hook<'check'> = async function ({ envs, named }) {
+const hook: Hook<'check'> = async function ({ envs, named, ctx }) {
   const usable = envs.filter((e) => existsSync(pythonOf(e.path)));
-  const markers = markersOnce();
+  const markers = markersOnce(ctx.cacheDir);
   const results = await Promise.all(usable.map((env) => consistency(env, named === true, markers)));
   for (const env of usable) {
     const c = constraints(env);

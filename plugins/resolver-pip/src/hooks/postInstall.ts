@@ -18,6 +18,7 @@ const hook: Hook<'postInstall'> = async function (event) {
     pythonVersion: event.env.python.version,
     environment: event.report?.environment,
     env: { ...event.ctx.env },
+    cacheDir: event.ctx.cacheDir,
   });
   if (result.ok) return;
   const policy = policyOf(event.env.settings);

@@ -43,7 +43,12 @@ const hook: Hook<'preInstall'> = async function (event): Promise<InstallContribu
   if (event.command !== 'uninstall' || !event.pip) return contribution;
   const { analyseUninstall, notAnalysed } = await analysis();
   if (notAnalysed(event.pip)) return contribution;
-  const result = await analyseUninstall(event.env.path, event.env.python.version, event.pip);
+  const result = await analyseUninstall(
+    event.env.path,
+    event.env.python.version,
+    event.pip,
+    event.ctx.cacheDir,
+  );
   if (event.ctx.env.BLAST_TIMING && result.status !== 'skipped')
     say(`blast: timing impact=${result.ms.toFixed(1)}ms`);
   if (result.status !== 'done') return contribution;

@@ -3,41 +3,19 @@
  * installation report (the one resolution the core's transaction makes, or a dry run for
  * `blast impact`); for an uninstall, the named distributions.
  */
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { promisify } from 'node:util';
 import type { PipCommandLine, PipReport } from 'blast/contract';
 import { emptyImpact, installImpact, parseReport, uninstallImpact, type Impact } from './impact.js';
 import { installedDistributions } from './installed.js';
-import type { MarkerEnvironment } from './markers.js';
-import { pipErrorSummary, pythonOf, runPipCaptured } from './pip.js';
+import { markerEnvironment } from './marker-environment.js';
+import { pipErrorSummary, runPipCaptured } from './pip.js';
 import { parseRequirement } from './requirement.js';
 
 export type Analysis =
   | { status: 'done'; command: 'install' | 'uninstall'; impact: Impact; ms: number }
   | { status: 'skipped'; why: string }
   | { status: 'failed'; why: string; ms: number };
-
-// What packaging's default_environment() computes, for markers when there is no pip report.
-const MARKER_ENV = String.raw`
-import json, os, platform, sys
-i = sys.implementation.version
-v = '%d.%d.%d' % (i.major, i.minor, i.micro)
-if i.releaselevel != 'final':
-    v += i.releaselevel[0] + str(i.serial)
-print(json.dumps({'implementation_name': sys.implementation.name, 'implementation_version': v,
-  'os_name': os.name, 'platform_machine': platform.machine(), 'platform_release': platform.release(),
-  'platform_system': platform.system(), 'platform_version': platform.version(),
-  'python_full_version': platform.python_version(),
-  'platform_python_implementation': platform.python_implementation(),
-  'python_version': '.'.join(platform.python_version_tuple()[:2]), 'sys_platform': sys.platform}))
-`;
-
-export async function markerEnvironment(envPath: string): Promise<MarkerEnvironment> {
-  const { stdout } = await promisify(execFile)(pythonOf(envPath), ['-E', '-s', '-c', MARKER_ENV]);
-  return JSON.parse(stdout) as MarkerEnvironment;
-}
 
 /** Options that install somewhere other than the environment (or only pretend to): no analysis. */
 const ELSEWHERE: Record<string, string> = {
@@ -112,13 +90,14 @@ export async function analyseUninstall(
   envPath: string,
   pythonVersion: string | undefined,
   pip: PipCommandLine,
+  cacheDir?: string,
 ): Promise<Analysis> {
   const t0 = performance.now();
   const names = uninstallNames(pip);
   if (!Array.isArray(names)) return { status: 'skipped', why: names.why };
   const [installed, environment] = await Promise.all([
     installedDistributions(envPath, pythonVersion),
-    markerEnvironment(envPath),
+    markerEnvironment(envPath, cacheDir),
   ]);
   const impact = uninstallImpact(installed, names, environment);
   return { status: 'done', command: 'uninstall', impact, ms: performance.now() - t0 };

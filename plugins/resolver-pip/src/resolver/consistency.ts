@@ -12,7 +12,7 @@ import { readdir } from 'node:fs/promises';
 import { brokenRequirements } from './impact.js';
 import { installedDistributions, sitePackagesDirs } from './installed.js';
 import type { MarkerEnvironment } from './markers.js';
-import { markerEnvironment } from './analyse.js';
+import { markerEnvironment } from './marker-environment.js';
 import { pipCheck, type PipCheck } from './pip-check.js';
 import { normalizeName } from './requirement.js';
 
@@ -22,6 +22,8 @@ export interface ConsistencyOptions {
   /** The interpreter's marker environment when known (pip's report carries it); else asked from it. */
   environment?: MarkerEnvironment;
   env?: NodeJS.ProcessEnv;
+  /** Where the marker environment asked from the interpreter is kept (the core's ctx.cacheDir). */
+  cacheDir?: string;
 }
 
 /** Why the in-process check cannot stand in for `pip check` here, or undefined when it can. */
@@ -42,7 +44,7 @@ export async function consistencyCheck(
   if (await needsPip(options.envPath, options.pythonVersion, env)) return pip();
   const [installed, environment] = await Promise.all([
     installedDistributions(options.envPath, options.pythonVersion),
-    options.environment ?? markerEnvironment(options.envPath),
+    options.environment ?? markerEnvironment(options.envPath, options.cacheDir),
   ]);
   const unevaluated: string[] = [];
   const broken = brokenRequirements(installed, environment, unevaluated);
