@@ -68,6 +68,10 @@ export class InsideEnv {
     if (!safeRelPath(rel)) {
       return { rel, abs: join(this.root, String(rel)), kind: 'not-a-directory' };
     }
+    // A directory is only ever taken for real after every one above it was: one look settles
+    // the thousands of files of a directory seen already.
+    const slash = rel.lastIndexOf('/');
+    if (slash === -1 || this.real.has(rel.slice(0, slash))) return undefined;
     const parts = rel.split('/');
     let dir = '';
     for (let i = 0; i < parts.length - 1; i++) {
@@ -113,7 +117,7 @@ export class InsideEnv {
 
   /** Create the directory `relDir` and the missing ones above it, each as a real directory. */
   mkdirs(relDir: string): void {
-    if (relDir === '' || relDir === '.') return;
+    if (relDir === '' || relDir === '.' || this.real.has(relDir)) return;
     const parts = relDir.split('/');
     let dir = '';
     for (const part of parts) {
