@@ -10,12 +10,13 @@
 //   source) already has it, with NO index at all (PIP_NO_INDEX=1, no find-links, no pip config),
 //   against `pip install -r` of the same pinned set into a fresh control venv (python -m venv).
 // - rollback: the set uninstalled from the source, then `blast load` of its snapshot, against a
-//   plain `cp -al` of the same trees (the physical floor: one hard link per file).
+//   plain `cp -al` of the same trees (the physical floor: one hard link per file). Each timed run
+//   starts settled (lib.js settle): its set-up's deletes written out, the daemon done with them.
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fmt, localIndexEnv, median, timedRunner } from './lib.js';
+import { fmt, localIndexEnv, median, settle, timedRunner } from './lib.js';
 
 const repo = dirname(dirname(fileURLToPath(import.meta.url)));
 const bin = join(repo, 'bin', 'run.js');
@@ -142,11 +143,17 @@ const SCENARIOS = [
     },
     peers: {
       'blast load': {
-        prepare: (ctx) => run(ctx.pip, ['uninstall', '-y', '-q', '-r', ctx.req]),
+        prepare: (ctx) => {
+          run(ctx.pip, ['uninstall', '-y', '-q', '-r', ctx.req]);
+          settle();
+        },
         run: () => blast(['load', '--env', 'bench-source', 'pinned']).ms,
       },
       'cp -al': {
-        prepare: () => rmSync(join(root, 'cp-target'), { recursive: true, force: true }),
+        prepare: () => {
+          rmSync(join(root, 'cp-target'), { recursive: true, force: true });
+          settle();
+        },
         run: (ctx) => run('cp', ['-al', ctx.trees, join(root, 'cp-target')]).ms,
       },
     },

@@ -52,3 +52,14 @@ export function timedRunner(env) {
     return { ms, stdout: r.stdout, stderr: r.stderr };
   };
 }
+
+/**
+ * Let the machine settle before a timed run: dirty pages written out (`sync`: a set-up's thousands
+ * of deletes are otherwise still being committed while the run is timed) and `ms` of quiet, long
+ * enough for the daemon to have recorded what the set-up changed (debounce + quiet time + its
+ * `blast record`) instead of doing it during the run. Each peer gets the same.
+ */
+export function settle(ms = 2500) {
+  spawnSync('sync');
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
