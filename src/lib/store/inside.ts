@@ -57,6 +57,11 @@ export class InsideEnv {
    * Forgotten when this operation creates one.
    */
   private readonly absent = new Set<string>();
+  /**
+   * Directories with a missing one above them (or themselves missing), as `missingAbove` found
+   * them: asked once per directory, not once per file. Forgotten when this operation creates one.
+   */
+  private readonly underAbsent = new Set<string>();
 
   constructor(readonly root: string) {}
 
@@ -71,7 +76,9 @@ export class InsideEnv {
     // A directory is only ever taken for real after every one above it was: one look settles
     // the thousands of files of a directory seen already.
     const slash = rel.lastIndexOf('/');
-    if (slash === -1 || this.real.has(rel.slice(0, slash))) return undefined;
+    if (slash === -1) return undefined;
+    const parent = rel.slice(0, slash);
+    if (this.real.has(parent) || this.underAbsent.has(parent)) return undefined;
     const parts = rel.split('/');
     let dir = '';
     for (let i = 0; i < parts.length - 1; i++) {
@@ -103,8 +110,15 @@ export class InsideEnv {
 
   /** Whether `problem` saw a directory above `rel` missing: then `rel` is missing too, unread. */
   missingAbove(rel: string): boolean {
+    const slash = rel.lastIndexOf('/');
+    if (slash === -1) return false;
+    const parent = rel.slice(0, slash);
+    if (this.underAbsent.has(parent)) return true;
     for (let i = rel.indexOf('/'); i !== -1; i = rel.indexOf('/', i + 1))
-      if (this.absent.has(rel.slice(0, i))) return true;
+      if (this.absent.has(rel.slice(0, i))) {
+        this.underAbsent.add(parent);
+        return true;
+      }
     return false;
   }
 
@@ -127,6 +141,7 @@ export class InsideEnv {
       if (problem) throw parentError(problem, 'unknown');
       const abs = join(this.root, dir);
       this.absent.delete(dir);
+      this.underAbsent.clear();
       try {
         mkdirSync(abs); // not recursive: each level is checked
         // Made just now by this operation, under real directories: a real one.
