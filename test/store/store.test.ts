@@ -22,6 +22,7 @@ import {
   type Manifest,
   type SnapshotStats,
 } from '../../src/lib/store/index.js';
+import { hashCachePath } from '../../src/lib/store/hashcache.js';
 import { type StoreWorld, storeWorld, tree, treeDiff } from './world.js';
 
 const CHILD = join(fileURLToPath(new URL('.', import.meta.url)), 'restore-child.ts');
@@ -216,6 +217,30 @@ describe('store', function () {
       expect(result.added).to.deep.equal(['alpha 2.0', 'beta 1.0']);
       expect(treeDiff(tree(env), before)).to.deep.equal([]);
       expect(spawnSync(join(env, 'bin', 'beta'), { encoding: 'utf8' }).stdout).to.equal('beta 1.0 works\n');
+    });
+
+    it("the hash cache keeps rows only for files that are not the store's inodes", async () => {
+      const dir = await w.makeEnv('hash-rows');
+      const rows = () => {
+        const file = hashCachePath(dir, w.env);
+        const files = existsSync(file)
+          ? (JSON.parse(readFileSync(file, 'utf8')) as { files: Record<string, unknown> }).files
+          : {};
+        return Object.keys(files).filter((rel) => rel.includes('/alpha'));
+      };
+      w.pip(dir, 'install', 'alpha==1.0');
+      const manifest = snapshotEnv(dir, { env: w.env });
+      // Taken into the store as its objects (hard links): found by their seal from now on.
+      expect(rows()).to.deep.equal([]);
+      // Installed again by pip: new inodes with content the store has, so hashed and cached.
+      w.pip(dir, 'install', '--force-reinstall', 'alpha==1.0');
+      snapshotEnv(dir, { env: w.env });
+      expect(rows()).not.to.deep.equal([]);
+      // A rollback links the store's inodes there: their rows would never be used again.
+      w.pip(dir, 'uninstall', '-y', 'alpha');
+      restoreEnv(dir, manifest, { env: w.env });
+      expect(w.pip(dir, 'show', 'alpha')).to.match(/^Version: 1\.0$/m);
+      expect(rows()).to.deep.equal([]);
     });
 
     it('shares objects between environments (hard links); pip in one leaves the other intact', async () => {

@@ -27,6 +27,8 @@ export class HashCache {
   private rows: Map<string, Row> | undefined;
   private readonly updates = new Map<string, Row>();
   private readonly seen = new Set<string>();
+  /** Rows were forgotten: the file is written again even without a new hash. */
+  private dropped = false;
 
   constructor(private readonly file: string) {}
 
@@ -72,11 +74,21 @@ export class HashCache {
   }
 
   /**
-   * Write the cache when files were hashed, keeping only paths this snapshot saw; with `prune`
+   * Rows of paths that are no longer what was hashed (a restore linked the store's own inode there,
+   * or removed the file): dropped at the next save. Reads the cache, so it is asked only where
+   * paths changed; a cache that has none of them is not written again.
+   */
+  forget(rels: Iterable<string>): void {
+    const rows = this.load();
+    for (const rel of rels) if (rows.delete(rel)) this.dropped = true;
+  }
+
+  /**
+   * Write the cache when files were hashed or rows forgotten, keeping only paths this snapshot saw; with `prune`
    * false every other row too (a restore sees only the paths it changed).
    */
   save(prune = true): void {
-    if (this.updates.size === 0) return;
+    if (this.updates.size === 0 && !this.dropped) return;
     const rows = this.load();
     for (const [rel, row] of this.updates) rows.set(rel, row);
     const files: Record<string, Row> = {};

@@ -593,6 +593,11 @@ export function restoreUnlocked(envPath: string, manifest: Manifest, options: St
       }
     }
     cache.save(false);
+  } else {
+    // Each changed path is now the store's inode (found by its seal) or gone: a row the cache
+    // kept for it would only be parsed, never used, by every later snapshot and rollback.
+    cache.forget(steps.map((s) => s.path));
+    cache.save(false);
   }
   return result;
 }
