@@ -141,6 +141,33 @@ describe('pip transactions killed with -9 (real CLI, real pip)', function () {
     });
   }
 
+  it('two commands recovering at once: the one that waited for the lock finds the work done', async () => {
+    const killed = run(install('alpha==2.0'), { BLAST_TEST_CRASH_AT: 'transaction-pip-done' });
+    expect(killed.status, killed.stderr).to.equal(128);
+    // The first command saw the interrupted transaction, and is held before the lock.
+    const pause = join(box.root, 'recover-paused');
+    const first = spawn(process.execPath, [BIN, 'history', '--env', 'demo'], {
+      env: {
+        ...box.env,
+        ...pipEnv(),
+        BLAST_SHELL_STATE: state,
+        BLAST_TEST_PAUSE_AT: 'recover-locking',
+        BLAST_TEST_PAUSE_FILE: pause,
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    first.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((done) => first.on('exit', (code) => done(code)));
+    await waitFor('the first recovery to pause', () => existsSync(pause), 60_000);
+    // Meanwhile the second undoes it.
+    ok(['history', '--env', 'demo']);
+    expect(existsSync(transactionJournalPath(envPath, box.env))).to.equal(false);
+    rmSync(pause);
+    expect(await exited, stderr).to.equal(0);
+    expect(treeDiff(envTree(), oldTree)).to.deep.equal([]);
+  });
+
   it('`blast check` reports an interrupted transaction (fail, with a fix) and `check --fix` undoes it', () => {
     const killed = run(install('alpha==2.0'), { BLAST_TEST_CRASH_AT: 'transaction-pip-done' });
     expect(killed.status).to.equal(128);

@@ -43,6 +43,7 @@ import {
 } from './revisions.js';
 import { removeStrays } from './strays.js';
 import { hasJournal, looksHalfRestored, restoringMarkerPath } from './journal-files.js';
+import { pausePoint } from './crash.js';
 
 export interface Recovery {
   /** What an interrupted restore was brought to: finished, undone, or nothing to do. */
@@ -209,10 +210,14 @@ function recoverJournals(root: string, options: RecoverOptions): Recovery {
   // lock file on. Safe before the lock: no other transaction starts while this one's journal is there.
   if (tx.state === 'interrupted') releaseReserve(root, options.env);
   const store = options.store ?? ObjectStore.of(options.env);
+  pausePoint('recover-locking');
   return withEnvLock(root, options.env, () => {
     const recovery: Recovery = recoverRestore(root, { env: options.env, store });
-    if (tx.state === 'interrupted')
-      recovery.transaction = recoverTransaction(root, tx.journal, store, options.env);
+    // Read again under the lock: another command may have finished this very recovery while this
+    // one waited for the lock (its journal and state before are gone then).
+    const now = tx.state === 'interrupted' ? transactionState(root, options.env) : tx;
+    if (now.state === 'interrupted')
+      recovery.transaction = recoverTransaction(root, now.journal, store, options.env);
     return recovery;
   });
 }
