@@ -124,6 +124,16 @@ export function entryOf(
   // deliberate, and `blast check --deep` finds it (objects.ts).
   if (known && known.mode === mode && known.size === st.size && known.mtimeMs === st.mtimeMs)
     return reuse(known.sha256, st.mtimeMs);
+  // Hashed before while it was this very inode, unchanged since (the row holds its inode, size,
+  // mtime and ctime: any write moves the ctime): its content is in the store, but it is not the
+  // store's inode (a file pip wrote again with content the store already had, a seed's pip, a clone
+  // or copy). Asked first: such a file needs no look at the object it is not. The object must be
+  // intact too: it is checked against its seal.
+  const cached = cache?.get(rel, st);
+  if (cached !== undefined) {
+    const checked = store.verify({ sha256: cached, mode }, hintFor(cached) ?? { size: st.size });
+    if (checked.state === 'ok') return reuse(cached, checked.seal.mtimeMs);
+  }
   let writtenInPlace = false;
   if (known && known.mode === mode && known.size === st.size) {
     const obj = store.statOf(known);
@@ -135,14 +145,6 @@ export function entryOf(
   } else if (known) {
     const obj = store.statOf(known);
     writtenInPlace = !!obj && obj.ino === st.ino && obj.dev === st.dev;
-  }
-  // Hashed before while it was this very inode, unchanged since (its content is in the store, but
-  // it is not the store's inode: a file pip wrote again with content the store already had, or a
-  // clone or copy). The object must be intact too: it is checked against its seal.
-  const cached = writtenInPlace ? undefined : cache?.get(rel, st);
-  if (cached !== undefined) {
-    const checked = store.verify({ sha256: cached, mode }, hintFor(cached) ?? { size: st.size });
-    if (checked.state === 'ok') return reuse(cached, checked.seal.mtimeMs);
   }
   const sha256 = hashFile(abs);
   // The file is the inode of the object the previous snapshot stored, and no longer its bytes:
