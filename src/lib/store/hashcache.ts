@@ -84,8 +84,8 @@ export class HashCache {
   }
 
   /**
-   * Write the cache when files were hashed or rows forgotten, keeping only paths this snapshot saw; with `prune`
-   * false every other row too (a restore sees only the paths it changed).
+   * Write the cache when files were hashed or rows forgotten, keeping only paths this snapshot
+   * saw; with `prune` false every other row too (a restore sees only the paths it changed).
    */
   save(prune = true): void {
     if (this.updates.size === 0 && !this.dropped) return;

@@ -5,9 +5,10 @@
  * PIP_CONSTRAINT is a whitespace-separated list for pip, so a path with a space in it would be
  * read as several files: it holds a `file:` URL instead (pip reads those, percent-decoded).
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { replaceFile } from './replace-file.js';
 
 export const CONSTRAINTS_FILE = 'blast-constraints.txt';
 
@@ -45,11 +46,7 @@ export function constraintsInSync(envPath: string, constraints: readonly string[
 export function writeConstraints(envPath: string, constraints: readonly string[]): boolean {
   const file = constraintsPath(envPath);
   if (constraints.length === 0 && !existsSync(file)) return false;
-  if (!constraintsInSync(envPath, constraints)) {
-    const temp = `${file}.${process.pid}.tmp`;
-    writeFileSync(temp, constraintsText(constraints));
-    renameSync(temp, file);
-  }
+  if (!constraintsInSync(envPath, constraints)) replaceFile(file, constraintsText(constraints));
   return true;
 }
 

@@ -8,12 +8,13 @@
  * asking again.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { machine, release, version } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { MarkerEnvironment } from './markers.js';
 import { pythonOf } from './pip.js';
+import { replaceFile } from './replace-file.js';
 
 const MARKER_ENV = String.raw`
 import json, os, platform, sys
@@ -88,10 +89,7 @@ export async function markerEnvironment(envPath: string, cacheDir?: string): Pro
     const kept = Object.keys(cached).length < MAX_ENTRIES ? cached : {};
     try {
       mkdirSync(join(cacheDir!, 'resolver-pip'), { recursive: true });
-      // Renamed into place: a reader never sees half a file, and two writers each leave a whole one.
-      const temp = `${file}.${process.pid}.tmp`;
-      writeFileSync(temp, JSON.stringify({ ...kept, [key]: environment }) + '\n');
-      renameSync(temp, file);
+      replaceFile(file, JSON.stringify({ ...kept, [key]: environment }) + '\n');
     } catch {
       // a read-only or full cache: asked again next time
     }
